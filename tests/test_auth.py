@@ -16,14 +16,30 @@ from custom_components.rlink.protocol.errors import ProtocolError
 TS = 1662544613
 # (uuid, secret, method, password) — the four worked examples of the protocol document
 VECTORS = [
-    ("rn014ebe0C20E122", "ef958e891ffa4c72ba6c64e73c5dd422", SignMethod.HMAC_SHA1,
-     "ca4ff69d9408da837ed361bd5458b9c1f92c8cbb"),
-    ("rn014ebe0C20E122", "ef958e891ffa4c72ba6c64e73c5dd422", SignMethod.HMAC_SHA256,
-     "833f4da1801f825232b5da71e1a965ac958181bb9b756934b3c3b05c8f600551"),
-    ("rn010c0B9cB35EA9", "adf2866e8ed94a5da5d45ee4e213f2a5", SignMethod.HMAC_SHA1,
-     "4f3bd5555cebe64ebb72ec846616251c032449b9"),
-    ("rn010c0B9cB35EA9", "adf2866e8ed94a5da5d45ee4e213f2a5", SignMethod.HMAC_SHA256,
-     "c98f698b9b86357f456daa46eee15d1fed82937eaa5671e24f4f987422ddc80b"),
+    (
+        "rn014ebe0C20E122",
+        "ef958e891ffa4c72ba6c64e73c5dd422",
+        SignMethod.HMAC_SHA1,
+        "ca4ff69d9408da837ed361bd5458b9c1f92c8cbb",
+    ),
+    (
+        "rn014ebe0C20E122",
+        "ef958e891ffa4c72ba6c64e73c5dd422",
+        SignMethod.HMAC_SHA256,
+        "833f4da1801f825232b5da71e1a965ac958181bb9b756934b3c3b05c8f600551",
+    ),
+    (
+        "rn010c0B9cB35EA9",
+        "adf2866e8ed94a5da5d45ee4e213f2a5",
+        SignMethod.HMAC_SHA1,
+        "4f3bd5555cebe64ebb72ec846616251c032449b9",
+    ),
+    (
+        "rn010c0B9cB35EA9",
+        "adf2866e8ed94a5da5d45ee4e213f2a5",
+        SignMethod.HMAC_SHA256,
+        "c98f698b9b86357f456daa46eee15d1fed82937eaa5671e24f4f987422ddc80b",
+    ),
 ]
 
 
@@ -39,11 +55,15 @@ def test_worked_examples(uuid: str, secret: str, method: SignMethod, password: s
 
 
 def test_app_credentials() -> None:
-    creds = auth.app_credentials("C8NaEHry9Gjw0EM0", "app-secret", SignMethod.HMAC_SHA1, ts=1626197189)
+    creds = auth.app_credentials(
+        "C8NaEHry9Gjw0EM0", "app-secret", SignMethod.HMAC_SHA1, ts=1626197189
+    )
     assert creds.client_id == "app_C8NaEHry9Gjw0EM0|1626197189"
     assert creds.username == "C8NaEHry9Gjw0EM0|signMethod=hmacSha1,ts=1626197189"
     # The app signs "uuid=<userId>,ts=<ts>" like a device does.
-    assert creds.password == auth.sign("app-secret", "C8NaEHry9Gjw0EM0", 1626197189, SignMethod.HMAC_SHA1)
+    assert creds.password == auth.sign(
+        "app-secret", "C8NaEHry9Gjw0EM0", 1626197189, SignMethod.HMAC_SHA1
+    )
     assert auth.verify_password("app-secret", auth.parse_username(creds.username), creds.password)
 
 
@@ -66,18 +86,58 @@ def test_verification_uses_compare_digest() -> None:
 @pytest.mark.parametrize(
     ("client_id", "username", "password", "field"),
     [
-        ("rlink_rn014ebe0C20E122_V2", f"rn014ebe0C20E122|signMethod=hmacSha256,ts={TS}", "0" * 64, "password"),
+        (
+            "rlink_rn014ebe0C20E122_V2",
+            f"rn014ebe0C20E122|signMethod=hmacSha256,ts={TS}",
+            "0" * 64,
+            "password",
+        ),
         # signature made with sha1 but announced as sha256
-        ("rlink_rn014ebe0C20E122_V2", f"rn014ebe0C20E122|signMethod=hmacSha256,ts={TS}", VECTORS[0][3], "password"),
-        ("rlink_rn014ebe0C20E122_V2", f"rn014ebe0C20E122|signMethod=md5,ts={TS}", VECTORS[0][3], "username"),
-        ("rlink_rn010c0B9cB35EA9_V2", f"rn014ebe0C20E122|signMethod=hmacSha1,ts={TS}", VECTORS[0][3], "client_id"),
-        ("rn014ebe0C20E122", f"rn014ebe0C20E122|signMethod=hmacSha1,ts={TS}", VECTORS[0][3], "client_id"),
+        (
+            "rlink_rn014ebe0C20E122_V2",
+            f"rn014ebe0C20E122|signMethod=hmacSha256,ts={TS}",
+            VECTORS[0][3],
+            "password",
+        ),
+        (
+            "rlink_rn014ebe0C20E122_V2",
+            f"rn014ebe0C20E122|signMethod=md5,ts={TS}",
+            VECTORS[0][3],
+            "username",
+        ),
+        (
+            "rlink_rn010c0B9cB35EA9_V2",
+            f"rn014ebe0C20E122|signMethod=hmacSha1,ts={TS}",
+            VECTORS[0][3],
+            "client_id",
+        ),
+        (
+            "rn014ebe0C20E122",
+            f"rn014ebe0C20E122|signMethod=hmacSha1,ts={TS}",
+            VECTORS[0][3],
+            "client_id",
+        ),
         ("rlink__V2", f"rn014ebe0C20E122|signMethod=hmacSha1,ts={TS}", VECTORS[0][3], "client_id"),
         ("rlink_rn014ebe0C20E122_V2", "rn014ebe0C20E122", VECTORS[0][3], "username"),
         ("rlink_rn014ebe0C20E122_V2", "rn014ebe0C20E122|ts=1", VECTORS[0][3], "username"),
-        ("rlink_rn014ebe0C20E122_V2", "rn014ebe0C20E122|signMethod=hmacSha1,ts=-1", VECTORS[0][3], "username"),
-        ("rlink_rn014ebe0C20E122_V2", "rn014ebe0C20E122|signMethod=hmacSha1,ts=1,ts=2", VECTORS[0][3], "username"),
-        ("rlink_rn014ebe0C20E122_V2", "rn014ebe0C20E122|signMethod=hmacSha1,ts=1,x=2", VECTORS[0][3], "username"),
+        (
+            "rlink_rn014ebe0C20E122_V2",
+            "rn014ebe0C20E122|signMethod=hmacSha1,ts=-1",
+            VECTORS[0][3],
+            "username",
+        ),
+        (
+            "rlink_rn014ebe0C20E122_V2",
+            "rn014ebe0C20E122|signMethod=hmacSha1,ts=1,ts=2",
+            VECTORS[0][3],
+            "username",
+        ),
+        (
+            "rlink_rn014ebe0C20E122_V2",
+            "rn014ebe0C20E122|signMethod=hmacSha1,ts=1,x=2",
+            VECTORS[0][3],
+            "username",
+        ),
         ("rlink_rn014ebe0C20E122_V2", "|signMethod=hmacSha1,ts=1", VECTORS[0][3], "username"),
         ("rlink_rn014ebe0C20E122_V2", "rn01/#|signMethod=hmacSha1,ts=1", VECTORS[0][3], "username"),
     ],
@@ -106,15 +166,23 @@ def test_identity_must_be_topic_safe() -> None:
 
 @pytest.mark.parametrize(
     ("value", "ok"),
-    [("rn014ebe0C20E122", True), ("rn010c0B9cB35EA9", True), ("rn014ebe0C20E12", False),
-     ("rn014ebe0C20E12Z", False), ("rn01-ebe0C20E122", False), ("", False)],
+    [
+        ("rn014ebe0C20E122", True),
+        ("rn010c0B9cB35EA9", True),
+        ("rn014ebe0C20E12", False),
+        ("rn014ebe0C20E12Z", False),
+        ("rn01-ebe0C20E122", False),
+        ("", False),
+    ],
 )
 def test_uuid_shape(value: str, ok: bool) -> None:
     assert auth.is_device_uuid(value) is ok
 
 
 identities = st.text(
-    alphabet=st.characters(blacklist_characters="|/+#,= \t\n\r\x00", blacklist_categories=("Cs", "Zs", "Cc")),
+    alphabet=st.characters(
+        blacklist_characters="|/+#,= \t\n\r\x00", blacklist_categories=("Cs", "Zs", "Cc")
+    ),
     min_size=1,
     max_size=24,
 )

@@ -25,7 +25,17 @@ def test_counts_match_the_protocol() -> None:
     assert len(ProductCommand) == 1
     assert len(AppNotification) == 20
     assert [s.value for s in Status] == [
-        0, 1001, 1002, 1003, 1004, 1005, 1006, 17032, 24029, 24030, 24034,
+        0,
+        1001,
+        1002,
+        1003,
+        1004,
+        1005,
+        1006,
+        17032,
+        24029,
+        24030,
+        24034,
     ]
 
 

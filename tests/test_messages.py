@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
@@ -9,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custom_components.rlink.protocol import errors, messages
-from custom_components.rlink.protocol.codes import DeviceCommand, DeviceEvent, ProductCommand
 from custom_components.rlink.protocol.codes import AppNotification as Notify
+from custom_components.rlink.protocol.codes import DeviceCommand, DeviceEvent, ProductCommand
 from custom_components.rlink.protocol.errors import ProtocolError
 from custom_components.rlink.protocol.topics import TopicKind
 
@@ -23,7 +24,12 @@ def test_event_reply_round_trip() -> None:
     answer = messages.reply(sent, {"ts": 6}, ts=6)
     assert answer.kind is TopicKind.REPORT_RESPONSE
     assert json.loads(messages.encode(answer)) == {
-        "res": 0, "msg": "success", "id": "abc", "ts": 6, "code": "time", "data": {"ts": 6},
+        "res": 0,
+        "msg": "success",
+        "id": "abc",
+        "ts": 6,
+        "code": "time",
+        "data": {"ts": 6},
     }
     assert messages.decode(TopicKind.REPORT_RESPONSE, messages.encode(answer)) == answer
 
@@ -110,7 +116,9 @@ def test_tolerant_parsing_keeps_unknown_fields_and_fills_defaults() -> None:
 
 
 def test_reply_without_res_counts_as_success() -> None:
-    parsed = messages.decode(TopicKind.ISSUE_RESPONSE, '{"id":"1","ts":1,"code":"pwd_set","data":{}}')
+    parsed = messages.decode(
+        TopicKind.ISSUE_RESPONSE, '{"id":"1","ts":1,"code":"pwd_set","data":{}}'
+    )
     assert parsed.res == 0
     assert parsed.is_reply
 
@@ -139,7 +147,7 @@ def test_ack_spelled_with_a_trailing_space() -> None:
         ('{"id":"1","ts":1,"code":"time","data":[]}', "data"),
         ('{"id":"1","ts":1,"code":"time","ack":2}', "ack"),
         ('{"id":"1","ts":1,"code":"time","ack":"1"}', "ack"),
-        ('[' * 100_000, "payload"),
+        ("[" * 100_000, "payload"),
     ],
 )
 def test_wrong_types_name_the_field(payload: bytes | str, field: str) -> None:
@@ -175,7 +183,9 @@ def test_message_ids_are_unique_strings() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 envelope_like = st.fixed_dictionaries(
@@ -195,10 +205,8 @@ envelope_like = st.fixed_dictionaries(
 @settings(max_examples=400, deadline=None)
 @given(payload=st.binary(max_size=200), kind=st.sampled_from(list(TopicKind)))
 def test_random_bytes_raise_only_protocol_errors(payload: bytes, kind: TopicKind) -> None:
-    try:
+    with contextlib.suppress(ProtocolError):
         messages.decode(kind, payload)
-    except ProtocolError:
-        pass
 
 
 @settings(max_examples=400, deadline=None)

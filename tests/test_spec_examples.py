@@ -7,6 +7,7 @@ bodies rather than messages are counted separately.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 
@@ -20,7 +21,9 @@ from custom_components.rlink.protocol.topics import TopicKind
 
 from .spec_examples import SPEC_FIXES, SPEC_PATH, Example, spec_examples
 
-pytestmark = pytest.mark.skipif(not SPEC_PATH.exists(), reason=f"protocol document not at {SPEC_PATH}")
+pytestmark = pytest.mark.skipif(
+    not SPEC_PATH.exists(), reason=f"protocol document not at {SPEC_PATH}"
+)
 
 EXPECTED: list[tuple[int, str, str]] = [
     (62, "report", "reset"),
@@ -225,7 +228,9 @@ def test_every_example_is_listed() -> None:
     assert len(EXAMPLES) == 200
 
 
-@pytest.mark.parametrize(("line", "kind", "code"), EXPECTED, ids=[f"L{x[0]}-{x[2]}" for x in EXPECTED])
+@pytest.mark.parametrize(
+    ("line", "kind", "code"), EXPECTED, ids=[f"L{x[0]}-{x[2]}" for x in EXPECTED]
+)
 def test_example_parses(line: int, kind: str, code: str) -> None:
     example = EXAMPLES[line]
     topic_kind = TopicKind(kind)
@@ -281,16 +286,16 @@ def _mutations(text: str, rng: random.Random) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize(("line", "kind", "code"), EXPECTED[::3], ids=[f"L{x[0]}" for x in EXPECTED[::3]])
+@pytest.mark.parametrize(
+    ("line", "kind", "code"), EXPECTED[::3], ids=[f"L{x[0]}" for x in EXPECTED[::3]]
+)
 def test_mutated_examples_raise_only_protocol_errors(line: int, kind: str, code: str) -> None:
     rng = random.Random(line)
     cleaned = EXAMPLES[line].cleaned()
     body = json.loads(cleaned)
     for text in _mutations(cleaned, rng):
-        try:
+        with contextlib.suppress(ProtocolError):
             messages.decode(TopicKind(kind), text)
-        except ProtocolError:
-            pass
     # Field-level damage: every envelope field replaced by a value of the wrong type.
     for key in ("id", "ts", "code", "data", "ack", "res", "msg"):
         for wrong in (None, True, 1.5, "x", [], {}, -1):

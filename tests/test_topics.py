@@ -8,7 +8,14 @@ from hypothesis import strategies as st
 
 from custom_components.rlink.protocol import topics
 from custom_components.rlink.protocol.errors import ProtocolError
-from custom_components.rlink.protocol.topics import AppTopic, DeviceTopic, ProductTopic, TopicKind as K
+from custom_components.rlink.protocol.topics import (
+    AppTopic,
+    DeviceTopic,
+    ProductTopic,
+)
+from custom_components.rlink.protocol.topics import (
+    TopicKind as K,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,9 +66,19 @@ def test_builders_refuse_bad_input(builder: object, args: tuple[object, ...]) ->
 @pytest.mark.parametrize(
     "topic",
     [
-        "", "rlink", "rlink/v2/p/u", "rlink/v2/p/u/report/extra", "rlink/v1/p/u/report",
-        "rlink/v2//u/report", "rlink/v2/p/+/report", "rlink/v2/p/u/notify", "product/v2/p/report",
-        "app/v2/a/issue", "app/v2//notify", "/rlink/v2/p/u/report", "rlink/v2/p/u/Report",
+        "",
+        "rlink",
+        "rlink/v2/p/u",
+        "rlink/v2/p/u/report/extra",
+        "rlink/v1/p/u/report",
+        "rlink/v2//u/report",
+        "rlink/v2/p/+/report",
+        "rlink/v2/p/u/notify",
+        "product/v2/p/report",
+        "app/v2/a/issue",
+        "app/v2//notify",
+        "/rlink/v2/p/u/report",
+        "rlink/v2/p/u/Report",
         "product/v2/#/issue",
     ],
 )
@@ -72,7 +89,9 @@ def test_malformed_topics_are_refused(topic: str) -> None:
 
 
 segments = st.text(
-    alphabet=st.characters(blacklist_characters="/+#\x00", blacklist_categories=("Cs",)), min_size=1, max_size=20
+    alphabet=st.characters(blacklist_characters="/+#\x00", blacklist_categories=("Cs",)),
+    min_size=1,
+    max_size=20,
 ).filter(lambda s: s.strip() != "")
 
 

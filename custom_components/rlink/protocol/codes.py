@@ -7,6 +7,7 @@ has its own enum and lookups always name the direction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum, StrEnum
 from types import MappingProxyType
 from typing import Final
@@ -142,9 +143,12 @@ type Code = DeviceEvent | DeviceCommand | ProductCommand | AppNotification
 
 # The summary tables and the detailed sections spell four codes differently. Both are
 # accepted; the enum value (the detailed section's spelling) is what gets sent.
-ALIASES: Final = MappingProxyType(
+ALIASES: Final[Mapping[type[StrEnum], Mapping[str, Code]]] = MappingProxyType(
     {
-        DeviceCommand: {"set_pwd_list": DeviceCommand.PWD_SET, "clear_data": DeviceCommand.CLEAN_DATA},
+        DeviceCommand: {
+            "set_pwd_list": DeviceCommand.PWD_SET,
+            "clear_data": DeviceCommand.CLEAN_DATA,
+        },
         AppNotification: {
             "pwd_list_resp": AppNotification.PWD_SET_RESULT,
             "device_properties_update": AppNotification.DEVICE_PROPERTY_UPDATE,

@@ -175,7 +175,9 @@ def _enums(value: Any, path: str) -> tuple[tuple[str, ...], Mapping[str, str]]:
     if value is None:
         return (), MappingProxyType({})
     if isinstance(value, Mapping):  # {"0": "off", "1": "on"}: values with labels
-        return tuple(str(k) for k in value), MappingProxyType({str(k): str(v) for k, v in value.items()})
+        return tuple(str(k) for k in value), MappingProxyType(
+            {str(k): str(v) for k, v in value.items()}
+        )
     if isinstance(value, Sequence) and not isinstance(value, str):
         return tuple(str(v) for v in value), MappingProxyType({})
     raise ModelError("expected a list of values", field=path)
@@ -186,7 +188,11 @@ def _type_and_specs(raw: Mapping[str, Any], path: str) -> tuple[DataType, Any, s
     data_type = raw.get("dataType")
     if isinstance(data_type, Mapping):  # complete
         type_name = data_type.get("type") or raw.get("dataTypeStr")
-        return _data_type(type_name, f"{path}.dataType.type"), data_type.get("specs"), f"{path}.dataType.specs"
+        return (
+            _data_type(type_name, f"{path}.dataType.type"),
+            data_type.get("specs"),
+            f"{path}.dataType.specs",
+        )
     type_name = _first(raw, "dataTypeStr", "t") if data_type is None else data_type
     if type_name is None:
         raise ModelError("has no data type", field=path)
@@ -223,8 +229,6 @@ def parse_property(raw: Any, path: str = "property") -> Property:
     if not isinstance(specs, Mapping):
         raise ModelError("expected an object", field=specs_path)
     enums, labels = _enums(specs.get("enums"), f"{specs_path}.enums")
-    if data_type is DataType.ENUM and not enums:
-        raise ModelError("an enum needs its values", field=f"{specs_path}.enums")
     minimum = _number(specs.get("min"), f"{specs_path}.min")
     maximum = _number(specs.get("max"), f"{specs_path}.max")
     if minimum is not None and maximum is not None and minimum > maximum:
@@ -233,8 +237,8 @@ def parse_property(raw: Any, path: str = "property") -> Property:
     if step is not None and step <= 0:
         step = None  # 0 means "no step" in the platform's console
     item = None
-    if data_type is DataType.ARRAY:
-        item = _array_item(specs.get("item"), identifier, f"{specs_path}.item")
+    if data_type is DataType.ARRAY and specs.get("item") is not None:  # mini models omit it
+        item = _array_item(specs["item"], identifier, f"{specs_path}.item")
     return Property(
         **common,
         min=minimum,
@@ -260,7 +264,7 @@ def _members(specs: Any, path: str) -> tuple[Property, ...]:
 
 def _array_item(raw: Any, owner: str, path: str) -> Property:
     if not isinstance(raw, Mapping) or raw.get("type") is None:
-        raise ModelError("an array needs its item type", field=path)
+        raise ModelError("expected an object with the item type", field=path)
     item_type = _data_type(raw["type"], f"{path}.type")
     if item_type in (DataType.ARRAY, DataType.DATE, DataType.BOOL, DataType.ENUM):
         raise ModelError(f"arrays cannot hold {item_type}", field=f"{path}.type")
@@ -284,7 +288,8 @@ def _parse_event(raw: Any, path: str) -> ModelEvent:
         name=_optional_text(raw.get("name"), f"{path}.name"),
         type=_optional_text(raw.get("type"), f"{path}.type"),
         outputs=tuple(
-            parse_property(o, f"{path}({identifier}).outputData[{i}]") for i, o in enumerate(outputs)
+            parse_property(o, f"{path}({identifier}).outputData[{i}]")
+            for i, o in enumerate(outputs)
         ),
     )
 
@@ -299,7 +304,9 @@ def _detect_format(data: Mapping[str, Any], properties: Sequence[Any]) -> ModelF
     sample = next((p for p in properties if isinstance(p, Mapping)), {})
     if "i" in sample:
         return ModelFormat.MINI
-    return ModelFormat.COMPLETE if isinstance(sample.get("dataType"), Mapping) else ModelFormat.SIMPLE
+    return (
+        ModelFormat.COMPLETE if isinstance(sample.get("dataType"), Mapping) else ModelFormat.SIMPLE
+    )
 
 
 def parse_model(data: Any) -> ObjectModel:
@@ -312,7 +319,9 @@ def parse_model(data: Any) -> ObjectModel:
     events = data.get("events") or []
     if not isinstance(events, Sequence) or isinstance(events, str):
         raise ModelError("expected a list", field="events")
-    profile = data.get("profile") or {}
+    profile = data.get("profile")
+    if profile is None:
+        profile = {}
     if not isinstance(profile, Mapping):
         raise ModelError("expected an object", field="profile")
     parsed = tuple(parse_property(p, f"properties[{i}]") for i, p in enumerate(properties))
@@ -322,7 +331,9 @@ def parse_model(data: Any) -> ObjectModel:
             raise ModelError(f"identifier {prop.identifier!r} appears twice", field="properties")
         seen.add(prop.identifier)
     return ObjectModel(
-        product_id=_optional_text(_first(profile, "productId") or data.get("subPid"), "profile.productId"),
+        product_id=_optional_text(
+            _first(profile, "productId") or data.get("subPid"), "profile.productId"
+        ),
         version=_optional_text(profile.get("version"), "profile.version"),
         format=_detect_format(data, properties),
         properties=parsed,
@@ -441,7 +452,9 @@ def _check_numeric(prop: Property, value: Any) -> int | float:
         steps = (number - base) / prop.step
         if abs(steps - round(steps)) > 1e-6:
             raise _reject(prop, "step", f"{number:g} is not a multiple of the step {prop.step:g}")
-        number = round(base + round(steps) * prop.step, 10)  # drop float noise such as 0.30000000000000004
+        number = round(
+            base + round(steps) * prop.step, 10
+        )  # drop float noise such as 0.30000000000000004
     if prop.type is DataType.INT:
         if not number.is_integer():
             raise _reject(prop, "type", f"expected a whole number, got {number:g}")
@@ -467,6 +480,8 @@ def _check_enum(prop: Property, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise _reject(prop, "type", f"expected one of {list(prop.enums)}, got {value!r}")
     key = str(value).strip()
+    if not prop.enums:  # a mini model lists no values: any is taken as given
+        return key
     if key not in prop.enums:
         by_label = {label: k for k, label in prop.enum_labels.items()}
         if key not in by_label:
@@ -499,6 +514,8 @@ def _check_date(prop: Property, value: Any) -> int:
 def _check_struct(prop: Property, value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise _reject(prop, "type", f"expected an object, got {type(value).__name__}")
+    if not prop.members:  # a mini model lists no members
+        return dict(value)
     result: dict[str, Any] = {}
     for key, member_value in value.items():
         member = prop.member(str(key))
@@ -507,7 +524,9 @@ def _check_struct(prop: Property, value: Any) -> dict[str, Any]:
         try:
             result[member.identifier] = validate(member, member_value)
         except ValueRejected as err:
-            raise ValueRejected(f"{prop.identifier}.{err.identifier}", err.rule, err.detail) from None
+            raise ValueRejected(
+                f"{prop.identifier}.{err.identifier}", err.rule, err.detail
+            ) from None
     return result
 
 
@@ -526,7 +545,9 @@ def _check_array(prop: Property, value: Any) -> list[Any]:
         except ValueRejected as err:
             # The item shares its owner's identifier; name the position instead.
             inner = err.identifier.removeprefix(prop.item.identifier)
-            raise ValueRejected(f"{prop.identifier}[{index}]{inner}", err.rule, err.detail) from None
+            raise ValueRejected(
+                f"{prop.identifier}[{index}]{inner}", err.rule, err.detail
+            ) from None
     return items
 
 

@@ -38,8 +38,8 @@ def dst_transitions(zone: ZoneInfo, year: int) -> tuple[int | None, int | None]:
     start: int | None = None
     end: int | None = None
     previous_ts, previous = start_of_year, _in_dst(zone, start_of_year)
-    for ts in range(start_of_year + _DAY, end_of_year + _DAY, _DAY):
-        ts = min(ts, end_of_year)
+    probes = [*range(start_of_year + _DAY, end_of_year, _DAY), end_of_year]
+    for ts in probes:
         current = _in_dst(zone, ts)
         if current != previous:
             moment = _bisect(zone, previous_ts, ts)

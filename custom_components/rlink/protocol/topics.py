@@ -29,7 +29,10 @@ PRODUCT_KINDS: Final = frozenset({TopicKind.PRODUCT_ISSUE, TopicKind.PRODUCT_ISS
 APP_KINDS: Final = frozenset({TopicKind.NOTIFY, TopicKind.USER_NOTIFY})
 
 _DEVICE_SUFFIX: Final = {kind.value: kind for kind in DEVICE_KINDS}
-_PRODUCT_SUFFIX: Final = {"issue": TopicKind.PRODUCT_ISSUE, "issue_response": TopicKind.PRODUCT_ISSUE_RESPONSE}
+_PRODUCT_SUFFIX: Final = {
+    "issue": TopicKind.PRODUCT_ISSUE,
+    "issue_response": TopicKind.PRODUCT_ISSUE_RESPONSE,
+}
 _PRODUCT_SEGMENT: Final = {kind: suffix for suffix, kind in _PRODUCT_SUFFIX.items()}
 _APP_SUFFIX: Final = {kind.value: kind for kind in APP_KINDS}
 _FORBIDDEN: Final = frozenset("/+#\x00")

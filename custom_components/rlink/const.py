@@ -1,0 +1,5 @@
+"""Constants shared across the integration."""
+
+from typing import Final
+
+DOMAIN: Final = "rlink"
