@@ -1,0 +1,516 @@
+"""An MQTT session on asyncio: signing, reconnecting, routing and request/response.
+
+paho-mqtt does the MQTT work; its socket is driven by the event loop, the way Home
+Assistant's own MQTT client does it: paho announces the socket through its
+``on_socket_*`` callbacks and the loop calls ``loop_read``/``loop_write`` when the socket
+is ready, plus ``loop_misc`` once a second for keep-alives. Only the TCP/TLS connect itself
+(name lookup, handshake) runs in an executor, so nothing here ever blocks the loop and no
+extra thread touches the client once it is connected. This beats paho's own network
+thread, which would need locking around every callback and a hop back into the loop for
+every message.
+
+Every connection attempt uses a new paho client built from fresh credentials, so a
+reconnect signs with a new ``ts`` (and an app's client id, which carries the ts, changes
+with it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import partial
+from typing import Any, Final
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from .auth import Credentials
+from .errors import ProtocolError
+from .messages import Message, decode, encode
+from .topics import AppTopic, DeviceTopic, ProductTopic, Topic, parse_topic
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_PACKETS_PER_READ: Final = 500
+_AUTH_REFUSALS: Final = frozenset({"Bad user name or password", "Not authorized"})
+_PARSE_LOG_INTERVAL: Final = 300.0  # seconds between two log lines about the same bad sender
+
+
+class SessionError(Exception):
+    """Base of the session's errors."""
+
+
+class NotConnected(SessionError):
+    """The session is down: nothing was sent."""
+
+
+class RequestTimeout(SessionError):
+    """No reply arrived in time."""
+
+
+class ConnectError(SessionError):
+    """A connection attempt failed; subclasses say why."""
+
+
+class CannotConnect(ConnectError):
+    """The broker could not be reached or dropped the connection."""
+
+
+class AuthRefused(ConnectError):
+    """The broker refused the credentials."""
+
+
+class TlsFailure(ConnectError):
+    """The TLS handshake failed (certificate, protocol or configuration)."""
+
+
+class SessionState(StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class TlsOptions:
+    """TLS for the broker connection: a CA file to trust, or no verification at all."""
+
+    ca_file: str | None = None
+    insecure: bool = False
+
+    def context(self) -> ssl.SSLContext:
+        """Build the SSL context (reads files: call it off the event loop)."""
+        context = ssl.create_default_context(cafile=self.ca_file)
+        if self.insecure:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+
+@dataclass(slots=True)
+class SessionStats:
+    """Counters for diagnostics and benchmarks."""
+
+    messages_in: int = 0
+    messages_out: int = 0
+    parse_errors: int = 0
+    reconnects: int = 0
+    dropped_replies: int = 0
+    requests: int = 0
+    request_seconds_total: float = 0.0
+    request_seconds_max: float = 0.0
+
+    @property
+    def request_seconds_mean(self) -> float:
+        return self.request_seconds_total / self.requests if self.requests else 0.0
+
+
+type MessageHandler = Callable[[Topic, Message], None]
+type StateListener = Callable[[SessionState, str | None], None]
+type CredentialSource = Callable[[], Credentials]
+
+
+def _route_keys(topic: Topic) -> tuple[str, ...]:
+    """The subscription filters that can match `topic`, most specific first."""
+    match topic:
+        case DeviceTopic(kind, pid, uuid):
+            return (
+                str(topic),
+                f"rlink/v2/{pid}/+/{kind}",
+                f"rlink/v2/+/{uuid}/{kind}",
+                f"rlink/v2/+/+/{kind}",
+            )
+        case ProductTopic(_, pid):
+            return (str(topic), str(topic).replace(f"/{pid}/", "/+/", 1))
+        case AppTopic(kind, _):
+            return (str(topic), f"app/v2/+/{kind}")
+
+
+def _check_filter(topic_filter: str) -> None:
+    """Accept only filters `_route_keys` can find: `+` may stand for an id segment."""
+    concrete = "/".join("_" if part == "+" else part for part in topic_filter.split("/"))
+    try:
+        routable = topic_filter in _route_keys(parse_topic(concrete))
+    except ProtocolError:
+        routable = False
+    if not routable:
+        raise ProtocolError(f"{topic_filter!r} is not a routable filter", field="topic")
+
+
+class MqttSession:
+    """One MQTT connection, kept alive until `close`."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        credentials: CredentialSource,
+        *,
+        tls: TlsOptions | None = None,
+        keepalive: int = 60,
+        connect_timeout: float = 10.0,
+        backoff: tuple[float, float] = (1.0, 60.0),
+        on_state: StateListener | None = None,
+        name: str = "rlink",
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.name = name
+        self.stats = SessionStats()
+        self._credentials = credentials
+        self._tls = tls
+        self._keepalive = keepalive
+        self._connect_timeout = connect_timeout
+        self._backoff = backoff
+        self._on_state = on_state
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._state = SessionState.DISCONNECTED
+        self._client: mqtt.Client | None = None
+        self._connack: asyncio.Future[None] | None = None
+        self._lost = asyncio.Event()
+        self._up = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+        self._misc: asyncio.TimerHandle | None = None
+        self._routes: dict[str, MessageHandler] = {}
+        self._pending: dict[tuple[str, str], asyncio.Future[Message]] = {}
+        self._parse_log: dict[tuple[str, str], float] = {}
+        self._ever_connected = False
+        self.last_credentials: Credentials | None = None
+
+    # --- public API ---------------------------------------------------------------------
+
+    @property
+    def state(self) -> SessionState:
+        return self._state
+
+    @property
+    def connected(self) -> bool:
+        return self._state is SessionState.CONNECTED
+
+    def subscribe(self, topic_filter: str, handler: MessageHandler) -> Callable[[], None]:
+        """Route messages matching `topic_filter` to `handler`; returns the undo function."""
+        _check_filter(topic_filter)
+        self._routes[topic_filter] = handler
+        if self.connected and self._client is not None:
+            self._client.subscribe(topic_filter, qos=1)
+
+        def unsubscribe() -> None:
+            if self._routes.get(topic_filter) is handler:
+                del self._routes[topic_filter]
+                if self.connected and self._client is not None:
+                    self._client.unsubscribe(topic_filter)
+
+        return unsubscribe
+
+    async def connect(self) -> None:
+        """Connect once, raising `ConnectError` on failure; then stay connected until `close`."""
+        await self._attempt()
+        self._runner = self._loop.create_task(
+            self._run(connected=True), name=f"{self.name} session"
+        )
+
+    def start(self) -> None:
+        """Keep (re)connecting in the background until `close`, without waiting."""
+        self._runner = self._loop.create_task(
+            self._run(connected=False), name=f"{self.name} session"
+        )
+
+    async def wait_connected(self) -> None:
+        """Wait until the session is connected (wrap it in a timeout)."""
+        await self._up.wait()
+
+    async def close(self) -> None:
+        """Disconnect and stop reconnecting. Pending requests fail with NotConnected."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runner
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.disconnect()
+            self._release_socket(client)
+        self._fail_pending("session closed")
+        self._set_state(SessionState.CLOSED, None)
+
+    def publish(self, topic: str, message: Message, *, qos: int = 1) -> None:
+        """Send `message` on `topic`; NotConnected when the session is down."""
+        client = self._client
+        if client is None or not self.connected:
+            raise NotConnected(f"{self.name}: not connected to {self.host}:{self.port}")
+        info = client.publish(topic, encode(message), qos=qos)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise NotConnected(f"{self.name}: publish failed ({mqtt.error_string(info.rc)})")
+        self.stats.messages_out += 1
+
+    async def request(
+        self,
+        topic: str,
+        message: Message,
+        *,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> Message:
+        """Send a request and wait for the reply with the same id and code.
+
+        Raises `RlinkError` when the reply reports a failure, `RequestTimeout` when none
+        comes in time and `NotConnected` at once when the session is down. The reply topic
+        must be subscribed (with any handler) for the reply to arrive.
+        """
+        key = (message.id, str(message.code))
+        waiter: asyncio.Future[Message] = self._loop.create_future()
+        self._pending[key] = waiter
+        started = time.monotonic()
+        try:
+            self.publish(topic, message)
+            async with asyncio.timeout(timeout):
+                reply = await waiter
+        except TimeoutError:
+            raise RequestTimeout(
+                f"{self.name}: no reply to {message.code} {message.id} within {timeout:g} s"
+            ) from None
+        finally:
+            self._pending.pop(key, None)
+        elapsed = time.monotonic() - started
+        self.stats.requests += 1
+        self.stats.request_seconds_total += elapsed
+        self.stats.request_seconds_max = max(self.stats.request_seconds_max, elapsed)
+        reply.raise_for_status()
+        return reply
+
+    # --- connection management ----------------------------------------------------------
+
+    async def _run(self, *, connected: bool) -> None:
+        attempt = 0
+        while True:
+            if not connected:
+                try:
+                    await self._attempt()
+                except ConnectError as err:
+                    delay = self._delay(attempt)
+                    attempt += 1
+                    _LOGGER.info("%s: %s; next attempt in %.1f s", self.name, err, delay)
+                    await asyncio.sleep(delay)
+                    continue
+            connected = False
+            attempt = 0
+            await self._lost.wait()
+            await asyncio.sleep(self._delay(0))
+
+    def _delay(self, attempt: int) -> float:
+        """Exponential backoff with jitter: half to all of min(max, start * 2^attempt)."""
+        start, ceiling = self._backoff
+        base = min(ceiling, start * 2.0 ** min(attempt, 16))
+        return base * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not secrecy
+
+    async def _attempt(self) -> None:
+        self._set_state(SessionState.CONNECTING, None)
+        credentials = self._credentials()
+        self.last_credentials = credentials
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=credentials.client_id,
+            protocol=MQTTProtocolVersion.MQTTv311,
+            clean_session=True,
+        )
+        client.username_pw_set(credentials.username, credentials.password)
+        client.suppress_exceptions = True
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_socket_close = self._on_socket_close
+        client.on_socket_unregister_write = self._on_socket_unregister_write
+        # While connect() runs in the executor these two fire there: hop to the loop.
+        client.on_socket_open = partial(self._threadsafe, self._on_socket_open)
+        client.on_socket_register_write = partial(self._threadsafe, self._on_socket_register_write)
+        self._lost.clear()
+        self._connack = self._loop.create_future()
+        self._client = client
+        try:
+            if self._tls is not None:
+                context = await self._loop.run_in_executor(None, self._tls.context)
+                client.tls_set_context(context)
+            await self._loop.run_in_executor(
+                None, client.connect, self.host, self.port, self._keepalive
+            )
+            client.on_socket_open = self._on_socket_open
+            client.on_socket_register_write = self._on_socket_register_write
+            async with asyncio.timeout(self._connect_timeout):
+                await self._connack
+        except BaseException as err:
+            self._abandon(client)
+            if isinstance(err, ssl.SSLError | ssl.CertificateError):
+                raise TlsFailure(f"TLS with {self.host}:{self.port} failed: {err}") from err
+            if isinstance(err, OSError):
+                raise CannotConnect(f"cannot reach {self.host}:{self.port}: {err}") from err
+            if isinstance(err, TimeoutError):
+                raise CannotConnect(f"{self.host}:{self.port} did not answer in time") from err
+            raise
+        finally:
+            self._connack = None
+
+    def _abandon(self, client: mqtt.Client) -> None:
+        if self._client is client:
+            self._client = None
+        with contextlib.suppress(Exception):
+            client.disconnect()
+        self._release_socket(client)
+        self._set_state(SessionState.DISCONNECTED, "connection attempt failed")
+
+    def _release_socket(self, client: mqtt.Client) -> None:
+        sock = client.socket()
+        if sock is not None and sock.fileno() > -1:
+            self._loop.remove_reader(sock)
+            self._loop.remove_writer(sock)
+        if self._misc is not None:
+            self._misc.cancel()
+            self._misc = None
+
+    def _set_state(self, state: SessionState, reason: str | None) -> None:
+        if state is self._state and reason is None:
+            return
+        self._state = state
+        if state is SessionState.CONNECTED:
+            self._up.set()
+        else:
+            self._up.clear()
+        if self._on_state is not None:
+            try:
+                self._on_state(state, reason)
+            except Exception:
+                _LOGGER.exception("%s: state listener failed", self.name)
+
+    def _fail_pending(self, reason: str) -> None:
+        for waiter in self._pending.values():
+            if not waiter.done():
+                waiter.set_exception(NotConnected(f"{self.name}: {reason}"))
+        self._pending.clear()
+
+    # --- paho callbacks (all on the loop, except where `_threadsafe` hops) ---------------
+
+    def _threadsafe(self, callback: Callable[..., None], *args: Any) -> None:
+        if threading.get_ident() == self._loop_thread:
+            callback(*args)
+        else:
+            self._loop.call_soon_threadsafe(callback, *args)
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: Any,
+        reason: ReasonCode,
+        properties: Any,
+    ) -> None:
+        if client is not self._client:
+            return
+        waiter = self._connack
+        if reason.is_failure:
+            name = str(reason)
+            cls = AuthRefused if name in _AUTH_REFUSALS else CannotConnect
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(cls(f"{self.host}:{self.port} refused the connection: {name}"))
+            return
+        if self._routes:
+            client.subscribe([(topic, 1) for topic in self._routes])
+        if self._ever_connected:
+            self.stats.reconnects += 1
+        self._ever_connected = True
+        self._set_state(SessionState.CONNECTED, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: Any,
+        flags: Any,
+        reason: ReasonCode,
+        properties: Any,
+    ) -> None:
+        if client is not self._client:
+            return
+        self._client = None
+        self._release_socket(client)
+        self._fail_pending("connection lost")
+        if self._connack is not None and not self._connack.done():
+            self._connack.set_exception(
+                CannotConnect(f"{self.host}:{self.port} closed the connection")
+            )
+        self._set_state(SessionState.DISCONNECTED, str(reason))
+        self._lost.set()
+
+    def _on_socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        if sock.fileno() > -1:
+            self._loop.add_reader(sock, self._read, client)
+        if self._misc is None:
+            self._misc = self._loop.call_later(1, self._tick, client)
+        self._read(client)  # data may already be buffered
+
+    def _on_socket_close(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        if sock.fileno() > -1:
+            self._loop.remove_reader(sock)
+            self._loop.remove_writer(sock)
+
+    def _on_socket_register_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        if sock.fileno() > -1:
+            self._loop.add_writer(sock, self._write, client)
+
+    def _on_socket_unregister_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        if sock.fileno() > -1:
+            self._loop.remove_writer(sock)
+
+    def _read(self, client: mqtt.Client) -> None:
+        client.loop_read(MAX_PACKETS_PER_READ)
+
+    def _write(self, client: mqtt.Client) -> None:
+        client.loop_write()
+
+    def _tick(self, client: mqtt.Client) -> None:
+        self._misc = None
+        if client is self._client and client.loop_misc() == mqtt.MQTT_ERR_SUCCESS:
+            self._misc = self._loop.call_later(1, self._tick, client)
+
+    # --- incoming messages --------------------------------------------------------------
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self.stats.messages_in += 1
+        try:
+            topic = parse_topic(msg.topic)
+            message = decode(topic.kind, msg.payload)
+        except ProtocolError as err:
+            self._note_parse_error(msg.topic, err)
+            return
+        if message.is_reply:
+            waiter = self._pending.pop((message.id, str(message.code)), None)
+            if waiter is not None:
+                if not waiter.done():
+                    waiter.set_result(message)
+                return
+        handler = next((h for key in _route_keys(topic) if (h := self._routes.get(key))), None)
+        if handler is None:
+            if message.is_reply:
+                self.stats.dropped_replies += 1  # late, or not ours
+            return
+        try:
+            handler(topic, message)
+        except Exception:
+            _LOGGER.exception("%s: handler for %s failed", self.name, msg.topic)
+
+    def _note_parse_error(self, topic: str, err: ProtocolError) -> None:
+        self.stats.parse_errors += 1
+        key = (topic, type(err).__name__ + (err.field or ""))
+        now = time.monotonic()
+        if now - self._parse_log.get(key, -_PARSE_LOG_INTERVAL) >= _PARSE_LOG_INTERVAL:
+            self._parse_log[key] = now
+            _LOGGER.warning("%s: dropped a message on %s: %s", self.name, topic, err)
