@@ -15,3 +15,32 @@ import custom_components  # noqa: F401
 @pytest.fixture(name="custom_integrations")
 def fixture_custom_integrations(enable_custom_integrations: Any) -> None:
     """Let Home Assistant load integrations from custom_components/."""
+
+
+@pytest.fixture(name="sockets")
+def fixture_sockets(socket_enabled: Any) -> None:
+    """Real sockets on loopback for the tests that run brokers."""
+
+
+@pytest.fixture(name="embedded")
+async def fixture_embedded(sockets: None) -> Any:
+    """A running embedded broker."""
+    from .brokers import EmbeddedRig  # noqa: PLC0415
+
+    rig = EmbeddedRig()
+    await rig.start()
+    yield rig
+    await rig.stop()
+
+
+@pytest.fixture(name="mosquitto")
+async def fixture_mosquitto(sockets: None, tmp_path: Any) -> Any:
+    """A running Mosquitto (skipped where the binary is missing)."""
+    from .brokers import MOSQUITTO, Mosquitto  # noqa: PLC0415
+
+    if MOSQUITTO is None:
+        pytest.skip("mosquitto is not installed (scripts/setup installs it when run as root)")
+    broker = Mosquitto(tmp_path)
+    await broker.start()
+    yield broker
+    await broker.stop()

@@ -104,7 +104,8 @@ class SessionStats:
     messages_out: int = 0
     parse_errors: int = 0
     reconnects: int = 0
-    dropped_replies: int = 0
+    unmatched_replies: int = 0
+    """Replies no request waited for (late, or not ours); handlers still see them."""
     requests: int = 0
     request_seconds_total: float = 0.0
     request_seconds_max: float = 0.0
@@ -497,10 +498,10 @@ class MqttSession:
                 if not waiter.done():
                     waiter.set_result(message)
                 return
+            # Late, or not ours; a device still wants unsolicited ones such as a pushed `time`.
+            self.stats.unmatched_replies += 1
         handler = next((h for key in _route_keys(topic) if (h := self._routes.get(key))), None)
         if handler is None:
-            if message.is_reply:
-                self.stats.dropped_replies += 1  # late, or not ours
             return
         try:
             handler(topic, message)

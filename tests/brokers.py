@@ -1,0 +1,134 @@
+"""Real brokers for tests: the embedded amqtt broker and a Mosquitto process."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import getpass
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from custom_components.rlink.protocol.broker import BrokerTls, DeviceGate, EmbeddedBroker
+
+MOSQUITTO = shutil.which("mosquitto") or next(
+    (p for p in ("/usr/sbin/mosquitto", "/usr/bin/mosquitto") if Path(p).exists()), None
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_listening(port: int, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            await writer.wait_closed()
+            return
+
+
+@dataclass
+class EmbeddedRig:
+    """An embedded broker with a device directory the test controls."""
+
+    secrets: dict[str, str] = field(default_factory=dict)
+    pids: dict[str, str] = field(default_factory=dict)
+    online: list[str] = field(default_factory=list)
+    offline: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    port: int = 0
+    tls: BrokerTls | None = None
+    broker: EmbeddedBroker | None = None
+
+    def gate(self) -> DeviceGate:
+        return DeviceGate(
+            secret_for=self.secrets.get,
+            pid_for=self.pids.get,
+            on_online=self.online.append,
+            on_offline=self.offline.append,
+            on_unknown=self.unknown.append,
+        )
+
+    async def start(self) -> EmbeddedBroker:
+        gate = self.broker.gate if self.broker else self.gate()
+        self.broker = EmbeddedBroker(gate, host="127.0.0.1", port=self.port, tls=self.tls)
+        await self.broker.start()
+        self.port = self.broker.port
+        return self.broker
+
+    async def stop(self) -> None:
+        if self.broker is not None:
+            await self.broker.stop()
+
+
+class Mosquitto:
+    """A Mosquitto process on a free loopback port, restartable on the same port."""
+
+    def __init__(self, workdir: Path, *, cert: tuple[Path, Path] | None = None) -> None:
+        self.port = free_port()
+        self.tls_port = free_port() if cert else None
+        self.conf = workdir / "mosquitto.conf"
+        # Stay the current user so the broker can read certificates in the test's temp dir.
+        lines = [f"user {getpass.getuser()}", f"listener {self.port} 127.0.0.1",
+                 "allow_anonymous true", "persistence false"]
+        if cert:
+            lines += [f"listener {self.tls_port} 127.0.0.1", f"certfile {cert[0]}", f"keyfile {cert[1]}"]
+        self.conf.write_text("\n".join(lines) + "\n")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        assert MOSQUITTO is not None
+        self.process = subprocess.Popen(  # noqa: ASYNC220 - starts at once, waited on below
+            [MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        await wait_listening(self.port)
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            await asyncio.to_thread(self.process.wait, 10)
+        self.process = None
+
+
+def self_signed(directory: Path, name: str = "localhost") -> tuple[Path, Path]:
+    """A throwaway certificate and key for a TLS listener on loopback."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path

@@ -1,0 +1,82 @@
+"""Run simulated devices: ``python -m rlink_sim --broker HOST:PORT --config devices.yaml``.
+
+The YAML file lists devices; ``count`` repeats an entry with derived uuids and secrets:
+
+    devices:
+      - {uuid: rn014ebe0C20E122, secret: ef958e891ffa4c72ba6c64e73c5dd422, kind: plug}
+      - {kind: sensor, count: 10, report_interval: 30}
+      - kind: gateway
+        sub_devices: [{kind: sensor}, {kind: light}]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import Simulator
+from .device import DeviceConfig, make_secret, make_uuid
+from .templates import TEMPLATES
+
+
+def _configs(entries: list[dict[str, Any]], prefix: str) -> list[DeviceConfig]:
+    configs = []
+    for position, entry in enumerate(entries):
+        entry = dict(entry)
+        count = int(entry.pop("count", 1))
+        kind = entry.get("kind", "plug")
+        if kind not in TEMPLATES:
+            raise SystemExit(f"unknown kind {kind!r}; known: {', '.join(TEMPLATES)}")
+        for index in range(count):
+            seed = f"{prefix}{position}.{index}"
+            config = {**entry}
+            subs = config.pop("sub_devices", [])
+            found = config.pop("found_devices", [])
+            if count > 1 or "uuid" not in config:
+                config["uuid"] = make_uuid(seed)
+                config["secret"] = make_secret(seed)
+            configs.append(DeviceConfig(
+                **config,
+                sub_devices=_configs(subs, f"{seed}/"),
+                found_devices=_configs(found, f"{seed}+"),
+            ))
+    return configs
+
+
+def load(path: Path) -> list[DeviceConfig]:
+    data = yaml.safe_load(path.read_text()) or {}
+    return _configs(list(data.get("devices") or []), "")
+
+
+async def run(host: str, port: int, devices: list[DeviceConfig]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with Simulator(host, port, devices):
+        logging.info("%d simulated devices connected to %s:%d", len(devices), host, port)
+        for device in devices:
+            logging.info("  %-8s %s  secret %s", device.kind, device.uuid, device.secret)
+        await stop.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="rlink_sim", description="Simulated rlink devices")
+    parser.add_argument("--broker", default="127.0.0.1:1883", help="HOST:PORT")
+    parser.add_argument("--config", type=Path, required=True, help="devices YAML file")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    host, _, port = args.broker.rpartition(":")
+    asyncio.run(run(host or "127.0.0.1", int(port), load(args.config)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,405 @@
+"""A virtual rlink device: a real MQTT client speaking the device side of the protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from custom_components.rlink.protocol import messages
+from custom_components.rlink.protocol.auth import SignMethod, device_credentials
+from custom_components.rlink.protocol.codes import DeviceCommand as Cmd
+from custom_components.rlink.protocol.codes import DeviceEvent as Evt
+from custom_components.rlink.protocol.errors import RlinkError
+from custom_components.rlink.protocol.messages import Message
+from custom_components.rlink.protocol.session import MqttSession, SessionError, TlsOptions
+from custom_components.rlink.protocol.topics import Topic, TopicKind, device_topic, product_topic
+
+from .templates import TEMPLATES, Template
+from .webrtc import sdp_answer
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class DeviceConfig:
+    """One simulated device (or a gateway's sub-device)."""
+
+    uuid: str
+    secret: str
+    kind: str = "plug"
+    pid: str | None = None
+    name: str | None = None
+    version: str = "1.0.0"
+    sign_method: SignMethod = SignMethod.HMAC_SHA256
+    report_interval: float | None = None
+    """Seconds between unprompted property reports; None reports only on change."""
+    busy: bool = False
+    """A camera that answers every WebRTC offer with 'busy'."""
+    relock_after: float = 5.0
+    sub_devices: list[DeviceConfig] = field(default_factory=list)
+    found_devices: list[DeviceConfig] = field(default_factory=list)
+    """What a gateway finds when asked to search (find_bind)."""
+
+    @property
+    def template(self) -> Template:
+        return TEMPLATES[self.kind]
+
+    @property
+    def product_id(self) -> str:
+        return self.pid or self.template.pid
+
+
+def make_uuid(seed: str) -> str:
+    """A stable, well-formed device uuid derived from `seed`."""
+    return "rn01" + hashlib.sha256(seed.encode()).hexdigest()[:12]
+
+
+def make_secret(seed: str) -> str:
+    return hashlib.sha256(f"secret:{seed}".encode()).hexdigest()[:32]
+
+
+@dataclass
+class SubDevice:
+    config: DeviceConfig
+    values: dict[str, Any]
+
+
+class VirtualDevice:
+    """Connects with real credentials, runs the start sequence, answers commands."""
+
+    def __init__(
+        self,
+        config: DeviceConfig,
+        host: str,
+        port: int,
+        *,
+        tls: TlsOptions | None = None,
+        reply_timeout: float = 5.0,
+    ) -> None:
+        self.config = config
+        self.uuid = config.uuid
+        self.pid = config.product_id
+        self.host, self.port, self.tls = host, port, tls
+        self.reply_timeout = reply_timeout
+        self.values: dict[str, Any] = dict(config.template.values)
+        self.version = config.version
+        self.model: dict[str, Any] = config.template.model(self.pid)
+        self.passwords: dict[int, dict[str, Any]] = {}
+        self.subs: dict[str, SubDevice] = {
+            s.uuid: SubDevice(s, dict(s.template.values)) for s in config.sub_devices
+        }
+        self.received: list[Message] = []
+        """Every command and every reply this device got, in order."""
+        self.replies: dict[str, Message] = {}
+        """The last reply to each event code."""
+        self.errors: list[str] = []
+        self.started = asyncio.Event()
+        self.session: MqttSession | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._ids = messages.MessageIds(f"{self.uuid[-4:]}-")
+        self._waiters: list[tuple[str, asyncio.Future[Message]]] = []
+        self._handlers: dict[Cmd, Callable[[Message], Coroutine[Any, Any, dict[str, Any] | None]]] = {
+            Cmd.PROPERTY_SET: self._on_property_set,
+            Cmd.PROPERTY_GET: self._on_property_get,
+            Cmd.PING: self._on_ping,
+            Cmd.REBOOT: self._on_reboot,
+            Cmd.RESET: self._on_reset,
+            Cmd.OTA: self._on_ota,
+            Cmd.PWD_SET: self._on_pwd_set,
+            Cmd.REMOTE_UNLOCK: self._on_remote_unlock,
+            Cmd.WAKE_UP: self._on_wake_up,
+            Cmd.WEBRTC_SIGNAL_EXCHANGE: self._on_webrtc,
+            Cmd.FIND_BIND: self._on_find_bind,
+            Cmd.SUB_PROPERTY_SET: self._on_sub_property_set,
+            Cmd.SUB_DELETE: self._on_sub_delete,
+        }
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def topic(self, kind: TopicKind) -> str:
+        return device_topic(kind, self.pid, self.uuid)
+
+    async def connect(self) -> None:
+        """Connect (raising the session's ConnectError on refusal) and run the start sequence."""
+        session = MqttSession(
+            self.host,
+            self.port,
+            lambda: device_credentials(self.uuid, self.config.secret, self.config.sign_method),
+            tls=self.tls,
+            keepalive=30,
+            name=self.uuid,
+        )
+        session.subscribe(self.topic(TopicKind.ISSUE), self._on_issue)
+        session.subscribe(self.topic(TopicKind.REPORT_RESPONSE), self._on_unsolicited_reply)
+        session.subscribe(product_topic(TopicKind.PRODUCT_ISSUE, self.pid), self._on_issue)
+        self.session = session
+        await session.connect()
+        await self.start_sequence()
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.session is not None:
+            await self.session.close()
+        self.started.clear()
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def start_sequence(self) -> None:
+        """What a freshly connected device says: bind, info, time, model, then its state."""
+        await self.send(Evt.BIND, {"userId": "sim", "assetId": "", "version": self.version,
+                                   "mcuVersion": "1.0.0", "cleanData": False})
+        await self.send(Evt.INFO, {"checkPwd": 0, "bindStatus": 1, "version": self.version,
+                                   "mcuVersion": "1.0.0",
+                                   "config": json.dumps({"currentSsid": "sim-wifi", "wifiList": []})})
+        await self.send(Evt.TIME)
+        await self.send(Evt.MODEL, {"format": "complete"})
+        if self.config.kind == "lock":
+            await self.send(Evt.PWD_SYNC, {"pwdList": self.password_list()})
+        if self.subs:
+            await self._announce_subs(list(self.subs.values()))
+        await self.report()
+        if self.config.report_interval:
+            self._spawn(self._periodic_reports(self.config.report_interval))
+        self.started.set()
+
+    async def _announce_subs(self, subs: list[SubDevice]) -> None:
+        devices = [{"uuid": s.config.uuid, "pid": s.config.product_id} for s in subs]
+        await self.send(Evt.SUB_BIND, {"devices": [
+            {**d, "trdUuid": d["uuid"], "version": s.config.version, "type": "rino"}
+            for d, s in zip(devices, subs, strict=True)]})
+        await self.send(Evt.SUB_LOGIN, {"devices": devices})
+        for pid in sorted({d["pid"] for d in devices}):
+            await self.send(Evt.SUB_MODEL, {"format": "complete", "subPid": pid})
+        await self.send(Evt.SUB_PROPERTY_REPORT, {"devices": [
+            {**d, "properties": s.values} for d, s in zip(devices, subs, strict=True)]})
+
+    async def _periodic_reports(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            with contextlib.suppress(SessionError):
+                await self.report()
+
+    # --- sending --------------------------------------------------------------------------
+
+    async def send(
+        self, code: Evt, data: dict[str, Any] | None = None, *, ack: bool | None = None
+    ) -> Message | None:
+        """Publish an event; when it asks for a reply, wait for it and return it."""
+        assert self.session is not None
+        event = messages.event(code, data, ack=ack, msg_id=self._ids())
+        if not event.ack:
+            self.session.publish(self.topic(TopicKind.REPORT), event)
+            return None
+        try:
+            reply = await self.session.request(
+                self.topic(TopicKind.REPORT), event, timeout=self.reply_timeout
+            )
+        except (RlinkError, SessionError) as err:
+            self.errors.append(f"{code}: {err}")
+            return None
+        self.received.append(reply)
+        self.replies[str(code)] = reply
+        return reply
+
+    async def report(self, values: dict[str, Any] | None = None) -> None:
+        await self.send(Evt.PROPERTY_REPORT, {"properties": dict(values or self.values)})
+
+    def set(self, identifier: str, value: Any) -> None:
+        """Change a value as if the device itself did, and report it."""
+        self.values[identifier] = value
+        self._spawn(self.report({identifier: value}))
+
+    async def emit(self, identifier: str, output: dict[str, Any]) -> None:
+        """Raise a model event (an alarm, a doorbell press…)."""
+        await self.send(Evt.EVENT, {"identifier": identifier, "output": output})
+
+    def password_list(self) -> list[dict[str, Any]]:
+        return [{k: v for k, v in p.items() if k != "pwd"} for p in self.passwords.values()]
+
+    # --- receiving ------------------------------------------------------------------------
+
+    async def wait_for(self, code: str, timeout: float = 5.0) -> Message:  # noqa: ASYNC109
+        """The next command (or reply) with `code` this device receives."""
+        waiter: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
+        self._waiters.append((code, waiter))
+        async with asyncio.timeout(timeout):
+            return await waiter
+
+    def _record(self, message: Message) -> None:
+        self.received.append(message)
+        for entry in list(self._waiters):
+            code, waiter = entry
+            if code == str(message.code) and not waiter.done():
+                waiter.set_result(message)
+                self._waiters.remove(entry)
+
+    def _on_unsolicited_reply(self, topic: Topic, message: Message) -> None:
+        """A reply nobody waits for, such as a `time` pushed after a time-zone change."""
+        self._record(message)
+        self.replies[str(message.code)] = message
+
+    def _on_issue(self, topic: Topic, message: Message) -> None:
+        self._record(message)
+        handler = self._handlers.get(message.code)  # type: ignore[call-overload]
+        self._spawn(self._answer(topic, message, handler))
+
+    async def _answer(self, topic: Topic, message: Message, handler: Any) -> None:
+        res, data = 0, None
+        try:
+            data = await handler(message) if handler is not None else None
+        except RlinkError as err:
+            res = err.code
+        if message.ack and self.session is not None and self.session.connected:
+            kind = (TopicKind.PRODUCT_ISSUE_RESPONSE if topic.kind is TopicKind.PRODUCT_ISSUE
+                    else TopicKind.ISSUE_RESPONSE)
+            reply_topic = (product_topic(kind, self.pid) if kind is TopicKind.PRODUCT_ISSUE_RESPONSE
+                           else self.topic(kind))
+            self.session.publish(reply_topic, messages.reply(message, data, res=res))
+
+    # --- command handlers -----------------------------------------------------------------
+
+    def _known(self, properties: Any, model: dict[str, Any]) -> dict[str, Any]:
+        known = {p["identifier"] for p in model["properties"]}
+        if not isinstance(properties, dict) or not set(properties) <= known:
+            raise RlinkError(1002, "unknown property")
+        return properties
+
+    async def _on_property_set(self, message: Message) -> dict[str, Any]:
+        properties = self._known(message.data.get("properties"), self.model)
+        self.values.update(properties)
+        self._spawn(self.report(properties))
+        return {"properties": properties}
+
+    async def _on_property_get(self, message: Message) -> dict[str, Any]:
+        wanted = message.data.get("dps") or []
+        values = {k: v for k, v in self.values.items() if not wanted or k in wanted}
+        self._spawn(self.report(values))
+        for sub_uuid in message.data.get("subUuids") or []:
+            if sub_uuid in self.subs:
+                sub = self.subs[sub_uuid]
+                self._spawn(self.send(Evt.SUB_PROPERTY_REPORT, {"devices": [
+                    {"uuid": sub_uuid, "pid": sub.config.product_id, "properties": sub.values}]}))
+        return {}
+
+    async def _on_ping(self, message: Message) -> dict[str, Any]:
+        return {"currentSsid": "sim-wifi", "wifiList": [{"ssid": "sim-wifi", "rssi": -48}],
+                "networkType": 1, "signal": 1, "signalValue": 92}
+
+    async def _restart(self, delay: float) -> None:
+        assert self.session is not None
+        self.started.clear()
+        await self.session.close()
+        await asyncio.sleep(delay)
+        await self.connect()
+
+    async def _on_reboot(self, message: Message) -> None:
+        self._spawn(self._restart(0.2))
+
+    async def _on_reset(self, message: Message) -> None:
+        if message.data.get("clearData"):
+            self.values = dict(self.config.template.values)
+            self.passwords.clear()
+        self._spawn(self._restart(0.2))
+
+    async def _on_ota(self, message: Message) -> None:
+        self._spawn(self._run_ota(str(message.data.get("version") or self.version),
+                                  list(message.data.get("subUuids") or [])))
+
+    async def _run_ota(self, version: str, sub_uuids: list[str]) -> None:
+        target = {"subUuid": sub_uuids[0], "subPid": self.subs[sub_uuids[0]].config.product_id} \
+            if sub_uuids and sub_uuids[0] in self.subs else {}
+        for percent in (0, 50, 100):
+            await self.send(Evt.OTA_PROGRESS, {"resCode": 0, "type": "downloading", "percent": percent, **target})
+            await asyncio.sleep(0.05)
+        await self.send(Evt.OTA_PROGRESS, {"resCode": 0, "type": "burning", **target})
+        if target:
+            self.subs[target["subUuid"]].config.version = version
+            await self.send(Evt.OTA_PROGRESS, {"resCode": 0, "type": "report", "version": version,
+                                               "mcuVersion": "1.0.0", **target})
+            return
+        self.version = version
+        await self._restart(0.1)  # a new firmware boots and announces itself
+
+    async def _on_pwd_set(self, message: Message) -> dict[str, Any]:
+        data = message.data
+        entry = data.get("pwdData") or {}
+        index = entry.get("index")
+        if not isinstance(index, int):
+            raise RlinkError(1002, "index missing")
+        if data.get("operatorType") == 2:
+            self.passwords.pop(index, None)
+        else:
+            self.passwords[index] = dict(entry)
+        return {"subUuid": data.get("subUuid", ""), "subPid": "", "operatorType": data.get("operatorType"),
+                "pwdData": {k: v for k, v in entry.items() if k != "pwd"}}
+
+    async def _on_remote_unlock(self, message: Message) -> None:
+        self.set("lock_state", 0)
+        self._spawn(self._relock())
+
+    async def _relock(self) -> None:
+        await asyncio.sleep(self.config.relock_after)
+        self.set("lock_state", 1)
+
+    async def _on_wake_up(self, message: Message) -> dict[str, Any]:
+        return {"subUuid": message.data.get("subUuid", ""), "subPid": ""}
+
+    async def _on_webrtc(self, message: Message) -> None:
+        data = message.data
+        if data.get("method") != "SDP_OFFER":
+            return  # a candidate from the viewer: nothing to answer
+        peer = data.get("peerClientId", "")
+        base = {"peerClientId": peer, "source": data.get("source", 1)}
+        if self.config.busy:
+            await self.send(Evt.WEBRTC_SIGNAL_EXCHANGE, {**base, "method": "SDP_ANSWER", "error": -2,
+                                                         "params": "{}", "rawData": "{}"})
+            return
+        offer = json.loads(data.get("params") or "{}").get("sdp", "")
+        answer, candidates = await sdp_answer(offer)
+        await self.send(Evt.WEBRTC_SIGNAL_EXCHANGE, {
+            **base, "method": "SDP_ANSWER", "params": json.dumps({"type": "answer", "sdp": answer}),
+            "rawData": "{}"})
+        for candidate in candidates:
+            await self.send(Evt.WEBRTC_SIGNAL_EXCHANGE, {
+                **base, "method": "ICE_CANDIDATE", "params": json.dumps(candidate), "rawData": "{}"})
+
+    async def _on_find_bind(self, message: Message) -> None:
+        if not message.data.get("find", True) or not self.config.found_devices:
+            return
+        found = [SubDevice(c, dict(c.template.values)) for c in self.config.found_devices]
+        await self.send(Evt.FIND_REPORT, {"devices": [
+            {"uuid": s.config.uuid, "trdUuid": s.config.uuid, "pid": s.config.product_id} for s in found]})
+        if message.data.get("bind", True):
+            for sub in found:
+                self.subs[sub.config.uuid] = sub
+            await self._announce_subs(found)
+
+    async def _on_sub_property_set(self, message: Message) -> dict[str, Any]:
+        devices = message.data.get("devices") or []
+        changed = []
+        for device in devices:
+            sub = self.subs.get(device.get("uuid", ""))
+            if sub is None:
+                raise RlinkError(1004, "no such sub-device")
+            props = self._known(device.get("properties"), sub.config.template.model())
+            sub.values.update(props)
+            changed.append({"uuid": sub.config.uuid, "pid": sub.config.product_id, "properties": props})
+        self._spawn(self.send(Evt.SUB_PROPERTY_REPORT, {"devices": changed}))
+        return {"devices": devices}
+
+    async def _on_sub_delete(self, message: Message) -> None:
+        for device in message.data.get("devices") or []:
+            self.subs.pop(device.get("uuid", ""), None)

@@ -1,0 +1,124 @@
+"""Device templates: an object model (complete format) and starting values per kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def prop(
+    identifier: str, type_: str, name: str, access: str = "rw", **specs: Any
+) -> dict[str, Any]:
+    """One property in the platform's complete format."""
+    return {
+        "identifier": identifier,
+        "name": name,
+        "accessMode": access,
+        "required": False,
+        "dataTypeStr": type_,
+        "dataType": {"type": type_, "specs": {k: v for k, v in specs.items() if v is not None}},
+    }
+
+
+@dataclass(frozen=True)
+class Template:
+    kind: str
+    pid: str
+    properties: list[dict[str, Any]]
+    values: dict[str, Any]
+    events: list[dict[str, Any]] = field(default_factory=list)
+    version: str = "1.0.0"
+
+    def model(self, pid: str | None = None) -> dict[str, Any]:
+        return {
+            "format": "complete",
+            "profile": {"version": self.version, "productId": pid or self.pid},
+            "properties": self.properties,
+            "events": self.events,
+        }
+
+
+_ALARM = {
+    "identifier": "alarm",
+    "name": "Alarm",
+    "type": "alert",
+    "outputData": [prop("type", "text", "Alarm type", "r"), prop("imageUrl", "text", "Image", "r")],
+}
+
+TEMPLATES: dict[str, Template] = {
+    t.kind: t
+    for t in (
+        Template(
+            "plug",
+            "simplug01",
+            [
+                prop("switch", "bool", "Power"),
+                prop("power", "float", "Power draw", "r", min=0, max=4000, step=0.1, unit="W"),
+                prop("energy", "double", "Energy", "r", min=0, max=1e9, step=0.001, unit="kWh"),
+                prop("countdown", "int", "Countdown", min=0, max=86400, step=1, unit="s"),
+            ],
+            {"switch": 0, "power": 0.0, "energy": 0.0, "countdown": 0},
+        ),
+        Template(
+            "sensor",
+            "simsensor01",
+            [
+                prop("temperature", "float", "Temperature", "r", min=-40, max=85, step=0.1, unit="°C"),
+                prop("humidity", "int", "Humidity", "r", min=0, max=100, step=1, unit="%"),
+                prop("battery", "int", "Battery", "r", min=0, max=100, step=1, unit="%"),
+            ],
+            {"temperature": 21.5, "humidity": 45, "battery": 90},
+        ),
+        Template(
+            "light",
+            "simlight01",
+            [
+                prop("switch_led", "bool", "Light"),
+                prop("brightness", "int", "Brightness", min=1, max=100, step=1, unit="%"),
+                prop("color_temp", "int", "Colour temperature", min=2700, max=6500, step=1, unit="K"),
+                prop("work_mode", "enum", "Mode", enums=["0", "1", "2"]),
+            ],
+            {"switch_led": 0, "brightness": 80, "color_temp": 4000, "work_mode": 0},
+        ),
+        Template(
+            "lock",
+            "simlock01",
+            [
+                prop("lock_state", "bool", "Locked", "r"),
+                prop("battery", "int", "Battery", "r", min=0, max=100, step=1, unit="%"),
+                prop("volume", "enum", "Volume", enums=["0", "1", "2"]),
+            ],
+            {"lock_state": 1, "battery": 80, "volume": 1},
+            [_ALARM],
+        ),
+        Template(
+            "camera",
+            "simcam01",
+            [
+                prop("motion_detect", "bool", "Motion detection"),
+                prop("battery", "int", "Battery", "r", min=0, max=100, step=1, unit="%"),
+                prop("night_vision", "enum", "Night vision", enums=["0", "1", "2"]),
+            ],
+            {"motion_detect": 1, "battery": 70, "night_vision": 0},
+            [_ALARM],
+        ),
+        Template(
+            "vacuum",
+            "simvac01",
+            [
+                prop("power_go", "bool", "Cleaning"),
+                prop("status", "enum", "Status", "r", enums=["0", "1", "2", "3", "4"]),
+                prop("battery", "int", "Battery", "r", min=0, max=100, step=1, unit="%"),
+                prop("suction", "enum", "Suction", enums=["0", "1", "2", "3"]),
+                prop("seek", "bool", "Locate"),
+            ],
+            {"power_go": 0, "status": 0, "battery": 100, "suction": 1, "seek": 0},
+        ),
+        Template(
+            "gateway",
+            "simgw01",
+            [prop("permit_join", "bool", "Permit join")],
+            {"permit_join": 0},
+        ),
+    )
+}
