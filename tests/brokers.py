@@ -8,6 +8,7 @@ import getpass
 import shutil
 import socket
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,8 +30,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def wait_listening(port: int, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
+async def until(condition: Callable[[], object], seconds: float = 5.0) -> None:
+    """Wait for `condition` to hold; TimeoutError after `seconds`."""
+    async with asyncio.timeout(seconds):
+        while not condition():  # noqa: ASYNC110 - the condition is not an event of ours
+            await asyncio.sleep(0.02)
+
+
+async def wait_listening(port: int, seconds: float = 10.0) -> None:
+    async with asyncio.timeout(seconds):
         while True:
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -84,10 +92,18 @@ class Mosquitto:
         self.tls_port = free_port() if cert else None
         self.conf = workdir / "mosquitto.conf"
         # Stay the current user so the broker can read certificates in the test's temp dir.
-        lines = [f"user {getpass.getuser()}", f"listener {self.port} 127.0.0.1",
-                 "allow_anonymous true", "persistence false"]
+        lines = [
+            f"user {getpass.getuser()}",
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            "persistence false",
+        ]
         if cert:
-            lines += [f"listener {self.tls_port} 127.0.0.1", f"certfile {cert[0]}", f"keyfile {cert[1]}"]
+            lines += [
+                f"listener {self.tls_port} 127.0.0.1",
+                f"certfile {cert[0]}",
+                f"keyfile {cert[1]}",
+            ]
         self.conf.write_text("\n".join(lines) + "\n")
         self.process: subprocess.Popen[bytes] | None = None
 

@@ -10,16 +10,36 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SPEC_PATH = Path(
-    os.environ.get(
-        "RLINK_SPEC",
-        Path(__file__).resolve().parents[2] / "shared" / "spec" / "rlink-mqtt-2.0.md",
-    )
-)
+_SPEC = Path("shared") / "spec" / "rlink-mqtt-2.0.md"
+
+
+def _find_spec() -> Path:
+    """The protocol document: $RLINK_SPEC, else shared/ beside this checkout or its origin."""
+    if "RLINK_SPEC" in os.environ:
+        return Path(os.environ["RLINK_SPEC"])
+    repo = Path(__file__).resolve().parents[1]
+    candidates = [repo.parent / _SPEC]
+    try:  # a clone made elsewhere: look beside the repository it came from
+        origin = subprocess.run(
+            ["git", "-C", str(repo), "remote", "get-url", "origin"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        origin = ""
+    if origin and Path(origin).is_dir():
+        candidates.append(Path(origin).resolve().parent / _SPEC)
+    return next((c for c in candidates if c.exists()), candidates[0])
+
+
+SPEC_PATH = _find_spec()
 
 # line of the opening fence -> (broken text, repaired text)
 SPEC_FIXES: dict[int, tuple[str, str]] = {

@@ -28,7 +28,7 @@ from custom_components.rlink.protocol.session import (
 from custom_components.rlink.protocol.topics import Topic, device_filter, device_topic
 from custom_components.rlink.protocol.topics import TopicKind as K
 
-from .brokers import MOSQUITTO, EmbeddedRig, Mosquitto, free_port, self_signed
+from .brokers import MOSQUITTO, EmbeddedRig, Mosquitto, free_port, self_signed, until
 
 UUID, SECRET, PID = "rn014ebe0C20E122", "ef958e891ffa4c72ba6c64e73c5dd422", "p1"
 ISSUE = device_topic(K.ISSUE, PID, UUID)
@@ -109,12 +109,15 @@ async def test_publish_routes_to_the_most_specific_handler(rig: Rig) -> None:
     wildcard: list[Message] = []
     exact: list[tuple[Topic, Message]] = []
     hub.subscribe(device_filter(K.REPORT), lambda t, m: wildcard.append(m))
-    hub.subscribe(device_topic(K.REPORT, PID, "rn010c0B9cB35EA9"), lambda t, m: exact.append((t, m)))
+    hub.subscribe(
+        device_topic(K.REPORT, PID, "rn010c0B9cB35EA9"), lambda t, m: exact.append((t, m))
+    )
     await asyncio.sleep(0.2)
-    device.publish(device_topic(K.REPORT, PID, UUID), messages.event(DeviceEvent.PROPERTY_REPORT, {"properties": {"a": 1}}))
-    async with asyncio.timeout(5):
-        while not wildcard:
-            await asyncio.sleep(0.02)
+    device.publish(
+        device_topic(K.REPORT, PID, UUID),
+        messages.event(DeviceEvent.PROPERTY_REPORT, {"properties": {"a": 1}}),
+    )
+    await until(lambda: bool(wildcard), 5)
     assert wildcard[0].data == {"properties": {"a": 1}}
     assert exact == []
     assert hub.stats.messages_in == 1
@@ -149,9 +152,9 @@ async def test_request_reply_error_timeout_and_late_reply(rig: Rig) -> None:
     await asyncio.sleep(0.2)
     with pytest.raises(RequestTimeout, match="no reply to ping"):
         await hub.request(ISSUE, messages.command(DeviceCommand.PING), timeout=0.2)
-    async with asyncio.timeout(5):  # the late answer is counted, and no request takes it
-        while hub.stats.unmatched_replies < 1:
-            await asyncio.sleep(0.05)
+    await until(
+        lambda: hub.stats.unmatched_replies >= 1, 5
+    )  # the late answer is counted, and no request takes it
     await slow.close()
     await hub.close()
 
@@ -194,16 +197,16 @@ async def test_reconnect_signs_again_and_resubscribes(rig: Rig) -> None:
 
     hub = await _session(rig, rig.hub)
     hub.publish(ISSUE, messages.command(DeviceCommand.PROPERTY_GET))
-    async with asyncio.timeout(5):  # the subscription made before the restart still works
-        while not got:
-            await asyncio.sleep(0.02)
+    await until(lambda: bool(got), 5)  # the subscription made before the restart still works
     await hub.close()
     await device.close()
 
 
 async def test_pending_request_fails_when_the_connection_drops(rig: Rig) -> None:
     hub = await _session(rig, rig.hub)
-    pending = asyncio.ensure_future(hub.request(ISSUE, messages.command(DeviceCommand.PING), timeout=30))
+    pending = asyncio.ensure_future(
+        hub.request(ISSUE, messages.command(DeviceCommand.PING), timeout=30)
+    )
     await asyncio.sleep(0.2)
     await rig.stop()
     with pytest.raises(NotConnected):
@@ -223,12 +226,12 @@ async def test_malformed_messages_are_counted_and_dropped(rig: Rig) -> None:
     try:
         topic = device_topic(K.REPORT, PID, UUID)
         for payload in (b"\xff", b"[]", b'{"id":1}', b'{"id":"1","ts":1,"code":"warp"}'):
-            await asyncio.to_thread(lambda p=payload: raw.publish(topic, p, qos=1).wait_for_publish(5))
+            await asyncio.to_thread(
+                lambda p=payload: raw.publish(topic, p, qos=1).wait_for_publish(5)
+            )
         good = messages.encode(messages.event(DeviceEvent.PROPERTY_REPORT, {"properties": {}}))
         await asyncio.to_thread(lambda: raw.publish(topic, good, qos=1).wait_for_publish(5))
-        async with asyncio.timeout(5):
-            while not received:
-                await asyncio.sleep(0.02)
+        await until(lambda: bool(received), 5)
     finally:
         raw.loop_stop()
         raw.disconnect()
@@ -250,10 +253,10 @@ async def test_handler_errors_do_not_break_the_session(rig: Rig) -> None:
     device = await _session(rig, rig.device())
     await asyncio.sleep(0.2)
     for _ in range(2):
-        device.publish(device_topic(K.REPORT, PID, UUID), messages.event(DeviceEvent.PROPERTY_REPORT))
-    async with asyncio.timeout(5):
-        while len(seen) < 2:
-            await asyncio.sleep(0.02)
+        device.publish(
+            device_topic(K.REPORT, PID, UUID), messages.event(DeviceEvent.PROPERTY_REPORT)
+        )
+    await until(lambda: len(seen) >= 2, 5)
     assert hub.connected
     await device.close()
     await hub.close()
@@ -282,17 +285,28 @@ async def test_only_routable_filters_are_accepted() -> None:
     for bad in ("#", "rlink/#", "rlink/v2/+/+/+", "foo/bar", "app/v2/+/+"):
         with pytest.raises(errors.ProtocolError):
             session.subscribe(bad, lambda t, m: None)
-    for good in ("rlink/v2/+/+/report", "rlink/v2/p/+/report", "rlink/v2/+/u/issue",
-                 "rlink/v2/p/u/issue", "product/v2/+/issue", "app/v2/+/notify", "app/v2/me/userNotify"):
+    for good in (
+        "rlink/v2/+/+/report",
+        "rlink/v2/p/+/report",
+        "rlink/v2/+/u/issue",
+        "rlink/v2/p/u/issue",
+        "product/v2/+/issue",
+        "app/v2/+/notify",
+        "app/v2/me/userNotify",
+    ):
         session.subscribe(good, lambda t, m: None)
 
 
-async def test_connect_errors_are_typed(embedded: EmbeddedRig, sockets: None, tmp_path: Any) -> None:
+async def test_connect_errors_are_typed(
+    embedded: EmbeddedRig, sockets: None, tmp_path: Any
+) -> None:
     closed_port = free_port()
     with pytest.raises(CannotConnect, match="cannot reach"):
         await MqttSession("127.0.0.1", closed_port, lambda: Credentials("c", "u", "p", 0)).connect()
     with pytest.raises(AuthRefused, match="refused"):
-        await MqttSession("127.0.0.1", embedded.port, lambda: Credentials("rlink_hub_x", "u", "p", 0)).connect()
+        await MqttSession(
+            "127.0.0.1", embedded.port, lambda: Credentials("rlink_hub_x", "u", "p", 0)
+        ).connect()
 
 
 async def test_tls_with_mosquitto(sockets: None, tmp_path: Any) -> None:
@@ -304,7 +318,9 @@ async def test_tls_with_mosquitto(sockets: None, tmp_path: Any) -> None:
     try:
         assert broker.tls_port is not None
         creds = lambda: Credentials("tls-client", "u", "p", 0)  # noqa: E731
-        trusted = MqttSession("localhost", broker.tls_port, creds, tls=TlsOptions(ca_file=str(cert)))
+        trusted = MqttSession(
+            "localhost", broker.tls_port, creds, tls=TlsOptions(ca_file=str(cert))
+        )
         await trusted.connect()
         await trusted.close()
         insecure = MqttSession("127.0.0.1", broker.tls_port, creds, tls=TlsOptions(insecure=True))
@@ -312,7 +328,9 @@ async def test_tls_with_mosquitto(sockets: None, tmp_path: Any) -> None:
         await insecure.close()
         other, _ = self_signed(tmp_path, "elsewhere")
         with pytest.raises(TlsFailure):
-            await MqttSession("localhost", broker.tls_port, creds, tls=TlsOptions(ca_file=str(other))).connect()
+            await MqttSession(
+                "localhost", broker.tls_port, creds, tls=TlsOptions(ca_file=str(other))
+            ).connect()
     finally:
         await broker.stop()
 
@@ -327,8 +345,12 @@ async def test_tls_listener_of_the_embedded_broker(sockets: None, tmp_path: Any)
     try:
         assert rig.broker is not None
         assert rig.broker.tls_port is not None
-        device = MqttSession("localhost", rig.broker.tls_port, lambda: auth.device_credentials(UUID, SECRET),
-                             tls=TlsOptions(ca_file=str(cert)))
+        device = MqttSession(
+            "localhost",
+            rig.broker.tls_port,
+            lambda: auth.device_credentials(UUID, SECRET),
+            tls=TlsOptions(ca_file=str(cert)),
+        )
         await device.connect()
         assert rig.online == [UUID]
         await device.close()

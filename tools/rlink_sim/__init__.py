@@ -1,7 +1,7 @@
 """Simulated rlink devices for tests, benchmarks and the development instance.
 
-    async with Simulator("127.0.0.1", port, [DeviceConfig(uuid, secret, kind="plug")]) as sim:
-        sim.device(uuid).set("switch", 1)
+async with Simulator("127.0.0.1", port, [DeviceConfig(uuid, secret, kind="plug")]) as sim:
+    sim.device(uuid).set("switch", 1)
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ class Simulator:
         reply_timeout: float = 5.0,
     ) -> None:
         self.devices = {
-            c.uuid: VirtualDevice(c, host, port, tls=tls, reply_timeout=reply_timeout) for c in devices
+            c.uuid: VirtualDevice(c, host, port, tls=tls, reply_timeout=reply_timeout)
+            for c in devices
         }
 
     def device(self, uuid: str) -> VirtualDevice:
@@ -48,6 +49,9 @@ class Simulator:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.stop()

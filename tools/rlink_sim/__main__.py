@@ -27,8 +27,8 @@ from .templates import TEMPLATES
 
 def _configs(entries: list[dict[str, Any]], prefix: str) -> list[DeviceConfig]:
     configs = []
-    for position, entry in enumerate(entries):
-        entry = dict(entry)
+    for position, raw in enumerate(entries):
+        entry = dict(raw)
         count = int(entry.pop("count", 1))
         kind = entry.get("kind", "plug")
         if kind not in TEMPLATES:
@@ -41,11 +41,13 @@ def _configs(entries: list[dict[str, Any]], prefix: str) -> list[DeviceConfig]:
             if count > 1 or "uuid" not in config:
                 config["uuid"] = make_uuid(seed)
                 config["secret"] = make_secret(seed)
-            configs.append(DeviceConfig(
-                **config,
-                sub_devices=_configs(subs, f"{seed}/"),
-                found_devices=_configs(found, f"{seed}+"),
-            ))
+            configs.append(
+                DeviceConfig(
+                    **config,
+                    sub_devices=_configs(subs, f"{seed}/"),
+                    found_devices=_configs(found, f"{seed}+"),
+                )
+            )
     return configs
 
 
@@ -72,8 +74,10 @@ def main() -> None:
     parser.add_argument("--config", type=Path, required=True, help="devices YAML file")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
     host, _, port = args.broker.rpartition(":")
     asyncio.run(run(host or "127.0.0.1", int(port), load(args.config)))
 

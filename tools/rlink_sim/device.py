@@ -104,7 +104,9 @@ class VirtualDevice:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ids = messages.MessageIds(f"{self.uuid[-4:]}-")
         self._waiters: list[tuple[str, asyncio.Future[Message]]] = []
-        self._handlers: dict[Cmd, Callable[[Message], Coroutine[Any, Any, dict[str, Any] | None]]] = {
+        self._handlers: dict[
+            Cmd, Callable[[Message], Coroutine[Any, Any, dict[str, Any] | None]]
+        ] = {
             Cmd.PROPERTY_SET: self._on_property_set,
             Cmd.PROPERTY_GET: self._on_property_get,
             Cmd.PING: self._on_ping,
@@ -159,11 +161,26 @@ class VirtualDevice:
 
     async def start_sequence(self) -> None:
         """What a freshly connected device says: bind, info, time, model, then its state."""
-        await self.send(Evt.BIND, {"userId": "sim", "assetId": "", "version": self.version,
-                                   "mcuVersion": "1.0.0", "cleanData": False})
-        await self.send(Evt.INFO, {"checkPwd": 0, "bindStatus": 1, "version": self.version,
-                                   "mcuVersion": "1.0.0",
-                                   "config": json.dumps({"currentSsid": "sim-wifi", "wifiList": []})})
+        await self.send(
+            Evt.BIND,
+            {
+                "userId": "sim",
+                "assetId": "",
+                "version": self.version,
+                "mcuVersion": "1.0.0",
+                "cleanData": False,
+            },
+        )
+        await self.send(
+            Evt.INFO,
+            {
+                "checkPwd": 0,
+                "bindStatus": 1,
+                "version": self.version,
+                "mcuVersion": "1.0.0",
+                "config": json.dumps({"currentSsid": "sim-wifi", "wifiList": []}),
+            },
+        )
         await self.send(Evt.TIME)
         await self.send(Evt.MODEL, {"format": "complete"})
         if self.config.kind == "lock":
@@ -177,14 +194,26 @@ class VirtualDevice:
 
     async def _announce_subs(self, subs: list[SubDevice]) -> None:
         devices = [{"uuid": s.config.uuid, "pid": s.config.product_id} for s in subs]
-        await self.send(Evt.SUB_BIND, {"devices": [
-            {**d, "trdUuid": d["uuid"], "version": s.config.version, "type": "rino"}
-            for d, s in zip(devices, subs, strict=True)]})
+        await self.send(
+            Evt.SUB_BIND,
+            {
+                "devices": [
+                    {**d, "trdUuid": d["uuid"], "version": s.config.version, "type": "rino"}
+                    for d, s in zip(devices, subs, strict=True)
+                ]
+            },
+        )
         await self.send(Evt.SUB_LOGIN, {"devices": devices})
         for pid in sorted({d["pid"] for d in devices}):
             await self.send(Evt.SUB_MODEL, {"format": "complete", "subPid": pid})
-        await self.send(Evt.SUB_PROPERTY_REPORT, {"devices": [
-            {**d, "properties": s.values} for d, s in zip(devices, subs, strict=True)]})
+        await self.send(
+            Evt.SUB_PROPERTY_REPORT,
+            {
+                "devices": [
+                    {**d, "properties": s.values} for d, s in zip(devices, subs, strict=True)
+                ]
+            },
+        )
 
     async def _periodic_reports(self, interval: float) -> None:
         while True:
@@ -263,10 +292,16 @@ class VirtualDevice:
         except RlinkError as err:
             res = err.code
         if message.ack and self.session is not None and self.session.connected:
-            kind = (TopicKind.PRODUCT_ISSUE_RESPONSE if topic.kind is TopicKind.PRODUCT_ISSUE
-                    else TopicKind.ISSUE_RESPONSE)
-            reply_topic = (product_topic(kind, self.pid) if kind is TopicKind.PRODUCT_ISSUE_RESPONSE
-                           else self.topic(kind))
+            kind = (
+                TopicKind.PRODUCT_ISSUE_RESPONSE
+                if topic.kind is TopicKind.PRODUCT_ISSUE
+                else TopicKind.ISSUE_RESPONSE
+            )
+            reply_topic = (
+                product_topic(kind, self.pid)
+                if kind is TopicKind.PRODUCT_ISSUE_RESPONSE
+                else self.topic(kind)
+            )
             self.session.publish(reply_topic, messages.reply(message, data, res=res))
 
     # --- command handlers -----------------------------------------------------------------
@@ -290,13 +325,30 @@ class VirtualDevice:
         for sub_uuid in message.data.get("subUuids") or []:
             if sub_uuid in self.subs:
                 sub = self.subs[sub_uuid]
-                self._spawn(self.send(Evt.SUB_PROPERTY_REPORT, {"devices": [
-                    {"uuid": sub_uuid, "pid": sub.config.product_id, "properties": sub.values}]}))
+                self._spawn(
+                    self.send(
+                        Evt.SUB_PROPERTY_REPORT,
+                        {
+                            "devices": [
+                                {
+                                    "uuid": sub_uuid,
+                                    "pid": sub.config.product_id,
+                                    "properties": sub.values,
+                                }
+                            ]
+                        },
+                    )
+                )
         return {}
 
     async def _on_ping(self, message: Message) -> dict[str, Any]:
-        return {"currentSsid": "sim-wifi", "wifiList": [{"ssid": "sim-wifi", "rssi": -48}],
-                "networkType": 1, "signal": 1, "signalValue": 92}
+        return {
+            "currentSsid": "sim-wifi",
+            "wifiList": [{"ssid": "sim-wifi", "rssi": -48}],
+            "networkType": 1,
+            "signal": 1,
+            "signalValue": 92,
+        }
 
     async def _restart(self, delay: float) -> None:
         assert self.session is not None
@@ -315,20 +367,38 @@ class VirtualDevice:
         self._spawn(self._restart(0.2))
 
     async def _on_ota(self, message: Message) -> None:
-        self._spawn(self._run_ota(str(message.data.get("version") or self.version),
-                                  list(message.data.get("subUuids") or [])))
+        self._spawn(
+            self._run_ota(
+                str(message.data.get("version") or self.version),
+                list(message.data.get("subUuids") or []),
+            )
+        )
 
     async def _run_ota(self, version: str, sub_uuids: list[str]) -> None:
-        target = {"subUuid": sub_uuids[0], "subPid": self.subs[sub_uuids[0]].config.product_id} \
-            if sub_uuids and sub_uuids[0] in self.subs else {}
+        target = (
+            {"subUuid": sub_uuids[0], "subPid": self.subs[sub_uuids[0]].config.product_id}
+            if sub_uuids and sub_uuids[0] in self.subs
+            else {}
+        )
         for percent in (0, 50, 100):
-            await self.send(Evt.OTA_PROGRESS, {"resCode": 0, "type": "downloading", "percent": percent, **target})
+            await self.send(
+                Evt.OTA_PROGRESS,
+                {"resCode": 0, "type": "downloading", "percent": percent, **target},
+            )
             await asyncio.sleep(0.05)
         await self.send(Evt.OTA_PROGRESS, {"resCode": 0, "type": "burning", **target})
         if target:
             self.subs[target["subUuid"]].config.version = version
-            await self.send(Evt.OTA_PROGRESS, {"resCode": 0, "type": "report", "version": version,
-                                               "mcuVersion": "1.0.0", **target})
+            await self.send(
+                Evt.OTA_PROGRESS,
+                {
+                    "resCode": 0,
+                    "type": "report",
+                    "version": version,
+                    "mcuVersion": "1.0.0",
+                    **target,
+                },
+            )
             return
         self.version = version
         await self._restart(0.1)  # a new firmware boots and announces itself
@@ -343,8 +413,12 @@ class VirtualDevice:
             self.passwords.pop(index, None)
         else:
             self.passwords[index] = dict(entry)
-        return {"subUuid": data.get("subUuid", ""), "subPid": "", "operatorType": data.get("operatorType"),
-                "pwdData": {k: v for k, v in entry.items() if k != "pwd"}}
+        return {
+            "subUuid": data.get("subUuid", ""),
+            "subPid": "",
+            "operatorType": data.get("operatorType"),
+            "pwdData": {k: v for k, v in entry.items() if k != "pwd"},
+        }
 
     async def _on_remote_unlock(self, message: Message) -> None:
         self.set("lock_state", 0)
@@ -364,24 +438,46 @@ class VirtualDevice:
         peer = data.get("peerClientId", "")
         base = {"peerClientId": peer, "source": data.get("source", 1)}
         if self.config.busy:
-            await self.send(Evt.WEBRTC_SIGNAL_EXCHANGE, {**base, "method": "SDP_ANSWER", "error": -2,
-                                                         "params": "{}", "rawData": "{}"})
+            await self.send(
+                Evt.WEBRTC_SIGNAL_EXCHANGE,
+                {**base, "method": "SDP_ANSWER", "error": -2, "params": "{}", "rawData": "{}"},
+            )
             return
         offer = json.loads(data.get("params") or "{}").get("sdp", "")
         answer, candidates = await sdp_answer(offer)
-        await self.send(Evt.WEBRTC_SIGNAL_EXCHANGE, {
-            **base, "method": "SDP_ANSWER", "params": json.dumps({"type": "answer", "sdp": answer}),
-            "rawData": "{}"})
+        await self.send(
+            Evt.WEBRTC_SIGNAL_EXCHANGE,
+            {
+                **base,
+                "method": "SDP_ANSWER",
+                "params": json.dumps({"type": "answer", "sdp": answer}),
+                "rawData": "{}",
+            },
+        )
         for candidate in candidates:
-            await self.send(Evt.WEBRTC_SIGNAL_EXCHANGE, {
-                **base, "method": "ICE_CANDIDATE", "params": json.dumps(candidate), "rawData": "{}"})
+            await self.send(
+                Evt.WEBRTC_SIGNAL_EXCHANGE,
+                {
+                    **base,
+                    "method": "ICE_CANDIDATE",
+                    "params": json.dumps(candidate),
+                    "rawData": "{}",
+                },
+            )
 
     async def _on_find_bind(self, message: Message) -> None:
         if not message.data.get("find", True) or not self.config.found_devices:
             return
         found = [SubDevice(c, dict(c.template.values)) for c in self.config.found_devices]
-        await self.send(Evt.FIND_REPORT, {"devices": [
-            {"uuid": s.config.uuid, "trdUuid": s.config.uuid, "pid": s.config.product_id} for s in found]})
+        await self.send(
+            Evt.FIND_REPORT,
+            {
+                "devices": [
+                    {"uuid": s.config.uuid, "trdUuid": s.config.uuid, "pid": s.config.product_id}
+                    for s in found
+                ]
+            },
+        )
         if message.data.get("bind", True):
             for sub in found:
                 self.subs[sub.config.uuid] = sub
@@ -396,7 +492,9 @@ class VirtualDevice:
                 raise RlinkError(1004, "no such sub-device")
             props = self._known(device.get("properties"), sub.config.template.model())
             sub.values.update(props)
-            changed.append({"uuid": sub.config.uuid, "pid": sub.config.product_id, "properties": props})
+            changed.append(
+                {"uuid": sub.config.uuid, "pid": sub.config.product_id, "properties": props}
+            )
         self._spawn(self.send(Evt.SUB_PROPERTY_REPORT, {"devices": changed}))
         return {"devices": devices}
 

@@ -63,7 +63,9 @@ TEMPLATES: dict[str, Template] = {
             "sensor",
             "simsensor01",
             [
-                prop("temperature", "float", "Temperature", "r", min=-40, max=85, step=0.1, unit="°C"),
+                prop(
+                    "temperature", "float", "Temperature", "r", min=-40, max=85, step=0.1, unit="°C"
+                ),
                 prop("humidity", "int", "Humidity", "r", min=0, max=100, step=1, unit="%"),
                 prop("battery", "int", "Battery", "r", min=0, max=100, step=1, unit="%"),
             ],
@@ -75,7 +77,9 @@ TEMPLATES: dict[str, Template] = {
             [
                 prop("switch_led", "bool", "Light"),
                 prop("brightness", "int", "Brightness", min=1, max=100, step=1, unit="%"),
-                prop("color_temp", "int", "Colour temperature", min=2700, max=6500, step=1, unit="K"),
+                prop(
+                    "color_temp", "int", "Colour temperature", min=2700, max=6500, step=1, unit="K"
+                ),
                 prop("work_mode", "enum", "Mode", enums=["0", "1", "2"]),
             ],
             {"switch_led": 0, "brightness": 80, "color_temp": 4000, "work_mode": 0},

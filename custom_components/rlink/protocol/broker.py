@@ -11,8 +11,10 @@ from now; it is off by default.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -207,6 +209,17 @@ class RlinkPresencePlugin(BasePlugin[Any]):
         gate.disconnected(client_session)
 
 
+class _KeepAliveHandler(BrokerProtocolHandler):
+    """amqtt's broker handler, but a client silent past its keep-alive is dropped.
+
+    amqtt 0.12 only logs the read timeout and keeps the connection open, so a device whose
+    power was cut would stay online forever. MQTT asks the server to close it instead.
+    """
+
+    def handle_read_timeout(self) -> None:
+        self._rlink_close = asyncio.get_running_loop().create_task(self.handle_connection_closed())
+
+
 class _AuthFirstBroker(Broker):
     """amqtt, with a CONNECT authenticated before it may disturb an existing session.
 
@@ -223,7 +236,7 @@ class _AuthFirstBroker(Broker):
         self, reader: ReaderAdapter, writer: WriterAdapter, remote_address: str, remote_port: int
     ) -> tuple[BrokerProtocolHandler, Session]:
         try:
-            handler, session = await BrokerProtocolHandler.init_from_connect(
+            handler, session = await _KeepAliveHandler.init_from_connect(
                 reader, writer, self.plugins_manager
             )
         except (AMQTTError, MQTTError, NoDataError) as exc:
@@ -237,6 +250,8 @@ class _AuthFirstBroker(Broker):
             await writer.close()
             raise MQTTError(f"refused {session.client_id!r} from {remote_address}")
         setattr(session, self._VETTED, True)
+        if session.keep_alive > 0:  # the server waits one and a half keep-alive periods
+            session.keep_alive = math.ceil(session.keep_alive * 1.5)
         existing = self._sessions.get(session.client_id or "")
         if session.clean_session:
             await self._delete_session(session.client_id or "")
