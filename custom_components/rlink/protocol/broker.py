@@ -16,7 +16,7 @@ import errno
 import logging
 import math
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -220,6 +220,21 @@ class _KeepAliveHandler(BrokerProtocolHandler):
         self._rlink_close = asyncio.get_running_loop().create_task(self.handle_connection_closed())
 
 
+class _SnapshotTable(dict[str, list[tuple[Session, int]]]):
+    """amqtt's subscription table, walked over copies.
+
+    amqtt iterates this table across awaits (the broadcast loop asks the topic plugins
+    for every recipient). A client subscribing or leaving meanwhile would change the dict
+    under the walk, and the RuntimeError ends amqtt's broadcast loop for good.
+    """
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(super().__iter__()))
+
+    def items(self) -> list[tuple[str, list[tuple[Session, int]]]]:  # type: ignore[override]
+        return list(super().items())
+
+
 class _AuthFirstBroker(Broker):
     """amqtt, with a CONNECT authenticated before it may disturb an existing session.
 
@@ -231,6 +246,10 @@ class _AuthFirstBroker(Broker):
     """
 
     _VETTED = "_rlink_vetted"  # marks a session whose CONNECT passed authentication here
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self._subscriptions = _SnapshotTable()
 
     async def _initialize_client_session(
         self, reader: ReaderAdapter, writer: WriterAdapter, remote_address: str, remote_port: int

@@ -185,6 +185,7 @@ class MqttSession:
         self._routes: dict[str, MessageHandler] = {}
         self._pending: dict[tuple[str, str], asyncio.Future[Message]] = {}
         self._parse_log: dict[tuple[str, str], float] = {}
+        self._inflight: list[mqtt.MQTTMessageInfo] = []
         self._ever_connected = False
         self.last_credentials: Credentials | None = None
 
@@ -237,7 +238,10 @@ class MqttSession:
             runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await runner
-        client, self._client = self._client, None
+        client = self._client
+        if client is not None and self.connected:
+            await self._drain(timeout=1.0)
+        self._client = None
         if client is not None:
             with contextlib.suppress(Exception):
                 client.disconnect()
@@ -254,6 +258,18 @@ class MqttSession:
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise NotConnected(f"{self.name}: publish failed ({mqtt.error_string(info.rc)})")
         self.stats.messages_out += 1
+        if qos:
+            if len(self._inflight) >= 64:
+                self._inflight = [i for i in self._inflight if not i.is_published()]
+            self._inflight.append(info)
+
+    async def _drain(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Give messages still in flight a moment to be acknowledged before disconnecting."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while any(not info.is_published() for info in self._inflight):  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+        self._inflight.clear()
 
     async def request(
         self,
