@@ -99,6 +99,7 @@ class VirtualDevice:
         self.replies: dict[str, Message] = {}
         """The last reply to each event code."""
         self.errors: list[str] = []
+        self.reports_sent = 0
         self.started = asyncio.Event()
         self.session: MqttSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -245,6 +246,7 @@ class VirtualDevice:
 
     async def report(self, values: dict[str, Any] | None = None) -> None:
         await self.send(Evt.PROPERTY_REPORT, {"properties": dict(values or self.values)})
+        self.reports_sent += 1
 
     def set(self, identifier: str, value: Any) -> None:
         """Change a value as if the device itself did, and report it."""

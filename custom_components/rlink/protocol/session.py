@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import socket
 import ssl
 import threading
 import time
@@ -468,6 +469,10 @@ class MqttSession:
         self._lost.set()
 
     def _on_socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        # A reply is often a PUBACK followed by a PUBLISH: without this, Nagle holds the
+        # second write until the peer's delayed ACK, adding ~40 ms to every round trip.
+        with contextlib.suppress(OSError, AttributeError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if sock.fileno() > -1:
             self._loop.add_reader(sock, self._read, client)
         if self._misc is None:

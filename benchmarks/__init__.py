@@ -1,0 +1,1 @@
+"""Performance measurements, run by scripts/bench."""
