@@ -229,8 +229,7 @@ async def test_stolen_client_id_does_not_disturb_the_device(rig: EmbeddedRig) ->
 
 async def test_presence_follows_connections(rig: EmbeddedRig) -> None:
     alice = await _connect(rig, _device(ALICE, ALICE_SECRET))
-    await asyncio.sleep(0.1)
-    assert rig.online == [ALICE]
+    await until(lambda: rig.online == [ALICE])
     await alice.close()
     await until(lambda: rig.offline == [ALICE], 5)
 

@@ -352,7 +352,7 @@ async def test_tls_listener_of_the_embedded_broker(sockets: None, tmp_path: Any)
             tls=TlsOptions(ca_file=str(cert)),
         )
         await device.connect()
-        assert rig.online == [UUID]
+        await until(lambda: rig.online == [UUID])
         await device.close()
     finally:
         await rig.stop()
