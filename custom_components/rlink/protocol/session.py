@@ -469,6 +469,8 @@ class MqttSession:
         self._lost.set()
 
     def _on_socket_open(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
+        if client is not self._client:  # an attempt abandoned while it was connecting
+            return
         # A reply is often a PUBACK followed by a PUBLISH: without this, Nagle holds the
         # second write until the peer's delayed ACK, adding ~40 ms to every round trip.
         with contextlib.suppress(OSError, AttributeError):
