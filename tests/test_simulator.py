@@ -79,23 +79,21 @@ async def fixture_cloud(sockets: None) -> Any:
     await rig.stop()
 
 
-async def _simulate(cloud: MiniCloud, *configs: DeviceConfig) -> Simulator:
+def _simulate(cloud: MiniCloud, *configs: DeviceConfig) -> Simulator:
+    """Devices the broker knows, to be run with ``async with``."""
     rig: EmbeddedRig = cloud.rig  # type: ignore[attr-defined]
     for config in configs:
         rig.secrets[config.uuid] = config.secret
         for sub in config.sub_devices:
             rig.secrets[sub.uuid] = sub.secret
-    simulator = Simulator("127.0.0.1", rig.port, configs, reply_timeout=3)
-    await simulator.start()
-    return simulator
+    return Simulator("127.0.0.1", rig.port, configs, reply_timeout=3)
 
 
 async def test_start_sequences(cloud: MiniCloud) -> None:
     plug, lock = _config("plug"), _config("lock")
     sensor = _config("sensor", name="child")
     gateway = _config("gateway", sub_devices=[sensor])
-    sim = await _simulate(cloud, plug, lock, gateway)
-    try:
+    async with _simulate(cloud, plug, lock, gateway) as sim:
         for config in (plug, lock, gateway):  # the last report may still be on its way
             await until(lambda c=config: "property_report" in cloud.codes(c.uuid))
         assert cloud.codes(plug.uuid) == ["bind", "info", "time", "model", "property_report"]
@@ -131,15 +129,12 @@ async def test_start_sequences(cloud: MiniCloud) -> None:
         sub_bind = cloud.of(gateway.uuid, Evt.SUB_BIND)[0]
         assert sub_bind.data["devices"][0]["uuid"] == sensor.uuid
         assert cloud.of(gateway.uuid, Evt.SUB_MODEL)[0].data["subPid"] == "simsensor01"
-    finally:
-        await sim.stop()
 
 
 async def test_properties_ping_and_events(cloud: MiniCloud) -> None:
     light = _config("light", report_interval=0.2)
-    sim = await _simulate(cloud, light)
-    device = sim.device(light.uuid)
-    try:
+    async with _simulate(cloud, light) as sim:
+        device = sim.device(light.uuid)
         reply = await cloud.command(
             device, Cmd.PROPERTY_SET, {"properties": {"brightness": 42}}, ack=True
         )
@@ -178,14 +173,11 @@ async def test_properties_ping_and_events(cloud: MiniCloud) -> None:
         )  # periodic
         await cloud.command(device, Cmd.PROPERTY_GET, {"reportAll": True})
         assert (await device.wait_for("property_get")).code is Cmd.PROPERTY_GET
-    finally:
-        await sim.stop()
 
 
 async def test_ota_and_reboot(cloud: MiniCloud) -> None:
     plug = _config("plug")
-    sim = await _simulate(cloud, plug)
-    try:
+    async with _simulate(cloud, plug) as sim:
         await cloud.command(
             sim.device(plug.uuid), Cmd.OTA, {"version": "2.0.0", "url": "http://x", "md5sum": "0"}
         )
@@ -204,15 +196,12 @@ async def test_ota_and_reboot(cloud: MiniCloud) -> None:
         await cloud.command(sim.device(plug.uuid), Cmd.REBOOT)
         await until(lambda: len(cloud.of(plug.uuid, Evt.BIND)) == 3, 10)
         await until(sim.device(plug.uuid).started.is_set)
-    finally:
-        await sim.stop()
 
 
 async def test_lock_passwords_and_unlock(cloud: MiniCloud) -> None:
     lock = _config("lock", relock_after=0.3)
-    sim = await _simulate(cloud, lock)
-    device = sim.device(lock.uuid)
-    try:
+    async with _simulate(cloud, lock) as sim:
+        device = sim.device(lock.uuid)
         entry = {"index": 3, "type": 1, "deviceUserId": "7", "pwd": "123456", "timeType": 1}
         reply = await cloud.command(
             device, Cmd.PWD_SET, {"subUuid": "", "operatorType": 1, "pwdData": entry}
@@ -237,14 +226,11 @@ async def test_lock_passwords_and_unlock(cloud: MiniCloud) -> None:
                 == [0, 1]
             )
         )
-    finally:
-        await sim.stop()
 
 
 async def test_camera_signalling(cloud: MiniCloud) -> None:
     camera, busy = _config("camera", name="a"), _config("camera", name="b", busy=True)
-    sim = await _simulate(cloud, camera, busy)
-    try:
+    async with _simulate(cloud, camera, busy) as sim:
         woke = await cloud.command(sim.device(camera.uuid), Cmd.WAKE_UP, {"subUuid": ""})
         assert woke is not None
         assert woke.res == 0
@@ -264,8 +250,6 @@ async def test_camera_signalling(cloud: MiniCloud) -> None:
         assert "candidate" in json.loads(candidate.data["params"])
         await until(lambda: bool(cloud.of(busy.uuid, Evt.WEBRTC_SIGNAL_EXCHANGE)))
         assert cloud.of(busy.uuid, Evt.WEBRTC_SIGNAL_EXCHANGE)[0].data["error"] == -2
-    finally:
-        await sim.stop()
 
 
 async def test_gateway_search_and_sub_devices(cloud: MiniCloud) -> None:
@@ -274,9 +258,8 @@ async def test_gateway_search_and_sub_devices(cloud: MiniCloud) -> None:
     gateway = _config("gateway", sub_devices=[child], found_devices=[newcomer])
     rig: EmbeddedRig = cloud.rig  # type: ignore[attr-defined]
     rig.secrets[newcomer.uuid] = newcomer.secret
-    sim = await _simulate(cloud, gateway)
-    device = sim.device(gateway.uuid)
-    try:
+    async with _simulate(cloud, gateway) as sim:
+        device = sim.device(gateway.uuid)
         await cloud.command(device, Cmd.FIND_BIND, {"second": 60, "bind": True, "find": True})
         await until(lambda: bool(cloud.of(gateway.uuid, Evt.FIND_REPORT)))
         assert (
@@ -307,8 +290,6 @@ async def test_gateway_search_and_sub_devices(cloud: MiniCloud) -> None:
             )
         await cloud.command(device, Cmd.SUB_DELETE, {"devices": [{"uuid": child.uuid}]})
         await until(lambda: child.uuid not in device.subs)
-    finally:
-        await sim.stop()
 
 
 def test_yaml_config(tmp_path: Path) -> None:
