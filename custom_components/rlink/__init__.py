@@ -1,1 +1,70 @@
-"""The rlink integration: devices of the rlink MQTT 2.0 platform in Home Assistant."""
+"""The rlink integration: rlink MQTT 2.0 devices in Home Assistant."""
+
+from __future__ import annotations
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.helpers.typing import ConfigType
+from homeassistant.util.hass_dict import HassKey
+
+from .const import DOMAIN, PLATFORMS
+from .hub import RlinkHub
+from .models import ModelStore
+from .services import async_setup_services
+
+type RlinkConfigEntry = ConfigEntry[RlinkHub]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+DATA_MODELS: HassKey[ModelStore] = HassKey(f"{DOMAIN}_models")
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Set up what all hubs share: the model store and the services."""
+    models = ModelStore(hass)
+    await models.async_load()
+    hass.data[DATA_MODELS] = models
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> bool:
+    hub = RlinkHub(hass, entry, hass.data[DATA_MODELS])
+    await hub.async_start()
+    entry.runtime_data = hub
+    entry.async_on_unload(hub.async_stop)
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    time_zone = hass.config.time_zone
+
+    @callback
+    def _core_config_updated(event: Event) -> None:
+        nonlocal time_zone
+        if hass.config.time_zone != time_zone:
+            time_zone = hass.config.time_zone
+            hub.push_time_to_all()
+
+    entry.async_on_unload(hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, _core_config_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_entry_updated(hass: HomeAssistant, entry: RlinkConfigEntry) -> None:
+    """Devices were added, removed or edited: follow without restarting the broker."""
+    entry.runtime_data.async_sync_subentries()
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> bool:
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: RlinkConfigEntry, device_entry: DeviceEntry
+) -> bool:
+    """Sub-devices can be removed from the UI; devices with a subentry go with it."""
+    hub = entry.runtime_data
+    for domain, uuid in device_entry.identifiers:
+        if domain == DOMAIN and (device := hub.devices.get(uuid)) is not None:
+            return device.gateway is not None
+    return True

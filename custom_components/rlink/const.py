@@ -1,5 +1,66 @@
 """Constants shared across the integration."""
 
+from __future__ import annotations
+
 from typing import Final
 
+from homeassistant.const import Platform
+
 DOMAIN: Final = "rlink"
+MANUFACTURER: Final = "rlink"
+
+# Config entry data
+CONF_MODE: Final = "mode"
+MODE_LOCAL: Final = "local"
+MODE_CLOUD: Final = "cloud"
+CONF_BROKER: Final = "broker"
+BROKER_EMBEDDED: Final = "embedded"
+BROKER_EXTERNAL: Final = "external"
+CONF_TLS: Final = "tls"
+CONF_TLS_INSECURE: Final = "tls_insecure"
+CONF_TLS_CA: Final = "tls_ca"
+CONF_CERTFILE: Final = "certfile"
+CONF_KEYFILE: Final = "keyfile"
+CONF_TLS_PORT: Final = "tls_port"
+DEFAULT_PORT: Final = 1883
+DEFAULT_TLS_PORT: Final = 8883
+
+# Device subentries
+SUBENTRY_DEVICE: Final = "device"
+CONF_UUID: Final = "uuid"
+CONF_SECRET: Final = "secret"  # noqa: S105 - a config key, not a secret
+CONF_PID: Final = "pid"
+CONF_FETCH_MODEL: Final = "fetch_model"
+CONF_ENVIRONMENT: Final = "environment"
+PLATFORM_HOSTS: Final = {"test": ("testmqtt.protco.in", 1883), "formal": ("mqtt.protco.in", 1883)}
+
+# Options (hub level, and per device under CONF_DEVICES)
+CONF_DEVICES: Final = "devices"
+CONF_PING_INTERVAL: Final = "ping_interval"
+DEFAULT_PING_INTERVAL: Final = 300
+CONF_REMOTE_CONFIG: Final = "remote_config"
+CONF_LOG_ENABLE: Final = "log_enable"
+CONF_LOG_MODE: Final = "log_mode"
+CONF_LOG_INTERVAL: Final = "log_interval"
+CONF_TIME_ZONE: Final = "time_zone"
+CONF_WEATHER_ENTITY: Final = "weather_entity"
+
+# Timing
+COMMAND_TIMEOUT: Final = 10.0
+SAVE_DELAY: Final = 10.0
+
+# Bus events
+EVENT_DEVICE_EVENT: Final = f"{DOMAIN}_event"
+EVENT_FIND_ALERT: Final = f"{DOMAIN}_find_alert"
+
+PLATFORMS: Final = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.TEXT,
+    Platform.UPDATE,
+]

@@ -1,0 +1,396 @@
+"""Home Assistant's answers to device events: the `ResponderBackend` of the local hub.
+
+The responder decides the protocol side (reply shape, status codes); this module supplies
+what only Home Assistant knows (time zone, sun, weather, ICE servers, areas) and turns what
+devices tell into device state, registry entries and events.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.const import ATTR_TEMPERATURE, UnitOfTemperature
+from homeassistant.core import callback
+from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.sun import get_astral_event_date
+from homeassistant.util import dt as dt_util
+from homeassistant.util.unit_conversion import TemperatureConverter
+
+from .const import (
+    CONF_LOG_ENABLE,
+    CONF_LOG_INTERVAL,
+    CONF_LOG_MODE,
+    CONF_REMOTE_CONFIG,
+    CONF_TIME_ZONE,
+    CONF_WEATHER_ENTITY,
+    DOMAIN,
+    EVENT_DEVICE_EVENT,
+    EVENT_FIND_ALERT,
+)
+from .device import RlinkDevice
+from .protocol.codes import DeviceCommand as Cmd
+from .protocol.codes import Status
+from .protocol.errors import ServiceNotActivated
+from .protocol.messages import JsonObject
+from .protocol.model import ObjectModel
+from .protocol.responder import DeviceRef, ResponderBackend, SubDeviceRef, SweeperStore
+
+if TYPE_CHECKING:
+    from .hub import RlinkHub
+
+_LOGGER = logging.getLogger(__name__)
+
+SIGNAL_MODEL_EVENT = f"{DOMAIN}_model_event_{{}}"
+"""Dispatcher signal per device uuid: (identifier, output)."""
+SIGNAL_WEBRTC = f"{DOMAIN}_webrtc_{{}}"
+"""Dispatcher signal per device uuid: the signalling data."""
+_NETWORK_FROM_INFO = {"currentSsid": "currentSsid", "mac": "mac", "ip": "ip"}
+
+
+def ice_servers(hass: Any) -> list[Any]:
+    """Home Assistant's ICE servers (those of web_rtc when it runs, else the core config)."""
+    try:
+        from homeassistant.components.web_rtc import async_get_ice_servers  # noqa: PLC0415
+
+        return list(async_get_ice_servers(hass))
+    except KeyError:  # web_rtc is not set up
+        return list(hass.config.webrtc.ice_servers)
+
+
+class HubAnswers(ResponderBackend):
+    """The backend of one hub's responder."""
+
+    def __init__(self, hub: RlinkHub) -> None:
+        self.hub = hub
+        self.sweepers: dict[str, SweeperStore] = {}
+        self.local_configs: dict[str, JsonObject] = {}
+
+    # --- persistence --------------------------------------------------------------------
+
+    def load(self, cache: dict[str, Any]) -> None:
+        self.sweepers = {u: SweeperStore.load(s) for u, s in cache.get("sweepers", {}).items()}
+        self.local_configs = dict(cache.get("local_configs", {}))
+
+    def dump(self) -> dict[str, Any]:
+        return {
+            "sweepers": {u: s.dump() for u, s in self.sweepers.items()},
+            "local_configs": self.local_configs,
+        }
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _device(self, ref: DeviceRef) -> RlinkDevice:
+        return self.hub.devices[ref.uuid]
+
+    def _sub(self, gateway: DeviceRef, uuid: str) -> RlinkDevice | None:
+        sub = self.hub.devices.get(uuid)
+        if sub is None or sub.gateway != gateway.uuid:
+            self.hub.log.warning(
+                ("sub", gateway.uuid, uuid),
+                "Gateway %s spoke of sub-device %s, which it never bound",
+                gateway.uuid,
+                uuid,
+            )
+            return None
+        return sub
+
+    # --- answers ------------------------------------------------------------------------
+
+    def time_zone(self, device: DeviceRef) -> str:
+        override = self.hub.device_options(device.uuid).get(CONF_TIME_ZONE)
+        return str(override or self.hub.hass.config.time_zone)
+
+    def model(self, pid: str) -> ObjectModel | None:
+        return self.hub.models.get(pid)
+
+    def remote_config(self, device: DeviceRef) -> JsonObject:
+        return dict(self.hub.device_options(device.uuid).get(CONF_REMOTE_CONFIG) or {})
+
+    def log_switch(self, device: DeviceRef) -> JsonObject:
+        options = self.hub.device_options(device.uuid)
+        if not options.get(CONF_LOG_ENABLE):
+            return {"enable": 0}
+        return {
+            "enable": 1,
+            "tttype": int(options.get(CONF_LOG_MODE, 1)),
+            "intervalTime": int(options.get(CONF_LOG_INTERVAL, 10)),
+        }
+
+    def sub_list(self, device: DeviceRef) -> list[JsonObject]:
+        return [
+            self._sub_entry(sub) for sub in self.hub.devices.values() if sub.gateway == device.uuid
+        ]
+
+    def _sub_entry(self, sub: RlinkDevice) -> JsonObject:
+        registry = dr.async_get(self.hub.hass)
+        entry = registry.async_get_device(identifiers={(DOMAIN, sub.uuid)})
+        area_id = entry.area_id if entry is not None else None
+        area = ar.async_get(self.hub.hass).async_get_area(area_id) if area_id else None
+        name = (entry.name_by_user or entry.name) if entry is not None else None
+        return {
+            "pid": sub.pid,
+            "uuid": sub.uuid,
+            "name": name or sub.name,
+            "assetId": area_id or "",
+            "assetName": area.name if area is not None else "",
+        }
+
+    def weather(self, device: DeviceRef) -> JsonObject:
+        hass = self.hub.hass
+        today = dt_util.now().date()
+        sunrise = get_astral_event_date(hass, "sunrise", today)
+        sunset = get_astral_event_date(hass, "sunset", today)
+        if sunrise is None or sunset is None:  # polar day or night
+            sunrise = sunrise or dt_util.start_of_local_day(today)
+            sunset = sunset or dt_util.start_of_local_day(today) + timedelta(days=1)
+        answer: JsonObject = {
+            "sunriseTs": int(sunrise.timestamp()),
+            "sunsetTs": int(sunset.timestamp()),
+        }
+        entity_id = self.hub.device_options(device.uuid).get(CONF_WEATHER_ENTITY)
+        state = hass.states.get(entity_id) if entity_id else None
+        temperature = state.attributes.get(ATTR_TEMPERATURE) if state is not None else None
+        if isinstance(temperature, int | float):
+            unit = state.attributes.get("temperature_unit", UnitOfTemperature.CELSIUS)
+            answer["temperature"] = round(
+                TemperatureConverter.convert(temperature, unit, UnitOfTemperature.CELSIUS)
+            )
+        return answer
+
+    def webrtc_config(self, device: DeviceRef) -> JsonObject:
+        stun: list[str] = []
+        turn: list[str] = []
+        auth: JsonObject | None = None
+        for server in ice_servers(self.hub.hass):
+            urls = [server.urls] if isinstance(server.urls, str) else list(server.urls)
+            stun += [u for u in urls if u.startswith("stun")]
+            turn += [u for u in urls if u.startswith("turn")]
+            if auth is None and server.username and any(u.startswith("turn") for u in urls):
+                auth = {
+                    "userName": server.username,
+                    "password": server.credential or "",
+                    "expireSecond": 86400,
+                }
+        if not stun and not turn:
+            raise ServiceNotActivated(Status.SERVICE_NOT_ACTIVATED, "no ICE servers configured")
+        answer: JsonObject = {"stunUrl": stun[0] if stun else "", "turnUrls": turn}
+        if stun:
+            answer["stunDomain"] = stun[0].split(":")[1]
+        if auth is not None:
+            answer["auth"] = auth
+        return answer
+
+    def sweeper(self, device: DeviceRef) -> SweeperStore:
+        return self.sweepers.setdefault(device.uuid, SweeperStore())
+
+    # --- what devices tell --------------------------------------------------------------
+
+    def _versions(self, device: RlinkDevice, data: JsonObject) -> None:
+        version, mcu = data.get("version"), data.get("mcuVersion")
+        changed = False
+        if isinstance(version, str) and version and version != device.version:
+            device.version, changed = version, True
+        if isinstance(mcu, str) and mcu and mcu != device.mcu_version:
+            device.mcu_version, changed = mcu, True
+        if changed:
+            self.hub.register(device)
+            device.notify({"version", "mcu_version"})
+            self.hub.save_soon()
+
+    def bound(self, device: DeviceRef, data: JsonObject) -> None:
+        target = self._device(device)
+        if data.get("cleanData"):
+            self._forget(target)
+        self._versions(target, data)
+
+    def info(self, device: DeviceRef, data: JsonObject) -> None:
+        target = self._device(device)
+        self._versions(target, data)
+        raw = data.get("config")
+        details: Any = raw
+        if isinstance(raw, str):
+            try:
+                details = json.loads(raw)
+            except ValueError:
+                details = None
+        if isinstance(details, dict):
+            # The wifi list carries passwords: keep only what is safe to show.
+            network = {k: details[v] for k, v in _NETWORK_FROM_INFO.items() if v in details}
+            if network:
+                target.network.update(network)
+                target.notify(network)
+                self.hub.save_soon()
+
+    def _forget(self, device: RlinkDevice) -> None:
+        device.values.clear()
+        device.passwords.clear()
+        self.sweepers.pop(device.uuid, None)
+        self.local_configs.pop(device.uuid, None)
+        device.notify()
+        self.hub.save_soon()
+
+    def reset(self, device: DeviceRef, clean_data: bool) -> None:
+        target = self._device(device)
+        _LOGGER.info(
+            "%s was reset by its owner%s",
+            target.name,
+            " and asked to forget its data" if clean_data else "",
+        )
+        if clean_data:
+            self._forget(target)
+
+    def _apply(self, device: RlinkDevice, values: JsonObject) -> None:
+        if device.model is None or device.model_inferred:
+            if device.pid:
+                self.hub.models.async_observe(device.pid, values)
+            accepted = values
+        else:
+            accepted = {}
+            for key, value in values.items():
+                if self.hub.check_value(device, key, value):
+                    accepted[key] = value
+                else:
+                    self.hub.log.warning(
+                        ("value", device.uuid, key),
+                        "%s reported %s=%r, which its model does not allow; ignored",
+                        device.name,
+                        key,
+                        value,
+                    )
+        changed = device.apply_values(accepted)
+        if changed:
+            device.notify(changed)
+            self.hub.save_soon()
+
+    def properties(self, device: DeviceRef, values: JsonObject) -> None:
+        self._apply(self._device(device), values)
+
+    def properties_info(self, device: DeviceRef, info: JsonObject) -> None:
+        target = self._device(device)
+        target.info.update(info)
+        target.notify(set(info))
+
+    def ota_progress(self, device: DeviceRef, data: JsonObject) -> None:
+        target = self._device(device)
+        sub_uuid = data.get("subUuid")
+        if isinstance(sub_uuid, str) and sub_uuid:
+            sub = self._sub(device, sub_uuid)
+            if sub is None:
+                return
+            target = sub
+        target.ota = dict(data)
+        if data.get("type") == "report":
+            self._versions(target, data)
+        target.notify({"ota"})
+
+    def model_event(self, device: DeviceRef, identifier: str, output: JsonObject) -> None:
+        target = self._device(device)
+        self._fire(EVENT_DEVICE_EVENT, target, identifier=identifier, output=output)
+        async_dispatcher_send(
+            self.hub.hass, SIGNAL_MODEL_EVENT.format(target.uuid), identifier, output
+        )
+
+    def _fire(self, event: str, device: RlinkDevice, **data: Any) -> None:
+        self.hub.hass.bus.async_fire(
+            event, {"device_id": self.hub.device_id(device), "uuid": device.uuid, **data}
+        )
+
+    def find_alert(self, device: DeviceRef, data: JsonObject) -> None:
+        target = self._device(device)
+        sub_uuid = data.get("subUuid")
+        if isinstance(sub_uuid, str) and sub_uuid:
+            target = self._sub(device, sub_uuid) or target
+        self._fire(EVENT_FIND_ALERT, target)
+
+    def passwords(self, device: DeviceRef, data: JsonObject) -> None:
+        target = self._device(device)
+        sub_uuid = data.get("subUuid")
+        if isinstance(sub_uuid, str) and sub_uuid:
+            sub = self._sub(device, sub_uuid)
+            if sub is None:
+                return
+            target = sub
+        # A list entry may carry the code itself on some firmwares; never keep it.
+        target.passwords = [
+            {k: v for k, v in entry.items() if k not in ("pwd", "password")}
+            for entry in data["pwdList"]
+        ]
+        target.notify({"passwords"})
+        self.hub.save_soon()
+
+    def webrtc_signal(self, device: DeviceRef, data: JsonObject) -> None:
+        async_dispatcher_send(self.hub.hass, SIGNAL_WEBRTC.format(device.uuid), data)
+
+    def sub_bound(self, device: DeviceRef, subs: list[SubDeviceRef]) -> list[SubDeviceRef]:
+        gateway = self._device(device)
+        for sub in subs:
+            added = self.hub.add_subdevice(gateway, sub.uuid, sub.pid or "")
+            self._versions(added, sub.raw)
+        return subs
+
+    def sub_deleted(self, device: DeviceRef, subs: list[SubDeviceRef]) -> list[SubDeviceRef]:
+        removed = [s for s in subs if self._sub(device, s.uuid) is not None]
+        for sub in removed:
+            self.hub.remove_subdevice(sub.uuid)
+        return removed
+
+    def sub_presence(self, device: DeviceRef, subs: list[SubDeviceRef], online: bool) -> None:
+        for ref in subs:
+            if (sub := self._sub(device, ref.uuid)) is not None:
+                sub.seen()
+                sub.set_online(online)
+
+    def sub_properties(self, device: DeviceRef, sub: SubDeviceRef, values: JsonObject) -> None:
+        target = self._sub(device, sub.uuid)
+        if target is not None:
+            target.seen()
+            if not target.online:
+                target.set_online(True)
+            self._apply(target, values)
+
+    def found(self, device: DeviceRef, subs: list[SubDeviceRef]) -> None:
+        gateway = self._device(device)
+        self._fire(
+            f"{DOMAIN}_found_devices",
+            gateway,
+            devices=[{"uuid": s.uuid, "pid": s.pid} for s in subs],
+        )
+
+    def _local_config(self, gateway: RlinkDevice) -> JsonObject:
+        return self.local_configs.get(gateway.uuid) or {"groups": [], "scenes": [], "executes": []}
+
+    def local_config_requested(self, device: DeviceRef) -> None:
+        gateway = self._device(device)
+        stored = self._local_config(gateway)
+        data = {"updates": ["groups", "scenes", "executes"], **stored}
+        self._issue_later(gateway, Cmd.UPDATE_LOCAL_CONFIG, data)
+
+    def local_data_sync(self, device: DeviceRef, data: JsonObject) -> None:
+        gateway = self._device(device)
+        subs = [self._sub_entry(s) for s in self.hub.devices.values() if s.gateway == gateway.uuid]
+        stored = self._local_config(gateway)
+        payload = {
+            "subUuids": [s["uuid"] for s in subs],
+            "subDevices": subs,
+            "localGroups": stored.get("groups", []),
+            "scenes": stored.get("scenes", []),
+            "executes": stored.get("executes", []),
+        }
+        self._issue_later(gateway, Cmd.GATEWAY_DATA_INIT, payload)
+
+    @callback
+    def _issue_later(self, gateway: RlinkDevice, code: Cmd, data: JsonObject) -> None:
+        """Send a command after the current reply has gone out."""
+
+        async def send() -> None:
+            try:
+                await self.hub.async_command(gateway, code, data, ack=False)
+            except Exception as err:
+                _LOGGER.warning("Could not send %s to %s: %s", code, gateway.name, err)
+
+        self.hub.spawn(send(), f"rlink {code} {gateway.uuid}")

@@ -1,0 +1,65 @@
+"""Binary sensors: read-only boolean properties."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import RlinkConfigEntry
+from .descriptions import binary_class_for, naming, properties_for
+from .device import RlinkDevice
+from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform, property_value
+from .hub import RlinkHub
+from .protocol.model import validate
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RlinkBinarySensorDescription(RlinkEntityDescription, BinarySensorEntityDescription):
+    """A binary sensor for one boolean property."""
+
+
+def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+    return [
+        RlinkBinarySensor(
+            hub,
+            device,
+            RlinkBinarySensorDescription(
+                key=prop.identifier,
+                identifier=prop.identifier,
+                prop=prop,
+                device_class=binary_class_for(prop),
+                value_fn=property_value(prop.identifier),
+                **naming(Platform.BINARY_SENSOR, prop),
+            ),
+        )
+        for prop in properties_for(device, Platform.BINARY_SENSOR)
+    ]
+
+
+class RlinkBinarySensor(RlinkEntity, BinarySensorEntity):
+    entity_description: RlinkBinarySensorDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        value = self.value
+        if value is None or self.entity_description.prop is None:
+            return None
+        try:
+            return bool(validate(self.entity_description.prop, value))
+        except ValueError:
+            return None
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    async_setup_platform(entry.runtime_data, Platform.BINARY_SENSOR, build, async_add_entities)

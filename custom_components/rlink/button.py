@@ -1,0 +1,71 @@
+"""Buttons: reboot a device, check its connection."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from homeassistant.components.button import (
+    ButtonDeviceClass,
+    ButtonEntity,
+    ButtonEntityDescription,
+)
+from homeassistant.const import EntityCategory, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import RlinkConfigEntry
+from .device import RlinkDevice
+from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
+from .hub import RlinkHub
+from .protocol.codes import DeviceCommand as Cmd
+
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class RlinkButtonDescription(RlinkEntityDescription, ButtonEntityDescription):
+    press_fn: Callable[[RlinkHub, RlinkDevice], Awaitable[Any]]
+
+
+async def _reboot(hub: RlinkHub, device: RlinkDevice) -> None:
+    data = {"subUuid": device.uuid} if device.gateway else {}
+    await hub.async_command(hub.target(device), Cmd.REBOOT, data, ack=False)
+
+
+BUTTONS: Final = (
+    RlinkButtonDescription(
+        key="reboot",
+        identifier="button_reboot",
+        device_class=ButtonDeviceClass.RESTART,
+        entity_category=EntityCategory.CONFIG,
+        watch=frozenset(),
+        press_fn=_reboot,
+    ),
+    RlinkButtonDescription(
+        key="check_connection",
+        identifier="button_check_connection",
+        translation_key="check_connection",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        watch=frozenset(),
+        press_fn=lambda hub, device: hub.async_ping(device),
+    ),
+)
+
+
+def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+    return [RlinkButton(hub, device, description) for description in BUTTONS]
+
+
+class RlinkButton(RlinkEntity, ButtonEntity):
+    entity_description: RlinkButtonDescription
+
+    async def async_press(self) -> None:
+        await self.entity_description.press_fn(self.hub, self.device)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    async_setup_platform(entry.runtime_data, Platform.BUTTON, build, async_add_entities)

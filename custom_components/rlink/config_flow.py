@@ -1,0 +1,596 @@
+"""Config flow: a local hub (embedded or external broker), its devices, and their options."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+import ssl
+import zoneinfo
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final
+
+import voluptuous as vol
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentry,
+    ConfigSubentryFlow,
+    OptionsFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import selector
+
+from .const import (
+    BROKER_EMBEDDED,
+    BROKER_EXTERNAL,
+    CONF_BROKER,
+    CONF_CERTFILE,
+    CONF_DEVICES,
+    CONF_ENVIRONMENT,
+    CONF_FETCH_MODEL,
+    CONF_KEYFILE,
+    CONF_LOG_ENABLE,
+    CONF_LOG_INTERVAL,
+    CONF_LOG_MODE,
+    CONF_MODE,
+    CONF_PID,
+    CONF_PING_INTERVAL,
+    CONF_REMOTE_CONFIG,
+    CONF_SECRET,
+    CONF_TIME_ZONE,
+    CONF_TLS,
+    CONF_TLS_CA,
+    CONF_TLS_INSECURE,
+    CONF_TLS_PORT,
+    CONF_UUID,
+    CONF_WEATHER_ENTITY,
+    DEFAULT_PING_INTERVAL,
+    DEFAULT_PORT,
+    DEFAULT_TLS_PORT,
+    DOMAIN,
+    MODE_LOCAL,
+    PLATFORM_HOSTS,
+    SUBENTRY_DEVICE,
+)
+from .discovery import CONF_HUB_ENTRY
+from .protocol.auth import SECRET_LENGTH, is_device_uuid
+from .protocol.errors import ProtocolError, RlinkError
+from .protocol.fetch import fetch_model
+from .protocol.session import (
+    AuthRefused,
+    ConnectError,
+    MqttSession,
+    RequestTimeout,
+    TlsFailure,
+    TlsOptions,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+CONF_DEVICE: Final = "device"
+_PORT = vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))
+_PORT_SELECTOR = selector.NumberSelector(
+    selector.NumberSelectorConfig(min=1, max=65535, mode=selector.NumberSelectorMode.BOX)
+)
+_PASSWORD = selector.TextSelector(
+    selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+)
+# Session errors -> the translated error key the form shows.
+_CONNECT_ERRORS: Final[Mapping[type[ConnectError], str]] = MappingProxyType(
+    {AuthRefused: "invalid_auth", TlsFailure: "tls_failed", ConnectError: "cannot_connect"}
+)
+
+
+def _connect_error(err: ConnectError) -> str:
+    return next(key for cls, key in _CONNECT_ERRORS.items() if isinstance(err, cls))
+
+
+# --- checks that touch sockets and files (run in the executor) ----------------------------
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))  # noqa: S104 - the broker listens on all interfaces
+        except OSError as err:
+            if err.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
+
+def _certificate_ok(certfile: str, keyfile: str) -> bool:
+    if not Path(certfile).is_file() or not Path(keyfile).is_file():
+        return False
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except (ssl.SSLError, OSError):
+        return False
+    return True
+
+
+async def _check_embedded(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not await hass.async_add_executor_job(_port_free, data[CONF_PORT]):
+        errors[CONF_PORT] = "port_in_use"
+    certfile, keyfile = data.get(CONF_CERTFILE), data.get(CONF_KEYFILE)
+    if bool(certfile) != bool(keyfile):
+        errors["base"] = "certificate_incomplete"
+    elif certfile and keyfile:
+        if not await hass.async_add_executor_job(_certificate_ok, certfile, keyfile):
+            errors[CONF_CERTFILE] = "invalid_certificate"
+        elif not await hass.async_add_executor_job(
+            _port_free, data.get(CONF_TLS_PORT, DEFAULT_TLS_PORT)
+        ):
+            errors[CONF_TLS_PORT] = "port_in_use"
+    return errors
+
+
+async def _check_external(data: Mapping[str, Any]) -> dict[str, str]:
+    from .protocol.auth import Credentials  # noqa: PLC0415
+
+    credentials = Credentials(
+        client_id="rlink_hub_check",
+        username=data.get(CONF_USERNAME) or "",
+        password=data.get(CONF_PASSWORD) or "",
+        ts=0,
+    )
+    tls = (
+        TlsOptions(
+            ca_file=data.get(CONF_TLS_CA) or None, insecure=data.get(CONF_TLS_INSECURE, False)
+        )
+        if data.get(CONF_TLS)
+        else None
+    )
+    session = MqttSession(
+        data[CONF_HOST],
+        data[CONF_PORT],
+        lambda: credentials,
+        tls=tls,
+        connect_timeout=10,
+        name="rlink broker check",
+    )
+    try:
+        await session.connect()
+    except ConnectError as err:
+        _LOGGER.debug("Broker check failed: %s", err)
+        return {"base": _connect_error(err)}
+    finally:
+        await session.close()
+    return {}
+
+
+# --- schemas ------------------------------------------------------------------------------
+
+
+def _embedded_schema(defaults: Mapping[str, Any]) -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): _PORT_SELECTOR,
+            vol.Optional(
+                CONF_CERTFILE, description={"suggested_value": defaults.get(CONF_CERTFILE)}
+            ): str,
+            vol.Optional(
+                CONF_KEYFILE, description={"suggested_value": defaults.get(CONF_KEYFILE)}
+            ): str,
+            vol.Optional(
+                CONF_TLS_PORT, default=defaults.get(CONF_TLS_PORT, DEFAULT_TLS_PORT)
+            ): _PORT_SELECTOR,
+        }
+    )
+
+
+def _external_schema(defaults: Mapping[str, Any]) -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, "")): str,
+            vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): _PORT_SELECTOR,
+            vol.Optional(
+                CONF_USERNAME, description={"suggested_value": defaults.get(CONF_USERNAME)}
+            ): str,
+            vol.Optional(CONF_PASSWORD): _PASSWORD,
+            vol.Optional(CONF_TLS, default=defaults.get(CONF_TLS, False)): bool,
+            vol.Optional(CONF_TLS_INSECURE, default=defaults.get(CONF_TLS_INSECURE, False)): bool,
+            vol.Optional(
+                CONF_TLS_CA, description={"suggested_value": defaults.get(CONF_TLS_CA)}
+            ): str,
+        }
+    )
+
+
+def _ports(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Number selectors give floats; ports are ints."""
+    return {
+        **data,
+        **{k: int(data[k]) for k in (CONF_PORT, CONF_TLS_PORT) if data.get(k) is not None},
+    }
+
+
+def _device_errors(data: Mapping[str, Any]) -> dict[str, str]:
+    errors = {}
+    if not is_device_uuid(data[CONF_UUID]):
+        errors[CONF_UUID] = "invalid_uuid"
+    if len(data[CONF_SECRET]) != SECRET_LENGTH:
+        errors[CONF_SECRET] = "invalid_secret"
+    return errors
+
+
+def _device_schema(with_uuid: bool, defaults: Mapping[str, Any]) -> vol.Schema:
+    fields: dict[Any, Any] = {}
+    if with_uuid:
+        fields[vol.Required(CONF_UUID, default=defaults.get(CONF_UUID, ""))] = str
+    fields |= {
+        vol.Required(CONF_SECRET): _PASSWORD,
+        vol.Optional(CONF_PID, description={"suggested_value": defaults.get(CONF_PID)}): str,
+        vol.Optional(CONF_NAME, description={"suggested_value": defaults.get(CONF_NAME)}): str,
+        vol.Optional(CONF_FETCH_MODEL, default=False): bool,
+        vol.Optional(CONF_ENVIRONMENT, default="formal"): selector.SelectSelector(
+            selector.SelectSelectorConfig(
+                options=list(PLATFORM_HOSTS), translation_key=CONF_ENVIRONMENT
+            )
+        ),
+    }
+    return vol.Schema(fields)
+
+
+async def _fetch_models(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, str]:
+    """Fetch and store the device's model from the platform; errors for the form."""
+    from . import DATA_MODELS  # noqa: PLC0415 - the package imports this module
+
+    pid = data.get(CONF_PID)
+    if not pid:
+        return {CONF_PID: "pid_required"}
+    host, port = PLATFORM_HOSTS[data.get(CONF_ENVIRONMENT, "formal")]
+    try:
+        raw = await fetch_model(host, port, data[CONF_UUID], data[CONF_SECRET], pid)
+        hass.data[DATA_MODELS].async_set(pid, raw)
+    except AuthRefused:
+        return {"base": "platform_auth"}
+    except ConnectError:
+        return {"base": "platform_unreachable"}
+    except RequestTimeout:
+        return {"base": "platform_timeout"}
+    except RlinkError:
+        return {"base": "platform_no_model"}
+    except ProtocolError:
+        return {"base": "platform_bad_model"}
+    return {}
+
+
+def _subentry(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "data": {
+            CONF_UUID: data[CONF_UUID],
+            CONF_SECRET: data[CONF_SECRET],
+            CONF_PID: data.get(CONF_PID) or "",
+        },
+        "title": data.get(CONF_NAME) or data[CONF_UUID],
+        "unique_id": data[CONF_UUID],
+    }
+
+
+# --- flows --------------------------------------------------------------------------------
+
+
+class RlinkConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up a hub."""
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        self._discovered: dict[str, Any] = {}
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        return RlinkOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        return {SUBENTRY_DEVICE: DeviceSubentryFlow}
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        return self.async_show_menu(step_id="user", menu_options=["local_hub", "cloud_account"])
+
+    async def async_step_cloud_account(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return self.async_abort(reason="cloud_not_available")
+
+    async def async_step_local_hub(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return self.async_show_menu(step_id="local_hub", menu_options=["embedded", "external"])
+
+    async def async_step_embedded(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _ports(user_input)
+            await self.async_set_unique_id(f"embedded:{data[CONF_PORT]}")
+            self._abort_if_unique_id_configured()
+            errors = await _check_embedded(self.hass, data)
+            if not errors:
+                return self.async_create_entry(
+                    title=f"rlink hub (port {data[CONF_PORT]})",
+                    data={CONF_MODE: MODE_LOCAL, CONF_BROKER: BROKER_EMBEDDED, **data},
+                )
+        return self.async_show_form(
+            step_id="embedded", data_schema=_embedded_schema(user_input or {}), errors=errors
+        )
+
+    async def async_step_external(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _ports(user_input)
+            await self.async_set_unique_id(f"{data[CONF_HOST]}:{data[CONF_PORT]}")
+            self._abort_if_unique_id_configured()
+            errors = await _check_external(data)
+            if not errors:
+                return self.async_create_entry(
+                    title=f"rlink hub ({data[CONF_HOST]}:{data[CONF_PORT]})",
+                    data={CONF_MODE: MODE_LOCAL, CONF_BROKER: BROKER_EXTERNAL, **data},
+                )
+        return self.async_show_form(
+            step_id="external", data_schema=_external_schema(user_input or {}), errors=errors
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, **user_input}
+            errors = await _check_external(data)
+            if not errors:
+                return self.async_update_reload_and_abort(entry, data_updates=user_input)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=vol.Schema(
+                {
+                    vol.Optional(
+                        CONF_USERNAME,
+                        description={"suggested_value": entry.data.get(CONF_USERNAME)},
+                    ): str,
+                    vol.Optional(CONF_PASSWORD): _PASSWORD,
+                }
+            ),
+            errors=errors,
+            description_placeholders={"broker": f"{entry.data[CONF_HOST]}:{entry.data[CONF_PORT]}"},
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        entry = self._get_reconfigure_entry()
+        embedded = entry.data[CONF_BROKER] == BROKER_EMBEDDED
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, **_ports(user_input)}
+            if embedded:
+                unique_id = f"embedded:{data[CONF_PORT]}"
+                unchanged_port = data[CONF_PORT] == entry.data[CONF_PORT]
+                errors = {} if unchanged_port else await _check_embedded(self.hass, data)
+            else:
+                unique_id = f"{data[CONF_HOST]}:{data[CONF_PORT]}"
+                errors = await _check_external(data)
+            if not errors:
+                if any(
+                    e.unique_id == unique_id and e.entry_id != entry.entry_id
+                    for e in self._async_current_entries(include_ignore=False)
+                ):
+                    return self.async_abort(reason="already_configured")
+                return self.async_update_reload_and_abort(entry, unique_id=unique_id, data=data)
+        schema = _embedded_schema(entry.data) if embedded else _external_schema(entry.data)
+        return self.async_show_form(step_id="reconfigure", data_schema=schema, errors=errors)
+
+    async def async_step_integration_discovery(
+        self, discovery_info: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """A device with an unknown uuid tried to log in to an embedded broker."""
+        uuid = discovery_info[CONF_UUID]
+        entry = self.hass.config_entries.async_get_entry(discovery_info[CONF_HUB_ENTRY])
+        if entry is None:
+            return self.async_abort(reason="hub_gone")
+        if any(s.unique_id == uuid for s in entry.subentries.values()):
+            return self.async_abort(reason="already_configured")
+        await self.async_set_unique_id(f"device:{uuid}")
+        self._abort_if_unique_id_configured()
+        self._discovered = {CONF_UUID: uuid, CONF_HUB_ENTRY: entry.entry_id}
+        self.context["title_placeholders"] = {"uuid": uuid}
+        return await self.async_step_discovery_confirm()
+
+    async def async_step_discovery_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        uuid = self._discovered[CONF_UUID]
+        entry = self.hass.config_entries.async_get_entry(self._discovered[CONF_HUB_ENTRY])
+        if entry is None:
+            return self.async_abort(reason="hub_gone")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**user_input, CONF_UUID: uuid}
+            errors = _device_errors(data)
+            if not errors and data.get(CONF_FETCH_MODEL):
+                errors = await _fetch_models(self.hass, data)
+            if not errors:
+                self.hass.config_entries.async_add_subentry(
+                    entry, ConfigSubentry(subentry_type=SUBENTRY_DEVICE, **_subentry(data))
+                )
+                return self.async_abort(reason="device_added")
+        return self.async_show_form(
+            step_id="discovery_confirm",
+            data_schema=_device_schema(False, user_input or {}),
+            errors=errors,
+            description_placeholders={"uuid": uuid, "hub": entry.title},
+        )
+
+
+class DeviceSubentryFlow(ConfigSubentryFlow):
+    """Add a device to a hub, or change its secret."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        entry = self._get_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**user_input, CONF_UUID: user_input[CONF_UUID].strip()}
+            if any(s.unique_id == data[CONF_UUID] for s in entry.subentries.values()):
+                return self.async_abort(reason="already_configured")
+            errors = _device_errors(data)
+            if not errors and data.get(CONF_FETCH_MODEL):
+                errors = await _fetch_models(self.hass, data)
+            if not errors:
+                return self.async_create_entry(**_subentry(data))
+        return self.async_show_form(
+            step_id="user", data_schema=_device_schema(True, user_input or {}), errors=errors
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        entry = self._get_entry()
+        subentry = self._get_reconfigure_subentry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if len(user_input[CONF_SECRET]) != SECRET_LENGTH:
+                errors[CONF_SECRET] = "invalid_secret"
+            else:
+                return self.async_update_and_abort(
+                    entry,
+                    subentry,
+                    title=user_input.get(CONF_NAME) or subentry.title,
+                    data_updates={CONF_SECRET: user_input[CONF_SECRET]},
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_SECRET): _PASSWORD,
+                    vol.Optional(CONF_NAME, description={"suggested_value": subentry.title}): str,
+                }
+            ),
+            errors=errors,
+            description_placeholders={"uuid": subentry.data[CONF_UUID]},
+        )
+
+
+class RlinkOptionsFlow(OptionsFlow):
+    """Hub options, and per-device settings the hub answers devices with."""
+
+    def __init__(self) -> None:
+        self._uuid: str | None = None
+        self._pending: dict[str, Any] = {}
+
+    def _devices(self) -> dict[str, str]:
+        return {
+            s.data[CONF_UUID]: s.title
+            for s in self.config_entry.subentries.values()
+            if s.subentry_type == SUBENTRY_DEVICE
+        }
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        external = self.config_entry.data[CONF_BROKER] == BROKER_EXTERNAL
+        devices = self._devices()
+        if user_input is not None:
+            options = dict(self.config_entry.options)
+            if external:
+                options[CONF_PING_INTERVAL] = int(user_input[CONF_PING_INTERVAL])
+            if user_input.get(CONF_DEVICE):
+                self._uuid = user_input[CONF_DEVICE]
+                self._pending = options
+                return await self.async_step_device()
+            return self.async_create_entry(data=options)
+        fields: dict[Any, Any] = {}
+        if external:
+            fields[
+                vol.Required(
+                    CONF_PING_INTERVAL,
+                    default=self.config_entry.options.get(
+                        CONF_PING_INTERVAL, DEFAULT_PING_INTERVAL
+                    ),
+                )
+            ] = selector.NumberSelector(
+                selector.NumberSelectorConfig(min=30, max=3600, unit_of_measurement="s")
+            )
+        if devices:
+            fields[vol.Optional(CONF_DEVICE)] = selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=[
+                        selector.SelectOptionDict(value=u, label=t) for u, t in devices.items()
+                    ]
+                )
+            )
+        return self.async_show_form(step_id="init", data_schema=vol.Schema(fields))
+
+    async def async_step_device(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        assert self._uuid is not None
+        current: Mapping[str, Any] = self.config_entry.options.get(CONF_DEVICES, {}).get(
+            self._uuid, {}
+        )
+        if user_input is not None and CONF_LOG_ENABLE in user_input:
+            options = dict(self._pending)
+            devices = dict(options.get(CONF_DEVICES, {}))
+            devices[self._uuid] = {
+                CONF_REMOTE_CONFIG: user_input.get(CONF_REMOTE_CONFIG) or {},
+                CONF_LOG_ENABLE: user_input[CONF_LOG_ENABLE],
+                CONF_LOG_MODE: int(user_input.get(CONF_LOG_MODE, "1")),
+                CONF_LOG_INTERVAL: int(user_input.get(CONF_LOG_INTERVAL, 10)),
+                CONF_TIME_ZONE: user_input.get(CONF_TIME_ZONE) or None,
+                CONF_WEATHER_ENTITY: user_input.get(CONF_WEATHER_ENTITY) or None,
+            }
+            options[CONF_DEVICES] = devices
+            return self.async_create_entry(data=options)
+        zones = sorted(await self.hass.async_add_executor_job(zoneinfo.available_timezones))
+        schema = vol.Schema(
+            {
+                vol.Optional(
+                    CONF_REMOTE_CONFIG,
+                    description={"suggested_value": current.get(CONF_REMOTE_CONFIG)},
+                ): selector.ObjectSelector(),
+                vol.Required(CONF_LOG_ENABLE, default=current.get(CONF_LOG_ENABLE, False)): bool,
+                vol.Optional(
+                    CONF_LOG_MODE, default=str(current.get(CONF_LOG_MODE, 1))
+                ): selector.SelectSelector(
+                    selector.SelectSelectorConfig(options=["1", "2"], translation_key=CONF_LOG_MODE)
+                ),
+                vol.Optional(
+                    CONF_LOG_INTERVAL, default=current.get(CONF_LOG_INTERVAL, 10)
+                ): selector.NumberSelector(
+                    selector.NumberSelectorConfig(min=1, max=360, unit_of_measurement="min")
+                ),
+                vol.Optional(
+                    CONF_TIME_ZONE, description={"suggested_value": current.get(CONF_TIME_ZONE)}
+                ): selector.SelectSelector(
+                    selector.SelectSelectorConfig(
+                        options=zones, mode=selector.SelectSelectorMode.DROPDOWN
+                    )
+                ),
+                vol.Optional(
+                    CONF_WEATHER_ENTITY,
+                    description={"suggested_value": current.get(CONF_WEATHER_ENTITY)},
+                ): selector.EntitySelector(selector.EntitySelectorConfig(domain="weather")),
+            }
+        )
+        return self.async_show_form(
+            step_id="device",
+            data_schema=schema,
+            description_placeholders={"device": self._devices().get(self._uuid, self._uuid)},
+        )

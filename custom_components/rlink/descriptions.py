@@ -1,0 +1,224 @@
+"""From object model properties to entity platforms, units and device classes, by table.
+
+Platform modules ask `properties_for(device, platform)` which properties they represent and
+use `unit_and_class` and `display_name` to describe them. Nothing here reads MQTT.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+from homeassistant.components.binary_sensor import BinarySensorDeviceClass
+from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
+from homeassistant.const import (
+    CONCENTRATION_PARTS_PER_MILLION,
+    LIGHT_LUX,
+    PERCENTAGE,
+    SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
+    Platform,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfFrequency,
+    UnitOfLength,
+    UnitOfMass,
+    UnitOfPower,
+    UnitOfPressure,
+    UnitOfSoundPressure,
+    UnitOfTemperature,
+    UnitOfTime,
+    UnitOfVolume,
+)
+
+from .device import RlinkDevice
+from .protocol.model import NUMERIC_TYPES, DataType, Property
+
+_NUMBER = frozenset(NUMERIC_TYPES)
+
+# (data type, writable) -> platform. DESIGN §5.
+_PLATFORMS: Final[Mapping[tuple[DataType, bool], Platform]] = MappingProxyType(
+    {
+        (DataType.BOOL, True): Platform.SWITCH,
+        (DataType.BOOL, False): Platform.BINARY_SENSOR,
+        **{(t, True): Platform.NUMBER for t in _NUMBER},
+        **{(t, False): Platform.SENSOR for t in _NUMBER},
+        (DataType.ENUM, True): Platform.SELECT,
+        (DataType.ENUM, False): Platform.SENSOR,
+        (DataType.TEXT, True): Platform.TEXT,
+        (DataType.TEXT, False): Platform.SENSOR,
+        (DataType.DATE, True): Platform.SENSOR,
+        (DataType.DATE, False): Platform.SENSOR,
+        (DataType.STRUCT, True): Platform.SENSOR,
+        (DataType.STRUCT, False): Platform.SENSOR,
+        (DataType.ARRAY, True): Platform.SENSOR,
+        (DataType.ARRAY, False): Platform.SENSOR,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitInfo:
+    unit: str | None
+    device_class: SensorDeviceClass | None = None
+
+
+# Units as models spell them -> Home Assistant unit and the device class it implies.
+_UNITS: Final[Mapping[str, UnitInfo]] = MappingProxyType(
+    {
+        "°C": UnitInfo(UnitOfTemperature.CELSIUS, SensorDeviceClass.TEMPERATURE),
+        "℃": UnitInfo(UnitOfTemperature.CELSIUS, SensorDeviceClass.TEMPERATURE),
+        "C": UnitInfo(UnitOfTemperature.CELSIUS, SensorDeviceClass.TEMPERATURE),
+        "°F": UnitInfo(UnitOfTemperature.FAHRENHEIT, SensorDeviceClass.TEMPERATURE),
+        "℉": UnitInfo(UnitOfTemperature.FAHRENHEIT, SensorDeviceClass.TEMPERATURE),
+        "%": UnitInfo(PERCENTAGE),
+        "W": UnitInfo(UnitOfPower.WATT, SensorDeviceClass.POWER),
+        "kW": UnitInfo(UnitOfPower.KILO_WATT, SensorDeviceClass.POWER),
+        "Wh": UnitInfo(UnitOfEnergy.WATT_HOUR, SensorDeviceClass.ENERGY),
+        "kWh": UnitInfo(UnitOfEnergy.KILO_WATT_HOUR, SensorDeviceClass.ENERGY),
+        "V": UnitInfo(UnitOfElectricPotential.VOLT, SensorDeviceClass.VOLTAGE),
+        "mV": UnitInfo(UnitOfElectricPotential.MILLIVOLT, SensorDeviceClass.VOLTAGE),
+        "A": UnitInfo(UnitOfElectricCurrent.AMPERE, SensorDeviceClass.CURRENT),
+        "mA": UnitInfo(UnitOfElectricCurrent.MILLIAMPERE, SensorDeviceClass.CURRENT),
+        "lx": UnitInfo(LIGHT_LUX, SensorDeviceClass.ILLUMINANCE),
+        "lux": UnitInfo(LIGHT_LUX, SensorDeviceClass.ILLUMINANCE),
+        "ppm": UnitInfo(CONCENTRATION_PARTS_PER_MILLION),
+        "dB": UnitInfo(UnitOfSoundPressure.DECIBEL, SensorDeviceClass.SOUND_PRESSURE),
+        "dBm": UnitInfo(SIGNAL_STRENGTH_DECIBELS_MILLIWATT, SensorDeviceClass.SIGNAL_STRENGTH),
+        "ms": UnitInfo(UnitOfTime.MILLISECONDS, SensorDeviceClass.DURATION),
+        "s": UnitInfo(UnitOfTime.SECONDS, SensorDeviceClass.DURATION),
+        "min": UnitInfo(UnitOfTime.MINUTES, SensorDeviceClass.DURATION),
+        "h": UnitInfo(UnitOfTime.HOURS, SensorDeviceClass.DURATION),
+        "d": UnitInfo(UnitOfTime.DAYS, SensorDeviceClass.DURATION),
+        "Pa": UnitInfo(UnitOfPressure.PA, SensorDeviceClass.PRESSURE),
+        "hPa": UnitInfo(UnitOfPressure.HPA, SensorDeviceClass.PRESSURE),
+        "kPa": UnitInfo(UnitOfPressure.KPA, SensorDeviceClass.PRESSURE),
+        "mm": UnitInfo(UnitOfLength.MILLIMETERS, SensorDeviceClass.DISTANCE),
+        "cm": UnitInfo(UnitOfLength.CENTIMETERS, SensorDeviceClass.DISTANCE),
+        "m": UnitInfo(UnitOfLength.METERS, SensorDeviceClass.DISTANCE),
+        "g": UnitInfo(UnitOfMass.GRAMS, SensorDeviceClass.WEIGHT),
+        "kg": UnitInfo(UnitOfMass.KILOGRAMS, SensorDeviceClass.WEIGHT),
+        "L": UnitInfo(UnitOfVolume.LITERS, SensorDeviceClass.VOLUME),
+        "mL": UnitInfo(UnitOfVolume.MILLILITERS, SensorDeviceClass.VOLUME),
+        "m³": UnitInfo(UnitOfVolume.CUBIC_METERS, SensorDeviceClass.VOLUME),
+        "Hz": UnitInfo(UnitOfFrequency.HERTZ, SensorDeviceClass.FREQUENCY),
+    }
+)
+
+# A unit alone can be ambiguous (% is battery, humidity or a level): the identifier decides.
+_IDENTIFIER_CLASSES: Final[Mapping[str, SensorDeviceClass]] = MappingProxyType(
+    {
+        "battery": SensorDeviceClass.BATTERY,
+        "battery_percentage": SensorDeviceClass.BATTERY,
+        "humidity": SensorDeviceClass.HUMIDITY,
+        "temperature": SensorDeviceClass.TEMPERATURE,
+        "rssi": SensorDeviceClass.SIGNAL_STRENGTH,
+        "co2": SensorDeviceClass.CO2,
+        "pm25": SensorDeviceClass.PM25,
+        "pm10": SensorDeviceClass.PM10,
+        "illuminance": SensorDeviceClass.ILLUMINANCE,
+    }
+)
+
+_BINARY_CLASSES: Final[Mapping[str, BinarySensorDeviceClass]] = MappingProxyType(
+    {
+        "door": BinarySensorDeviceClass.DOOR,
+        "doorcontact_state": BinarySensorDeviceClass.DOOR,
+        "contact": BinarySensorDeviceClass.OPENING,
+        "window": BinarySensorDeviceClass.WINDOW,
+        "motion": BinarySensorDeviceClass.MOTION,
+        "pir": BinarySensorDeviceClass.MOTION,
+        "presence": BinarySensorDeviceClass.OCCUPANCY,
+        "smoke": BinarySensorDeviceClass.SMOKE,
+        "gas": BinarySensorDeviceClass.GAS,
+        "water_leak": BinarySensorDeviceClass.MOISTURE,
+        "tamper": BinarySensorDeviceClass.TAMPER,
+        "battery_low": BinarySensorDeviceClass.BATTERY,
+        "charging": BinarySensorDeviceClass.BATTERY_CHARGING,
+    }
+)
+
+# Energy counters only grow; everything else numeric is a measurement.
+_STATE_CLASSES: Final[Mapping[SensorDeviceClass, SensorStateClass]] = MappingProxyType(
+    {SensorDeviceClass.ENERGY: SensorStateClass.TOTAL_INCREASING}
+)
+
+# Identifiers with a translated standard name (entity.<platform>.<key> in strings.json).
+STANDARD_NAMES: Final[Mapping[tuple[Platform, str], str]] = MappingProxyType(
+    {
+        (Platform.SWITCH, "switch"): "power",
+        (Platform.SWITCH, "switch_led"): "light",
+        (Platform.NUMBER, "countdown"): "countdown",
+        (Platform.NUMBER, "brightness"): "brightness",
+        (Platform.SELECT, "work_mode"): "work_mode",
+        (Platform.SELECT, "volume"): "volume",
+        (Platform.SWITCH, "motion_detect"): "motion_detection",
+    }
+)
+
+
+def platform_for(prop: Property) -> Platform:
+    """The platform a model property becomes (read-only when the model does not say)."""
+    return _PLATFORMS[(prop.type, prop.access is not None and prop.writable)]
+
+
+def properties_for(device: RlinkDevice, platform: Platform) -> list[Property]:
+    if device.model is None:
+        return []
+    return [p for p in device.model.properties if platform_for(p) is platform]
+
+
+def unit_and_class(prop: Property) -> UnitInfo:
+    info = _UNITS.get(prop.unit or "", UnitInfo(prop.unit or None))
+    device_class = _IDENTIFIER_CLASSES.get(prop.identifier.lower(), info.device_class)
+    return UnitInfo(info.unit, device_class)
+
+
+def state_class_for(prop: Property, device_class: SensorDeviceClass | None) -> SensorStateClass:
+    return (
+        _STATE_CLASSES.get(device_class, SensorStateClass.MEASUREMENT)
+        if device_class
+        else (SensorStateClass.MEASUREMENT)
+    )
+
+
+def binary_class_for(prop: Property) -> BinarySensorDeviceClass | None:
+    return _BINARY_CLASSES.get(prop.identifier.lower())
+
+
+def humanize(identifier: str) -> str:
+    """``switch_led`` -> ``Switch led``; ``colorTemp`` -> ``Color temp``."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", identifier).replace("_", " ").strip()
+    return spaced[:1].upper() + spaced[1:].lower() if spaced else identifier
+
+
+def display_name(prop: Property) -> str:
+    return prop.name or humanize(prop.identifier)
+
+
+def enum_options(prop: Property) -> list[str]:
+    """Select / enum sensor options: the model's labels when it has them."""
+    return [prop.enum_labels.get(value, value) for value in prop.enums]
+
+
+def enum_label(prop: Property, value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(int(value)) if isinstance(value, bool) else str(value)
+    return prop.enum_labels.get(text, text) if text in prop.enums else None
+
+
+def enum_value(prop: Property, label: str) -> str:
+    for value in prop.enums:
+        if prop.enum_labels.get(value, value) == label:
+            return value
+    return label
+
+
+def naming(platform: Platform, prop: Property) -> dict[str, str]:
+    """Description keywords for the name: a translated standard name, or the model's."""
+    key = STANDARD_NAMES.get((platform, prop.identifier))
+    return {"translation_key": key} if key else {"name": display_name(prop)}

@@ -1,0 +1,121 @@
+"""What the hub knows about one device: its values, versions, network and presence.
+
+Entities read from here and listen for changes; they never see MQTT. The same object
+serves devices with their own connection and a gateway's sub-devices.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from homeassistant.core import callback
+
+from .protocol.model import BoolEncoding, ObjectModel, bool_encoding_of
+
+LAST_MESSAGES: Final = 20
+"""How many recent messages per device diagnostics keep."""
+
+type DeviceListener = Callable[[frozenset[str] | None], None]
+"""Called with the identifiers that changed, or None when everything may have."""
+
+
+@dataclass
+class RlinkDevice:
+    """One device (or sub-device) of a hub."""
+
+    uuid: str
+    pid: str
+    name: str
+    gateway: str | None = None
+    """The uuid of the gateway this sub-device belongs to."""
+    subentry_id: str | None = None
+    model: ObjectModel | None = None
+    model_inferred: bool = False
+    online: bool = False
+    values: dict[str, Any] = field(default_factory=dict)
+    version: str | None = None
+    mcu_version: str | None = None
+    network: dict[str, Any] = field(default_factory=dict)
+    """ssid, signal, signal value, network type, mac: whatever the device told."""
+    info: dict[str, Any] = field(default_factory=dict)
+    """Details from `update_properties_info`."""
+    passwords: list[dict[str, Any]] = field(default_factory=list)
+    ota: dict[str, Any] = field(default_factory=dict)
+    last_seen: float | None = None
+    needs_resync: bool = False
+    bool_encoding: BoolEncoding = BoolEncoding.INT
+    last_messages: deque[dict[str, Any]] = field(
+        default_factory=lambda: deque(maxlen=LAST_MESSAGES)
+    )
+    _listeners: list[DeviceListener] = field(default_factory=list, repr=False)
+
+    @callback
+    def async_add_listener(self, listener: DeviceListener) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
+
+    @callback
+    def notify(self, changed: Iterable[str] | None = None) -> None:
+        keys = None if changed is None else frozenset(changed)
+        for listener in list(self._listeners):
+            listener(keys)
+
+    def seen(self) -> None:
+        self.last_seen = time.monotonic()
+
+    def record(self, direction: str, code: str, data: Mapping[str, Any]) -> None:
+        """Keep a message for diagnostics (redacted there, bounded here)."""
+        self.last_messages.append(
+            {"at": round(time.time(), 3), "direction": direction, "code": code, "data": data}
+        )
+
+    @callback
+    def apply_values(self, values: Mapping[str, Any]) -> frozenset[str]:
+        """Take reported values; returns the identifiers whose value changed."""
+        changed = {k for k, v in values.items() if self.values.get(k, _MISSING) != v}
+        for key, value in values.items():
+            prop = self.model.property(key) if self.model is not None else None
+            if prop is not None and prop.type == "bool":
+                self.bool_encoding = bool_encoding_of(value) or self.bool_encoding
+        self.values.update(values)
+        return frozenset(changed)
+
+    @callback
+    def set_online(self, online: bool) -> None:
+        if online != self.online:
+            self.online = online
+            self.notify()
+
+    def snapshot(self) -> dict[str, Any]:
+        """What survives a restart."""
+        return {
+            "values": self.values,
+            "version": self.version,
+            "mcu_version": self.mcu_version,
+            "network": self.network,
+            "info": self.info,
+            "passwords": self.passwords,
+            "pid": self.pid,
+            "name": self.name,
+            "gateway": self.gateway,
+        }
+
+    def restore(self, saved: Mapping[str, Any]) -> None:
+        self.values.update(saved.get("values") or {})
+        self.version = saved.get("version")
+        self.mcu_version = saved.get("mcu_version")
+        self.network.update(saved.get("network") or {})
+        self.info.update(saved.get("info") or {})
+        self.passwords = list(saved.get("passwords") or [])
+
+
+_MISSING: Final = object()

@@ -1,0 +1,115 @@
+"""Diagnostics for a hub and for one device, with every secret redacted."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Final
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.device_registry import DeviceEntry
+
+from . import RlinkConfigEntry
+from .const import CONF_SECRET, DOMAIN
+from .device import RlinkDevice
+from .hub import RlinkHub
+
+# Keys whose values never leave Home Assistant: credentials, lock codes, wifi and TURN
+# passwords, tokens.
+TO_REDACT: Final = {
+    CONF_PASSWORD,
+    CONF_USERNAME,
+    CONF_SECRET,
+    "pwd",
+    "password",
+    "secret",
+    "token",
+    "rtmToken",
+    "rtcToken",
+    "sessionToken",
+    "secretAccessKey",
+    "accessKeyId",
+    "encryptSecret",
+    "credential",
+    "wifiList",
+    "config",
+    "userId",
+}
+
+
+def _device(hub: RlinkHub, device: RlinkDevice) -> dict[str, Any]:
+    model = device.model
+    return {
+        "uuid": device.uuid,
+        "pid": device.pid,
+        "gateway": device.gateway,
+        "online": device.online,
+        "available": hub.available(device),
+        "version": device.version,
+        "mcu_version": device.mcu_version,
+        "network": device.network,
+        "info": device.info,
+        "values": device.values,
+        "password_slots": len(device.passwords),
+        "ota": device.ota,
+        "model": None
+        if model is None
+        else {
+            "inferred": device.model_inferred,
+            "format": model.format,
+            "version": model.version,
+            "properties": {
+                p.identifier: {"type": p.type, "access": p.access} for p in model.properties
+            },
+            "events": [e.identifier for e in model.events],
+        },
+        "last_messages": list(device.last_messages),
+    }
+
+
+def _hub(hub: RlinkHub) -> dict[str, Any]:
+    session = hub.session
+    return {
+        "broker": "embedded" if hub.embedded else "external",
+        "broker_port": hub.broker.port if hub.broker else None,
+        "session": None
+        if session is None
+        else {
+            "state": session.state,
+            "host": session.host,
+            "port": session.port,
+            "stats": asdict(session.stats),
+        },
+        "devices_online": sum(1 for d in hub.devices.values() if d.online),
+        "devices": len(hub.devices),
+        "models": hub.models.product_ids,
+    }
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: RlinkConfigEntry
+) -> dict[str, Any]:
+    hub = entry.runtime_data
+    return async_redact_data(
+        {
+            "entry": {
+                "data": dict(entry.data),
+                "options": dict(entry.options),
+                "subentries": [dict(s.data) for s in entry.subentries.values()],
+            },
+            "hub": _hub(hub),
+            "devices": [_device(hub, d) for d in hub.devices.values()],
+        },
+        TO_REDACT,
+    )
+
+
+async def async_get_device_diagnostics(
+    hass: HomeAssistant, entry: RlinkConfigEntry, device: DeviceEntry
+) -> dict[str, Any]:
+    hub = entry.runtime_data
+    uuid = next(i for d, i in device.identifiers if d == DOMAIN)
+    return async_redact_data(
+        {"hub": _hub(hub), "device": _device(hub, hub.devices[uuid])}, TO_REDACT
+    )

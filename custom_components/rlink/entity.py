@@ -1,0 +1,140 @@
+"""The base entity and the factory that keeps each device's entities in step with its model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import DOMAIN
+from .device import RlinkDevice
+from .protocol.model import Property
+
+if TYPE_CHECKING:
+    from .hub import RlinkHub
+
+type EntityBuilder = Callable[[RlinkHub, RlinkDevice], list[RlinkEntity]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RlinkEntityDescription(EntityDescription):
+    """What every rlink entity description carries.
+
+    `identifier` names the model property (or the device-level datum) the entity shows;
+    `value_fn` reads the entity's value from the device.
+    """
+
+    identifier: str
+    value_fn: Callable[[RlinkDevice], Any] = lambda _device: None
+    prop: Property | None = None
+    watch: frozenset[str] | None = None
+    """The device data this entity shows, when it is not the property `identifier`."""
+
+
+class RlinkEntity(Entity):
+    """An entity of one rlink device, updated when that device's state changes."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    entity_description: RlinkEntityDescription
+
+    def __init__(
+        self, hub: RlinkHub, device: RlinkDevice, description: RlinkEntityDescription
+    ) -> None:
+        self.hub = hub
+        self.device = device
+        self.entity_description = description
+        self._attr_unique_id = f"{device.uuid}_{description.identifier}"
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, device.uuid)})
+
+    @property
+    def available(self) -> bool:
+        return self.hub.available(self.device)
+
+    @property
+    def value(self) -> Any:
+        return self.entity_description.value_fn(self.device)
+
+    def watches(self, changed: frozenset[str]) -> bool:
+        """Whether a change of these identifiers concerns this entity."""
+        description = self.entity_description
+        if description.watch is not None:
+            return not description.watch.isdisjoint(changed)
+        return description.identifier in changed
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self.async_on_remove(self.device.async_add_listener(self._on_device_change))
+
+    @callback
+    def _on_device_change(self, changed: frozenset[str] | None) -> None:
+        if changed is None or self.watches(changed):
+            self.async_write_ha_state()
+
+
+def property_value(identifier: str) -> Callable[[RlinkDevice], Any]:
+    def read(device: RlinkDevice) -> Any:
+        return device.values.get(identifier)
+
+    return read
+
+
+class EntityFactory:
+    """Adds the entities a device needs, and removes those its model no longer has."""
+
+    def __init__(self, hass: HomeAssistant, hub: RlinkHub) -> None:
+        self.hass = hass
+        self.hub = hub
+        self._platforms: dict[Platform, tuple[EntityBuilder, AddConfigEntryEntitiesCallback]] = {}
+        self._created: dict[str, set[tuple[Platform, str]]] = {}
+
+    @callback
+    def async_register(
+        self, platform: Platform, builder: EntityBuilder, add: AddConfigEntryEntitiesCallback
+    ) -> None:
+        """A platform is ready: build its entities for every device, now and later."""
+        self._platforms[platform] = (builder, add)
+        for device in list(self.hub.devices.values()):
+            self._build(platform, device)
+
+    @callback
+    def async_device_changed(self, device: RlinkDevice) -> None:
+        for platform in list(self._platforms):
+            self._build(platform, device)
+
+    def _build(self, platform: Platform, device: RlinkDevice) -> None:
+        builder, add = self._platforms[platform]
+        if device.uuid not in self.hub.devices:
+            return
+        entities = builder(self.hub, device)
+        wanted = {(platform, e.unique_id) for e in entities if e.unique_id}
+        created = self._created.setdefault(device.uuid, set())
+        stale = {key for key in created if key[0] is platform} - wanted
+        registry = er.async_get(self.hass)
+        for stale_platform, unique_id in stale:
+            entity_id = registry.async_get_entity_id(stale_platform, DOMAIN, unique_id)
+            if entity_id is not None:
+                registry.async_remove(entity_id)
+            created.discard((stale_platform, unique_id))
+        new = [e for e in entities if (platform, e.unique_id) not in created]
+        if new:
+            created.update((platform, e.unique_id) for e in new if e.unique_id)
+            add(new, config_subentry_id=device.subentry_id)
+
+
+@callback
+def async_setup_platform(
+    hub: RlinkHub,
+    platform: Platform,
+    builder: EntityBuilder,
+    add: AddConfigEntryEntitiesCallback,
+) -> None:
+    """What every platform's async_setup_entry does."""
+    hub.entities.async_register(platform, builder, add)

@@ -1,0 +1,78 @@
+"""Event entities: one per model event (alarms, doorbell presses, …)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.event import EventEntity, EventEntityDescription
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import RlinkConfigEntry
+from .answers import SIGNAL_MODEL_EVENT
+from .descriptions import humanize
+from .device import RlinkDevice
+from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
+from .hub import RlinkHub
+
+PARALLEL_UPDATES = 0
+ALARM = "alarm"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RlinkEventDescription(RlinkEntityDescription, EventEntityDescription):
+    """An event entity for one model event identifier."""
+
+
+def _identifiers(device: RlinkDevice) -> dict[str, str | None]:
+    """Model events by identifier; every device can raise an alarm."""
+    events: dict[str, str | None] = {ALARM: None}
+    if device.model is not None:
+        events.update({e.identifier: e.name for e in device.model.events})
+    return events
+
+
+def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+    entities: list[RlinkEntity] = []
+    for identifier, name in _identifiers(device).items():
+        naming: dict[str, Any] = (
+            {"translation_key": ALARM}
+            if identifier == ALARM and not name
+            else {"name": name or humanize(identifier)}
+        )
+        description = RlinkEventDescription(
+            key=f"event_{identifier}",
+            identifier=f"event_{identifier}",
+            event_types=[identifier],
+            watch=frozenset(),
+            **naming,
+        )
+        entities.append(RlinkEvent(hub, device, description))
+    return entities
+
+
+class RlinkEvent(RlinkEntity, EventEntity):
+    entity_description: RlinkEventDescription
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, SIGNAL_MODEL_EVENT.format(self.device.uuid), self._on_event
+            )
+        )
+
+    @callback
+    def _on_event(self, identifier: str, output: dict[str, Any]) -> None:
+        if identifier in self.event_types:
+            self._trigger_event(identifier, output)
+            self.async_write_ha_state()
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    async_setup_platform(entry.runtime_data, Platform.EVENT, build, async_add_entities)

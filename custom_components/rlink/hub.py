@@ -1,0 +1,689 @@
+"""The local hub: a broker, one session, the devices, and the answers to their events.
+
+The hub plays the rlink cloud. It starts the embedded broker (or uses an external one),
+subscribes to every device's ``report`` and ``issue_response``, answers events through the
+`Responder`, keeps a `RlinkDevice` per device, and sends commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryNotReady,
+    HomeAssistantError,
+    ServiceValidationError,
+)
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.storage import Store
+
+from .answers import HubAnswers
+from .const import (
+    BROKER_EMBEDDED,
+    COMMAND_TIMEOUT,
+    CONF_BROKER,
+    CONF_CERTFILE,
+    CONF_DEVICES,
+    CONF_KEYFILE,
+    CONF_PID,
+    CONF_PING_INTERVAL,
+    CONF_SECRET,
+    CONF_TLS,
+    CONF_TLS_CA,
+    CONF_TLS_INSECURE,
+    CONF_TLS_PORT,
+    CONF_UUID,
+    DEFAULT_PING_INTERVAL,
+    DEFAULT_TLS_PORT,
+    DOMAIN,
+    MANUFACTURER,
+    SAVE_DELAY,
+    SUBENTRY_DEVICE,
+)
+from .device import RlinkDevice
+from .entity import EntityFactory
+from .models import ModelStore
+from .protocol import messages
+from .protocol.auth import Credentials
+from .protocol.broker import BrokerStartError, BrokerTls, DeviceGate, EmbeddedBroker
+from .protocol.codes import DeviceCommand as Cmd
+from .protocol.codes import DeviceEvent as Evt
+from .protocol.errors import RlinkError, ValueRejected
+from .protocol.messages import Message
+from .protocol.model import encode_value, validate, validate_write
+from .protocol.responder import DeviceRef, Responder
+from .protocol.session import (
+    AuthRefused,
+    ConnectError,
+    MqttSession,
+    NotConnected,
+    RequestTimeout,
+    SessionState,
+    TlsOptions,
+)
+from .protocol.topics import DeviceTopic, Topic, TopicKind, device_filter, device_topic
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
+
+_LOGGER = logging.getLogger(__name__)
+
+CACHE_VERSION: Final = 1
+_LOG_INTERVAL: Final = 300.0
+_SWEEPER_EVENTS: Final = frozenset(
+    {Evt.SWEEPER_MAP_ADD, Evt.SWEEPER_MAP_UPDATE, Evt.SWEEPER_MAP_DEL, Evt.SWEEPER_RECORD_ADD}
+)
+
+type DevicesListener = Callable[[RlinkDevice], None]
+
+
+class RateLimitedLog:
+    """Log a problem once per key per interval, so a chatty device cannot flood the log."""
+
+    def __init__(self, interval: float = _LOG_INTERVAL) -> None:
+        self._interval = interval
+        self._last: dict[tuple[str, ...], float] = {}
+
+    def warning(self, key: tuple[str, ...], text: str, *args: Any) -> None:
+        now = time.monotonic()
+        if now - self._last.get(key, -self._interval) >= self._interval:
+            self._last[key] = now
+            _LOGGER.warning(text, *args)
+
+
+class RlinkHub:
+    """Everything one local hub config entry runs."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, models: ModelStore) -> None:
+        self.hass = hass
+        self.entry = entry
+        self.models = models
+        self.devices: dict[str, RlinkDevice] = {}
+        self.secrets: dict[str, str] = {}
+        self.broker: EmbeddedBroker | None = None
+        self.session: MqttSession | None = None
+        self.answers = HubAnswers(self)
+        self.responder = Responder(self.answers)
+        self.log = RateLimitedLog()
+        self.started_at = time.monotonic()
+        self._cache: Store[dict[str, Any]] = Store(
+            hass, CACHE_VERSION, f"{DOMAIN}.{entry.entry_id}.devices"
+        )
+        self.entities = EntityFactory(hass, self)
+        self._device_listeners: list[DevicesListener] = [self.entities.async_device_changed]
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._ids = messages.MessageIds()
+
+    # --- configuration ------------------------------------------------------------------
+
+    @property
+    def embedded(self) -> bool:
+        return self.entry.data[CONF_BROKER] == BROKER_EMBEDDED
+
+    def device_options(self, uuid: str) -> Mapping[str, Any]:
+        options: Mapping[str, Any] = self.entry.options.get(CONF_DEVICES, {})
+        return options.get(uuid, {})
+
+    @property
+    def ping_interval(self) -> float:
+        return float(self.entry.options.get(CONF_PING_INTERVAL, DEFAULT_PING_INTERVAL))
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Start the broker and the session; raises ConfigEntry* errors for HA to show."""
+        cache = await self._cache.async_load() or {}
+        self.answers.load(cache)
+        self.async_sync_subentries(cache.get("devices", {}))
+        if self.embedded:
+            await self._start_embedded_broker()
+        session = self._make_session()
+        self.session = session
+        session.subscribe(device_filter(TopicKind.REPORT), self._on_report)
+        session.subscribe(device_filter(TopicKind.ISSUE_RESPONSE), self._on_issue_response)
+        try:
+            await session.connect()
+        except AuthRefused as err:
+            await self.async_stop()
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="broker_auth_failed"
+            ) from err
+        except ConnectError as err:
+            await self.async_stop()
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="broker_unreachable",
+                translation_placeholders={"reason": str(err)},
+            ) from err
+        self._unsubscribe.append(self.models.async_add_listener(self._on_model_changed))
+        if not self.embedded:
+            self.spawn(self._watch_silence(), "rlink ping")
+            self.resync_all()
+
+    async def _start_embedded_broker(self) -> None:
+        data = self.entry.data
+        tls = None
+        if data.get(CONF_CERTFILE) and data.get(CONF_KEYFILE):
+            tls = BrokerTls(
+                data[CONF_CERTFILE], data[CONF_KEYFILE], data.get(CONF_TLS_PORT, DEFAULT_TLS_PORT)
+            )
+        gate = DeviceGate(
+            secret_for=self.secrets.get,
+            pid_for=self._pid_for,
+            on_online=self._on_device_online,
+            on_offline=self._on_device_offline,
+            on_unknown=self._on_unknown_device,
+        )
+        self.broker = EmbeddedBroker(gate, port=data[CONF_PORT], tls=tls)
+        try:
+            await self.broker.start()
+        except BrokerStartError as err:
+            self.broker = None
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="broker_start_failed",
+                translation_placeholders={"reason": str(err)},
+            ) from err
+
+    def _make_session(self) -> MqttSession:
+        if self.broker is not None:
+            broker = self.broker
+            return MqttSession(
+                "127.0.0.1",
+                broker.port,
+                lambda: broker.hub_credentials,
+                on_state=self._on_session_state,
+                name="rlink hub",
+            )
+        data = self.entry.data
+        credentials = Credentials(
+            client_id=f"rlink_hub_{self.entry.entry_id[-12:]}",
+            username=data.get(CONF_USERNAME) or "",
+            password=data.get(CONF_PASSWORD) or "",
+            ts=0,
+        )
+        tls = (
+            TlsOptions(
+                ca_file=data.get(CONF_TLS_CA) or None, insecure=data.get(CONF_TLS_INSECURE, False)
+            )
+            if data.get(CONF_TLS)
+            else None
+        )
+        return MqttSession(
+            data[CONF_HOST],
+            data[CONF_PORT],
+            lambda: credentials,
+            tls=tls,
+            on_state=self._on_session_state,
+            name="rlink hub",
+        )
+
+    async def async_stop(self) -> None:
+        for undo in self._unsubscribe:
+            undo()
+        self._unsubscribe.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+        if self.broker is not None:
+            await self.broker.stop()
+            self.broker = None
+        await self._cache.async_save(self._cache_data())
+
+    def spawn(self, coro: Any, name: str) -> None:
+        task = self.entry.async_create_background_task(self.hass, coro, name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- devices ------------------------------------------------------------------------
+
+    @callback
+    def async_add_devices_listener(self, listener: DevicesListener) -> Callable[[], None]:
+        """Called for every device now, and again whenever one appears or changes shape."""
+        self._device_listeners.append(listener)
+        for device in list(self.devices.values()):
+            listener(device)
+        return lambda: self._device_listeners.remove(listener)
+
+    def _announce(self, device: RlinkDevice) -> None:
+        for listener in list(self._device_listeners):
+            listener(device)
+
+    @callback
+    def async_sync_subentries(self, cached: Mapping[str, Any] | None = None) -> None:
+        """Make the device list match the entry's device subentries."""
+        cached = cached or {}
+        wanted: dict[str, Any] = {}
+        for subentry in self.entry.subentries.values():
+            if subentry.subentry_type == SUBENTRY_DEVICE:
+                wanted[subentry.data[CONF_UUID]] = subentry
+        for uuid in [u for u, d in self.devices.items() if d.gateway is None and u not in wanted]:
+            self._drop_device(uuid)
+        for uuid, subentry in wanted.items():
+            self.secrets[uuid] = subentry.data[CONF_SECRET]
+            device = self.devices.get(uuid)
+            pid = subentry.data.get(CONF_PID) or (cached.get(uuid) or {}).get("pid") or ""
+            if device is None:
+                device = RlinkDevice(uuid, pid, subentry.title, subentry_id=subentry.subentry_id)
+                if uuid in cached:
+                    device.restore(cached[uuid])
+                self.devices[uuid] = device
+                self._restore_subdevices(device, cached)
+                self._attach_model(device)
+                self.register(device)
+                self._announce(device)
+            elif device.name != subentry.title:
+                device.name = subentry.title
+                self.register(device)
+
+    def _restore_subdevices(self, gateway: RlinkDevice, cached: Mapping[str, Any]) -> None:
+        for uuid, saved in cached.items():
+            if saved.get("gateway") == gateway.uuid and uuid not in self.devices:
+                sub = RlinkDevice(
+                    uuid,
+                    saved.get("pid") or "",
+                    saved.get("name") or uuid,
+                    gateway=gateway.uuid,
+                    subentry_id=gateway.subentry_id,
+                )
+                sub.restore(saved)
+                self.devices[uuid] = sub
+                self._attach_model(sub)
+                self.register(sub)
+                self._announce(sub)
+
+    def _drop_device(self, uuid: str) -> None:
+        self.devices.pop(uuid, None)
+        self.secrets.pop(uuid, None)
+        for sub_uuid in [u for u, d in self.devices.items() if d.gateway == uuid]:
+            self.devices.pop(sub_uuid, None)
+        if self.broker is not None:
+            self.broker.gate.learned_pids.pop(uuid, None)
+
+    def _pid_for(self, uuid: str) -> str | None:
+        device = self.devices.get(uuid)
+        return device.pid if device is not None and device.pid else None
+
+    def _attach_model(self, device: RlinkDevice) -> None:
+        device.model = self.models.effective(device.pid) if device.pid else None
+        device.model_inferred = bool(device.pid) and self.models.is_inferred(device.pid)
+
+    @callback
+    def _on_model_changed(self, pid: str) -> None:
+        for device in list(self.devices.values()):
+            if device.pid == pid:
+                self._attach_model(device)
+                self._announce(device)
+                device.notify()
+
+    def register(self, device: RlinkDevice) -> dr.DeviceEntry:
+        """Create or update the device registry entry."""
+        mac = device.network.get("mac")
+        return dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=self.entry.entry_id,
+            config_subentry_id=device.subentry_id,
+            identifiers={(DOMAIN, device.uuid)},
+            connections={(dr.CONNECTION_NETWORK_MAC, dr.format_mac(mac))} if mac else None,
+            manufacturer=MANUFACTURER,
+            model=device.pid or None,
+            name=device.name,
+            sw_version=device.version,
+            hw_version=device.mcu_version,
+            serial_number=device.uuid,
+            via_device=(DOMAIN, device.gateway) if device.gateway else None,
+        )
+
+    def device_id(self, device: RlinkDevice) -> str | None:
+        entry = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, device.uuid)})
+        return entry.id if entry is not None else None
+
+    @callback
+    def add_subdevice(self, gateway: RlinkDevice, uuid: str, pid: str) -> RlinkDevice:
+        sub = self.devices.get(uuid)
+        if sub is None:
+            sub = RlinkDevice(
+                uuid,
+                pid,
+                f"{pid} {uuid[-4:]}",
+                gateway=gateway.uuid,
+                subentry_id=gateway.subentry_id,
+            )
+            self.devices[uuid] = sub
+        sub.pid = pid
+        self._attach_model(sub)
+        self.register(sub)
+        self._announce(sub)
+        self.save_soon()
+        return sub
+
+    @callback
+    def remove_subdevice(self, uuid: str) -> None:
+        sub = self.devices.pop(uuid, None)
+        if sub is None or sub.gateway is None:
+            return
+        registry = dr.async_get(self.hass)
+        if (entry := registry.async_get_device(identifiers={(DOMAIN, uuid)})) is not None:
+            registry.async_remove_device(entry.id)
+        self.save_soon()
+
+    def available(self, device: RlinkDevice) -> bool:
+        if self.session is None or not self.session.connected or not device.online:
+            return False
+        if device.gateway is not None:
+            gateway = self.devices.get(device.gateway)
+            return gateway is not None and gateway.online
+        return True
+
+    def save_soon(self) -> None:
+        self._cache.async_delay_save(self._cache_data, SAVE_DELAY)
+
+    def _cache_data(self) -> dict[str, Any]:
+        return {
+            "devices": {uuid: d.snapshot() for uuid, d in self.devices.items()},
+            **self.answers.dump(),
+        }
+
+    # --- presence -----------------------------------------------------------------------
+
+    def _on_device_online(self, uuid: str) -> None:
+        device = self.devices.get(uuid)
+        if device is not None:
+            device.needs_resync = True
+            device.seen()
+            self._set_online(device, True)
+
+    def _on_device_offline(self, uuid: str) -> None:
+        device = self.devices.get(uuid)
+        if device is not None:
+            self._set_online(device, False)
+
+    def _set_online(self, device: RlinkDevice, online: bool) -> None:
+        device.set_online(online)
+        for sub in self.devices.values():
+            if sub.gateway == device.uuid:
+                sub.notify()
+
+    def _on_unknown_device(self, uuid: str) -> None:
+        from .discovery import async_discovered_device  # noqa: PLC0415 - avoids a cycle
+
+        async_discovered_device(self.hass, self.entry, uuid)
+
+    @callback
+    def _on_session_state(self, state: SessionState, reason: str | None) -> None:
+        for device in self.devices.values():
+            device.notify()
+        if state is SessionState.CONNECTED and (self.session is not None):
+            self.resync_all()
+
+    def resync_all(self) -> None:
+        """Ask every directly connected device for all its values."""
+        for device in list(self.devices.values()):
+            if device.gateway is None and (not self.embedded or device.online):
+                self.spawn(self._resync(device), f"rlink resync {device.uuid}")
+
+    async def _resync(self, device: RlinkDevice) -> None:
+        data: dict[str, Any] = {"reportAll": True}
+        subs = [d.uuid for d in self.devices.values() if d.gateway == device.uuid]
+        if subs:
+            data["subUuids"] = subs
+        with contextlib.suppress(HomeAssistantError):
+            await self.async_command(device, Cmd.PROPERTY_GET, data, ack=False)
+
+    async def _watch_silence(self) -> None:
+        """External brokers say nothing about presence: ping devices that went quiet."""
+        while True:
+            interval = self.ping_interval
+            await asyncio.sleep(min(interval / 4, 60))
+            now = time.monotonic()
+            for device in list(self.devices.values()):
+                if device.gateway is not None:
+                    continue
+                last = device.last_seen or self.started_at
+                if now - last >= interval:
+                    self.spawn(self._ping_quiet(device), f"rlink ping {device.uuid}")
+
+    async def _ping_quiet(self, device: RlinkDevice) -> None:
+        try:
+            await self.async_ping(device)
+        except HomeAssistantError:
+            self._set_online(device, False)
+            device.last_seen = time.monotonic()  # wait a full interval before the next try
+
+    # --- incoming -----------------------------------------------------------------------
+
+    def _known_device(self, topic: Topic) -> RlinkDevice | None:
+        assert isinstance(topic, DeviceTopic)
+        device = self.devices.get(topic.uuid)
+        if device is None or device.gateway is not None:
+            self.log.warning(
+                ("unknown", topic.uuid),
+                "Message from %s, which is not a device of this hub; add it to use it",
+                topic.uuid,
+            )
+            return None
+        if not device.pid:
+            device.pid = topic.pid
+            self._attach_model(device)
+            self.register(device)
+            self._announce(device)
+        elif device.pid != topic.pid:
+            self.log.warning(
+                ("pid", topic.uuid),
+                "Device %s uses product id %s, expected %s; message ignored",
+                topic.uuid,
+                topic.pid,
+                device.pid,
+            )
+            return None
+        return device
+
+    def _on_report(self, topic: Topic, message: Message) -> None:
+        assert isinstance(topic, DeviceTopic)
+        if message.is_reply:
+            return
+        device = self._known_device(topic)
+        if device is None:
+            if message.ack and self.session is not None:
+                reply = messages.reply(message, res=1004, msg="device not registered with the hub")
+                self._publish(device_topic(TopicKind.REPORT_RESPONSE, topic.pid, topic.uuid), reply)
+            return
+        device.seen()
+        device.record("in", str(message.code), message.data)
+        if not device.online:
+            self._set_online(device, True)
+        reply = self.responder.handle(DeviceRef(device.uuid, device.pid), message)
+        if reply is not None:
+            device.record("out", str(reply.code), reply.data)
+            self._publish(device_topic(TopicKind.REPORT_RESPONSE, device.pid, device.uuid), reply)
+            if reply.res:
+                self.log.warning(
+                    ("refused", device.uuid, str(message.code)),
+                    "Answered %s from %s with status %s: %s",
+                    message.code,
+                    device.uuid,
+                    reply.res,
+                    reply.msg,
+                )
+        if message.code in _SWEEPER_EVENTS:
+            self.save_soon()
+        if device.needs_resync:
+            device.needs_resync = False
+            self.spawn(self._resync(device), f"rlink resync {device.uuid}")
+
+    def _on_issue_response(self, topic: Topic, message: Message) -> None:
+        """A reply nobody waits for any more (it came too late)."""
+        assert isinstance(topic, DeviceTopic)
+        if (device := self.devices.get(topic.uuid)) is not None:
+            device.seen()
+            device.record("in", str(message.code), message.data)
+        _LOGGER.debug("Late reply %s %s from %s", message.code, message.id, topic.uuid)
+
+    def _publish(self, topic: str, message: Message) -> None:
+        if self.session is None:
+            return
+        try:
+            self.session.publish(topic, message)
+        except NotConnected as err:
+            self.log.warning(("publish", topic), "Could not answer on %s: %s", topic, err)
+
+    # --- outgoing -----------------------------------------------------------------------
+
+    def push_time_to_all(self) -> None:
+        """The time zone changed: send every device a fresh `time` answer."""
+        for device in self.devices.values():
+            if device.gateway is None and device.online:
+                reply = self.responder.push_time(DeviceRef(device.uuid, device.pid))
+                self._publish(
+                    device_topic(TopicKind.REPORT_RESPONSE, device.pid, device.uuid), reply
+                )
+
+    def target(self, device: RlinkDevice) -> RlinkDevice:
+        """The device whose topics carry commands for `device` (its gateway, if any)."""
+        if device.gateway is None:
+            return device
+        gateway = self.devices.get(device.gateway)
+        if gateway is None:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="gateway_missing",
+                translation_placeholders={"device": device.name},
+            )
+        return gateway
+
+    async def async_command(
+        self,
+        device: RlinkDevice,
+        code: Cmd,
+        data: Mapping[str, Any] | None = None,
+        *,
+        ack: bool | None = None,
+        timeout: float = COMMAND_TIMEOUT,  # noqa: ASYNC109
+    ) -> Message | None:
+        """Send a command; with ack, wait for and return the device's reply.
+
+        Failures become translated `HomeAssistantError`s.
+        """
+        if self.session is None:
+            raise _error("not_connected", device)
+        message = messages.command(code, data, ack=ack, msg_id=self._ids())
+        topic = device_topic(TopicKind.ISSUE, device.pid, device.uuid)
+        device.record("out", str(code), message.data)
+        try:
+            if not message.ack:
+                self.session.publish(topic, message)
+                return None
+            reply = await self.session.request(topic, message, timeout=timeout)
+        except NotConnected as err:
+            raise _error("not_connected", device) from err
+        except RequestTimeout as err:
+            raise _error("timeout", device, command=str(code)) from err
+        except RlinkError as err:
+            raise _error(
+                "device_refused", device, command=str(code), code=str(err.code), msg=err.msg or ""
+            ) from err
+        device.seen()
+        return reply
+
+    def prepare_values(self, device: RlinkDevice, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate values against the model and shape them for the wire."""
+        model = device.model
+        if model is None or device.model_inferred:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="no_model",
+                translation_placeholders={"device": device.name, "pid": device.pid},
+            )
+        prepared = {}
+        for identifier, value in values.items():
+            prop = model.property(identifier)
+            if prop is None:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="unknown_property",
+                    translation_placeholders={"device": device.name, "property": identifier},
+                )
+            try:
+                checked = validate_write(prop, value)
+            except ValueRejected as err:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="invalid_value",
+                    translation_placeholders={
+                        "property": err.identifier,
+                        "value": repr(value),
+                        "reason": err.detail,
+                    },
+                ) from err
+            prepared[identifier] = encode_value(prop, checked, device.bool_encoding)
+        return prepared
+
+    async def async_set_properties(self, device: RlinkDevice, values: Mapping[str, Any]) -> None:
+        """Write values; the state changes when the device reports them."""
+        prepared = self.prepare_values(device, values)
+        if device.gateway is None:
+            await self.async_command(device, Cmd.PROPERTY_SET, {"properties": prepared}, ack=True)
+            return
+        await self.async_command(
+            self.target(device),
+            Cmd.SUB_PROPERTY_SET,
+            {"devices": [{"uuid": device.uuid, "properties": prepared}]},
+            ack=True,
+        )
+
+    async def async_refresh(self, device: RlinkDevice) -> None:
+        gateway = self.target(device)
+        data: dict[str, Any] = {"reportAll": True}
+        if gateway is not device:
+            data["subUuids"] = [device.uuid]
+        await self.async_command(gateway, Cmd.PROPERTY_GET, data, ack=False)
+
+    async def async_ping(self, device: RlinkDevice) -> dict[str, Any]:
+        """Check the connection; the answer updates the network diagnostics."""
+        reply = await self.async_command(self.target(device), Cmd.PING, ack=True)
+        data = reply.data if reply is not None else {}
+        gateway = self.target(device)
+        self._set_online(gateway, True)
+        network = {k: data[k] for k in _NETWORK_KEYS if k in data}
+        if network:
+            gateway.network.update(network)
+            gateway.notify(_NETWORK_KEYS)
+            self.save_soon()
+        return {k: v for k, v in data.items() if k != "wifiList"}
+
+    def check_value(self, device: RlinkDevice, identifier: str, value: Any) -> bool:
+        """Whether a reported value fits the model (always true without one)."""
+        if device.model is None or device.model_inferred:
+            return True
+        prop = device.model.property(identifier)
+        if prop is None:
+            return False
+        try:
+            validate(prop, value)
+        except ValueRejected:
+            return False
+        return True
+
+
+_NETWORK_KEYS: Final = frozenset({"currentSsid", "networkType", "signal", "signalValue"})
+
+
+def _error(key: str, device: RlinkDevice, **placeholders: str) -> HomeAssistantError:
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={"device": device.name, **placeholders},
+    )

@@ -1,0 +1,67 @@
+"""Switches: writable boolean properties."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import RlinkConfigEntry
+from .descriptions import naming, properties_for
+from .device import RlinkDevice
+from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform, property_value
+from .hub import RlinkHub
+from .protocol.model import validate
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RlinkSwitchDescription(RlinkEntityDescription, SwitchEntityDescription):
+    """A switch for one boolean property."""
+
+
+def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+    entities: list[RlinkEntity] = []
+    for prop in properties_for(device, Platform.SWITCH):
+        description = RlinkSwitchDescription(
+            key=prop.identifier,
+            identifier=prop.identifier,
+            prop=prop,
+            value_fn=property_value(prop.identifier),
+            **naming(Platform.SWITCH, prop),
+        )
+        entities.append(RlinkSwitch(hub, device, description))
+    return entities
+
+
+class RlinkSwitch(RlinkEntity, SwitchEntity):
+    entity_description: RlinkSwitchDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        value = self.value
+        if value is None or self.entity_description.prop is None:
+            return None
+        try:
+            return bool(validate(self.entity_description.prop, value))
+        except ValueError:
+            return None
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        await self.hub.async_set_properties(self.device, {self.entity_description.identifier: True})
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        await self.hub.async_set_properties(
+            self.device, {self.entity_description.identifier: False}
+        )
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    async_setup_platform(entry.runtime_data, Platform.SWITCH, build, async_add_entities)
