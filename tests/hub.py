@@ -1,0 +1,81 @@
+"""Setting up a real hub in a test Home Assistant: config flow, broker, simulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_USER, ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+
+from custom_components.rlink.const import DOMAIN, SUBENTRY_DEVICE
+from tools.rlink_sim import TEMPLATES, DeviceConfig, make_secret, make_uuid
+
+from .brokers import free_port
+
+
+def device(kind: str, seed: str | None = None, **kwargs: Any) -> DeviceConfig:
+    seed = seed or kind
+    return DeviceConfig(make_uuid(seed), make_secret(seed), kind=kind, **kwargs)
+
+
+def write_models(hass: HomeAssistant, kinds: Iterable[str]) -> Path:
+    """Drop the simulator's models where the model store looks for files."""
+    directory = Path(hass.config.path("rlink", "models"))
+    directory.mkdir(parents=True, exist_ok=True)
+    for kind in kinds:
+        template = TEMPLATES[kind]
+        (directory / f"{template.pid}.json").write_text(json.dumps(template.model()))
+    return directory
+
+
+async def create_embedded_hub(hass: HomeAssistant, port: int | None = None) -> ConfigEntry:
+    """Go through the config flow as a user would: menu, local hub, embedded broker."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "local_hub"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "embedded"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"port": port or free_port()}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    await hass.async_block_till_done()
+    return result["result"]
+
+
+async def add_device(hass: HomeAssistant, entry: ConfigEntry, config: DeviceConfig) -> None:
+    """The device subentry flow, with the uuid and secret the device was made with."""
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_DEVICE), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            "uuid": config.uuid,
+            "secret": config.secret,
+            "pid": config.product_id,
+            "name": config.name or config.kind.title(),
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    await hass.async_block_till_done()
+
+
+def entity_id(hass: HomeAssistant, platform: str, uuid: str, identifier: str) -> str:
+    found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{uuid}_{identifier}")
+    assert found is not None, f"no {platform} entity for {uuid}_{identifier}"
+    return found
+
+
+def device_entry(hass: HomeAssistant, uuid: str) -> dr.DeviceEntry:
+    found = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, uuid)})
+    assert found is not None, f"no device {uuid}"
+    return found
