@@ -43,9 +43,7 @@ async def test_plug_switch_sensor_and_alarm(hass: HomeAssistant) -> None:
         assert registry_entry.sw_version == "1.0.0"
         assert registry_entry.model == plug.product_id
 
-        await hass.services.async_call(
-            "switch", "turn_on", {"entity_id": switch}, blocking=True
-        )
+        await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
         assert virtual.values["switch"] is True or virtual.values["switch"] == 1
         await until(lambda: hass.states.get(switch).state == STATE_ON)
 
@@ -99,7 +97,9 @@ async def test_entities_follow_the_model(hass: HomeAssistant) -> None:
     select = hass.states.get(entity_id(hass, "select", light.uuid, "work_mode"))
     assert select.attributes["options"] == ["0", "1", "2"]
     # Names: translated standard names, or the model's own.
-    assert hass.states.get(entity_id(hass, "switch", light.uuid, "switch_led")).name == "Light Light"
+    assert (
+        hass.states.get(entity_id(hass, "switch", light.uuid, "switch_led")).name == "Light Light"
+    )
     assert (
         hass.states.get(entity_id(hass, "number", light.uuid, "color_temp")).name
         == "Light Colour temperature"

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
+
+from webrtc_models import RTCIceServer
 
 from homeassistant.const import ATTR_TEMPERATURE, UnitOfTemperature
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -52,14 +54,20 @@ SIGNAL_WEBRTC = f"{DOMAIN}_webrtc_{{}}"
 _NETWORK_FROM_INFO = {"currentSsid": "currentSsid", "mac": "mac", "ip": "ip"}
 
 
-def ice_servers(hass: Any) -> list[Any]:
-    """Home Assistant's ICE servers (those of web_rtc when it runs, else the core config)."""
+# What Home Assistant's web_rtc offers browsers when nothing is configured.
+DEFAULT_ICE_SERVERS: Final = (
+    RTCIceServer(urls=["stun:stun.home-assistant.io:3478", "stun:stun.home-assistant.io:80"]),
+)
+
+
+def ice_servers(hass: HomeAssistant) -> list[RTCIceServer]:
+    """Home Assistant's ICE servers: web_rtc's when it runs, else the core config's."""
     try:
         from homeassistant.components.web_rtc import async_get_ice_servers  # noqa: PLC0415
 
         return list(async_get_ice_servers(hass))
     except KeyError:  # web_rtc is not set up
-        return list(hass.config.webrtc.ice_servers)
+        return list(hass.config.webrtc.ice_servers or DEFAULT_ICE_SERVERS)
 
 
 class HubAnswers(ResponderBackend):
