@@ -1,0 +1,188 @@
+"""Bad input: the hub says what went wrong, keeps running, and keeps its state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+
+from custom_components.rlink.const import DOMAIN
+from custom_components.rlink.protocol import messages
+from custom_components.rlink.protocol.auth import device_credentials
+from custom_components.rlink.protocol.codes import DeviceEvent
+from custom_components.rlink.protocol.messages import Message
+from custom_components.rlink.protocol.session import MqttSession
+from custom_components.rlink.protocol.topics import Topic, TopicKind, device_topic
+
+from .brokers import until
+from .hub import add_device, create_embedded_hub, device, device_entry, entity_id, write_models
+
+pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
+
+
+@pytest.fixture(name="plug_hub")
+async def fixture_plug_hub(hass: HomeAssistant) -> Any:
+    """A hub with one plug whose raw client the test drives."""
+    write_models(hass, ["plug"])
+    plug = device("plug")
+    entry = await create_embedded_hub(hass)
+    await add_device(hass, entry, plug)
+    hub = entry.runtime_data
+    pid = plug.product_id
+    client = MqttSession(
+        "127.0.0.1", hub.broker.port, lambda: device_credentials(plug.uuid, plug.secret)
+    )
+    replies: asyncio.Queue[Message] = asyncio.Queue()
+    client.subscribe(
+        device_topic(TopicKind.REPORT_RESPONSE, pid, plug.uuid),
+        lambda _t, m: replies.put_nowait(m),
+    )
+    await client.connect()
+    await until(lambda: hub.devices[plug.uuid].online)
+    topic = device_topic(TopicKind.REPORT, pid, plug.uuid)
+
+    async def report(values: dict[str, Any], ack: bool = True) -> Message | None:
+        event = messages.event(DeviceEvent.PROPERTY_REPORT, {"properties": values}, ack=ack)
+        client.publish(topic, event)
+        if not ack:
+            return None
+        async with asyncio.timeout(5):
+            return await replies.get()
+
+    await report({"switch": 1, "power": 5.0})
+    power = entity_id(hass, "sensor", plug.uuid, "power")
+    await until(lambda: hass.states.get(power).state == "5.0")
+    yield hass, entry, plug, client, topic, report, power
+    await client.close()
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+def _raw(client: MqttSession, topic: str, payload: bytes) -> None:
+    """Publish bytes the session's own encoder would never produce."""
+    assert client._client is not None
+    client._client.publish(topic, payload, qos=1)
+
+
+async def test_malformed_json_unknown_code_and_wrong_types(
+    plug_hub: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    hass, entry, plug, client, topic, report, power = plug_hub
+    hub = entry.runtime_data
+    before = hub.session.stats.parse_errors
+    caplog.set_level(logging.WARNING)
+    for payload in (
+        b"{not json",
+        b"{not json either",
+        json.dumps({"id": "1", "ts": 1, "code": "no_such_code", "data": {}}).encode(),
+        json.dumps({"id": "2", "ts": "yesterday", "code": "property_report"}).encode(),
+        json.dumps({"id": "3", "ts": 1, "code": "property_report", "data": [1]}).encode(),
+    ):
+        _raw(client, topic, payload)
+    await until(lambda: hub.session.stats.parse_errors == before + 5)
+    # One line per kind of problem, not one per message.
+    dropped = [r for r in caplog.records if "dropped a message" in r.getMessage()]
+    assert len(dropped) == 4
+    assert any("not JSON" in r.getMessage() for r in dropped)
+    assert any("no_such_code" in r.getMessage() for r in dropped)
+    assert hass.states.get(power).state == "5.0"
+    assert hub.session.connected
+
+
+async def test_wrong_field_type_is_answered_with_1002(plug_hub: Any) -> None:
+    hass, entry, plug, client, topic, report, power = plug_hub
+    reply = await report([1, 2])  # properties must be an object
+    assert reply.res == 1002
+    assert "data.properties" in reply.msg
+    assert hass.states.get(power).state == "5.0"
+    assert entry.runtime_data.session.connected
+
+
+async def test_values_outside_the_model_change_nothing(
+    plug_hub: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    hass, entry, plug, client, topic, report, power = plug_hub
+    caplog.set_level(logging.WARNING)
+    for _ in range(3):
+        reply = await report({"bogus": 1, "power": -5})  # not in the model; below min 0
+        assert reply.res == 0
+    assert hass.states.get(power).state == "5.0"
+    assert "bogus" not in entry.runtime_data.devices[plug.uuid].values
+    lines = [r.getMessage() for r in caplog.records if "model does not allow" in r.getMessage()]
+    assert len(lines) == 2  # once for bogus, once for power: rate limited
+    await report({"power": 7.5})
+    await until(lambda: hass.states.get(power).state == "7.5")
+
+
+async def test_refused_and_unanswered_commands(plug_hub: Any) -> None:
+    hass, entry, plug, client, topic, report, power = plug_hub
+    device_id = device_entry(hass, plug.uuid).id
+    issue = device_topic(TopicKind.ISSUE, plug.product_id, plug.uuid)
+
+    def refuse(topic_: Topic, message: Message) -> None:
+        if str(message.code) == "property_set":
+            client.publish(
+                device_topic(TopicKind.ISSUE_RESPONSE, plug.product_id, plug.uuid),
+                messages.reply(message, res=1002, msg="switch is locked"),
+            )
+
+    client.subscribe(issue, refuse)
+    await asyncio.sleep(0.1)
+    switch = entity_id(hass, "switch", plug.uuid, "switch")
+    with pytest.raises(HomeAssistantError) as refused:
+        await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
+    assert refused.value.translation_key == "device_refused"
+    assert "1002" in str(refused.value)
+    assert hass.states.get(switch).state == "on"
+
+    with pytest.raises(HomeAssistantError) as silent:  # the raw client never answers pings
+        await hass.services.async_call(
+            DOMAIN,
+            "send_command",
+            {"device_id": device_id, "code": "ping", "timeout": 1},
+            blocking=True,
+            return_response=True,
+        )
+    assert silent.value.translation_key == "timeout"
+    assert entry.runtime_data.session.connected
+
+
+async def test_invalid_writes_never_reach_the_device(plug_hub: Any) -> None:
+    hass, entry, plug, client, topic, report, power = plug_hub
+    device_id = device_entry(hass, plug.uuid).id
+    cases = {
+        "unknown_property": {"nope": 1},
+        "invalid_value": {"countdown": 999999},
+    }
+    for key, properties in cases.items():
+        with pytest.raises(ServiceValidationError) as err:
+            await hass.services.async_call(
+                DOMAIN,
+                "set_properties",
+                {"device_id": device_id, "properties": properties},
+                blocking=True,
+            )
+        assert err.value.translation_key == key
+    with pytest.raises(ServiceValidationError) as read_only:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_properties",
+            {"device_id": device_id, "properties": {"power": 3}},
+            blocking=True,
+        )
+    assert "read-only" in str(read_only.value)
+
+
+async def test_service_on_a_device_of_another_integration(hass: HomeAssistant) -> None:
+    write_models(hass, ["plug"])
+    entry = await create_embedded_hub(hass)
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            DOMAIN, "refresh", {"device_id": "not-a-device"}, blocking=True
+        )
+    assert err.value.translation_key == "not_an_rlink_device"
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -1,0 +1,244 @@
+"""Config flow: every path a user can take, against real brokers."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+
+from custom_components.rlink import const
+from custom_components.rlink.const import DOMAIN, SUBENTRY_DEVICE
+from custom_components.rlink.protocol.model import parse_model
+from custom_components.rlink.protocol.responder import DeviceRef, Responder, ResponderBackend
+from custom_components.rlink.protocol.session import MqttSession
+from custom_components.rlink.protocol.topics import TopicKind, device_filter, device_topic
+from tools.rlink_sim import TEMPLATES, Simulator
+
+from .brokers import EmbeddedRig, Mosquitto, free_port, self_signed, until
+from .hub import add_device, create_embedded_hub, device
+
+pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
+
+
+async def _start(hass: HomeAssistant, *steps: str) -> dict[str, Any]:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    for step in steps:
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": step}
+        )
+    return result
+
+
+async def test_cloud_account_is_not_offered_yet(hass: HomeAssistant) -> None:
+    result = await _start(hass)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["local_hub", "cloud_account"]
+    result = await _start(hass, "cloud_account")
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "cloud_not_available"
+
+
+async def test_embedded_port_in_use_and_certificates(hass: HomeAssistant, tmp_path: Any) -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = await _start(hass, "local_hub", "embedded")
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"port": port})
+        assert result["errors"] == {"port": "port_in_use"}
+    cert, key = self_signed(tmp_path)
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate")
+    cases = [
+        ({"certfile": str(cert)}, {"base": "certificate_incomplete"}),
+        ({"certfile": str(bad), "keyfile": str(key)}, {"certfile": "invalid_certificate"}),
+        (
+            {"certfile": str(tmp_path / "missing"), "keyfile": str(key)},
+            {"certfile": "invalid_certificate"},
+        ),
+    ]
+    for extra, errors in cases:
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"port": free_port(), **extra}
+        )
+        assert result["errors"] == errors
+    tls_port = free_port()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"port": free_port(), "certfile": str(cert), "keyfile": str(key), "tls_port": tls_port},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    await hass.async_block_till_done()
+    assert entry.runtime_data.broker.tls_port == tls_port
+    # A second hub on the same port is the same hub.
+    again = await _start(hass, "local_hub", "embedded")
+    again = await hass.config_entries.flow.async_configure(
+        again["flow_id"], {"port": entry.data["port"]}
+    )
+    assert again["type"] is FlowResultType.ABORT
+    assert again["reason"] == "already_configured"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_external_broker_errors(
+    hass: HomeAssistant, embedded: EmbeddedRig, tmp_path: Any
+) -> None:
+    result = await _start(hass, "local_hub", "external")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"host": "127.0.0.1", "port": free_port()}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    # The embedded broker of another hub refuses unknown logins.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"host": "127.0.0.1", "port": embedded.port, "username": "u", "password": "wrong"},
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+
+
+async def test_external_tls_failure(hass: HomeAssistant, sockets: None, tmp_path: Any) -> None:
+    from .brokers import MOSQUITTO  # noqa: PLC0415
+
+    if MOSQUITTO is None:
+        pytest.skip("mosquitto is not installed")
+    broker = Mosquitto(tmp_path, cert=self_signed(tmp_path))
+    await broker.start()
+    try:
+        result = await _start(hass, "local_hub", "external")
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"host": "127.0.0.1", "port": broker.tls_port, "tls": True}
+        )
+        assert result["errors"] == {"base": "tls_failed"}
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {"host": "127.0.0.1", "port": broker.tls_port, "tls": True, "tls_insecure": True},
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+        assert result["result"].runtime_data.session.connected
+        await hass.config_entries.async_unload(result["result"].entry_id)
+    finally:
+        await broker.stop()
+
+
+async def test_device_subentry_validation(hass: HomeAssistant) -> None:
+    entry = await create_embedded_hub(hass)
+    plug = device("plug")
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_DEVICE), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"uuid": "nope", "secret": "short"}
+    )
+    assert result["errors"] == {"uuid": "invalid_uuid", "secret": "invalid_secret"}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"uuid": plug.uuid, "secret": plug.secret, "fetch_model": True}
+    )
+    assert result["errors"] == {"pid": "pid_required"}
+    await add_device(hass, entry, plug)
+    again = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_DEVICE), context={"source": SOURCE_USER}
+    )
+    again = await hass.config_entries.subentries.async_configure(
+        again["flow_id"], {"uuid": plug.uuid, "secret": plug.secret}
+    )
+    assert again["type"] is FlowResultType.ABORT
+    assert again["reason"] == "already_configured"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+class _PlatformModels(ResponderBackend):
+    def model(self, pid: str) -> Any:
+        return parse_model(TEMPLATES["plug"].model(pid)) if pid == "platplug" else None
+
+
+async def test_model_fetched_from_the_platform(
+    hass: HomeAssistant, embedded: EmbeddedRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The platform is played by a broker and a responder that knows one model."""
+    plug = device("plug", pid="platplug")
+    embedded.secrets[plug.uuid] = plug.secret
+    responder = Responder(_PlatformModels())
+    cloud = MqttSession("127.0.0.1", embedded.port, lambda: embedded.broker.hub_credentials)
+
+    def answer(topic: Any, message: Any) -> None:
+        reply = responder.handle(DeviceRef(topic.uuid, topic.pid), message)
+        cloud.publish(device_topic(TopicKind.REPORT_RESPONSE, topic.pid, topic.uuid), reply)
+
+    cloud.subscribe(device_filter(TopicKind.REPORT), answer)
+    await cloud.connect()
+    monkeypatch.setitem(const.PLATFORM_HOSTS, "test", ("127.0.0.1", embedded.port))
+    monkeypatch.setitem(const.PLATFORM_HOSTS, "formal", ("127.0.0.1", free_port()))
+    entry = await create_embedded_hub(hass)
+    flow = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_DEVICE), context={"source": SOURCE_USER}
+    )
+    fields = {"uuid": plug.uuid, "secret": plug.secret, "pid": "platplug", "fetch_model": True}
+    result = await hass.config_entries.subentries.async_configure(
+        flow["flow_id"], {**fields, "environment": "formal"}
+    )
+    assert result["errors"] == {"base": "platform_unreachable"}
+    result = await hass.config_entries.subentries.async_configure(
+        flow["flow_id"], {**fields, "secret": "y" * 32, "environment": "test"}
+    )
+    assert result["errors"] == {"base": "platform_auth"}
+    other = device("plug", "other", pid="otherpid")
+    embedded.secrets[other.uuid] = other.secret
+    result = await hass.config_entries.subentries.async_configure(
+        flow["flow_id"],
+        {
+            **fields,
+            "uuid": other.uuid,
+            "secret": other.secret,
+            "pid": "otherpid",
+            "environment": "test",
+        },
+    )
+    assert result["errors"] == {"base": "platform_no_model"}
+    result = await hass.config_entries.subentries.async_configure(
+        flow["flow_id"], {**fields, "environment": "test", "name": "Fetched"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    # The model came from the platform, so the plug has a switch it can write.
+    hub = entry.runtime_data
+    assert hub.models.get("platplug") is not None
+    assert not hub.devices[plug.uuid].model_inferred
+    assert hass.states.get("switch.fetched_power") is not None
+    await cloud.close()
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_unknown_device_is_discovered(hass: HomeAssistant) -> None:
+    entry = await create_embedded_hub(hass)
+    plug = device("plug")
+    from .hub import write_models  # noqa: PLC0415
+
+    write_models(hass, ["plug"])
+    sim = Simulator("127.0.0.1", entry.runtime_data.broker.port, [plug])
+    with pytest.raises(Exception):  # noqa: B017, PT011 - refused: the hub does not know it
+        await sim.start()
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert len(flows) == 1
+    assert flows[0]["context"]["title_placeholders"] == {"uuid": plug.uuid}
+    result = await hass.config_entries.flow.async_configure(
+        flows[0]["flow_id"], {"secret": "x" * 5}
+    )
+    assert result["errors"] == {"secret": "invalid_secret"}
+    result = await hass.config_entries.flow.async_configure(
+        flows[0]["flow_id"], {"secret": plug.secret, "name": "Desk plug"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "device_added"
+    await hass.async_block_till_done()
+    assert [s.title for s in entry.subentries.values()] == ["Desk plug"]
+    await sim.stop()
+    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [plug]) as running:
+        assert running.device(plug.uuid).errors == []
+    await hass.config_entries.async_unload(entry.entry_id)
