@@ -13,8 +13,13 @@ import custom_components  # noqa: F401
 
 
 @pytest.fixture(name="custom_integrations")
-def fixture_custom_integrations(enable_custom_integrations: Any) -> None:
-    """Let Home Assistant load integrations from custom_components/."""
+def fixture_custom_integrations(enable_custom_integrations: Any, hass: Any, tmp_path: Any) -> None:
+    """Let Home Assistant load integrations from custom_components/, with its own config dir.
+
+    The harness shares one config directory between tests; model files dropped by one test
+    must not leak into the next.
+    """
+    hass.config.config_dir = str(tmp_path / "config")
 
 
 @pytest.fixture(name="sockets")

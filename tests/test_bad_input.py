@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -57,7 +58,9 @@ async def fixture_plug_hub(hass: HomeAssistant) -> Any:
     await report({"switch": 1, "power": 5.0})
     power = entity_id(hass, "sensor", plug.uuid, "power")
     await until(lambda: hass.states.get(power).state == "5.0")
-    yield hass, entry, plug, client, topic, report, power
+    yield SimpleNamespace(
+        hass=hass, entry=entry, plug=plug, client=client, topic=topic, report=report, power=power
+    )
     await client.close()
     await hass.config_entries.async_unload(entry.entry_id)
 
@@ -71,7 +74,11 @@ def _raw(client: MqttSession, topic: str, payload: bytes) -> None:
 async def test_malformed_json_unknown_code_and_wrong_types(
     plug_hub: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    hass, entry, plug, client, topic, report, power = plug_hub
+    hass = plug_hub.hass
+    entry = plug_hub.entry
+    client = plug_hub.client
+    topic = plug_hub.topic
+    power = plug_hub.power
     hub = entry.runtime_data
     before = hub.session.stats.parse_errors
     caplog.set_level(logging.WARNING)
@@ -94,7 +101,10 @@ async def test_malformed_json_unknown_code_and_wrong_types(
 
 
 async def test_wrong_field_type_is_answered_with_1002(plug_hub: Any) -> None:
-    hass, entry, plug, client, topic, report, power = plug_hub
+    hass = plug_hub.hass
+    entry = plug_hub.entry
+    report = plug_hub.report
+    power = plug_hub.power
     reply = await report([1, 2])  # properties must be an object
     assert reply.res == 1002
     assert "data.properties" in reply.msg
@@ -105,7 +115,11 @@ async def test_wrong_field_type_is_answered_with_1002(plug_hub: Any) -> None:
 async def test_values_outside_the_model_change_nothing(
     plug_hub: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    hass, entry, plug, client, topic, report, power = plug_hub
+    hass = plug_hub.hass
+    entry = plug_hub.entry
+    plug = plug_hub.plug
+    report = plug_hub.report
+    power = plug_hub.power
     caplog.set_level(logging.WARNING)
     for _ in range(3):
         reply = await report({"bogus": 1, "power": -5})  # not in the model; below min 0
@@ -119,7 +133,10 @@ async def test_values_outside_the_model_change_nothing(
 
 
 async def test_refused_and_unanswered_commands(plug_hub: Any) -> None:
-    hass, entry, plug, client, topic, report, power = plug_hub
+    hass = plug_hub.hass
+    entry = plug_hub.entry
+    plug = plug_hub.plug
+    client = plug_hub.client
     device_id = device_entry(hass, plug.uuid).id
     issue = device_topic(TopicKind.ISSUE, plug.product_id, plug.uuid)
 
@@ -152,7 +169,8 @@ async def test_refused_and_unanswered_commands(plug_hub: Any) -> None:
 
 
 async def test_invalid_writes_never_reach_the_device(plug_hub: Any) -> None:
-    hass, entry, plug, client, topic, report, power = plug_hub
+    hass = plug_hub.hass
+    plug = plug_hub.plug
     device_id = device_entry(hass, plug.uuid).id
     cases = {
         "unknown_property": {"nope": 1},

@@ -18,8 +18,8 @@ from custom_components.rlink.protocol.session import MqttSession
 from custom_components.rlink.protocol.topics import TopicKind, device_filter, device_topic
 from tools.rlink_sim import TEMPLATES, Simulator
 
-from .brokers import EmbeddedRig, Mosquitto, free_port, self_signed, until
-from .hub import add_device, create_embedded_hub, device
+from .brokers import EmbeddedRig, Mosquitto, free_port, self_signed
+from .hub import add_device, create_embedded_hub, device, write_models
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
 
@@ -215,11 +215,9 @@ async def test_model_fetched_from_the_platform(
 
 
 async def test_unknown_device_is_discovered(hass: HomeAssistant) -> None:
+    write_models(hass, ["plug"])
     entry = await create_embedded_hub(hass)
     plug = device("plug")
-    from .hub import write_models  # noqa: PLC0415
-
-    write_models(hass, ["plug"])
     sim = Simulator("127.0.0.1", entry.runtime_data.broker.port, [plug])
     with pytest.raises(Exception):  # noqa: B017, PT011 - refused: the hub does not know it
         await sim.start()

@@ -11,10 +11,10 @@ from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
-from custom_components.rlink.const import DOMAIN, EVENT_DEVICE_EVENT
+from custom_components.rlink.const import EVENT_DEVICE_EVENT
 from tools.rlink_sim import Simulator
 
-from .brokers import free_port, until
+from .brokers import until
 from .hub import add_device, create_embedded_hub, device, device_entry, entity_id, write_models
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")

@@ -12,8 +12,6 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from webrtc_models import RTCIceServer
-
 from homeassistant.const import ATTR_TEMPERATURE, UnitOfTemperature
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar
@@ -22,6 +20,7 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.sun import get_astral_event_date
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import TemperatureConverter
+from webrtc_models import RTCIceServer
 
 from .const import (
     CONF_LOG_ENABLE,
@@ -163,7 +162,7 @@ class HubAnswers(ResponderBackend):
         entity_id = self.hub.device_options(device.uuid).get(CONF_WEATHER_ENTITY)
         state = hass.states.get(entity_id) if entity_id else None
         temperature = state.attributes.get(ATTR_TEMPERATURE) if state is not None else None
-        if isinstance(temperature, int | float):
+        if state is not None and isinstance(temperature, int | float):
             unit = state.attributes.get("temperature_unit", UnitOfTemperature.CELSIUS)
             answer["temperature"] = round(
                 TemperatureConverter.convert(temperature, unit, UnitOfTemperature.CELSIUS)

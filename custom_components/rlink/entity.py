@@ -93,7 +93,7 @@ class EntityFactory:
         self.hass = hass
         self.hub = hub
         self._platforms: dict[Platform, tuple[EntityBuilder, AddConfigEntryEntitiesCallback]] = {}
-        self._created: dict[str, set[tuple[Platform, str]]] = {}
+        self._created: dict[str, dict[tuple[Platform, str], RlinkEntity]] = {}
 
     @callback
     def async_register(
@@ -113,20 +113,39 @@ class EntityFactory:
         builder, add = self._platforms[platform]
         if device.uuid not in self.hub.devices:
             return
-        entities = builder(self.hub, device)
-        wanted = {(platform, e.unique_id) for e in entities if e.unique_id}
-        created = self._created.setdefault(device.uuid, set())
-        stale = {key for key in created if key[0] is platform} - wanted
+        built = {(platform, e.unique_id): e for e in builder(self.hub, device) if e.unique_id}
+        created = self._created.setdefault(device.uuid, {})
         registry = er.async_get(self.hass)
-        for stale_platform, unique_id in stale:
-            entity_id = registry.async_get_entity_id(stale_platform, DOMAIN, unique_id)
+        for key in [k for k in created if k[0] is platform and k not in built]:
+            entity_id = registry.async_get_entity_id(key[0], DOMAIN, key[1])
             if entity_id is not None:
                 registry.async_remove(entity_id)
-            created.discard((stale_platform, unique_id))
-        new = [e for e in entities if (platform, e.unique_id) not in created]
+            del created[key]
+        new: list[RlinkEntity] = []
+        for key, entity in built.items():
+            old = created.get(key)
+            if old is None:
+                new.append(entity)
+            elif old.entity_description.prop != entity.entity_description.prop:
+                # Same entity, new definition (a model replaced an inferred one): swap the
+                # object and keep the registry entry, so entity ids and user settings stay.
+                self.hass.async_create_task(
+                    self._replace(old, entity, add, device.subentry_id), eager_start=False
+                )
+            created[key] = entity
         if new:
-            created.update((platform, e.unique_id) for e in new if e.unique_id)
             add(new, config_subentry_id=device.subentry_id)
+
+    @staticmethod
+    async def _replace(
+        old: RlinkEntity,
+        new: RlinkEntity,
+        add: AddConfigEntryEntitiesCallback,
+        subentry_id: str | None,
+    ) -> None:
+        if old.hass is not None:
+            await old.async_remove()
+        add([new], config_subentry_id=subentry_id)
 
 
 @callback

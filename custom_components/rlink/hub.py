@@ -127,10 +127,10 @@ class RlinkHub:
 
     @property
     def embedded(self) -> bool:
-        return self.entry.data[CONF_BROKER] == BROKER_EMBEDDED
+        return bool(self.entry.data[CONF_BROKER] == BROKER_EMBEDDED)
 
     def device_options(self, uuid: str) -> Mapping[str, Any]:
-        options: Mapping[str, Any] = self.entry.options.get(CONF_DEVICES, {})
+        options: Mapping[str, Mapping[str, Any]] = self.entry.options.get(CONF_DEVICES, {})
         return options.get(uuid, {})
 
     @property
@@ -167,7 +167,6 @@ class RlinkHub:
         self._unsubscribe.append(self.models.async_add_listener(self._on_model_changed))
         if not self.embedded:
             self.spawn(self._watch_silence(), "rlink ping")
-            self.resync_all()
 
     async def _start_embedded_broker(self) -> None:
         data = self.entry.data
@@ -424,16 +423,31 @@ class RlinkHub:
 
     @callback
     def _on_session_state(self, state: SessionState, reason: str | None) -> None:
+        if state is SessionState.CONNECTED and self.session is not None:
+            if not self.embedded:
+                # The broker says nothing about who is there: ask everyone, and mark them
+                # online as they answer.
+                for device in self.devices.values():
+                    device.online = False
+                self.spawn(self._resync_rounds(), "rlink resync")
+            else:
+                self.resync_all()
         for device in self.devices.values():
             device.notify()
-        if state is SessionState.CONNECTED and (self.session is not None):
-            self.resync_all()
 
     def resync_all(self) -> None:
         """Ask every directly connected device for all its values."""
         for device in list(self.devices.values()):
             if device.gateway is None and (not self.embedded or device.online):
                 self.spawn(self._resync(device), f"rlink resync {device.uuid}")
+
+    async def _resync_rounds(self) -> None:
+        """Devices reconnect on their own schedule: ask again those not heard from yet."""
+        for delay in _RESYNC_ROUNDS:
+            await asyncio.sleep(delay)
+            for device in list(self.devices.values()):
+                if device.gateway is None and not device.online:
+                    await self._resync(device)
 
     async def _resync(self, device: RlinkDevice) -> None:
         data: dict[str, Any] = {"reportAll": True}
@@ -498,8 +512,12 @@ class RlinkHub:
         device = self._known_device(topic)
         if device is None:
             if message.ack and self.session is not None:
-                reply = messages.reply(message, res=1004, msg="device not registered with the hub")
-                self._publish(device_topic(TopicKind.REPORT_RESPONSE, topic.pid, topic.uuid), reply)
+                refusal = messages.reply(
+                    message, res=1004, msg="device not registered with the hub"
+                )
+                self._publish(
+                    device_topic(TopicKind.REPORT_RESPONSE, topic.pid, topic.uuid), refusal
+                )
             return
         device.seen()
         device.record("in", str(message.code), message.data)
@@ -586,7 +604,7 @@ class RlinkHub:
             if not message.ack:
                 self.session.publish(topic, message)
                 return None
-            reply = await self.session.request(topic, message, timeout=timeout)
+            answer = await self.session.request(topic, message, timeout=timeout)
         except NotConnected as err:
             raise _error("not_connected", device) from err
         except RequestTimeout as err:
@@ -596,7 +614,7 @@ class RlinkHub:
                 "device_refused", device, command=str(code), code=str(err.code), msg=err.msg or ""
             ) from err
         device.seen()
-        return reply
+        return answer
 
     def prepare_values(self, device: RlinkDevice, values: Mapping[str, Any]) -> dict[str, Any]:
         """Validate values against the model and shape them for the wire."""
@@ -678,6 +696,7 @@ class RlinkHub:
         return True
 
 
+_RESYNC_ROUNDS: Final = (0.0, 5.0, 15.0, 45.0)
 _NETWORK_KEYS: Final = frozenset({"currentSsid", "networkType", "signal", "signalValue"})
 
 

@@ -40,8 +40,10 @@ LOG_LEVELS: Final = {"debug": 1, "info": 2, "warn": 3, "error": 4}
 CONFIG_TYPES: Final = ("white_list", "wifi_list", "wifi_set", "aligenie_sp_config")
 _SECRET_KEYS: Final = frozenset({"pwd", "password", "secret"})
 
-_DEVICES = {vol.Required(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string])}
-_ONE_DEVICE = {vol.Required(ATTR_DEVICE_ID): vol.All(cv.ensure_list, vol.Length(1, 1), [cv.string])}
+_DEVICES: dict[Any, Any] = {vol.Required(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string])}
+_ONE_DEVICE: dict[Any, Any] = {
+    vol.Required(ATTR_DEVICE_ID): vol.All(cv.ensure_list, vol.Length(1, 1), [cv.string])
+}
 
 
 def _command_code(value: Any) -> Cmd:

@@ -393,7 +393,7 @@ class Responder:
 
     def _event(self, device: DeviceRef, message: Message) -> None:
         identifier = _text(message.data, "identifier")
-        output = next(
+        output: JsonObject = next(
             (
                 message.data[key]
                 for key in ("output", "outputData", "params")
