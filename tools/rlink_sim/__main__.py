@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 from pathlib import Path
@@ -56,16 +57,22 @@ def load(path: Path) -> list[DeviceConfig]:
     return _configs(list(data.get("devices") or []), "")
 
 
-async def run(host: str, port: int, devices: list[DeviceConfig]) -> None:
+async def run(host: str, port: int, devices: list[DeviceConfig], summary: bool = False) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with Simulator(host, port, devices):
+    async with Simulator(host, port, devices) as sim:
         logging.info("%d simulated devices connected to %s:%d", len(devices), host, port)
         for device in devices:
-            logging.info("  %-8s %s  secret %s", device.kind, device.uuid, device.secret)
+            logging.debug("  %-8s %s  secret %s", device.kind, device.uuid, device.secret)
+        if summary:
+            print(json.dumps({"connected": len(devices)}), flush=True)
         await stop.wait()
+    if summary:  # for benchmarks driving the simulator from another process
+        sent = sum(d.reports_sent for d in sim.devices.values())
+        periodic = sum(d.periodic_reports for d in sim.devices.values())
+        print(json.dumps({"reports_sent": sent, "periodic_reports": periodic}), flush=True)
 
 
 def main() -> None:
@@ -73,13 +80,16 @@ def main() -> None:
     parser.add_argument("--broker", default="127.0.0.1:1883", help="HOST:PORT")
     parser.add_argument("--config", type=Path, required=True, help="devices YAML file")
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument(
+        "--summary", action="store_true", help="print JSON lines when connected and at exit"
+    )
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
     )
     host, _, port = args.broker.rpartition(":")
-    asyncio.run(run(host or "127.0.0.1", int(port), load(args.config)))
+    asyncio.run(run(host or "127.0.0.1", int(port), load(args.config), args.summary))
 
 
 if __name__ == "__main__":

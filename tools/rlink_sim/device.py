@@ -39,6 +39,8 @@ class DeviceConfig:
     sign_method: SignMethod = SignMethod.HMAC_SHA256
     report_interval: float | None = None
     """Seconds between unprompted property reports; None reports only on change."""
+    vary: str | None = None
+    """A numeric property whose value changes with every periodic report (benchmarks)."""
     busy: bool = False
     """A camera that answers every WebRTC offer with 'busy'."""
     relock_after: float = 5.0
@@ -100,6 +102,8 @@ class VirtualDevice:
         """The last reply to each event code."""
         self.errors: list[str] = []
         self.reports_sent = 0
+        self.periodic_reports = 0
+        """Reports sent by the periodic timer (each one changes a value when `vary` is set)."""
         self.started = asyncio.Event()
         self.session: MqttSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -217,10 +221,15 @@ class VirtualDevice:
         )
 
     async def _periodic_reports(self, interval: float) -> None:
+        step = 0
         while True:
             await asyncio.sleep(interval)
+            if self.config.vary:
+                step += 1
+                self.values[self.config.vary] = round(20 + (step % 200) / 10, 1)
             with contextlib.suppress(SessionError):
                 await self.report()
+                self.periodic_reports += 1
 
     # --- sending --------------------------------------------------------------------------
 
