@@ -125,6 +125,8 @@ class VirtualDevice:
             Cmd.FIND_BIND: self._on_find_bind,
             Cmd.SUB_PROPERTY_SET: self._on_sub_property_set,
             Cmd.SUB_DELETE: self._on_sub_delete,
+            Cmd.COMMON_CMD: self._on_common_cmd,
+            Cmd.CONFIG_SETTINGS: self._on_config_settings,
         }
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -512,3 +514,10 @@ class VirtualDevice:
     async def _on_sub_delete(self, message: Message) -> None:
         for device in message.data.get("devices") or []:
             self.subs.pop(device.get("uuid", ""), None)
+
+    async def _on_common_cmd(self, message: Message) -> dict[str, Any]:
+        """Echo the pass-through command, as a device answering its own convention."""
+        return {"respType": message.data.get("cmdType"), "respData": message.data.get("cmdData")}
+
+    async def _on_config_settings(self, message: Message) -> dict[str, Any]:
+        return {**message.data, "result": "success"}
