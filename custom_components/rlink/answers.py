@@ -282,14 +282,17 @@ class HubAnswers(ResponderBackend):
         target.info.update(info)
         target.notify(set(info))
 
-    def ota_progress(self, device: DeviceRef, data: JsonObject) -> None:
-        target = self._device(device)
+    def _subject(self, device: DeviceRef, data: JsonObject) -> RlinkDevice | None:
+        """The device an event is about: the sub-device its `subUuid` names, or the sender."""
         sub_uuid = data.get("subUuid")
         if isinstance(sub_uuid, str) and sub_uuid:
-            sub = self._sub(device, sub_uuid)
-            if sub is None:
-                return
-            target = sub
+            return self._sub(device, sub_uuid)
+        return self._device(device)
+
+    def ota_progress(self, device: DeviceRef, data: JsonObject) -> None:
+        target = self._subject(device, data)
+        if target is None:
+            return
         target.ota = dict(data)
         if data.get("type") == "report":
             self._versions(target, data)
@@ -308,20 +311,12 @@ class HubAnswers(ResponderBackend):
         )
 
     def find_alert(self, device: DeviceRef, data: JsonObject) -> None:
-        target = self._device(device)
-        sub_uuid = data.get("subUuid")
-        if isinstance(sub_uuid, str) and sub_uuid:
-            target = self._sub(device, sub_uuid) or target
-        self._fire(EVENT_FIND_ALERT, target)
+        self._fire(EVENT_FIND_ALERT, self._subject(device, data) or self._device(device))
 
     def passwords(self, device: DeviceRef, data: JsonObject) -> None:
-        target = self._device(device)
-        sub_uuid = data.get("subUuid")
-        if isinstance(sub_uuid, str) and sub_uuid:
-            sub = self._sub(device, sub_uuid)
-            if sub is None:
-                return
-            target = sub
+        target = self._subject(device, data)
+        if target is None:
+            return
         # A list entry may carry the code itself on some firmwares; never keep it.
         target.passwords = [
             {k: v for k, v in entry.items() if k not in ("pwd", "password")}

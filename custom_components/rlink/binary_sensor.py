@@ -15,9 +15,14 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import RlinkConfigEntry
 from .descriptions import binary_class_for, naming, properties_for
 from .device import RlinkDevice
-from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform, property_value
+from .entity import (
+    RlinkEntity,
+    RlinkEntityDescription,
+    async_setup_platform,
+    bool_state,
+    property_value,
+)
 from .hub import RlinkHub
-from .protocol.model import validate
 
 PARALLEL_UPDATES = 0
 
@@ -50,13 +55,7 @@ class RlinkBinarySensor(RlinkEntity, BinarySensorEntity):
 
     @property
     def is_on(self) -> bool | None:
-        value = self.value
-        if value is None or self.entity_description.prop is None:
-            return None
-        try:
-            return bool(validate(self.entity_description.prop, value))
-        except ValueError:
-            return None
+        return bool_state(self)
 
 
 async def async_setup_entry(

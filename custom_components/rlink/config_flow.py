@@ -59,16 +59,15 @@ from .const import (
     SUBENTRY_DEVICE,
 )
 from .discovery import CONF_HUB_ENTRY
+from .hub import external_session
 from .protocol.auth import SECRET_LENGTH, is_device_uuid
 from .protocol.errors import ProtocolError, RlinkError
 from .protocol.fetch import fetch_model
 from .protocol.session import (
     AuthRefused,
     ConnectError,
-    MqttSession,
     RequestTimeout,
     TlsFailure,
-    TlsOptions,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -135,28 +134,8 @@ async def _check_embedded(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[
 
 
 async def _check_external(data: Mapping[str, Any]) -> dict[str, str]:
-    from .protocol.auth import Credentials  # noqa: PLC0415
-
-    credentials = Credentials(
-        client_id="rlink_hub_check",
-        username=data.get(CONF_USERNAME) or "",
-        password=data.get(CONF_PASSWORD) or "",
-        ts=0,
-    )
-    tls = (
-        TlsOptions(
-            ca_file=data.get(CONF_TLS_CA) or None, insecure=data.get(CONF_TLS_INSECURE, False)
-        )
-        if data.get(CONF_TLS)
-        else None
-    )
-    session = MqttSession(
-        data[CONF_HOST],
-        data[CONF_PORT],
-        lambda: credentials,
-        tls=tls,
-        connect_timeout=10,
-        name="rlink broker check",
+    session = external_session(
+        data, "rlink_hub_check", connect_timeout=10, name="rlink broker check"
     )
     try:
         await session.connect()

@@ -15,7 +15,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .device import RlinkDevice
-from .protocol.model import Property
+from .protocol.model import Property, validate
 
 if TYPE_CHECKING:
     from .hub import RlinkHub
@@ -77,6 +77,17 @@ class RlinkEntity(Entity):
     def _on_device_change(self, changed: frozenset[str] | None) -> None:
         if changed is None or self.watches(changed):
             self.async_write_ha_state()
+
+
+def bool_state(entity: RlinkEntity) -> bool | None:
+    """A boolean property's value as the model reads it (0/1, true/false, "on"…)."""
+    prop, value = entity.entity_description.prop, entity.value
+    if value is None or prop is None:
+        return None
+    try:
+        return bool(validate(prop, value))
+    except ValueError:
+        return None
 
 
 def property_value(identifier: str) -> Callable[[RlinkDevice], Any]:

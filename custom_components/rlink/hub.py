@@ -85,6 +85,24 @@ _SWEEPER_EVENTS: Final = frozenset(
 type DevicesListener = Callable[[RlinkDevice], None]
 
 
+def external_session(data: Mapping[str, Any], client_id: str, **kwargs: Any) -> MqttSession:
+    """A session with an external broker as its config entry data describes it."""
+    credentials = Credentials(
+        client_id=client_id,
+        username=data.get(CONF_USERNAME) or "",
+        password=data.get(CONF_PASSWORD) or "",
+        ts=0,
+    )
+    tls = (
+        TlsOptions(
+            ca_file=data.get(CONF_TLS_CA) or None, insecure=data.get(CONF_TLS_INSECURE, False)
+        )
+        if data.get(CONF_TLS)
+        else None
+    )
+    return MqttSession(data[CONF_HOST], data[CONF_PORT], lambda: credentials, tls=tls, **kwargs)
+
+
 class RateLimitedLog:
     """Log a problem once per key per interval, so a chatty device cannot flood the log."""
 
@@ -203,25 +221,9 @@ class RlinkHub:
                 on_state=self._on_session_state,
                 name="rlink hub",
             )
-        data = self.entry.data
-        credentials = Credentials(
-            client_id=f"rlink_hub_{self.entry.entry_id[-12:]}",
-            username=data.get(CONF_USERNAME) or "",
-            password=data.get(CONF_PASSWORD) or "",
-            ts=0,
-        )
-        tls = (
-            TlsOptions(
-                ca_file=data.get(CONF_TLS_CA) or None, insecure=data.get(CONF_TLS_INSECURE, False)
-            )
-            if data.get(CONF_TLS)
-            else None
-        )
-        return MqttSession(
-            data[CONF_HOST],
-            data[CONF_PORT],
-            lambda: credentials,
-            tls=tls,
+        return external_session(
+            self.entry.data,
+            f"rlink_hub_{self.entry.entry_id[-12:]}",
             on_state=self._on_session_state,
             name="rlink hub",
         )

@@ -13,9 +13,14 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import RlinkConfigEntry
 from .descriptions import naming, properties_for
 from .device import RlinkDevice
-from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform, property_value
+from .entity import (
+    RlinkEntity,
+    RlinkEntityDescription,
+    async_setup_platform,
+    bool_state,
+    property_value,
+)
 from .hub import RlinkHub
-from .protocol.model import validate
 
 PARALLEL_UPDATES = 0
 
@@ -44,13 +49,7 @@ class RlinkSwitch(RlinkEntity, SwitchEntity):
 
     @property
     def is_on(self) -> bool | None:
-        value = self.value
-        if value is None or self.entity_description.prop is None:
-            return None
-        try:
-            return bool(validate(self.entity_description.prop, value))
-        except ValueError:
-            return None
+        return bool_state(self)
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         await self.hub.async_set_properties(self.device, {self.entity_description.identifier: True})
