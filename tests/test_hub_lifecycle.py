@@ -308,3 +308,23 @@ async def test_diagnostics_hold_no_secret(hass: HomeAssistant) -> None:
     assert per_device["device"]["last_messages"]
     assert per_device["device"]["password_slots"] == 1
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_removing_devices_from_the_ui(hass: HomeAssistant) -> None:
+    from custom_components.rlink import async_remove_config_entry_device  # noqa: PLC0415
+
+    write_models(hass, ["gateway", "sensor"])
+    gateway = device("gateway", sub_devices=[device("sensor", "under-gateway")])
+    sub_uuid = gateway.sub_devices[0].uuid
+    entry = await create_embedded_hub(hass)
+    await add_device(hass, entry, gateway)
+    hub = entry.runtime_data
+    async with Simulator("127.0.0.1", hub.broker.port, [gateway]):
+        await until(lambda: sub_uuid in hub.devices)
+        # A device of its own goes with its subentry; a sub-device can go on its own.
+        assert not await async_remove_config_entry_device(
+            hass, entry, device_entry(hass, gateway.uuid)
+        )
+        assert await async_remove_config_entry_device(hass, entry, device_entry(hass, sub_uuid))
+        assert sub_uuid not in hub.devices
+    await hass.config_entries.async_unload(entry.entry_id)

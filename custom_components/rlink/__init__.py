@@ -66,5 +66,7 @@ async def async_remove_config_entry_device(
     hub = entry.runtime_data
     for domain, uuid in device_entry.identifiers:
         if domain == DOMAIN and (device := hub.devices.get(uuid)) is not None:
-            return device.gateway is not None
+            if device.gateway is None:
+                return False  # remove the device's subentry instead
+            hub.forget_subdevice(uuid)
     return True

@@ -372,14 +372,23 @@ class RlinkHub:
         return sub
 
     @callback
-    def remove_subdevice(self, uuid: str) -> None:
-        sub = self.devices.pop(uuid, None)
+    def forget_subdevice(self, uuid: str) -> RlinkDevice | None:
+        """Drop a sub-device from the hub (the registry entry is the caller's business)."""
+        sub = self.devices.get(uuid)
         if sub is None or sub.gateway is None:
+            return None
+        del self.devices[uuid]
+        self.save_soon()
+        return sub
+
+    @callback
+    def remove_subdevice(self, uuid: str) -> None:
+        """The gateway unbound a sub-device: forget it and remove it from the registry."""
+        if self.forget_subdevice(uuid) is None:
             return
         registry = dr.async_get(self.hass)
         if (entry := registry.async_get_device(identifiers={(DOMAIN, uuid)})) is not None:
             registry.async_remove_device(entry.id)
-        self.save_soon()
 
     def available(self, device: RlinkDevice) -> bool:
         if self.session is None or not self.session.connected or not device.online:

@@ -141,19 +141,12 @@ class ModelStore:
         if pid in self._models:
             return
         known = self._inferred.get(pid)
-        if known is not None and all(known.property(k) for k in values):
+        props = {p.identifier: p for p in known.properties} if known else {}
+        new = {key: value for key, value in values.items() if key not in props}
+        if not new:
             return
-        merged = {p.identifier: None for p in known.properties} if known else {}
-        merged_types = {p.identifier: p for p in known.properties} if known else {}
-        for key, value in values.items():
-            merged[key] = value
-        model = infer_model(pid, {k: v for k, v in merged.items() if k not in merged_types})
-        self._inferred[pid] = ObjectModel(
-            pid,
-            None,
-            ModelFormat.COMPLETE,
-            tuple(merged_types.values()) + model.properties,
-        )
+        props.update({p.identifier: p for p in infer_model(pid, new).properties})
+        self._inferred[pid] = ObjectModel(pid, None, ModelFormat.COMPLETE, tuple(props.values()))
         ir.async_create_issue(
             self.hass,
             DOMAIN,
