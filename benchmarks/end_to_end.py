@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,7 @@ import psutil
 import yaml
 
 import custom_components  # noqa: F401 - must be imported before Home Assistant's loader looks
-from benchmarks.transport import RESULTS, ROOT, percentile
+from benchmarks.transport import RESULTS, ROOT, _ms, write_report
 from custom_components.rlink.const import DOMAIN, SUBENTRY_DEVICE
 from custom_components.rlink.protocol import messages
 from custom_components.rlink.protocol.auth import Credentials, device_credentials
@@ -413,10 +412,6 @@ def _setup_in_subprocess(devices: int) -> dict[str, Any]:
 # --- report ------------------------------------------------------------------------------------
 
 
-def _ms(values: list[float]) -> tuple[float, float]:
-    return statistics.median(values), percentile(values, 99)
-
-
 def render(r: dict[str, Any]) -> str:
     ha, bare = _ms(r["ha_latency"]), _ms(r["bare_latency"])
     svc, rtt = _ms(r["service_rtt"]), _ms(r["bare_rtt"])
@@ -503,11 +498,7 @@ def main() -> None:
             print(json.dumps(asyncio.run(setup_cost(args.setup_only))))
             return
         results = asyncio.run(run(args))
-    report = render(results)
-    print(report)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(report)
-    print(f"written to {args.output}")
+    write_report(render(results), args.output)
 
 
 if __name__ == "__main__":

@@ -334,7 +334,15 @@ async def scale(broker: BrokerProcess, devices: int, seconds: float) -> dict[str
 
 
 def _ms(values: list[float]) -> tuple[float, float]:
+    """Median and 99th percentile."""
     return statistics.median(values), percentile(values, 99)
+
+
+def write_report(report: str, output: Path) -> None:
+    print(report)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(report)
+    print(f"written to {output}")
 
 
 def render(results: dict[str, Any]) -> str:
@@ -421,12 +429,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--output", type=Path, default=RESULTS / "transport.md")
     args = parser.parse_args()
-    results = asyncio.run(run(args))
-    report = render(results)
-    print(report)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(report)
-    print(f"written to {args.output}")
+    write_report(render(asyncio.run(run(args))), args.output)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ from typing import Any
 from homeassistant.config_entries import STORAGE_VERSION, STORAGE_VERSION_MINOR, ConfigEntry
 
 from custom_components.rlink.const import DOMAIN, SUBENTRY_DEVICE
+from custom_components.rlink.protocol.auth import device_credentials
+from custom_components.rlink.protocol.session import ConnectError, MqttSession
 from tools.rlink_sim import TEMPLATES, DeviceConfig, Simulator, make_secret, make_uuid
 
 REPO = Path(__file__).resolve().parents[1]
@@ -134,18 +136,28 @@ def prepare(config: Path, port: int, devices: list[DeviceConfig]) -> None:
     )
 
 
-async def _wait_listening(port: int, process: subprocess.Popen[bytes], seconds: float) -> None:
+async def _wait_for_broker(
+    port: int, device: DeviceConfig, process: subprocess.Popen[bytes], seconds: float
+) -> None:
+    """Log in as one of the house's devices until Home Assistant's broker accepts it."""
     async with asyncio.timeout(seconds):
         while True:
             if process.poll() is not None:
                 raise SystemExit(f"Home Assistant exited with status {process.returncode}")
+            probe = MqttSession(
+                "127.0.0.1",
+                port,
+                lambda: device_credentials(device.uuid, device.secret),
+                connect_timeout=5,
+                name="develop probe",
+            )
             try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
+                await probe.connect()
+            except ConnectError:
                 await asyncio.sleep(0.5)
                 continue
-            writer.close()
-            await writer.wait_closed()
+            finally:
+                await probe.close()
             return
 
 
@@ -160,7 +172,7 @@ async def run(config: Path, port: int, devices: list[DeviceConfig]) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         logging.info("Waiting for Home Assistant and its embedded broker on port %d", port)
-        await _wait_listening(port, process, 600)
+        await _wait_for_broker(port, devices[0], process, 600)
         async with Simulator("127.0.0.1", port, devices):
             logging.info("The simulated house is connected. Open http://localhost:8123")
             while not stop.is_set() and process.poll() is None:
