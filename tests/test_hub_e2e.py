@@ -85,42 +85,37 @@ async def test_entities_follow_the_model(hass: HomeAssistant) -> None:
         e.unique_id.removeprefix(f"{light.uuid}_"): e.domain
         for e in er.async_entries_for_config_entry(registry, entry.entry_id)
     }
-    assert platforms["switch_led"] == "switch"
-    assert platforms["brightness"] == "number"
+    # The light's switch, brightness and colour temperature make one light entity.
+    assert platforms["light"] == "light"
+    assert {"switch_led", "brightness", "color_temp"}.isdisjoint(platforms)
     assert platforms["work_mode"] == "select"
     assert platforms["diag_signal"] == "sensor"
     assert platforms["button_reboot"] == "button"
     assert platforms["firmware"] == "update"
-    number = hass.states.get(entity_id(hass, "number", light.uuid, "brightness"))
-    assert number.attributes["min"] == 1
-    assert number.attributes["max"] == 100
     select = hass.states.get(entity_id(hass, "select", light.uuid, "work_mode"))
     assert select.attributes["options"] == ["0", "1", "2"]
-    # Names: translated standard names, or the model's own.
-    assert (
-        hass.states.get(entity_id(hass, "switch", light.uuid, "switch_led")).name == "Light Light"
-    )
-    assert (
-        hass.states.get(entity_id(hass, "number", light.uuid, "color_temp")).name
-        == "Light Colour temperature"
-    )
+    # Names: the device's own for the main entity, translated standard names, the model's.
+    assert hass.states.get(entity_id(hass, "light", light.uuid, "light")).name == "Light"
+    assert select.name == "Light Mode"
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_number_and_select_write_through_the_device(hass: HomeAssistant) -> None:
-    write_models(hass, ["light"])
-    light = device("light")
+    write_models(hass, ["light", "plug"])
+    light, plug = device("light"), device("plug")
     entry = await create_embedded_hub(hass)
     await add_device(hass, entry, light)
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [light]) as sim:
-        brightness = entity_id(hass, "number", light.uuid, "brightness")
+    await add_device(hass, entry, plug)
+    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [light, plug]) as sim:
+        countdown = entity_id(hass, "number", plug.uuid, "countdown")
         mode = entity_id(hass, "select", light.uuid, "work_mode")
-        await until(lambda: hass.states.get(brightness).state == "80")
+        await until(lambda: hass.states.get(countdown).state == "0")
+        assert hass.states.get(countdown).attributes["max"] == 86400
         await hass.services.async_call(
-            "number", "set_value", {"entity_id": brightness, "value": 42}, blocking=True
+            "number", "set_value", {"entity_id": countdown, "value": 42}, blocking=True
         )
-        await until(lambda: hass.states.get(brightness).state == "42")
-        assert sim.device(light.uuid).values["brightness"] == 42
+        await until(lambda: hass.states.get(countdown).state == "42")
+        assert sim.device(plug.uuid).values["countdown"] == 42
         await hass.services.async_call(
             "select", "select_option", {"entity_id": mode, "option": "2"}, blocking=True
         )

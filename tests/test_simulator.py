@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from rlink_sim import DeviceConfig, Simulator, make_secret, make_uuid
 from rlink_sim.__main__ import load
+from rlink_sim.webrtc import viewer_offer
 
 from custom_components.rlink.protocol import messages
 from custom_components.rlink.protocol.codes import DeviceCommand as Cmd
@@ -234,7 +235,7 @@ async def test_camera_signalling(cloud: MiniCloud) -> None:
         woke = await cloud.command(sim.device(camera.uuid), Cmd.WAKE_UP, {"subUuid": ""})
         assert woke is not None
         assert woke.res == 0
-        offer = {"type": "offer", "sdp": "v=0\r\n"}
+        offer = {"type": "offer", "sdp": await viewer_offer()}
         for config in (camera, busy):
             await cloud.command(
                 sim.device(config.uuid),
@@ -245,7 +246,10 @@ async def test_camera_signalling(cloud: MiniCloud) -> None:
         answer, candidate = cloud.of(camera.uuid, Evt.WEBRTC_SIGNAL_EXCHANGE)[:2]
         assert answer.data["method"] == "SDP_ANSWER"
         assert answer.data["peerClientId"] == "live_1"
-        assert json.loads(answer.data["params"])["sdp"].startswith("v=0")
+        sdp = json.loads(answer.data["params"])["sdp"]
+        assert sdp.startswith("v=0")
+        assert "m=video" in sdp
+        assert "a=sendonly" in sdp
         assert candidate.data["method"] == "ICE_CANDIDATE"
         assert "candidate" in json.loads(candidate.data["params"])
         await until(lambda: bool(cloud.of(busy.uuid, Evt.WEBRTC_SIGNAL_EXCHANGE)))

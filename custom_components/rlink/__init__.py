@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN, PLATFORMS
+from .firmware import DATA_FIRMWARE, FirmwareCatalog
 from .hub import RlinkHub
 from .models import ModelStore
 from .services import async_setup_services
@@ -19,6 +23,7 @@ type RlinkConfigEntry = ConfigEntry[RlinkHub]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 DATA_MODELS: HassKey[ModelStore] = HassKey(f"{DOMAIN}_models")
+FIRMWARE_SCAN_INTERVAL = timedelta(minutes=10)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -26,6 +31,14 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     models = ModelStore(hass)
     await models.async_load()
     hass.data[DATA_MODELS] = models
+    catalog = FirmwareCatalog(hass)
+    await catalog.async_scan()
+    hass.data[DATA_FIRMWARE] = catalog
+
+    async def rescan(_now: datetime) -> None:
+        await catalog.async_scan()
+
+    async_track_time_interval(hass, rescan, FIRMWARE_SCAN_INTERVAL, cancel_on_shutdown=True)
     async_setup_services(hass)
     return True
 
@@ -53,6 +66,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> boo
 async def _async_entry_updated(hass: HomeAssistant, entry: RlinkConfigEntry) -> None:
     """Devices were added, removed or edited: follow without restarting the broker."""
     entry.runtime_data.async_sync_subentries()
+    entry.runtime_data.async_refresh_profiles()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> bool:
@@ -68,5 +82,6 @@ async def async_remove_config_entry_device(
         if domain == DOMAIN and (device := hub.devices.get(uuid)) is not None:
             if device.gateway is None:
                 return False  # remove the device's subentry instead
+            await hub.async_unbind_subdevice(device)
             hub.forget_subdevice(uuid)
     return True

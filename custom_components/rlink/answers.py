@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -27,6 +28,13 @@ from .const import (
     CONF_LOG_INTERVAL,
     CONF_LOG_MODE,
     CONF_REMOTE_CONFIG,
+    CONF_STORE_ACCESS_KEY,
+    CONF_STORE_BUCKET,
+    CONF_STORE_PUBLIC_URL,
+    CONF_STORE_REGION,
+    CONF_STORE_SECRET_KEY,
+    CONF_STORE_SESSION_TOKEN,
+    CONF_STORE_TYPE,
     CONF_TIME_ZONE,
     CONF_WEATHER_ENTITY,
     DOMAIN,
@@ -50,6 +58,9 @@ SIGNAL_MODEL_EVENT = f"{DOMAIN}_model_event_{{}}"
 """Dispatcher signal per device uuid: (identifier, output)."""
 SIGNAL_WEBRTC = f"{DOMAIN}_webrtc_{{}}"
 """Dispatcher signal per device uuid: the signalling data."""
+_STORE_REQUIRED: Final = (CONF_STORE_BUCKET, CONF_STORE_ACCESS_KEY, CONF_STORE_SECRET_KEY)
+STS_LIFETIME: Final = 3600
+"""Seconds the upload credentials are said to last; they are the configured static keys."""
 _NETWORK_FROM_INFO = {"currentSsid": "currentSsid", "mac": "mac", "ip": "ip"}
 
 
@@ -133,19 +144,21 @@ class HubAnswers(ResponderBackend):
             self._sub_entry(sub) for sub in self.hub.devices.values() if sub.gateway == device.uuid
         ]
 
-    def _sub_entry(self, sub: RlinkDevice) -> JsonObject:
+    def device_info(self, device: RlinkDevice) -> JsonObject:
+        """Name and room as Home Assistant's registries have them (assetId = area id)."""
         registry = dr.async_get(self.hub.hass)
-        entry = registry.async_get_device(identifiers={(DOMAIN, sub.uuid)})
+        entry = registry.async_get_device(identifiers={(DOMAIN, device.uuid)})
         area_id = entry.area_id if entry is not None else None
         area = ar.async_get(self.hub.hass).async_get_area(area_id) if area_id else None
         name = (entry.name_by_user or entry.name) if entry is not None else None
         return {
-            "pid": sub.pid,
-            "uuid": sub.uuid,
-            "name": name or sub.name,
+            "name": name or device.name,
             "assetId": area_id or "",
             "assetName": area.name if area is not None else "",
         }
+
+    def _sub_entry(self, sub: RlinkDevice) -> JsonObject:
+        return {"pid": sub.pid, "uuid": sub.uuid, **self.device_info(sub)}
 
     def weather(self, device: DeviceRef) -> JsonObject:
         hass = self.hub.hass
@@ -194,6 +207,29 @@ class HubAnswers(ResponderBackend):
 
     def sweeper(self, device: DeviceRef) -> SweeperStore:
         return self.sweepers.setdefault(device.uuid, SweeperStore())
+
+    def map_link(self, device: DeviceRef, entry: JsonObject) -> str | None:
+        path = str(entry.get("mapPath") or "")
+        if path.startswith(("http://", "https://")):
+            return path
+        base = self.hub.device_options(device.uuid).get(CONF_STORE_PUBLIC_URL)
+        return f"{str(base).rstrip('/')}/{path.lstrip('/')}" if base and path else None
+
+    def sweeper_sts_token(self, device: DeviceRef, upload_type: str) -> JsonObject:
+        options = self.hub.device_options(device.uuid)
+        if not all(options.get(k) for k in _STORE_REQUIRED):
+            return super().sweeper_sts_token(device, upload_type)
+        return {
+            "type": upload_type,
+            "ossType": options.get(CONF_STORE_TYPE) or "S3",
+            "bucketName": options[CONF_STORE_BUCKET],
+            "region": options.get(CONF_STORE_REGION) or "",
+            "accessKeyId": options[CONF_STORE_ACCESS_KEY],
+            "secretAccessKey": options[CONF_STORE_SECRET_KEY],
+            "sessionToken": options.get(CONF_STORE_SESSION_TOKEN) or "",
+            "expiredTime": int(time.time()) + STS_LIFETIME,
+            "authDir": f"{upload_type}/{device.uuid}/",
+        }
 
     # --- what devices tell --------------------------------------------------------------
 
@@ -345,14 +381,14 @@ class HubAnswers(ResponderBackend):
         for ref in subs:
             if (sub := self._sub(device, ref.uuid)) is not None:
                 sub.seen()
-                sub.set_online(online)
+                self.hub.set_online(sub, online)
 
     def sub_properties(self, device: DeviceRef, sub: SubDeviceRef, values: JsonObject) -> None:
         target = self._sub(device, sub.uuid)
         if target is not None:
             target.seen()
             if not target.online:
-                target.set_online(True)
+                self.hub.set_online(target, True)
             self._apply(target, values)
 
     def found(self, device: DeviceRef, subs: list[SubDeviceRef]) -> None:
@@ -363,25 +399,46 @@ class HubAnswers(ResponderBackend):
             devices=[{"uuid": s.uuid, "pid": s.pid} for s in subs],
         )
 
-    def _local_config(self, gateway: RlinkDevice) -> JsonObject:
-        return self.local_configs.get(gateway.uuid) or {"groups": [], "scenes": [], "executes": []}
+    def local_store(self, gateway: RlinkDevice) -> dict[str, list[JsonObject]]:
+        """The gateway's groups, scenes and executions as the hub keeps them (with names)."""
+        stored = self.local_configs.setdefault(gateway.uuid, {})
+        for key in ("groups", "scenes", "executes"):
+            stored.setdefault(key, [])
+        return stored  # type: ignore[return-value]
+
+    def local_config_payload(self, gateway: RlinkDevice) -> JsonObject:
+        """The stored configuration in `update_local_config`'s shape."""
+        stored = self.local_store(gateway)
+        return {
+            "updates": ["groups", "scenes", "executes"],
+            "groups": [
+                {"shortId": g["shortId"], "deviceUuids": g.get("deviceUuids", [])}
+                for g in stored["groups"]
+            ],
+            "scenes": [
+                {k: s[k] for k in ("shortId", "executeType", "conditions", "actions") if k in s}
+                for s in stored["scenes"]
+            ],
+            "executes": [
+                {"shortId": e["shortId"], "actions": e.get("actions", [])}
+                for e in stored["executes"]
+            ],
+        }
 
     def local_config_requested(self, device: DeviceRef) -> None:
         gateway = self._device(device)
-        stored = self._local_config(gateway)
-        data = {"updates": ["groups", "scenes", "executes"], **stored}
-        self._issue_later(gateway, Cmd.UPDATE_LOCAL_CONFIG, data)
+        self._issue_later(gateway, Cmd.UPDATE_LOCAL_CONFIG, self.local_config_payload(gateway))
 
     def local_data_sync(self, device: DeviceRef, data: JsonObject) -> None:
         gateway = self._device(device)
         subs = [self._sub_entry(s) for s in self.hub.devices.values() if s.gateway == gateway.uuid]
-        stored = self._local_config(gateway)
+        stored = self.local_config_payload(gateway)
         payload = {
             "subUuids": [s["uuid"] for s in subs],
             "subDevices": subs,
-            "localGroups": stored.get("groups", []),
-            "scenes": stored.get("scenes", []),
-            "executes": stored.get("executes", []),
+            "localGroups": self.local_store(gateway)["groups"],
+            "scenes": stored["scenes"],
+            "executes": stored["executes"],
         }
         self._issue_later(gateway, Cmd.GATEWAY_DATA_INIT, payload)
 

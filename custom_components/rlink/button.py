@@ -19,6 +19,7 @@ from . import RlinkConfigEntry
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
 from .hub import RlinkHub
+from .kinds import Kind
 from .protocol.codes import DeviceCommand as Cmd
 
 PARALLEL_UPDATES = 1
@@ -54,8 +55,26 @@ BUTTONS: Final = (
 )
 
 
+async def _search(hub: RlinkHub, device: RlinkDevice) -> None:
+    data = {"second": SEARCH_SECONDS, "bind": True, "find": True}
+    await hub.async_command(device, Cmd.FIND_BIND, data, ack=True)
+
+
+SEARCH_SECONDS: Final = 60
+SEARCH: Final = RlinkButtonDescription(
+    key="search_sub_devices",
+    identifier="button_search_sub_devices",
+    translation_key="search_sub_devices",
+    watch=frozenset(),
+    press_fn=_search,
+)
+
+
 def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
-    return [RlinkButton(hub, device, description) for description in BUTTONS]
+    descriptions = list(BUTTONS)
+    if device.profile.has(Kind.GATEWAY) and device.gateway is None:
+        descriptions.append(SEARCH)
+    return [RlinkButton(hub, device, description) for description in descriptions]
 
 
 class RlinkButton(RlinkEntity, ButtonEntity):

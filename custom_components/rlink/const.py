@@ -44,6 +44,19 @@ CONF_LOG_MODE: Final = "log_mode"
 CONF_LOG_INTERVAL: Final = "log_interval"
 CONF_TIME_ZONE: Final = "time_zone"
 CONF_WEATHER_ENTITY: Final = "weather_entity"
+CONF_KINDS: Final = "kinds"
+CONF_ROLES: Final = "roles"
+CONF_SLEEPING: Final = "sleeping"
+CONF_UNLOCK_INDEX: Final = "unlock_index"
+CONF_UNLOCK_PASSWORD: Final = "unlock_password"  # noqa: S105 - a config key
+# A vacuum's object store for map and record uploads (answers `sweeper_sts_token`).
+CONF_STORE_TYPE: Final = "store_type"
+CONF_STORE_BUCKET: Final = "store_bucket"
+CONF_STORE_REGION: Final = "store_region"
+CONF_STORE_ACCESS_KEY: Final = "store_access_key"
+CONF_STORE_SECRET_KEY: Final = "store_secret_key"  # noqa: S105 - a config key
+CONF_STORE_SESSION_TOKEN: Final = "store_session_token"  # noqa: S105 - a config key
+CONF_STORE_PUBLIC_URL: Final = "store_public_url"
 
 # Timing
 COMMAND_TIMEOUT: Final = 10.0
@@ -56,11 +69,17 @@ EVENT_FIND_ALERT: Final = f"{DOMAIN}_find_alert"
 PLATFORMS: Final = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
+    Platform.CAMERA,
     Platform.EVENT,
+    Platform.IMAGE,
+    Platform.LIGHT,
+    Platform.LOCK,
     Platform.NUMBER,
+    Platform.SCENE,
     Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
     Platform.TEXT,
     Platform.UPDATE,
+    Platform.VACUUM,
 ]

@@ -166,9 +166,15 @@ def platform_for(prop: Property) -> Platform:
 
 
 def properties_for(device: RlinkDevice, platform: Platform) -> list[Property]:
+    """The properties `platform` shows, leaving out those a composite entity shows."""
     if device.model is None:
         return []
-    return [p for p in device.model.properties if platform_for(p) is platform]
+    claimed = device.profile.claimed
+    return [
+        p
+        for p in device.model.properties
+        if platform_for(p) is platform and p.identifier not in claimed
+    ]
 
 
 def unit_and_class(prop: Property) -> UnitInfo:

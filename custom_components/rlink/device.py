@@ -6,6 +6,7 @@ serves devices with their own connection and a gateway's sub-devices.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -14,6 +15,7 @@ from typing import Any, Final
 
 from homeassistant.core import callback
 
+from .kinds import EMPTY_PROFILE, DeviceProfile
 from .protocol.model import BoolEncoding, ObjectModel, bool_encoding_of
 
 LAST_MESSAGES: Final = 20
@@ -45,6 +47,11 @@ class RlinkDevice:
     """Details from `update_properties_info`."""
     passwords: list[dict[str, Any]] = field(default_factory=list)
     ota: dict[str, Any] = field(default_factory=dict)
+    behaviours: set[str] = field(default_factory=set)
+    """Event codes that tell what kind of device this is (see `kinds.BEHAVIOUR`)."""
+    profile: DeviceProfile = EMPTY_PROFILE
+    pending: dict[str, tuple[Any, float]] = field(default_factory=dict)
+    """Writes held for a sleeping device: identifier -> (value, wall-clock time asked)."""
     last_seen: float | None = None
     needs_resync: bool = False
     bool_encoding: BoolEncoding = BoolEncoding.INT
@@ -52,6 +59,7 @@ class RlinkDevice:
         default_factory=lambda: deque(maxlen=LAST_MESSAGES)
     )
     _listeners: list[DeviceListener] = field(default_factory=list, repr=False)
+    _heard: list[asyncio.Future[None]] = field(default_factory=list, repr=False)
 
     @callback
     def async_add_listener(self, listener: DeviceListener) -> Callable[[], None]:
@@ -71,6 +79,16 @@ class RlinkDevice:
 
     def seen(self) -> None:
         self.last_seen = time.monotonic()
+        for waiter in self._heard:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._heard.clear()
+
+    def next_message(self) -> asyncio.Future[None]:
+        """Resolves when the device is next heard from."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._heard.append(waiter)
+        return waiter
 
     def record(self, direction: str, code: str, data: Mapping[str, Any]) -> None:
         """Keep a message for diagnostics (redacted there, bounded here)."""
@@ -104,6 +122,8 @@ class RlinkDevice:
             "network": self.network,
             "info": self.info,
             "passwords": self.passwords,
+            "behaviours": sorted(self.behaviours),
+            "pending": {k: list(v) for k, v in self.pending.items()},
             "pid": self.pid,
             "name": self.name,
             "gateway": self.gateway,
@@ -116,6 +136,9 @@ class RlinkDevice:
         self.network.update(saved.get("network") or {})
         self.info.update(saved.get("info") or {})
         self.passwords = list(saved.get("passwords") or [])
+        self.behaviours.update(saved.get("behaviours") or [])
+        for identifier, (value, asked) in (saved.get("pending") or {}).items():
+            self.pending[identifier] = (value, float(asked))
 
 
 _MISSING: Final = object()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
@@ -62,6 +63,16 @@ class RlinkEntity(Entity):
     def value(self) -> Any:
         return self.entity_description.value_fn(self.device)
 
+    def shown(self) -> tuple[str, ...]:
+        """The property identifiers this entity shows (and may write)."""
+        return (self.entity_description.identifier,)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """Writes held for a sleeping device, so the user sees what is coming."""
+        held = {i: self.device.pending[i][0] for i in self.shown() if i in self.device.pending}
+        return {"pending": held} if held else None
+
     def watches(self, changed: frozenset[str]) -> bool:
         """Whether a change of these identifiers concerns this entity."""
         description = self.entity_description
@@ -77,6 +88,58 @@ class RlinkEntity(Entity):
     def _on_device_change(self, changed: frozenset[str] | None) -> None:
         if changed is None or self.watches(changed):
             self.async_write_ha_state()
+
+
+class CompositeEntity(RlinkEntity):
+    """An entity of a device kind (light, lock, vacuum…) built from several roles.
+
+    The properties behind the roles come from the device's profile at the time of reading,
+    so an options change that maps a role elsewhere takes effect at once.
+    """
+
+    roles: tuple[str, ...] = ()
+    extra_watch: frozenset[str] = frozenset()
+    """Device data other than role properties this entity shows."""
+
+    def role(self, name: str) -> Property | None:
+        return self.device.profile.role(name)
+
+    def role_value(self, name: str) -> Any:
+        prop = self.role(name)
+        return self.device.values.get(prop.identifier) if prop is not None else None
+
+    def role_bool(self, name: str) -> bool | None:
+        prop, value = self.role(name), self.role_value(name)
+        if prop is None or value is None:
+            return None
+        try:
+            return bool(validate(prop, value))
+        except ValueError:
+            return None
+
+    def shown(self) -> tuple[str, ...]:
+        roles = self.device.profile.roles
+        return tuple(roles[r].identifier for r in self.roles if r in roles)
+
+    def watches(self, changed: frozenset[str]) -> bool:
+        if not self.extra_watch.isdisjoint(changed):
+            return True
+        roles = self.device.profile.roles
+        return any(r in roles and roles[r].identifier in changed for r in self.roles)
+
+    async def async_write_roles(self, values: dict[str, Any]) -> None:
+        """Write role values in one message; roles the device lacks are an error."""
+        wire: dict[str, Any] = {}
+        for name, value in values.items():
+            prop = self.role(name)
+            if prop is None:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="role_missing",
+                    translation_placeholders={"device": self.device.name, "role": name},
+                )
+            wire[prop.identifier] = value
+        await self.hub.async_set_properties(self.device, wire)
 
 
 def bool_state(entity: RlinkEntity) -> bool | None:
@@ -146,6 +209,12 @@ class EntityFactory:
             created[key] = entity
         if new:
             add(new, config_subentry_id=device.subentry_id)
+
+    async def async_unload_device(self, uuid: str) -> None:
+        """Take a device's entities out of Home Assistant, keeping their registry entries."""
+        for entity in self._created.pop(uuid, {}).values():
+            if entity.hass is not None:
+                await entity.async_remove()
 
     @staticmethod
     async def _replace(

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryNotReady,
@@ -48,8 +48,10 @@ from .const import (
     SAVE_DELAY,
     SUBENTRY_DEVICE,
 )
+from .desired import CHECK_INTERVAL, DesiredState
 from .device import RlinkDevice
 from .entity import EntityFactory
+from .kinds import BEHAVIOUR, resolve_profile
 from .models import ModelStore
 from .protocol import messages
 from .protocol.auth import Credentials
@@ -69,7 +71,14 @@ from .protocol.session import (
     SessionState,
     TlsOptions,
 )
-from .protocol.topics import DeviceTopic, Topic, TopicKind, device_filter, device_topic
+from .protocol.topics import (
+    DeviceTopic,
+    ProductTopic,
+    Topic,
+    TopicKind,
+    device_filter,
+    device_topic,
+)
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -77,6 +86,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 CACHE_VERSION: Final = 1
+WAKE_TIMEOUT: Final = 10.0
 _LOG_INTERVAL: Final = 300.0
 _SWEEPER_EVENTS: Final = frozenset(
     {Evt.SWEEPER_MAP_ADD, Evt.SWEEPER_MAP_UPDATE, Evt.SWEEPER_MAP_DEL, Evt.SWEEPER_RECORD_ADD}
@@ -136,10 +146,12 @@ class RlinkHub:
             hass, CACHE_VERSION, f"{DOMAIN}.{entry.entry_id}.devices"
         )
         self.entities = EntityFactory(hass, self)
+        self.desired = DesiredState(self)
         self._device_listeners: list[DevicesListener] = [self.entities.async_device_changed]
         self._unsubscribe: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ids = messages.MessageIds()
+        self._product_replies: dict[str, list[Message]] = {}
 
     # --- configuration ------------------------------------------------------------------
 
@@ -168,6 +180,9 @@ class RlinkHub:
         self.session = session
         session.subscribe(device_filter(TopicKind.REPORT), self._on_report)
         session.subscribe(device_filter(TopicKind.ISSUE_RESPONSE), self._on_issue_response)
+        session.subscribe(
+            str(ProductTopic(TopicKind.PRODUCT_ISSUE_RESPONSE, "+")), self._on_product_response
+        )
         try:
             await session.connect()
         except AuthRefused as err:
@@ -183,8 +198,17 @@ class RlinkHub:
                 translation_placeholders={"reason": str(err)},
             ) from err
         self._unsubscribe.append(self.models.async_add_listener(self._on_model_changed))
+        self._unsubscribe.append(
+            self.hass.bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, self._on_registry_updated)
+        )
         if not self.embedded:
             self.spawn(self._watch_silence(), "rlink ping")
+        self.spawn(self._expire_held_writes(), "rlink held writes")
+
+    async def _expire_held_writes(self) -> None:
+        while True:
+            await asyncio.sleep(CHECK_INTERVAL)
+            self.desired.expire_all()
 
     async def _start_embedded_broker(self) -> None:
         data = self.entry.data
@@ -260,7 +284,7 @@ class RlinkHub:
             listener(device)
         return lambda: self._device_listeners.remove(listener)
 
-    def _announce(self, device: RlinkDevice) -> None:
+    def announce(self, device: RlinkDevice) -> None:
         for listener in list(self._device_listeners):
             listener(device)
 
@@ -286,7 +310,7 @@ class RlinkHub:
                 self._restore_subdevices(device, cached)
                 self._attach_model(device)
                 self.register(device)
-                self._announce(device)
+                self.announce(device)
             elif device.name != subentry.title:
                 device.name = subentry.title
                 self.register(device)
@@ -305,7 +329,7 @@ class RlinkHub:
                 self.devices[uuid] = sub
                 self._attach_model(sub)
                 self.register(sub)
-                self._announce(sub)
+                self.announce(sub)
 
     def _drop_device(self, uuid: str) -> None:
         self.devices.pop(uuid, None)
@@ -322,13 +346,44 @@ class RlinkHub:
     def _attach_model(self, device: RlinkDevice) -> None:
         device.model = self.models.effective(device.pid) if device.pid else None
         device.model_inferred = bool(device.pid) and self.models.is_inferred(device.pid)
+        self._resolve_profile(device)
+
+    def _resolve_profile(self, device: RlinkDevice) -> bool:
+        """Work out the device's kinds again; True when they changed."""
+        profile = resolve_profile(device.model, device.behaviours, self.device_options(device.uuid))
+        if profile == device.profile:
+            return False
+        device.profile = profile
+        return True
+
+    @callback
+    def async_refresh_profiles(self) -> None:
+        """Options changed: rebuild the entities of devices whose kinds changed."""
+        for device in list(self.devices.values()):
+            if self._resolve_profile(device):
+                self.announce(device)
+                device.notify()
+
+    def learn_behaviour(self, device: RlinkDevice, message: Message) -> None:
+        """An event only some kinds send: maybe the device (or its sub-device) is one."""
+        code = str(message.code)
+        if code not in BEHAVIOUR:
+            return
+        sub = self.devices.get(str(message.data.get("subUuid") or ""))
+        if sub is not None and sub.gateway == device.uuid:
+            device = sub
+        if code not in device.behaviours:
+            device.behaviours.add(code)
+            self.save_soon()
+            if self._resolve_profile(device):
+                self.announce(device)
 
     @callback
     def _on_model_changed(self, pid: str) -> None:
         for device in list(self.devices.values()):
             if device.pid == pid:
                 self._attach_model(device)
-                self._announce(device)
+                self.announce(device)
                 device.notify()
 
     def register(self, device: RlinkDevice) -> dr.DeviceEntry:
@@ -367,9 +422,27 @@ class RlinkHub:
         sub.pid = pid
         self._attach_model(sub)
         self.register(sub)
-        self._announce(sub)
+        self.announce(sub)
         self.save_soon()
         return sub
+
+    @callback
+    def rename_subdevice(self, old_uuid: str, new_uuid: str) -> None:
+        """A replacement sub-device took over: same hub device under its new uuid."""
+        sub = self.devices.pop(old_uuid, None)
+        if sub is None:
+            return
+        sub.uuid = new_uuid
+        sub.online = False
+        self.devices[new_uuid] = sub
+        for entries in self.answers.local_configs.values():
+            for group in entries.get("groups", []):
+                group["deviceUuids"] = [
+                    new_uuid if u == old_uuid else u for u in group.get("deviceUuids", [])
+                ]
+        self.announce(sub)
+        sub.notify()
+        self.save_soon()
 
     @callback
     def forget_subdevice(self, uuid: str) -> RlinkDevice | None:
@@ -380,6 +453,19 @@ class RlinkHub:
         del self.devices[uuid]
         self.save_soon()
         return sub
+
+    async def async_unbind_subdevice(self, sub: RlinkDevice) -> None:
+        """Ask the gateway to let a sub-device go; an unreachable gateway is only logged."""
+        try:
+            await self.async_command(
+                self.target(sub), Cmd.SUB_DELETE, {"devices": [{"uuid": sub.uuid}]}, ack=True
+            )
+        except HomeAssistantError as err:
+            _LOGGER.warning(
+                "%s is removed from Home Assistant, but its gateway did not confirm: %s",
+                sub.name,
+                err,
+            )
 
     @callback
     def remove_subdevice(self, uuid: str) -> None:
@@ -407,6 +493,34 @@ class RlinkHub:
             **self.answers.dump(),
         }
 
+    @callback
+    def _on_registry_updated(self, event: Event[dr.EventDeviceRegistryUpdatedData]) -> None:
+        """A device renamed or moved to another room: tell it (or its gateway)."""
+        if event.data["action"] != "update" or not _INFO_FIELDS & event.data["changes"].keys():
+            return
+        entry = dr.async_get(self.hass).async_get(event.data["device_id"])
+        uuid = next((i for d, i in entry.identifiers if d == DOMAIN), None) if entry else None
+        device = self.devices.get(uuid or "")
+        if device is None:
+            return
+        info = self.answers.device_info(device)
+        data: dict[str, Any] = {"deviceInfo": info}
+        if device.gateway:
+            data["subUuid"] = device.uuid
+        target = self.target(device)
+        if not self.available(target):
+            return  # it asks for `sub_list` / `local_data_sync` when it is back
+        self.spawn(
+            self._send_quietly(target, Cmd.DEVICE_INFO_UPDATE, data),
+            f"rlink device info {device.uuid}",
+        )
+
+    async def _send_quietly(self, device: RlinkDevice, code: Cmd, data: dict[str, Any]) -> None:
+        try:
+            await self.async_command(device, code, data, ack=False)
+        except HomeAssistantError as err:
+            _LOGGER.info("Could not send %s to %s: %s", code, device.name, err)
+
     # --- presence -----------------------------------------------------------------------
 
     def _on_device_online(self, uuid: str) -> None:
@@ -414,18 +528,45 @@ class RlinkHub:
         if device is not None:
             device.needs_resync = True
             device.seen()
-            self._set_online(device, True)
+            self.set_online(device, True)
 
     def _on_device_offline(self, uuid: str) -> None:
         device = self.devices.get(uuid)
         if device is not None:
-            self._set_online(device, False)
+            self.set_online(device, False)
 
-    def _set_online(self, device: RlinkDevice, online: bool) -> None:
+    def set_online(self, device: RlinkDevice, online: bool) -> None:
+        came_online = online and not device.online
         device.set_online(online)
         for sub in self.devices.values():
             if sub.gateway == device.uuid:
                 sub.notify()
+        # A sub-device's gateway is listening already; a device of its own gets its held
+        # writes after its first message, once it has subscribed (see _on_report).
+        if came_online and device.gateway is not None:
+            self.deliver_held(device)
+
+    def deliver_held(self, device: RlinkDevice) -> None:
+        if device.pending:
+            self.spawn(self.desired.deliver(device), f"rlink deliver {device.uuid}")
+
+    def available_gateway(self, device: RlinkDevice) -> bool:
+        """Whether the gateway of a sub-device can take a command now."""
+        gateway = self.devices.get(device.gateway or "")
+        return gateway is not None and self.available(gateway)
+
+    async def async_wake(self, device: RlinkDevice, timeout: float = WAKE_TIMEOUT) -> None:  # noqa: ASYNC109
+        """Send `wake_up` and wait (bounded) until the device speaks again."""
+        heard = device.next_message()
+        data = {"subUuid": device.uuid} if device.gateway else {}
+        try:
+            await self.async_command(self.target(device), Cmd.WAKE_UP, data, ack=True)
+            async with asyncio.timeout(timeout):
+                await heard
+        except TimeoutError:
+            _LOGGER.debug("%s answered wake_up but has not reported since", device.name)
+        finally:
+            heard.cancel()
 
     def _on_unknown_device(self, uuid: str) -> None:
         from .discovery import async_discovered_device  # noqa: PLC0415 - avoids a cycle
@@ -466,7 +607,9 @@ class RlinkHub:
         if subs:
             data["subUuids"] = subs
         with contextlib.suppress(HomeAssistantError):
-            await self.async_command(device, Cmd.PROPERTY_GET, data, ack=False)
+            await self.async_command(
+                device, Cmd.PROPERTY_GET, data, ack=False, require_online=False
+            )
 
     async def _watch_silence(self) -> None:
         """External brokers say nothing about presence: ping devices that went quiet."""
@@ -485,7 +628,7 @@ class RlinkHub:
         try:
             await self.async_ping(device)
         except HomeAssistantError:
-            self._set_online(device, False)
+            self.set_online(device, False)
             device.last_seen = time.monotonic()  # wait a full interval before the next try
 
     # --- incoming -----------------------------------------------------------------------
@@ -504,7 +647,7 @@ class RlinkHub:
             device.pid = topic.pid
             self._attach_model(device)
             self.register(device)
-            self._announce(device)
+            self.announce(device)
         elif device.pid != topic.pid:
             self.log.warning(
                 ("pid", topic.uuid),
@@ -533,7 +676,9 @@ class RlinkHub:
         device.seen()
         device.record("in", str(message.code), message.data)
         if not device.online:
-            self._set_online(device, True)
+            device.needs_resync = True
+            self.set_online(device, True)
+        self.learn_behaviour(device, message)
         reply = self.responder.handle(DeviceRef(device.uuid, device.pid), message)
         if reply is not None:
             device.record("out", str(reply.code), reply.data)
@@ -549,9 +694,11 @@ class RlinkHub:
                 )
         if message.code in _SWEEPER_EVENTS:
             self.save_soon()
+            device.notify({"sweeper"})
         if device.needs_resync:
             device.needs_resync = False
             self.spawn(self._resync(device), f"rlink resync {device.uuid}")
+            self.deliver_held(device)
 
     def _on_issue_response(self, topic: Topic, message: Message) -> None:
         """A reply nobody waits for any more (it came too late)."""
@@ -560,6 +707,27 @@ class RlinkHub:
             device.seen()
             device.record("in", str(message.code), message.data)
         _LOGGER.debug("Late reply %s %s from %s", message.code, message.id, topic.uuid)
+
+    def _on_product_response(self, topic: Topic, message: Message) -> None:
+        """Every device of a product answers a product command: collect them all."""
+        collected = self._product_replies.get(message.id)
+        if collected is not None:
+            collected.append(message)
+
+    async def async_product_request(
+        self, topic: str, message: Message, window: float
+    ) -> list[Message]:
+        """Publish a product-wide command and gather the replies that come within `window`."""
+        if self.session is None or not self.session.connected:
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="hub_not_connected")
+        collected: list[Message] = []
+        self._product_replies[message.id] = collected
+        try:
+            self.session.publish(topic, message)
+            await asyncio.sleep(window)
+        finally:
+            del self._product_replies[message.id]
+        return collected
 
     def _publish(self, topic: str, message: Message) -> None:
         if self.session is None:
@@ -601,13 +769,17 @@ class RlinkHub:
         *,
         ack: bool | None = None,
         timeout: float = COMMAND_TIMEOUT,  # noqa: ASYNC109
+        require_online: bool = True,
     ) -> Message | None:
         """Send a command; with ack, wait for and return the device's reply.
 
+        A device known to be offline fails at once rather than after the timeout.
         Failures become translated `HomeAssistantError`s.
         """
-        if self.session is None:
+        if self.session is None or not self.session.connected:
             raise _error("not_connected", device)
+        if require_online and not device.online:
+            raise _error("device_offline", device)
         message = messages.command(code, data, ack=ack, msg_id=self._ids())
         topic = device_topic(TopicKind.ISSUE, device.pid, device.uuid)
         device.record("out", str(code), message.data)
@@ -661,8 +833,20 @@ class RlinkHub:
         return prepared
 
     async def async_set_properties(self, device: RlinkDevice, values: Mapping[str, Any]) -> None:
-        """Write values; the state changes when the device reports them."""
+        """Write values; the state changes when the device reports them.
+
+        A sleeping device that cannot take them now gets them when it wakes up.
+        """
         prepared = self.prepare_values(device, values)
+        if not self.available(device) and device.profile.sleeping:
+            self.desired.hold(device, prepared)
+            return
+        if device.gateway is not None and not device.online:
+            raise _error("device_offline", device)
+        await self.async_write(device, prepared)
+
+    async def async_write(self, device: RlinkDevice, prepared: Mapping[str, Any]) -> None:
+        """Send values already checked and encoded by `prepare_values`."""
         if device.gateway is None:
             await self.async_command(device, Cmd.PROPERTY_SET, {"properties": prepared}, ack=True)
             return
@@ -682,10 +866,12 @@ class RlinkHub:
 
     async def async_ping(self, device: RlinkDevice) -> dict[str, Any]:
         """Check the connection; the answer updates the network diagnostics."""
-        reply = await self.async_command(self.target(device), Cmd.PING, ack=True)
+        reply = await self.async_command(
+            self.target(device), Cmd.PING, ack=True, require_online=False
+        )
         data = reply.data if reply is not None else {}
         gateway = self.target(device)
-        self._set_online(gateway, True)
+        self.set_online(gateway, True)
         network = {k: data[k] for k in _NETWORK_KEYS if k in data}
         if network:
             gateway.network.update(network)
@@ -708,6 +894,7 @@ class RlinkHub:
 
 
 _RESYNC_ROUNDS: Final = (0.0, 5.0, 15.0, 45.0)
+_INFO_FIELDS: Final = frozenset({"name", "name_by_user", "area_id"})
 _NETWORK_KEYS: Final = frozenset({"currentSsid", "networkType", "signal", "signalValue"})
 
 

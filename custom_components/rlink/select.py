@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
 from homeassistant.const import Platform
@@ -14,6 +15,8 @@ from .descriptions import enum_label, enum_options, enum_value, naming, properti
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform, property_value
 from .hub import RlinkHub
+from .kinds import Kind
+from .protocol.responder import DeviceRef, SweeperStore
 
 PARALLEL_UPDATES = 0
 
@@ -23,8 +26,20 @@ class RlinkSelectDescription(RlinkEntityDescription, SelectEntityDescription):
     """A select for one writable enum property."""
 
 
+MAPS: Final = RlinkSelectDescription(
+    key="map",
+    identifier="vacuum_map_choice",
+    translation_key="map",
+    options=[],
+    watch=frozenset({"sweeper"}),
+)
+
+
 def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
-    return [
+    maps: list[RlinkEntity] = (
+        [RlinkMapSelect(hub, device, MAPS)] if device.profile.has(Kind.VACUUM) else []
+    )
+    return maps + [
         RlinkSelect(
             hub,
             device,
@@ -55,6 +70,42 @@ class RlinkSelect(RlinkEntity, SelectEntity):
         await self.hub.async_set_properties(
             self.device, {prop.identifier: enum_value(prop, option)}
         )
+
+
+def map_label(entry: dict[str, object]) -> str:
+    return f"{entry.get('mapName') or 'Map'} ({entry['mapId']})"
+
+
+class RlinkMapSelect(RlinkEntity, SelectEntity):
+    """Which stored map the map image shows; the vacuum itself is not told."""
+
+    entity_description: RlinkSelectDescription
+
+    def _store(self) -> SweeperStore:
+        return self.hub.answers.sweeper(DeviceRef(self.device.uuid, self.device.pid))
+
+    @property
+    def available(self) -> bool:
+        return bool(self.hub.answers.sweepers.get(self.device.uuid, SweeperStore()).maps)
+
+    @property
+    def options(self) -> list[str]:
+        store = self.hub.answers.sweepers.get(self.device.uuid)
+        return [map_label(m) for m in store.maps.values()] if store is not None else []
+
+    @property
+    def current_option(self) -> str | None:
+        store = self.hub.answers.sweepers.get(self.device.uuid)
+        shown = store.shown() if store is not None else None
+        return map_label(shown) if shown is not None else None
+
+    async def async_select_option(self, option: str) -> None:
+        store = self._store()
+        store.selected = next(
+            (map_id for map_id, entry in store.maps.items() if map_label(entry) == option), None
+        )
+        self.hub.save_soon()
+        self.device.notify({"sweeper"})
 
 
 async def async_setup_entry(

@@ -29,6 +29,8 @@ from .descriptions import (
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
 from .hub import RlinkHub
+from .kinds import Kind
+from .lock_codes import public
 from .protocol.model import NUMERIC_TYPES, DataType, Property
 
 PARALLEL_UPDATES = 0
@@ -173,6 +175,44 @@ VERSIONS: Final = (
 )
 
 
+PASSWORDS: Final = RlinkSensorDescription(
+    key="passwords",
+    identifier="lock_passwords",
+    translation_key="passwords",
+    entity_category=EntityCategory.DIAGNOSTIC,
+    state_class=SensorStateClass.MEASUREMENT,
+    watch=frozenset({"passwords"}),
+    value_fn=lambda d: len(d.passwords),
+    attributes_fn=lambda d: {"passwords": [public(p) for p in d.passwords]},
+)
+SHOWN_RECORDS: Final = 10
+
+
+def _cleaning_records(hub: RlinkHub) -> RlinkSensorDescription:
+    def records(device: RlinkDevice) -> list[dict[str, Any]]:
+        store = hub.answers.sweepers.get(device.uuid)
+        return store.records if store is not None else []
+
+    return RlinkSensorDescription(
+        key="cleaning_records",
+        identifier="vacuum_records",
+        translation_key="cleaning_records",
+        state_class=SensorStateClass.TOTAL,
+        watch=frozenset({"sweeper"}),
+        value_fn=lambda d: len(records(d)),
+        attributes_fn=lambda d: {"records": list(reversed(records(d)[-SHOWN_RECORDS:]))},
+    )
+
+
+def _kind_sensors(hub: RlinkHub, device: RlinkDevice) -> list[RlinkSensorDescription]:
+    descriptions = []
+    if device.profile.has(Kind.LOCK):
+        descriptions.append(PASSWORDS)
+    if device.profile.has(Kind.VACUUM):
+        descriptions.append(_cleaning_records(hub))
+    return descriptions
+
+
 def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
     entities: list[RlinkEntity] = [
         RlinkSensor(
@@ -189,7 +229,10 @@ def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
         for prop in properties_for(device, Platform.SENSOR)
     ]
     device_level = VERSIONS if device.gateway else DIAGNOSTICS + VERSIONS
-    entities += [RlinkSensor(hub, device, description) for description in device_level]
+    entities += [
+        RlinkSensor(hub, device, description)
+        for description in (*device_level, *_kind_sensors(hub, device))
+    ]
     return entities
 
 

@@ -1,21 +1,30 @@
-"""Firmware: the installed version of each device, and the progress of an update."""
+"""Firmware: the installed version, the newest file the user provided, and installing it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
-from homeassistant.components.update import UpdateEntity, UpdateEntityDescription
+from homeassistant.components.update import (
+    UpdateEntity,
+    UpdateEntityDescription,
+    UpdateEntityFeature,
+)
 from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RlinkConfigEntry
+from .const import DOMAIN
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
+from .firmware import DATA_FIRMWARE, FirmwareFile, async_install, newer
 from .hub import RlinkHub
 
 PARALLEL_UPDATES = 0
+
+_BUSY: Final = frozenset({"requested", "downloading", "burning"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,7 +36,7 @@ FIRMWARE: Final = RlinkUpdateDescription(
     key="firmware",
     identifier="firmware",
     translation_key="firmware",
-    entity_category=EntityCategory.DIAGNOSTIC,
+    entity_category=EntityCategory.CONFIG,
     watch=frozenset({"version", "ota"}),
 )
 
@@ -37,9 +46,22 @@ def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
 
 
 class RlinkFirmware(RlinkEntity, UpdateEntity):
-    """Shows the firmware a device runs. No newer file is known, so latest = installed."""
+    """The device's firmware; a newer file in <config>/rlink/firmware/<pid>/ is an update."""
 
     entity_description: RlinkUpdateDescription
+    _attr_supported_features = (
+        UpdateEntityFeature.INSTALL
+        | UpdateEntityFeature.PROGRESS
+        | UpdateEntityFeature.SPECIFIC_VERSION
+    )
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        catalog = self.hass.data[DATA_FIRMWARE]
+        self.async_on_remove(catalog.add_listener(self.async_write_ha_state))
+
+    def _newest(self) -> FirmwareFile | None:
+        return self.hass.data[DATA_FIRMWARE].latest(self.device.pid) if self.hass else None
 
     @property
     def installed_version(self) -> str | None:
@@ -47,11 +69,14 @@ class RlinkFirmware(RlinkEntity, UpdateEntity):
 
     @property
     def latest_version(self) -> str | None:
+        newest = self._newest()
+        if newest is not None and newer(newest.version, self.device.version):
+            return newest.version
         return self.device.version
 
     @property
     def in_progress(self) -> bool:
-        return self.device.ota.get("type") in ("downloading", "burning")
+        return self.device.ota.get("type") in _BUSY
 
     @property
     def update_percentage(self) -> int | None:
@@ -59,6 +84,17 @@ class RlinkFirmware(RlinkEntity, UpdateEntity):
         if self.device.ota.get("type") == "downloading" and isinstance(percent, int):
             return max(0, min(100, percent))
         return None
+
+    async def async_install(self, version: str | None, backup: bool, **kwargs: Any) -> None:
+        catalog = self.hass.data[DATA_FIRMWARE]
+        firmware = catalog.find(self.device.pid, version)
+        if firmware is None:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="no_firmware",
+                translation_placeholders={"pid": self.device.pid, "version": version or "latest"},
+            )
+        await async_install(self.hub, self.device, firmware)
 
 
 async def async_setup_entry(

@@ -456,8 +456,16 @@ class VirtualDevice:
                 {**base, "method": "SDP_ANSWER", "error": -2, "params": "{}", "rawData": "{}"},
             )
             return
-        offer = json.loads(data.get("params") or "{}").get("sdp", "")
-        answer, candidates = await sdp_answer(offer)
+        try:
+            offer = json.loads(data.get("params") or "{}").get("sdp", "")
+            answer, candidates = await sdp_answer(offer)
+        except (ValueError, AttributeError) as err:
+            _LOGGER.info("%s: cannot answer the offer: %s", self.uuid, err)
+            await self.send(
+                Evt.WEBRTC_SIGNAL_EXCHANGE,
+                {**base, "method": "SDP_ANSWER", "error": -1, "params": "{}", "rawData": "{}"},
+            )
+            return
         await self.send(
             Evt.WEBRTC_SIGNAL_EXCHANGE,
             {

@@ -79,6 +79,10 @@ class ResponderBackend:
     def sweeper(self, device: DeviceRef) -> SweeperStore:
         raise ServiceNotActivated(Status.SERVICE_NOT_ACTIVATED, "no map storage")
 
+    def map_link(self, device: DeviceRef, entry: JsonObject) -> str | None:
+        """Where the map's data can be fetched (`mapSignPath`), when the backend knows."""
+        return None
+
     # --- what devices tell --------------------------------------------------------------
 
     def bound(self, device: DeviceRef, data: JsonObject) -> None:
@@ -147,6 +151,8 @@ class SweeperStore:
     def __init__(self) -> None:
         self.maps: dict[str, JsonObject] = {}
         self.records: list[JsonObject] = []
+        self.selected: str | None = None
+        """The map the user chose to look at; None for the newest."""
         self._next_id = 1
 
     def _new_id(self) -> str:
@@ -157,6 +163,10 @@ class SweeperStore:
     def current(self) -> JsonObject | None:
         """The newest map (what `sweeper_map_list` answers)."""
         return max(self.maps.values(), key=lambda m: int(m["mapId"]), default=None)
+
+    def shown(self) -> JsonObject | None:
+        """The map to display: the chosen one while it exists, else the newest."""
+        return self.maps.get(self.selected or "") or self.current()
 
     def add_map(self, data: JsonObject, now: int) -> JsonObject:
         fields = _text_fields(data, self._MAP_FIELDS)
@@ -183,7 +193,12 @@ class SweeperStore:
         return entry
 
     def dump(self) -> JsonObject:
-        return {"maps": list(self.maps.values()), "records": self.records, "next": self._next_id}
+        return {
+            "maps": list(self.maps.values()),
+            "records": self.records,
+            "next": self._next_id,
+            "selected": self.selected,
+        }
 
     @classmethod
     def load(cls, raw: Mapping[str, Any]) -> SweeperStore:
@@ -191,6 +206,7 @@ class SweeperStore:
         store.maps = {str(m["mapId"]): dict(m) for m in raw.get("maps", [])}
         store.records = [dict(r) for r in raw.get("records", [])]
         store._next_id = int(raw.get("next", 1))
+        store.selected = raw.get("selected")
         return store
 
 
@@ -438,7 +454,11 @@ class Responder:
         return self.backend.sweeper_sts_token(device, upload_type)
 
     def _sweeper_map_list(self, device: DeviceRef, message: Message) -> JsonObject:
-        return self.backend.sweeper(device).current() or {}
+        entry = self.backend.sweeper(device).current()
+        if entry is None:
+            return {}
+        link = self.backend.map_link(device, entry)
+        return {**entry, "mapSignPath": link} if link else dict(entry)
 
     def _sweeper_map_add(self, device: DeviceRef, message: Message) -> JsonObject:
         entry = self.backend.sweeper(device).add_map(message.data, self._clock())

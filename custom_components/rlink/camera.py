@@ -1,0 +1,256 @@
+"""Cameras and doorbells: live view over WebRTC, signalled through `webrtc_signal_exchange`.
+
+Home Assistant's frontend talks WebRTC straight to the device. This entity only carries the
+signalling: the browser's offer goes to the device as `SDP_OFFER` under a `peerClientId` of
+its own, the device's answer and candidates come back as `webrtc_signal_exchange` events.
+The still image is the picture of the last alarm, when the device attached one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Final
+
+from aiohttp import ClientTimeout
+from homeassistant.components.camera import (
+    Camera,
+    CameraEntityDescription,
+    CameraEntityFeature,
+    WebRTCAnswer,
+    WebRTCCandidate,
+    WebRTCError,
+    WebRTCSendMessage,
+)
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from webrtc_models import RTCIceCandidateInit
+
+from . import RlinkConfigEntry
+from .answers import SIGNAL_MODEL_EVENT, SIGNAL_WEBRTC, ice_servers
+from .device import RlinkDevice
+from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
+from .hub import RlinkHub
+from .kinds import Kind
+from .protocol.codes import DeviceCommand as Cmd
+
+_LOGGER = logging.getLogger(__name__)
+
+PARALLEL_UPDATES = 0
+
+SOURCE_APP: Final = 1
+LIVE_PREFIX: Final = "live_"
+CLOSE_METHOD: Final = "CLOSE"
+"""Not in the protocol, which has no way to end a session; devices that do not know it
+ignore it and end the session when the peer goes quiet."""
+
+# Device error in a signal -> (WebRTCError code, message).
+SIGNAL_ERRORS: Final = {
+    -2: ("device_busy", "The camera is busy with another viewer"),
+}
+ALARM_IMAGE_KEYS: Final = ("imageUrl", "image", "picUrl")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RlinkCameraDescription(RlinkEntityDescription, CameraEntityDescription):
+    """The camera of a device."""
+
+
+CAMERA: Final = RlinkCameraDescription(key="camera", identifier="camera", name=None)
+
+
+def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+    if not device.profile.has(Kind.CAMERA):
+        return []
+    return [RlinkCamera(hub, device, CAMERA)]
+
+
+def _json(raw: Any) -> Any:
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw) if raw else {}
+        except ValueError:
+            return None
+    return raw
+
+
+def _candidates(params: Any) -> list[RTCIceCandidateInit]:
+    """A device sends one candidate object; some send a list. Both are accepted."""
+    parsed = _json(params)
+    entries = parsed if isinstance(parsed, list) else [parsed]
+    found = []
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("candidate"), str):
+            found.append(
+                RTCIceCandidateInit(
+                    entry["candidate"],
+                    sdp_mid=entry.get("sdpMid"),
+                    sdp_m_line_index=entry.get("sdpMLineIndex"),
+                )
+            )
+    return found
+
+
+class RlinkCamera(RlinkEntity, Camera):
+    """A camera that streams over WebRTC, peer to peer with the browser."""
+
+    entity_description: RlinkCameraDescription
+    _attr_supported_features = CameraEntityFeature.STREAM
+
+    def __init__(
+        self, hub: RlinkHub, device: RlinkDevice, description: RlinkCameraDescription
+    ) -> None:
+        RlinkEntity.__init__(self, hub, device, description)
+        Camera.__init__(self)
+        self._sessions: dict[str, WebRTCSendMessage] = {}
+        self._alarm_image: str | None = None
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        hass, uuid = self.hass, self.device.uuid
+        self.async_on_remove(
+            async_dispatcher_connect(hass, SIGNAL_WEBRTC.format(uuid), self._on_signal)
+        )
+        self.async_on_remove(
+            async_dispatcher_connect(hass, SIGNAL_MODEL_EVENT.format(uuid), self._on_event)
+        )
+
+    def watches(self, changed: frozenset[str]) -> bool:
+        return False  # nothing the device reports changes the camera entity itself
+
+    # --- signalling from the browser ------------------------------------------------------
+
+    @staticmethod
+    def _peer(session_id: str) -> str:
+        return f"{LIVE_PREFIX}{session_id}"
+
+    def _auth(self) -> dict[str, Any] | None:
+        """TURN credentials for the device, when Home Assistant has a TURN server."""
+        for server in ice_servers(self.hass):
+            urls = [server.urls] if isinstance(server.urls, str) else server.urls
+            if server.username and any(u.startswith("turn") for u in urls):
+                return {
+                    "userName": server.username,
+                    "password": server.credential or "",
+                    "expireSecond": 3600,
+                }
+        return None
+
+    async def _signal(self, session_id: str, method: str, params: str, **extra: Any) -> None:
+        data: dict[str, Any] = {
+            "peerClientId": self._peer(session_id),
+            "method": method,
+            "params": params,
+            "rawData": "{}",
+            **extra,
+        }
+        if self.device.gateway:
+            data["subUuid"] = self.device.uuid
+        await self.hub.async_command(
+            self.hub.target(self.device), Cmd.WEBRTC_SIGNAL_EXCHANGE, data, ack=False
+        )
+
+    async def async_handle_async_webrtc_offer(
+        self, offer_sdp: str, session_id: str, send_message: WebRTCSendMessage
+    ) -> None:
+        self._sessions[session_id] = send_message
+        extra: dict[str, Any] = {"autoPlay": True, "source": SOURCE_APP}
+        if (auth := self._auth()) is not None:
+            extra["auth"] = auth
+        try:
+            if self.device.profile.sleeping:
+                await self.hub.async_wake(self.device)
+            await self._signal(
+                session_id,
+                "SDP_OFFER",
+                json.dumps({"type": "offer", "sdp": offer_sdp}),
+                **extra,
+            )
+        except HomeAssistantError as err:
+            self._sessions.pop(session_id, None)
+            send_message(WebRTCError("device_unreachable", str(err)))
+
+    async def async_on_webrtc_candidate(
+        self, session_id: str, candidate: RTCIceCandidateInit
+    ) -> None:
+        if session_id not in self._sessions:
+            raise HomeAssistantError(f"No WebRTC session {session_id}")
+        await self._signal(session_id, "ICE_CANDIDATE", json.dumps([candidate.to_dict()]))
+
+    @callback
+    def close_webrtc_session(self, session_id: str) -> None:
+        if self._sessions.pop(session_id, None) is None:
+            return
+        self.hub.spawn(self._close(session_id), f"rlink webrtc close {session_id}")
+
+    async def _close(self, session_id: str) -> None:
+        try:
+            await self._signal(session_id, CLOSE_METHOD, "{}")
+        except HomeAssistantError as err:
+            _LOGGER.debug("Could not tell %s the session ended: %s", self.device.name, err)
+
+    # --- signalling from the device ---------------------------------------------------------
+
+    @callback
+    def _on_signal(self, data: dict[str, Any]) -> None:
+        peer = str(data.get("peerClientId") or "")
+        session_id = peer.removeprefix(LIVE_PREFIX)
+        send = self._sessions.get(session_id)
+        if send is None:
+            _LOGGER.debug("%s signalled %s, which has no session", self.device.name, peer)
+            return
+        error = data.get("error")
+        if isinstance(error, int) and error != 0:
+            code, message = SIGNAL_ERRORS.get(error, ("device_error", f"Device error {error}"))
+            self._sessions.pop(session_id, None)
+            send(WebRTCError(code, message))
+            return
+        method = data.get("method")
+        if method == "SDP_ANSWER":
+            answer = _json(data.get("params"))
+            sdp = answer.get("sdp") if isinstance(answer, dict) else None
+            if not sdp:
+                send(WebRTCError("invalid_answer", "The camera sent an empty answer"))
+                return
+            send(WebRTCAnswer(sdp))
+        elif method == "ICE_CANDIDATE":
+            for candidate in _candidates(data.get("params")):
+                send(WebRTCCandidate(candidate))
+
+    # --- alarms and the still image -----------------------------------------------------------
+
+    @callback
+    def _on_event(self, identifier: str, output: dict[str, Any]) -> None:
+        image = next((output[k] for k in ALARM_IMAGE_KEYS if output.get(k)), None)
+        if identifier == "alarm" and isinstance(image, str):
+            self._alarm_image = image
+            self.async_write_ha_state()
+
+    async def async_camera_image(
+        self, width: int | None = None, height: int | None = None
+    ) -> bytes | None:
+        if not self._alarm_image:
+            return None
+        session = async_get_clientsession(self.hass)
+        try:
+            async with session.get(self._alarm_image, timeout=ClientTimeout(total=10)) as response:
+                response.raise_for_status()
+                return await response.read()
+        except Exception as err:
+            _LOGGER.info("Could not fetch the alarm picture of %s: %s", self.device.name, err)
+            return None
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        return {"alarm_image": self._alarm_image} if self._alarm_image else None
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    async_setup_platform(entry.runtime_data, Platform.CAMERA, build, async_add_entities)

@@ -1,0 +1,379 @@
+"""Firmware files the user provides, served to devices over Home Assistant's HTTP server.
+
+A file in ``<config>/rlink/firmware/<pid>/`` is a firmware for that product. Its version
+comes from a JSON sidecar (``<file>.json`` with ``version`` and optionally ``firmware_type``)
+or from the file name (``plug_v1.2.3.bin``). Installing sends `ota` with a signed, expiring
+URL of the file on Home Assistant, its size and MD5; the device downloads it from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+import uuid as uuid_lib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from http import HTTPStatus
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import voluptuous as vol
+from aiohttp import web
+from awesomeversion import AwesomeVersion, AwesomeVersionException
+from homeassistant.components.http import HomeAssistantView
+from homeassistant.components.http.auth import async_sign_path
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.network import NoURLAvailableError, get_url
+from homeassistant.util.hass_dict import HassKey
+
+from .const import DOMAIN
+from .device import RlinkDevice
+from .protocol import messages
+from .protocol.codes import DeviceCommand as Cmd
+from .protocol.codes import ProductCommand
+from .protocol.topics import TopicKind, product_topic
+from .service_targets import DEVICES, targets
+
+if TYPE_CHECKING:
+    from .hub import RlinkHub
+
+_LOGGER = logging.getLogger(__name__)
+
+DATA_FIRMWARE: Final[HassKey[FirmwareCatalog]] = HassKey(f"{DOMAIN}_firmware")
+URL_BASE: Final = "/api/rlink/firmware"
+LINK_LIFETIME: Final = timedelta(hours=2)
+INSTALL_TIMEOUT: Final = 900.0
+SILENCE_WINDOW: Final = 10.0
+STANDARD_FIRMWARE: Final = 2
+_VERSION_IN_NAME: Final = re.compile(r"[vV_-](\d+(?:\.\d+)+)(?=[^\d]*$)")
+_CHUNK: Final = 1 << 16
+
+# resCode of a failed `ota_progress` -> translation key of the reason.
+OTA_ERRORS: Final[Mapping[int, str]] = {
+    -1: "download_timeout",
+    -2: "file_missing",
+    -3: "link_expired",
+    -4: "md5_mismatch",
+    -5: "install_failed",
+}
+
+
+@dataclass(frozen=True)
+class FirmwareFile:
+    pid: str
+    version: str
+    name: str
+    path: Path
+    size: int
+    md5: str
+    firmware_type: int = STANDARD_FIRMWARE
+
+
+def _version_key(version: str) -> AwesomeVersion:
+    return AwesomeVersion(version)
+
+
+def newer(candidate: str, installed: str | None) -> bool:
+    if installed is None:
+        return True
+    try:
+        return _version_key(candidate) > _version_key(installed)
+    except AwesomeVersionException:
+        return candidate != installed
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()  # noqa: S324 - the protocol's checksum, not a security measure
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _describe(pid: str, path: Path) -> FirmwareFile | None:
+    sidecar = path.with_name(path.name + ".json")
+    meta: dict[str, Any] = {}
+    if sidecar.is_file():
+        try:
+            meta = json.loads(sidecar.read_text())
+        except ValueError:
+            _LOGGER.warning("Ignoring %s: not valid JSON", sidecar)
+    version = meta.get("version")
+    if not isinstance(version, str):
+        found = _VERSION_IN_NAME.search(path.stem + path.suffix)
+        version = found.group(1) if found else None
+    if not version:
+        _LOGGER.warning("Ignoring firmware %s: no version in its name or a sidecar", path)
+        return None
+    firmware_type = meta.get("firmware_type", STANDARD_FIRMWARE)
+    return FirmwareFile(
+        pid,
+        version,
+        path.name,
+        path,
+        path.stat().st_size,
+        _md5(path),
+        firmware_type if firmware_type in (1, 2, 3) else STANDARD_FIRMWARE,
+    )
+
+
+def scan(root: Path) -> dict[str, list[FirmwareFile]]:
+    """Every firmware under `root`, per product, newest first. Blocking: run in the executor."""
+    found: dict[str, list[FirmwareFile]] = {}
+    if not root.is_dir():
+        return found
+    for product in sorted(p for p in root.iterdir() if p.is_dir()):
+        files = [
+            described
+            for path in sorted(product.iterdir())
+            if path.is_file() and path.suffix != ".json"
+            if (described := _describe(product.name, path)) is not None
+        ]
+        files.sort(key=lambda f: _version_key(f.version), reverse=True)
+        if files:
+            found[product.name] = files
+    return found
+
+
+class FirmwareCatalog:
+    """The firmware files on disk, rescanned on demand (reading is off the event loop)."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.hass = hass
+        self.root = Path(hass.config.path(DOMAIN, "firmware"))
+        self.files: dict[str, list[FirmwareFile]] = {}
+        self._listeners: list[Callable[[], None]] = []
+        self._view_registered = False
+
+    async def async_scan(self) -> None:
+        files = await self.hass.async_add_executor_job(scan, self.root)
+        if files != self.files:
+            self.files = files
+            for listener in list(self._listeners):
+                listener()
+
+    def add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def latest(self, pid: str) -> FirmwareFile | None:
+        files = self.files.get(pid)
+        return files[0] if files else None
+
+    def find(self, pid: str, version: str | None) -> FirmwareFile | None:
+        if version is None:
+            return self.latest(pid)
+        return next((f for f in self.files.get(pid, []) if f.version == version), None)
+
+    def url(self, firmware: FirmwareFile) -> str:
+        """A signed link to the file that devices can fetch without a login."""
+        if getattr(self.hass, "http", None) is None:
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="no_local_url")
+        if not self._view_registered:
+            self.hass.http.register_view(FirmwareView(self))
+            self._view_registered = True
+        try:
+            base = get_url(self.hass, allow_external=False, allow_cloud=False)
+        except NoURLAvailableError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="no_local_url"
+            ) from err
+        path = f"{URL_BASE}/{firmware.pid}/{firmware.name}"
+        return base + async_sign_path(self.hass, path, LINK_LIFETIME, use_content_user=True)
+
+
+class FirmwareView(HomeAssistantView):
+    """Serves firmware files; the signature in the link stands in for a login."""
+
+    url = URL_BASE + "/{pid}/{name}"
+    name = "api:rlink:firmware"
+
+    def __init__(self, catalog: FirmwareCatalog) -> None:
+        self.catalog = catalog
+
+    async def get(self, request: web.Request, pid: str, name: str) -> web.StreamResponse:
+        firmware = next((f for f in self.catalog.files.get(pid, []) if f.name == name), None)
+        if firmware is None:
+            return web.Response(status=HTTPStatus.NOT_FOUND)
+        return web.FileResponse(firmware.path)
+
+
+# --- installing ----------------------------------------------------------------------------
+
+
+def ota_data(catalog: FirmwareCatalog, device: RlinkDevice, firmware: FirmwareFile) -> dict:
+    data: dict[str, Any] = {
+        "firmwareType": firmware.firmware_type,
+        "fileSize": firmware.size,
+        "silence": False,
+        "md5sum": firmware.md5,
+        "url": catalog.url(firmware),
+        "version": firmware.version,
+    }
+    if device.gateway:
+        data["subUuids"] = [device.uuid]
+    return data
+
+
+def _ota_failed(device: RlinkDevice, res_code: Any) -> HomeAssistantError:
+    reason = OTA_ERRORS.get(res_code if isinstance(res_code, int) else 0, "install_failed")
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=f"ota_{reason}",
+        translation_placeholders={"device": device.name, "code": str(res_code)},
+    )
+
+
+async def async_install(
+    hub: RlinkHub,
+    device: RlinkDevice,
+    firmware: FirmwareFile,
+    timeout: float = INSTALL_TIMEOUT,  # noqa: ASYNC109
+) -> None:
+    """Send `ota` and wait until the device runs the new version, or says it failed."""
+    catalog = hub.hass.data[DATA_FIRMWARE]
+    outcome: asyncio.Future[None] = hub.hass.loop.create_future()
+
+    def follow(_changed: frozenset[str] | None) -> None:
+        if outcome.done():
+            return
+        if device.ota.get("type") == "fail":
+            outcome.set_exception(_ota_failed(device, device.ota.get("resCode")))
+        elif device.ota.get("type") == "done" or device.version == firmware.version:
+            outcome.set_result(None)
+
+    device.ota = {"type": "requested", "version": firmware.version}
+    device.notify({"ota"})
+    undo = device.async_add_listener(follow)
+    try:
+        await hub.async_command(
+            hub.target(device), Cmd.OTA, ota_data(catalog, device, firmware), ack=True
+        )
+        async with asyncio.timeout(timeout):
+            await outcome
+    except TimeoutError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="ota_timeout",
+            translation_placeholders={"device": device.name},
+        ) from err
+    except HomeAssistantError:
+        device.ota = {}
+        device.notify({"ota"})
+        raise
+    finally:
+        undo()
+    device.ota = {}
+    device.notify({"ota"})
+
+
+async def async_silence_ota(
+    hub: RlinkHub, pid: str, firmware: FirmwareFile, window: float = SILENCE_WINDOW
+) -> dict[str, Any]:
+    """Offer a firmware to every device of a product; returns who accepted it."""
+    catalog = hub.hass.data[DATA_FIRMWARE]
+    is_sub = any(d.pid == pid and d.gateway for d in hub.devices.values())
+    task_id = uuid_lib.uuid4().hex
+    data = {
+        "taskId": task_id,
+        "pid": pid,
+        "pModel": "",
+        "isSub": is_sub,
+        "fileSize": firmware.size,
+        "firmwareType": firmware.firmware_type,
+        "md5sum": firmware.md5,
+        "url": catalog.url(firmware),
+        "version": "ALL",
+        "targetVersion": firmware.version,
+    }
+    message = messages.product_command(ProductCommand.SILENCE_OTA, data, ack=True)
+    replies = await hub.async_product_request(
+        product_topic(TopicKind.PRODUCT_ISSUE, pid), message, window
+    )
+    devices: dict[str, Any] = {
+        d.uuid: {"result": "no_answer"} for d in hub.devices.values() if d.pid == pid
+    }
+    for reply in replies:
+        for entry in reply.data.get("devices") or []:
+            if isinstance(entry, dict) and isinstance(entry.get("uuid"), str):
+                devices[entry["uuid"]] = {"result": "refused" if reply.res else "accepted"}
+    return {"task_id": task_id, "version": firmware.version, "devices": devices}
+
+
+# --- the service -----------------------------------------------------------------------------
+
+ATTR_PRODUCT: Final = "product"
+ATTR_VERSION: Final = "version"
+ATTR_WAIT: Final = "wait"
+
+SCHEMAS: Final[dict[str, vol.Schema]] = {
+    "firmware_update": vol.All(
+        vol.Schema(
+            {
+                vol.Optional("device_id"): DEVICES["device_id"],
+                vol.Optional(ATTR_PRODUCT): cv.string,
+                vol.Optional(ATTR_VERSION): cv.string,
+                vol.Optional(ATTR_WAIT, default=True): cv.boolean,
+            }
+        ),
+        cv.has_at_least_one_key("device_id", ATTR_PRODUCT),
+    )
+}
+
+
+def _no_firmware(pid: str, version: str | None) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="no_firmware",
+        translation_placeholders={"pid": pid, "version": version or "latest"},
+    )
+
+
+async def _install_one(hub: RlinkHub, device: RlinkDevice, version: str | None, wait: bool) -> dict:
+    firmware = hub.hass.data[DATA_FIRMWARE].find(device.pid, version)
+    if firmware is None:
+        return {"result": "no_firmware"}
+    try:
+        if wait:
+            await async_install(hub, device, firmware)
+            return {"result": "done", "version": firmware.version}
+        await hub.async_command(
+            hub.target(device), Cmd.OTA, ota_data(hub.hass.data[DATA_FIRMWARE], device, firmware)
+        )
+    except HomeAssistantError as err:
+        return {"result": "failed", "error": str(err)}
+    return {"result": "sent", "version": firmware.version}
+
+
+async def _firmware_update(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    catalog = hass.data[DATA_FIRMWARE]
+    await catalog.async_scan()
+    version = call.data.get(ATTR_VERSION)
+    if ATTR_PRODUCT in call.data:
+        pid = call.data[ATTR_PRODUCT]
+        firmware = catalog.find(pid, version)
+        if firmware is None:
+            raise _no_firmware(pid, version)
+        hubs = [
+            e.runtime_data
+            for e in hass.config_entries.async_loaded_entries(DOMAIN)
+            if any(d.pid == pid for d in e.runtime_data.devices.values())
+        ]
+        results: dict[str, Any] = {}
+        for hub in hubs:
+            results |= (await async_silence_ota(hub, pid, firmware))["devices"]
+        return {"product": pid, "version": firmware.version, "devices": results}
+    chosen = targets(hass, call)
+    outcomes = await asyncio.gather(
+        *(_install_one(hub, device, version, call.data[ATTR_WAIT]) for hub, device in chosen)
+    )
+    return {"devices": {d.uuid: o for (_h, d), o in zip(chosen, outcomes, strict=True)}}
+
+
+HANDLERS: Final = {"firmware_update": (_firmware_update, SupportsResponse.OPTIONAL)}

@@ -1,0 +1,294 @@
+"""Gateway services: sub-devices (search, remove, replace) and local groups, scenes, rules.
+
+The gateway runs its local groups, scenes and one-click executions without the hub. The hub
+keeps the master copy (in `HubAnswers.local_configs`) so it can answer `local_config` and
+`local_data_sync`; every edit goes to the gateway and, once accepted, into that copy.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import voluptuous as vol
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+
+from .const import DOMAIN
+from .device import RlinkDevice
+from .hub import RlinkHub
+from .protocol.codes import DeviceCommand as Cmd
+from .protocol.messages import JsonObject
+from .service_targets import ONE_DEVICE, targets
+
+SHORT_ID: Final = vol.All(vol.Coerce(int), vol.Range(0, 9999))
+GROUP_OPERATIONS: Final = {"set": 1, "delete": 2}
+SCENE_OPERATIONS: Final = {"set": 1, "delete": 2, "disable": 6, "enable": 7}
+EXECUTE_TYPES: Final = {"any": 1, "all": 2}
+
+SCHEMAS: Final[dict[str, vol.Schema]] = {
+    "search_sub_devices": vol.Schema(
+        {
+            **ONE_DEVICE,
+            vol.Optional("duration", default=60): vol.All(vol.Coerce(int), vol.Range(1, 600)),
+            vol.Optional("bind", default=True): cv.boolean,
+            vol.Optional("stop", default=False): cv.boolean,
+            vol.Optional("pids", default=list): vol.All(cv.ensure_list, [cv.string]),
+        }
+    ),
+    "remove_sub_device": vol.Schema(ONE_DEVICE),
+    "replace_sub_device": vol.Schema(
+        {**ONE_DEVICE, vol.Required("new_uuid"): vol.All(cv.string, vol.Length(min=1))}
+    ),
+    "local_group_control": vol.Schema(
+        {
+            **ONE_DEVICE,
+            vol.Required("short_id"): SHORT_ID,
+            vol.Required("properties"): vol.All(dict, vol.Length(min=1)),
+        }
+    ),
+    "execute_local_rule": vol.Schema({**ONE_DEVICE, vol.Required("short_id"): SHORT_ID}),
+    "update_local_group": vol.Schema(
+        {
+            **ONE_DEVICE,
+            vol.Required("short_id"): SHORT_ID,
+            vol.Optional("operation", default="set"): vol.In(GROUP_OPERATIONS),
+            vol.Optional("name", default=""): cv.string,
+            vol.Optional("members", default=list): vol.All(cv.ensure_list, [cv.string]),
+            vol.Optional("area_id"): cv.string,
+        }
+    ),
+    "update_local_scene": vol.Schema(
+        {
+            **ONE_DEVICE,
+            vol.Required("short_id"): SHORT_ID,
+            vol.Optional("operation", default="set"): vol.In(SCENE_OPERATIONS),
+            vol.Optional("name", default=""): cv.string,
+            vol.Optional("execute_type", default="any"): vol.In(EXECUTE_TYPES),
+            vol.Optional("conditions", default=list): vol.All(cv.ensure_list, [dict]),
+            vol.Optional("actions", default=list): vol.All(cv.ensure_list, [dict]),
+        }
+    ),
+    "sync_local_config": vol.Schema(ONE_DEVICE),
+}
+
+
+def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+    )
+
+
+def _gateway(hass: HomeAssistant, call: ServiceCall) -> tuple[RlinkHub, RlinkDevice]:
+    ((hub, device),) = targets(hass, call)
+    if device.gateway is not None:
+        raise _invalid("not_a_gateway", device=device.name)
+    return hub, device
+
+
+def _sub_device(hass: HomeAssistant, call: ServiceCall) -> tuple[RlinkHub, RlinkDevice]:
+    ((hub, device),) = targets(hass, call)
+    if device.gateway is None:
+        raise _invalid("not_a_sub_device", device=device.name)
+    return hub, device
+
+
+def _failed(reply_data: JsonObject) -> bool:
+    return reply_data.get("result") == "fail"
+
+
+def _refused(device: RlinkDevice, code: Cmd) -> HomeAssistantError:
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="gateway_refused",
+        translation_placeholders={"device": device.name, "command": str(code)},
+    )
+
+
+async def _request(hub: RlinkHub, gateway: RlinkDevice, code: Cmd, data: JsonObject) -> JsonObject:
+    reply = await hub.async_command(gateway, code, data, ack=True)
+    answer = reply.data if reply is not None else {}
+    if _failed(answer):
+        raise _refused(gateway, code)
+    return answer
+
+
+# --- sub-devices ---------------------------------------------------------------------------
+
+
+async def _search(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    hub, gateway = _gateway(hass, call)
+    data: JsonObject = {
+        "second": call.data["duration"],
+        "bind": call.data["bind"],
+        "find": not call.data["stop"],
+    }
+    if call.data["pids"]:
+        data["pids"] = call.data["pids"]
+    await hub.async_command(gateway, Cmd.FIND_BIND, data, ack=True)
+    return None
+
+
+async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    hub, sub = _sub_device(hass, call)
+    await hub.async_command(
+        hub.target(sub), Cmd.SUB_DELETE, {"devices": [{"uuid": sub.uuid}]}, ack=True
+    )
+    hub.remove_subdevice(sub.uuid)
+    return None
+
+
+async def async_move_identity(
+    hass: HomeAssistant, hub: RlinkHub, old: RlinkDevice, new_uuid: str
+) -> None:
+    """A replacement takes over the old sub-device: registry entry, entity ids, history."""
+    await hub.entities.async_unload_device(old.uuid)
+    registry = dr.async_get(hass)
+    entry = registry.async_get_device(identifiers={(DOMAIN, old.uuid)})
+    entities = er.async_get(hass)
+    if entry is not None:
+        for entity in er.async_entries_for_device(
+            entities, entry.id, include_disabled_entities=True
+        ):
+            if entity.unique_id.startswith(f"{old.uuid}_"):
+                new_id = new_uuid + entity.unique_id[len(old.uuid) :]
+                entities.async_update_entity(entity.entity_id, new_unique_id=new_id)
+        registry.async_update_device(
+            entry.id, new_identifiers={(DOMAIN, new_uuid)}, serial_number=new_uuid
+        )
+    hub.rename_subdevice(old.uuid, new_uuid)
+
+
+async def _replace(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    hub, sub = _sub_device(hass, call)
+    gateway = hub.target(sub)
+    new_uuid = call.data["new_uuid"].strip()
+    if new_uuid in hub.devices:
+        raise _invalid("uuid_in_use", uuid=new_uuid)
+    answer = await _request(hub, gateway, Cmd.SUB_REPLACE, {"uuid": sub.uuid, "newUuid": new_uuid})
+    await async_move_identity(hass, hub, sub, new_uuid)
+    return {"uuid": sub.uuid, "new_uuid": new_uuid, "result": answer.get("result", "success")}
+
+
+# --- local groups, scenes and one-click executions ------------------------------------------
+
+
+def _put(entries: list[JsonObject], entry: JsonObject | None, short_id: int) -> None:
+    entries[:] = [e for e in entries if e.get("shortId") != short_id]
+    if entry is not None:
+        entries.append(entry)
+        entries.sort(key=lambda e: int(e.get("shortId") or 0))
+
+
+def _changed(hub: RlinkHub, gateway: RlinkDevice) -> None:
+    hub.save_soon()
+    hub.announce(gateway)  # scenes follow the stored executions
+
+
+async def _group_control(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    hub, gateway = _gateway(hass, call)
+    data = {"shortId": call.data["short_id"], "properties": call.data["properties"]}
+    return await _request(hub, gateway, Cmd.LOCAL_GROUP_SET, data)
+
+
+async def async_execute(hub: RlinkHub, gateway: RlinkDevice, short_id: int) -> JsonObject:
+    return await _request(hub, gateway, Cmd.LOCAL_RULE_EXEC, {"shortId": short_id})
+
+
+async def _execute(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    hub, gateway = _gateway(hass, call)
+    return await async_execute(hub, gateway, call.data["short_id"])
+
+
+def _member_uuids(
+    hass: HomeAssistant, hub: RlinkHub, gateway: RlinkDevice, ids: list[str]
+) -> list[str]:
+    registry = dr.async_get(hass)
+    uuids = []
+    for device_id in ids:
+        entry = registry.async_get(device_id)
+        uuid = next((i for d, i in entry.identifiers if d == DOMAIN), None) if entry else None
+        sub = hub.devices.get(uuid or device_id)
+        if sub is None or sub.gateway != gateway.uuid:
+            raise _invalid("not_a_member", device=device_id, gateway=gateway.name)
+        uuids.append(sub.uuid)
+    return uuids
+
+
+async def _update_group(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    hub, gateway = _gateway(hass, call)
+    short_id, operation = call.data["short_id"], call.data["operation"]
+    area_id = call.data.get("area_id")
+    area = ar.async_get(hass).async_get_area(area_id) if area_id else None
+    data: JsonObject = {
+        "shortId": short_id,
+        "operatorType": GROUP_OPERATIONS[operation],
+        "name": call.data["name"],
+        "assetId": area.id if area else "",
+        "assetName": area.name if area else "",
+    }
+    if operation == "set":
+        data["deviceUuids"] = _member_uuids(hass, hub, gateway, call.data["members"])
+    answer = await _request(hub, gateway, Cmd.LOCAL_GROUP_UPDATE, data)
+    stored = hub.answers.local_store(gateway)
+    entry = None
+    if operation == "set":
+        entry = {k: data[k] for k in ("shortId", "name", "assetId", "assetName", "deviceUuids")}
+    _put(stored["groups"], entry, short_id)
+    _changed(hub, gateway)
+    return answer
+
+
+async def _update_scene(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    hub, gateway = _gateway(hass, call)
+    short_id, operation = call.data["short_id"], call.data["operation"]
+    scene: JsonObject = {
+        "shortId": short_id,
+        "name": call.data["name"],
+        "executeType": EXECUTE_TYPES[call.data["execute_type"]],
+        "conditions": call.data["conditions"],
+        "actions": call.data["actions"],
+    }
+    if operation == "set" and not scene["actions"]:
+        raise _invalid("scene_without_actions")
+    data: JsonObject = {"retry": 0, "operatorType": SCENE_OPERATIONS[operation], "scene": scene}
+    answer = await _request(hub, gateway, Cmd.LOCAL_SCENE_UPDATE, data)
+    stored = hub.answers.local_store(gateway)
+    # A rule without conditions runs only when asked: a one-click execution.
+    kind = "scenes" if scene["conditions"] else "executes"
+    other = "executes" if kind == "scenes" else "scenes"
+    if operation == "delete":
+        _put(stored["scenes"], None, short_id)
+        _put(stored["executes"], None, short_id)
+    elif operation == "set":
+        _put(stored[other], None, short_id)
+        _put(stored[kind], scene, short_id)
+    else:
+        for entry in stored["scenes"] + stored["executes"]:
+            if entry.get("shortId") == short_id:
+                entry["enabled"] = operation == "enable"
+    _changed(hub, gateway)
+    return answer
+
+
+async def _sync(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    hub, gateway = _gateway(hass, call)
+    await hub.async_command(
+        gateway, Cmd.UPDATE_LOCAL_CONFIG, hub.answers.local_config_payload(gateway), ack=True
+    )
+    return None
+
+
+HANDLERS: Final[dict[str, tuple[Any, SupportsResponse]]] = {
+    "search_sub_devices": (_search, SupportsResponse.NONE),
+    "remove_sub_device": (_remove, SupportsResponse.NONE),
+    "replace_sub_device": (_replace, SupportsResponse.OPTIONAL),
+    "local_group_control": (_group_control, SupportsResponse.OPTIONAL),
+    "execute_local_rule": (_execute, SupportsResponse.OPTIONAL),
+    "update_local_group": (_update_group, SupportsResponse.OPTIONAL),
+    "update_local_scene": (_update_scene, SupportsResponse.OPTIONAL),
+    "sync_local_config": (_sync, SupportsResponse.NONE),
+}

@@ -1,0 +1,201 @@
+"""Lock passwords (user codes): add, update, delete and list them.
+
+Modelled on Z-Wave JS user codes: a slot (`index`), a credential type, who it belongs to
+and when it is valid. Codes go to the lock with `pwd_set`; the list the hub keeps comes from
+the lock's `pwd_sync` and the replies to `pwd_set`, and never holds a code.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Final
+
+import voluptuous as vol
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN
+from .device import RlinkDevice
+from .hub import RlinkHub
+from .kinds import Kind
+from .protocol.codes import DeviceCommand as Cmd
+from .protocol.messages import JsonObject
+from .service_targets import ONE_DEVICE, targets
+
+PASSWORD_TYPES: Final = {
+    "digital": 1,
+    "fingerprint": 2,
+    "card": 3,
+    "face": 4,
+    "iris": 5,
+    "palm_print": 6,
+    "finger_vein": 7,
+    "temporary": 8,
+    "remote_unlock": 9,
+}
+TIME_TYPES: Final = {"permanent": 1, "one_time": 2, "limited": 3}
+WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+INDEX_RANGE: Final = (1, 999)
+_NEEDS_CODE: Final = frozenset({"digital", "temporary", "remote_unlock"})
+_OPERATION_SET: Final = 1
+_OPERATION_DELETE: Final = 2
+_LOOPS: Final = re.compile(r"[01]{7}")
+_CODE: Final = re.compile(r"[0-9A-Za-z]{4,64}")
+
+ATTR_INDEX: Final = "index"
+ATTR_TYPE: Final = "type"
+ATTR_USER: Final = "user"
+ATTR_CODE: Final = "code"
+ATTR_TIME_TYPE: Final = "time_type"
+ATTR_ACTIVE: Final = "active"
+ATTR_EXPIRE: Final = "expire"
+ATTR_START: Final = "start_time"
+ATTR_END: Final = "end_time"
+ATTR_WEEKDAYS: Final = "weekdays"
+
+_INDEX: Final = vol.All(vol.Coerce(int), vol.Range(*INDEX_RANGE))
+
+SCHEMAS: Final[dict[str, vol.Schema]] = {
+    "set_lock_password": vol.Schema(
+        {
+            **ONE_DEVICE,
+            vol.Required(ATTR_INDEX): _INDEX,
+            vol.Optional(ATTR_TYPE, default="digital"): vol.In(PASSWORD_TYPES),
+            vol.Optional(ATTR_USER, default=""): vol.All(cv.string, vol.Length(max=32)),
+            vol.Optional(ATTR_CODE): vol.All(cv.string, vol.Match(_CODE)),
+            vol.Optional(ATTR_TIME_TYPE, default="permanent"): vol.In(TIME_TYPES),
+            vol.Optional(ATTR_ACTIVE): cv.datetime,
+            vol.Optional(ATTR_EXPIRE): cv.datetime,
+            vol.Optional(ATTR_START, default="00:00"): cv.time,
+            vol.Optional(ATTR_END, default="23:59"): cv.time,
+            vol.Optional(ATTR_WEEKDAYS, default=list(WEEKDAYS)): vol.All(
+                cv.ensure_list, [vol.In(WEEKDAYS)], vol.Length(min=1)
+            ),
+        }
+    ),
+    "delete_lock_password": vol.Schema({**ONE_DEVICE, vol.Required(ATTR_INDEX): _INDEX}),
+    "get_lock_passwords": vol.Schema(ONE_DEVICE),
+}
+
+
+def loops(weekdays: list[str]) -> str:
+    """Weekdays as the lock's 7-digit mask, Monday first."""
+    return "".join("1" if day in weekdays else "0" for day in WEEKDAYS)
+
+
+def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+    )
+
+
+def _timestamp(value: datetime) -> int:
+    """Seconds since the epoch; a time without a zone is in Home Assistant's."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt_util.get_default_time_zone())
+    return int(value.timestamp())
+
+
+def password_data(data: dict[str, Any]) -> JsonObject:
+    """The `pwdData` of a `pwd_set` add/update, checked beyond what the schema can."""
+    kind = data[ATTR_TYPE]
+    if kind in _NEEDS_CODE and not data.get(ATTR_CODE):
+        raise _invalid("lock_code_required", type=kind)
+    entry: JsonObject = {
+        "index": data[ATTR_INDEX],
+        "type": PASSWORD_TYPES[kind],
+        "deviceUserId": data[ATTR_USER],
+        "timeType": TIME_TYPES[data[ATTR_TIME_TYPE]],
+    }
+    if data.get(ATTR_CODE):
+        entry["pwd"] = data[ATTR_CODE]
+    if data[ATTR_TIME_TYPE] == "limited":
+        active, expire = data.get(ATTR_ACTIVE), data.get(ATTR_EXPIRE)
+        if active is None or expire is None:
+            raise _invalid("lock_times_required")
+        if expire <= active:
+            raise _invalid("lock_times_order")
+        start, end = data[ATTR_START], data[ATTR_END]
+        if end <= start:
+            raise _invalid("lock_times_order")
+        mask = loops(data[ATTR_WEEKDAYS])
+        assert _LOOPS.fullmatch(mask)
+        entry |= {
+            "activeTime": _timestamp(active),
+            "expireTime": _timestamp(expire),
+            "startTime": start.strftime("%H:%M"),
+            "endTime": end.strftime("%H:%M"),
+            "loops": mask,
+        }
+    return entry
+
+
+def public(entry: JsonObject) -> JsonObject:
+    """A list entry without the code, with names instead of numbers where known."""
+    shown = {k: v for k, v in entry.items() if k not in ("pwd", "password")}
+    names = {v: k for k, v in PASSWORD_TYPES.items()}
+    times = {v: k for k, v in TIME_TYPES.items()}
+    if entry.get("type") in names:
+        shown["type_name"] = names[entry["type"]]
+    if entry.get("timeType") in times:
+        shown["time_type_name"] = times[entry["timeType"]]
+    return shown
+
+
+def _lock(hass: HomeAssistant, call: ServiceCall) -> tuple[RlinkHub, RlinkDevice]:
+    ((hub, device),) = targets(hass, call)
+    if not device.profile.has(Kind.LOCK):
+        raise _invalid("not_a_lock", device=device.name)
+    return hub, device
+
+
+async def _send(
+    hub: RlinkHub, device: RlinkDevice, operation: int, entry: JsonObject
+) -> JsonObject:
+    data: JsonObject = {"operatorType": operation, "pwdData": entry}
+    if device.gateway:
+        data["subUuid"] = device.uuid
+    reply = await hub.async_command(hub.target(device), Cmd.PWD_SET, data, ack=True)
+    answered = reply.data.get("pwdData") if reply is not None else None
+    return answered if isinstance(answered, dict) else {"index": entry["index"]}
+
+
+def _remember(hub: RlinkHub, device: RlinkDevice, index: int, entry: JsonObject | None) -> None:
+    kept = [p for p in device.passwords if p.get("index") != index]
+    if entry is not None:
+        kept.append({k: v for k, v in entry.items() if k not in ("pwd", "password")})
+    device.passwords = sorted(kept, key=lambda p: int(p.get("index") or 0))
+    device.notify({"passwords"})
+    hub.save_soon()
+
+
+async def _set_password(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    hub, device = _lock(hass, call)
+    entry = password_data(dict(call.data))
+    answered = await _send(hub, device, _OPERATION_SET, entry)
+    stored = {**{k: v for k, v in entry.items() if k != "pwd"}, **answered}
+    _remember(hub, device, entry["index"], stored)
+    return {"index": entry["index"], "password": public(stored)}
+
+
+async def _delete_password(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    hub, device = _lock(hass, call)
+    index = call.data[ATTR_INDEX]
+    await _send(hub, device, _OPERATION_DELETE, {"index": index})
+    _remember(hub, device, index, None)
+    return {"index": index, "deleted": True}
+
+
+async def _get_passwords(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    _hub, device = _lock(hass, call)
+    return {"passwords": [public(p) for p in device.passwords]}
+
+
+HANDLERS: Final = {
+    "set_lock_password": (_set_password, SupportsResponse.OPTIONAL),
+    "delete_lock_password": (_delete_password, SupportsResponse.OPTIONAL),
+    "get_lock_passwords": (_get_passwords, SupportsResponse.ONLY),
+}

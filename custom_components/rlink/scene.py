@@ -1,0 +1,63 @@
+"""Scenes: a gateway's local one-click executions, run with `local_rule_exec`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.scene import Scene
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import RlinkConfigEntry
+from .device import RlinkDevice
+from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
+from .gateway_services import async_execute
+from .hub import RlinkHub
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RlinkSceneDescription(RlinkEntityDescription, EntityDescription):
+    """One stored one-click execution of a gateway."""
+
+    short_id: int
+
+
+def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+    if device.gateway is not None or device.uuid not in hub.answers.local_configs:
+        return []
+    executes = hub.answers.local_store(device)["executes"]
+    return [
+        RlinkScene(
+            hub,
+            device,
+            RlinkSceneDescription(
+                key=f"execute_{e['shortId']}",
+                identifier=f"execute_{e['shortId']}",
+                name=e.get("name") or None,
+                translation_key=None if e.get("name") else "local_execute",
+                translation_placeholders={"short_id": str(e["shortId"])},
+                short_id=int(e["shortId"]),
+            ),
+        )
+        for e in executes
+    ]
+
+
+class RlinkScene(RlinkEntity, Scene):
+    """Runs on the gateway itself, so it works while Home Assistant's network is down."""
+
+    entity_description: RlinkSceneDescription
+
+    async def async_activate(self, **kwargs: Any) -> None:
+        await async_execute(self.hub, self.device, self.entity_description.short_id)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    async_setup_platform(entry.runtime_data, Platform.SCENE, build, async_add_entities)

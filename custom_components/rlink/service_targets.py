@@ -1,0 +1,79 @@
+"""Which devices a service call is about, and what its response may show."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import voluptuous as vol
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_DEVICE_ID
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+
+from .const import DOMAIN
+from .device import RlinkDevice
+from .hub import RlinkHub
+from .protocol.messages import JsonObject
+
+_SECRET_KEYS: Final = frozenset({"pwd", "password", "secret"})
+
+DEVICES: Final[dict[Any, Any]] = {
+    vol.Required(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string])
+}
+ONE_DEVICE: Final[dict[Any, Any]] = {
+    vol.Required(ATTR_DEVICE_ID): vol.All(cv.ensure_list, vol.Length(1, 1), [cv.string])
+}
+
+
+def targets(hass: HomeAssistant, call: ServiceCall) -> list[tuple[RlinkHub, RlinkDevice]]:
+    registry = dr.async_get(hass)
+    targets = []
+    for device_id in call.data[ATTR_DEVICE_ID]:
+        entry = registry.async_get(device_id)
+        uuid = next((i for d, i in entry.identifiers if d == DOMAIN), None) if entry else None
+        if entry is None or uuid is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="not_an_rlink_device",
+                translation_placeholders={"device_id": device_id},
+            )
+        hub = _hub_of(hass, entry, uuid)
+        targets.append((hub, hub.devices[uuid]))
+    return targets
+
+
+def _hub_of(hass: HomeAssistant, entry: dr.DeviceEntry, uuid: str) -> RlinkHub:
+    for entry_id in entry.config_entries:
+        config_entry = hass.config_entries.async_get_entry(entry_id)
+        if config_entry is None or config_entry.domain != DOMAIN:
+            continue
+        if config_entry.state is not ConfigEntryState.LOADED:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="hub_not_loaded",
+                translation_placeholders={"device": entry.name or uuid},
+            )
+        hub: RlinkHub = config_entry.runtime_data
+        if uuid in hub.devices:
+            return hub
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="not_an_rlink_device",
+        translation_placeholders={"device_id": entry.id},
+    )
+
+
+def redact(value: Any) -> Any:
+    """Replies may echo wifi passwords; a service response is not the place for them."""
+    if isinstance(value, dict):
+        return {k: "**REDACTED**" if k in _SECRET_KEYS else redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def sub_field(device: RlinkDevice, key: str = "subUuid") -> JsonObject:
+    """The field naming a sub-device in commands its gateway carries."""
+    return {key: device.uuid} if device.gateway else {}
