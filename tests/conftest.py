@@ -49,3 +49,15 @@ async def fixture_mosquitto(sockets: None, tmp_path: Any) -> Any:
     await broker.start()
     yield broker
     await broker.stop()
+
+
+@pytest.fixture(name="loopback_ice")
+def fixture_loopback_ice(sockets: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """WebRTC peers gather candidates on loopback only.
+
+    Home Assistant's test harness replaces the machine's network adapters with a fake one
+    that cannot be bound, which would leave aiortc with no candidates at all.
+    """
+    import aioice.ice  # noqa: PLC0415
+
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda **_kw: ["127.0.0.1"])

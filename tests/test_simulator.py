@@ -229,6 +229,7 @@ async def test_lock_passwords_and_unlock(cloud: MiniCloud) -> None:
         )
 
 
+@pytest.mark.usefixtures("loopback_ice")
 async def test_camera_signalling(cloud: MiniCloud) -> None:
     camera, busy = _config("camera", name="a"), _config("camera", name="b", busy=True)
     async with _simulate(cloud, camera, busy) as sim:

@@ -304,6 +304,9 @@ class VirtualDevice:
             data = await handler(message) if handler is not None else None
         except RlinkError as err:
             res = err.code
+        except Exception:
+            _LOGGER.exception("%s: handling %s failed", self.uuid, message.code)
+            res = 1001
         if message.ack and self.session is not None and self.session.connected:
             kind = (
                 TopicKind.PRODUCT_ISSUE_RESPONSE

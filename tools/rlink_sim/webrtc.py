@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+from aiortc import (
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+    VideoStreamTrack,
+)
+
+
+def _peer() -> RTCPeerConnection:
+    # No STUN: aiortc would otherwise ask Google's, which a test machine cannot reach.
+    return RTCPeerConnection(RTCConfiguration(iceServers=[]))
 
 
 class BadOffer(ValueError):
@@ -26,7 +36,7 @@ def _candidates(sdp: str) -> list[dict[str, Any]]:
 
 async def sdp_answer(offer: str) -> tuple[str, list[dict[str, Any]]]:
     """Answer `offer` as a camera; returns the SDP and the candidates to trickle after it."""
-    peer = RTCPeerConnection()
+    peer = _peer()
     try:
         peer.addTrack(VideoStreamTrack())
         try:
@@ -42,7 +52,7 @@ async def sdp_answer(offer: str) -> tuple[str, list[dict[str, Any]]]:
 
 async def viewer_offer() -> str:
     """An offer as a browser makes it: receive video only."""
-    peer = RTCPeerConnection()
+    peer = _peer()
     try:
         peer.addTransceiver("video", direction="recvonly")
         await peer.setLocalDescription(await peer.createOffer())
