@@ -670,9 +670,7 @@ class RlinkOptionsFlow(OptionsFlow):
             secret = user_input.get(CONF_STORE_SECRET_KEY) or self._current().get(
                 CONF_STORE_SECRET_KEY
             )
-            self._device_options.update(
-                {key: user_input.get(key) or None for key in _STORE_FIELDS}
-            )
+            self._device_options.update({key: user_input.get(key) or None for key in _STORE_FIELDS})
             self._device_options[CONF_STORE_SECRET_KEY] = secret or None
             return await self._next_step()
         current = self._current()

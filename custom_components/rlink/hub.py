@@ -476,8 +476,17 @@ class RlinkHub:
         if (entry := registry.async_get_device(identifiers={(DOMAIN, uuid)})) is not None:
             registry.async_remove_device(entry.id)
 
+    def reachable(self, device: RlinkDevice) -> bool:
+        """Whether a command can reach the device now."""
+        return device.online and self._carrier_up(device)
+
     def available(self, device: RlinkDevice) -> bool:
-        if self.session is None or not self.session.connected or not device.online:
+        """Whether its entities are available: a sleeping device's last state still holds."""
+        return (device.online or device.profile.sleeping) and self._carrier_up(device)
+
+    def _carrier_up(self, device: RlinkDevice) -> bool:
+        """The session, and for a sub-device its gateway, are up."""
+        if self.session is None or not self.session.connected:
             return False
         if device.gateway is not None:
             gateway = self.devices.get(device.gateway)
@@ -508,7 +517,7 @@ class RlinkHub:
         if device.gateway:
             data["subUuid"] = device.uuid
         target = self.target(device)
-        if not self.available(target):
+        if not self.reachable(target):
             return  # it asks for `sub_list` / `local_data_sync` when it is back
         self.spawn(
             self._send_quietly(target, Cmd.DEVICE_INFO_UPDATE, data),
@@ -553,7 +562,7 @@ class RlinkHub:
     def available_gateway(self, device: RlinkDevice) -> bool:
         """Whether the gateway of a sub-device can take a command now."""
         gateway = self.devices.get(device.gateway or "")
-        return gateway is not None and self.available(gateway)
+        return gateway is not None and self.reachable(gateway)
 
     async def async_wake(self, device: RlinkDevice, timeout: float = WAKE_TIMEOUT) -> None:  # noqa: ASYNC109
         """Send `wake_up` and wait (bounded) until the device speaks again."""
@@ -567,6 +576,10 @@ class RlinkHub:
             _LOGGER.debug("%s answered wake_up but has not reported since", device.name)
         finally:
             heard.cancel()
+
+    def _still_connected(self, device: RlinkDevice) -> bool:
+        """A message may arrive after its sender left; the embedded broker knows."""
+        return self.broker is None or self.broker.gate.is_connected(device.uuid)
 
     def _on_unknown_device(self, uuid: str) -> None:
         from .discovery import async_discovered_device  # noqa: PLC0415 - avoids a cycle
@@ -675,7 +688,7 @@ class RlinkHub:
             return
         device.seen()
         device.record("in", str(message.code), message.data)
-        if not device.online:
+        if not device.online and self._still_connected(device):
             device.needs_resync = True
             self.set_online(device, True)
         self.learn_behaviour(device, message)
@@ -838,7 +851,7 @@ class RlinkHub:
         A sleeping device that cannot take them now gets them when it wakes up.
         """
         prepared = self.prepare_values(device, values)
-        if not self.available(device) and device.profile.sleeping:
+        if not self.reachable(device) and device.profile.sleeping:
             self.desired.hold(device, prepared)
             return
         if device.gateway is not None and not device.online:

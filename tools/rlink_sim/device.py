@@ -15,6 +15,7 @@ from custom_components.rlink.protocol import messages
 from custom_components.rlink.protocol.auth import SignMethod, device_credentials
 from custom_components.rlink.protocol.codes import DeviceCommand as Cmd
 from custom_components.rlink.protocol.codes import DeviceEvent as Evt
+from custom_components.rlink.protocol.codes import ProductCommand
 from custom_components.rlink.protocol.errors import RlinkError
 from custom_components.rlink.protocol.messages import Message
 from custom_components.rlink.protocol.session import MqttSession, SessionError, TlsOptions
@@ -98,6 +99,8 @@ class VirtualDevice:
         }
         self.received: list[Message] = []
         """Every command and every reply this device got, in order."""
+        self.downloaded: bytes | None = None
+        """The last firmware this device downloaded."""
         self.replies: dict[str, Message] = {}
         """The last reply to each event code."""
         self.errors: list[str] = []
@@ -110,7 +113,7 @@ class VirtualDevice:
         self._ids = messages.MessageIds(f"{self.uuid[-4:]}-")
         self._waiters: list[tuple[str, asyncio.Future[Message]]] = []
         self._handlers: dict[
-            Cmd, Callable[[Message], Coroutine[Any, Any, dict[str, Any] | None]]
+            Cmd | ProductCommand, Callable[[Message], Coroutine[Any, Any, dict[str, Any] | None]]
         ] = {
             Cmd.PROPERTY_SET: self._on_property_set,
             Cmd.PROPERTY_GET: self._on_property_get,
@@ -127,7 +130,16 @@ class VirtualDevice:
             Cmd.SUB_DELETE: self._on_sub_delete,
             Cmd.COMMON_CMD: self._on_common_cmd,
             Cmd.CONFIG_SETTINGS: self._on_config_settings,
+            Cmd.SUB_REPLACE: self._on_sub_replace,
+            Cmd.LOCAL_GROUP_SET: self._on_local_group_set,
+            Cmd.LOCAL_RULE_EXEC: self._on_local_rule_exec,
+            Cmd.LOCAL_GROUP_UPDATE: self._on_local_group_update,
+            Cmd.LOCAL_SCENE_UPDATE: self._on_local_scene_update,
+            Cmd.UPDATE_LOCAL_CONFIG: self._on_update_local_config,
+            ProductCommand.SILENCE_OTA: self._on_silence_ota,
         }
+        self.local_groups: dict[int, list[str]] = {}
+        self.local_rules: dict[int, list[dict[str, Any]]] = {}
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -387,15 +399,51 @@ class VirtualDevice:
             self._run_ota(
                 str(message.data.get("version") or self.version),
                 list(message.data.get("subUuids") or []),
+                message.data,
             )
         )
 
-    async def _run_ota(self, version: str, sub_uuids: list[str]) -> None:
+    async def _on_silence_ota(self, message: Message) -> dict[str, Any]:
+        data = message.data
+        if data.get("version") not in ("ALL", self.version):
+            raise RlinkError(1002, "not for this version")
+        self._spawn(self._run_ota(str(data.get("targetVersion") or self.version), [], data))
+        return {"taskId": data.get("taskId"), "devices": [{"pid": self.pid, "uuid": self.uuid}]}
+
+    async def _download(self, url: str, size: Any, md5: Any) -> int:
+        """Fetch the firmware; 0, or the protocol's error code."""
+        import aiohttp  # noqa: PLC0415 - only OTA needs it
+
+        try:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.get(url, timeout=aiohttp.ClientTimeout(total=30)) as response,
+            ):
+                if response.status == 401:
+                    return -3  # the signed link expired or was tampered with
+                if response.status != 200:
+                    return -2
+                body = await response.read()
+        except (aiohttp.ClientError, TimeoutError):
+            return -1
+        self.downloaded = body
+        if len(body) != size or hashlib.md5(body).hexdigest() != md5:  # noqa: S324
+            return -4
+        return 0
+
+    async def _run_ota(
+        self, version: str, sub_uuids: list[str], order: dict[str, Any] | None = None
+    ) -> None:
         target = (
             {"subUuid": sub_uuids[0], "subPid": self.subs[sub_uuids[0]].config.product_id}
             if sub_uuids and sub_uuids[0] in self.subs
             else {}
         )
+        if order and order.get("url"):
+            failure = await self._download(order["url"], order.get("fileSize"), order.get("md5sum"))
+            if failure:
+                await self.send(Evt.OTA_PROGRESS, {"resCode": failure, "type": "fail", **target})
+                return
         for percent in (0, 50, 100):
             await self.send(
                 Evt.OTA_PROGRESS,
@@ -445,6 +493,7 @@ class VirtualDevice:
         self.set("lock_state", 1)
 
     async def _on_wake_up(self, message: Message) -> dict[str, Any]:
+        self._spawn(self.report())  # awake: say so the way a real device does
         return {"subUuid": message.data.get("subUuid", ""), "subPid": ""}
 
     async def _on_webrtc(self, message: Message) -> None:
@@ -525,6 +574,88 @@ class VirtualDevice:
     async def _on_sub_delete(self, message: Message) -> None:
         for device in message.data.get("devices") or []:
             self.subs.pop(device.get("uuid", ""), None)
+
+    async def _on_sub_replace(self, message: Message) -> dict[str, Any]:
+        old, new = message.data.get("uuid", ""), message.data.get("newUuid", "")
+        sub = self.subs.pop(old, None)
+        if sub is None:
+            return {"uuid": old, "newUuid": new, "result": "fail"}
+        sub.config.uuid = new
+        self.subs[new] = sub
+        self._spawn(
+            self.send(Evt.SUB_LOGIN, {"devices": [{"uuid": new, "pid": sub.config.product_id}]})
+        )
+        return {"pid": sub.config.product_id, "uuid": old, "newUuid": new, "result": "success"}
+
+    def _apply_to_subs(self, uuids: list[str], properties: dict[str, Any]) -> None:
+        changed = []
+        for uuid in uuids:
+            if (sub := self.subs.get(uuid)) is not None:
+                sub.values.update(properties)
+                changed.append(
+                    {"uuid": uuid, "pid": sub.config.product_id, "properties": properties}
+                )
+        if changed:
+            self._spawn(self.send(Evt.SUB_PROPERTY_REPORT, {"devices": changed}))
+
+    async def _on_local_group_set(self, message: Message) -> dict[str, Any]:
+        short_id = int(message.data.get("shortId", -1))
+        if short_id not in self.local_groups:
+            raise RlinkError(24034, "no such group")
+        self._apply_to_subs(self.local_groups[short_id], message.data.get("properties") or {})
+        return dict(message.data)
+
+    async def _on_local_rule_exec(self, message: Message) -> dict[str, Any]:
+        short_id = int(message.data.get("shortId", -1))
+        if short_id not in self.local_rules:
+            raise RlinkError(24029, "no such rule")
+        for action in self.local_rules[short_id]:
+            self._apply_to_subs([action.get("uuid", "")], action.get("actionData") or {})
+        return {"shortId": short_id}
+
+    async def _on_local_group_update(self, message: Message) -> dict[str, Any]:
+        data = message.data
+        short_id = int(data.get("shortId", -1))
+        members = [u for u in data.get("deviceUuids") or [] if u in self.subs]
+        if data.get("operatorType") == 2:
+            members = self.local_groups.pop(short_id, [])
+        else:
+            self.local_groups[short_id] = members
+        return {
+            "shortId": short_id,
+            "operatorType": data.get("operatorType"),
+            "devices": [
+                {"pid": self.subs[u].config.product_id, "uuid": u}
+                for u in members
+                if u in self.subs
+            ],
+            "result": "success",
+        }
+
+    async def _on_local_scene_update(self, message: Message) -> dict[str, Any]:
+        data = message.data
+        scene = data.get("scene") or {}
+        short_id = int(scene.get("shortId", -1))
+        if data.get("operatorType") == 2:
+            self.local_rules.pop(short_id, None)
+        elif data.get("operatorType") == 1:
+            self.local_rules[short_id] = list(scene.get("actions") or [])
+        return {
+            "shortId": short_id,
+            "operatorType": data.get("operatorType"),
+            "devices": [],
+            "result": "success",
+        }
+
+    async def _on_update_local_config(self, message: Message) -> None:
+        data = message.data
+        self.local_groups = {
+            int(g["shortId"]): list(g.get("deviceUuids") or []) for g in data.get("groups") or []
+        }
+        self.local_rules = {
+            int(r["shortId"]): list(r.get("actions") or [])
+            for r in [*(data.get("scenes") or []), *(data.get("executes") or [])]
+        }
 
     async def _on_common_cmd(self, message: Message) -> dict[str, Any]:
         """Echo the pass-through command, as a device answering its own convention."""

@@ -115,8 +115,9 @@ TEMPLATES: dict[str, Template] = {
                 prop("battery", "int", "Battery", "r", min=0, max=100, step=1, unit="%"),
                 prop("suction", "enum", "Suction", enums=["0", "1", "2", "3"]),
                 prop("seek", "bool", "Locate"),
+                prop("return_home", "bool", "Return to base"),
             ],
-            {"power_go": 0, "status": 0, "battery": 100, "suction": 1, "seek": 0},
+            {"power_go": 0, "status": 4, "battery": 100, "suction": 1, "seek": 0, "return_home": 0},
         ),
         Template(
             "gateway",

@@ -144,6 +144,10 @@ class DeviceGate:
             _LOGGER.warning("Refused %s of %r by device %s", action, topic, uuid)
         return ok
 
+    def is_connected(self, uuid: str) -> bool:
+        """Whether the device has a live connection now."""
+        return any(self.devices.get(client_id) == uuid for client_id in self.sessions)
+
     def connected(self, session: Session) -> None:
         uuid = self.devices.get(session.client_id or "")
         if uuid is not None:
