@@ -293,11 +293,12 @@ async def async_silence_ota(
         "targetVersion": firmware.version,
     }
     message = messages.product_command(ProductCommand.SILENCE_OTA, data, ack=True)
+    reachable = sum(1 for d in hub.devices.values() if d.pid == pid and hub.reachable(d))
     replies = await hub.async_product_request(
-        product_topic(TopicKind.PRODUCT_ISSUE, pid), message, window
+        product_topic(TopicKind.PRODUCT_ISSUE, pid), message, window, reachable
     )
     devices: dict[str, Any] = {
-        d.uuid: {"result": "no_answer"} for d in hub.devices.values() if d.pid == pid
+        d.uuid: {"result": "not_accepted"} for d in hub.devices.values() if d.pid == pid
     }
     for reply in replies:
         for entry in reply.data.get("devices") or []:

@@ -728,16 +728,23 @@ class RlinkHub:
             collected.append(message)
 
     async def async_product_request(
-        self, topic: str, message: Message, window: float
+        self, topic: str, message: Message, window: float, expected: int
     ) -> list[Message]:
-        """Publish a product-wide command and gather the replies that come within `window`."""
+        """Publish a product-wide command and gather replies for up to `window` seconds.
+
+        Returns early once `expected` devices have answered.
+        """
         if self.session is None or not self.session.connected:
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key="hub_not_connected")
         collected: list[Message] = []
         self._product_replies[message.id] = collected
         try:
             self.session.publish(topic, message)
-            await asyncio.sleep(window)
+            async with asyncio.timeout(window):
+                while len(collected) < expected:
+                    await asyncio.sleep(0.05)
+        except TimeoutError:
+            pass  # whoever did not answer by now is reported as such
         finally:
             del self._product_replies[message.id]
         return collected

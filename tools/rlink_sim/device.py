@@ -99,6 +99,8 @@ class VirtualDevice:
         }
         self.received: list[Message] = []
         """Every command and every reply this device got, in order."""
+        self.sent: list[Message] = []
+        """Every event this device published, in order."""
         self.downloaded: bytes | None = None
         """The last firmware this device downloaded."""
         self.replies: dict[str, Message] = {}
@@ -253,6 +255,7 @@ class VirtualDevice:
         """Publish an event; when it asks for a reply, wait for it and return it."""
         assert self.session is not None
         event = messages.event(code, data, ack=ack, msg_id=self._ids())
+        self.sent.append(event)
         if not event.ack:
             self.session.publish(self.topic(TopicKind.REPORT), event)
             return None
@@ -407,6 +410,8 @@ class VirtualDevice:
         data = message.data
         if data.get("version") not in ("ALL", self.version):
             raise RlinkError(1002, "not for this version")
+        if data.get("targetVersion") == self.version:
+            return {"taskId": data.get("taskId"), "devices": []}  # nothing to do
         self._spawn(self._run_ota(str(data.get("targetVersion") or self.version), [], data))
         return {"taskId": data.get("taskId"), "devices": [{"pid": self.pid, "uuid": self.uuid}]}
 

@@ -1,0 +1,237 @@
+"""Firmware updates over Home Assistant's HTTP server, and WebRTC camera signalling."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.setup import async_setup_component
+from yarl import URL
+
+from custom_components.rlink.const import DOMAIN
+from custom_components.rlink.firmware import DATA_FIRMWARE
+from tools.rlink_sim import Simulator
+from tools.rlink_sim.webrtc import viewer_offer
+
+from .brokers import until
+from .hub import add_device, create_embedded_hub, device, device_entry, entity_id, write_models
+
+pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
+
+
+async def _serve_http(hass: HomeAssistant, hass_client_no_auth: Any) -> None:
+    """Home Assistant's HTTP app on a real port, as devices reach it on the LAN."""
+    assert await async_setup_component(hass, "http", {})
+    client = await hass_client_no_auth()
+    await hass.config.async_update(internal_url=str(client.make_url("")).rstrip("/"))
+
+
+def sim_events(virtual: Any) -> list[Any]:
+    return [m for m in virtual.sent if m.code == "ota_progress"]
+
+
+def _firmware(hass: HomeAssistant, pid: str, name: str, body: bytes) -> Path:
+    folder = Path(hass.config.path("rlink", "firmware", pid))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(body)
+    return path
+
+
+async def test_firmware_install_downloads_from_home_assistant(
+    hass: HomeAssistant, hass_client_no_auth: Any
+) -> None:
+    write_models(hass, ["plug"])
+    plug = device("plug")
+    entry = await create_embedded_hub(hass)
+    await add_device(hass, entry, plug)
+    await _serve_http(hass, hass_client_no_auth)
+    body = b"\x7fELF firmware " * 500
+    _firmware(hass, plug.product_id, "plug_v1.1.0.bin", body)
+    await hass.data[DATA_FIRMWARE].async_scan()
+    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [plug]) as sim:
+        virtual = sim.device(plug.uuid)
+        update = entity_id(hass, "update", plug.uuid, "firmware")
+        await until(lambda: hass.states.get(update).state == "on")
+        state = hass.states.get(update)
+        assert state.attributes["installed_version"] == "1.0.0"
+        assert state.attributes["latest_version"] == "1.1.0"
+
+        waiter = hass.async_create_task(virtual.wait_for("ota"))
+        await hass.services.async_call("update", "install", {"entity_id": update}, blocking=True)
+        order = (await waiter).data
+        assert order["version"] == "1.1.0"
+        assert order["fileSize"] == len(body)
+        assert order["md5sum"] == hashlib.md5(body).hexdigest()  # noqa: S324
+        assert "authSig=" in order["url"]  # a signed, expiring link
+        assert virtual.downloaded == body
+        await until(lambda: hass.states.get(update).state == "off")
+        assert hass.states.get(update).attributes["installed_version"] == "1.1.0"
+        assert device_entry(hass, plug.uuid).sw_version == "1.1.0"
+        progress = [m.data["type"] for m in sim_events(virtual)]
+        assert progress[:2] == ["downloading", "downloading"]
+
+        # Without the signature, the file is not served.
+        client = await hass_client_no_auth()
+        assert (await client.get(URL(order["url"]).path)).status == 401
+
+        # A file that changed after it was offered fails the device's MD5 check.
+        _firmware(hass, plug.product_id, "plug_v1.2.0.bin", b"new firmware")
+        await hass.data[DATA_FIRMWARE].async_scan()
+        (
+            Path(hass.config.path("rlink", "firmware", plug.product_id)) / "plug_v1.2.0.bin"
+        ).write_bytes(b"tampered firmware")
+        await until(lambda: hass.states.get(update).state == "on")
+        with pytest.raises(HomeAssistantError) as failed:
+            await hass.services.async_call(
+                "update", "install", {"entity_id": update}, blocking=True
+            )
+        assert failed.value.translation_key == "ota_md5_mismatch"
+        assert hass.states.get(update).attributes["installed_version"] == "1.1.0"
+        assert hass.states.get(update).attributes["in_progress"] is False
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_firmware_service_for_devices_and_a_whole_product(
+    hass: HomeAssistant, hass_client_no_auth: Any
+) -> None:
+    write_models(hass, ["plug"])
+    plugs = [device("plug", f"plug-{n}") for n in range(2)]
+    entry = await create_embedded_hub(hass)
+    for plug in plugs:
+        await add_device(hass, entry, plug)
+    await _serve_http(hass, hass_client_no_auth)
+    path = _firmware(hass, plugs[0].product_id, "plug.bin", b"firmware with a sidecar")
+    path.with_name("plug.bin.json").write_text(json.dumps({"version": "2.0.0"}))
+    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, plugs) as sim:
+        reply = await hass.services.async_call(
+            DOMAIN,
+            "firmware_update",
+            {"device_id": device_entry(hass, plugs[0].uuid).id},
+            blocking=True,
+            return_response=True,
+        )
+        assert reply == {"devices": {plugs[0].uuid: {"result": "done", "version": "2.0.0"}}}
+
+        waiters = [
+            hass.async_create_task(sim.device(p.uuid).wait_for("silence_ota")) for p in plugs
+        ]
+        reply = await hass.services.async_call(
+            DOMAIN,
+            "firmware_update",
+            {"product": plugs[0].product_id},
+            blocking=True,
+            return_response=True,
+        )
+        for waiter in waiters:
+            order = (await waiter).data
+            assert (order["pid"], order["targetVersion"], order["version"]) == (
+                plugs[0].product_id,
+                "2.0.0",
+                "ALL",
+            )
+        # Each device answered on the product topic; the one already on 2.0.0 took no part.
+        assert reply["devices"][plugs[1].uuid] == {"result": "accepted"}
+        assert reply["devices"][plugs[0].uuid] == {"result": "not_accepted"}
+        await until(lambda: sim.device(plugs[1].uuid).version == "2.0.0")
+
+        with pytest.raises(HomeAssistantError) as missing:
+            await hass.services.async_call(
+                DOMAIN, "firmware_update", {"product": "nosuchpid"}, blocking=True
+            )
+        assert missing.value.translation_key == "no_firmware"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("loopback_ice")
+async def test_camera_webrtc_through_the_websocket_api(
+    hass: HomeAssistant, hass_ws_client: Any
+) -> None:
+    write_models(hass, ["camera"])
+    camera, busy = device("camera"), device("camera", "busy", busy=True, name="Busy")
+    entry = await create_embedded_hub(hass)
+    await add_device(hass, entry, camera)
+    await add_device(hass, entry, busy)
+    hub = entry.runtime_data
+    assert hub.devices[camera.uuid].profile.sleeping  # a battery camera: wake it first
+    async with Simulator("127.0.0.1", hub.broker.port, [camera, busy]) as sim:
+        virtual = sim.device(camera.uuid)
+        cam = entity_id(hass, "camera", camera.uuid, "camera")
+        await until(lambda: hass.states.get(cam).state == "idle")
+        client = await hass_ws_client(hass)
+        await client.send_json_auto_id({"type": "camera/capabilities", "entity_id": cam})
+        assert (await client.receive_json())["result"] == {"frontend_stream_types": ["web_rtc"]}
+
+        offer = await viewer_offer()
+        await client.send_json_auto_id(
+            {"type": "camera/webrtc/offer", "entity_id": cam, "offer": offer}
+        )
+        subscribed = await client.receive_json()
+        assert subscribed["success"]
+        session = (await client.receive_json())["event"]
+        assert session["type"] == "session"
+        answer = (await client.receive_json())["event"]
+        assert answer["type"] == "answer"
+        assert "a=sendonly" in answer["answer"]
+        candidate = (await client.receive_json())["event"]
+        assert candidate["type"] == "candidate"
+        assert "127.0.0.1" in candidate["candidate"]["candidate"]
+
+        sent = [m for m in virtual.received if m.code == "webrtc_signal_exchange"]
+        assert [m.code for m in virtual.received].index("wake_up") < [
+            m.code for m in virtual.received
+        ].index("webrtc_signal_exchange")
+        peer = sent[0].data["peerClientId"]
+        assert peer == f"live_{session['session_id']}"
+        assert sent[0].data["method"] == "SDP_OFFER"
+        assert json.loads(sent[0].data["params"]) == {"type": "offer", "sdp": offer}
+
+        waiter = hass.async_create_task(virtual.wait_for("webrtc_signal_exchange"))
+        await client.send_json_auto_id(
+            {
+                "type": "camera/webrtc/candidate",
+                "entity_id": cam,
+                "session_id": session["session_id"],
+                "candidate": {"candidate": "candidate:1 1 UDP 1 127.0.0.1 9 typ host"},
+            }
+        )
+        assert (await client.receive_json())["success"]
+        trickled = (await waiter).data
+        assert trickled["method"] == "ICE_CANDIDATE"
+        assert trickled["peerClientId"] == peer
+        assert json.loads(trickled["params"])[0]["candidate"].startswith("candidate:1")
+
+        # The browser leaves: the device is told the session is over.
+        waiter = hass.async_create_task(virtual.wait_for("webrtc_signal_exchange"))
+        await client.send_json_auto_id(
+            {"type": "unsubscribe_events", "subscription": subscribed["id"]}
+        )
+        assert (await client.receive_json())["success"]
+        closing = (await waiter).data
+        assert (closing["method"], closing["peerClientId"]) == ("CLOSE", peer)
+
+        # A busy camera: the browser gets a clear error.
+        busy_cam = entity_id(hass, "camera", busy.uuid, "camera")
+        await client.send_json_auto_id(
+            {"type": "camera/webrtc/offer", "entity_id": busy_cam, "offer": offer}
+        )
+        assert (await client.receive_json())["success"]
+        assert (await client.receive_json())["event"]["type"] == "session"
+        error = (await client.receive_json())["event"]
+        assert error == {
+            "type": "error",
+            "code": "device_busy",
+            "message": "The camera is busy with another viewer",
+        }
+
+        # An alarm with a picture: the camera keeps it as its still image.
+        await virtual.emit("alarm", {"type": "ipc_motion", "imageUrl": "http://127.0.0.1:9/a.jpg"})
+        await until(lambda: "alarm_image" in hass.states.get(cam).attributes)
+        assert hass.states.get(cam).attributes["alarm_image"] == "http://127.0.0.1:9/a.jpg"
+        assert hass.states.get(entity_id(hass, "event", camera.uuid, "event_alarm")) is not None
+    assert await hass.config_entries.async_unload(entry.entry_id)
