@@ -67,7 +67,7 @@ async def test_firmware_install_downloads_from_home_assistant(
         order = (await waiter).data
         assert order["version"] == "1.1.0"
         assert order["fileSize"] == len(body)
-        assert order["md5sum"] == hashlib.md5(body).hexdigest()  # noqa: S324
+        assert order["md5sum"] == hashlib.md5(body).hexdigest()
         assert "authSig=" in order["url"]  # a signed, expiring link
         assert virtual.downloaded == body
         await until(lambda: hass.states.get(update).state == "off")

@@ -179,10 +179,18 @@ async def test_properties_ping_and_events(cloud: MiniCloud) -> None:
 async def test_ota_and_reboot(cloud: MiniCloud) -> None:
     plug = _config("plug")
     async with _simulate(cloud, plug) as sim:
+        # A link the device cannot fetch: it says so and keeps its firmware.
         await cloud.command(
-            sim.device(plug.uuid), Cmd.OTA, {"version": "2.0.0", "url": "http://x", "md5sum": "0"}
+            sim.device(plug.uuid),
+            Cmd.OTA,
+            {"version": "2.0.0", "url": "http://127.0.0.1:9/fw.bin", "md5sum": "0"},
         )
-        await until(lambda: len(cloud.of(plug.uuid, Evt.BIND)) == 2, 10)  # the new firmware boots
+        await until(lambda: bool(cloud.of(plug.uuid, Evt.OTA_PROGRESS)))
+        failed = cloud.of(plug.uuid, Evt.OTA_PROGRESS)[0].data
+        assert (failed["type"], failed["resCode"]) == ("fail", -1)
+        cloud.events.clear()
+        await cloud.command(sim.device(plug.uuid), Cmd.OTA, {"version": "2.0.0"})
+        await until(lambda: len(cloud.of(plug.uuid, Evt.BIND)) == 1, 10)  # the new firmware boots
         steps = [
             (m.data["type"], m.data.get("percent")) for m in cloud.of(plug.uuid, Evt.OTA_PROGRESS)
         ]
@@ -192,10 +200,10 @@ async def test_ota_and_reboot(cloud: MiniCloud) -> None:
             ("downloading", 100),
             ("burning", None),
         ]
-        assert cloud.of(plug.uuid, Evt.BIND)[1].data["version"] == "2.0.0"
+        assert cloud.of(plug.uuid, Evt.BIND)[0].data["version"] == "2.0.0"
 
         await cloud.command(sim.device(plug.uuid), Cmd.REBOOT)
-        await until(lambda: len(cloud.of(plug.uuid, Evt.BIND)) == 3, 10)
+        await until(lambda: len(cloud.of(plug.uuid, Evt.BIND)) == 2, 10)
         await until(sim.device(plug.uuid).started.is_set)
 
 

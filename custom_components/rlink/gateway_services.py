@@ -169,8 +169,9 @@ async def _replace(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     if new_uuid in hub.devices:
         raise _invalid("uuid_in_use", uuid=new_uuid)
     answer = await _request(hub, gateway, Cmd.SUB_REPLACE, {"uuid": sub.uuid, "newUuid": new_uuid})
+    old_uuid = sub.uuid
     await async_move_identity(hass, hub, sub, new_uuid)
-    return {"uuid": sub.uuid, "new_uuid": new_uuid, "result": answer.get("result", "success")}
+    return {"uuid": old_uuid, "new_uuid": new_uuid, "result": answer.get("result", "success")}
 
 
 # --- local groups, scenes and one-click executions ------------------------------------------

@@ -127,6 +127,22 @@ class RateLimitedLog:
             _LOGGER.warning(text, *args)
 
 
+class _Gathering:
+    """Replies to one product-wide command, complete when `expected` have come."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.replies: list[Message] = []
+        self.complete = asyncio.Event()
+        if expected <= 0:
+            self.complete.set()
+
+    def add(self, reply: Message) -> None:
+        self.replies.append(reply)
+        if len(self.replies) >= self.expected:
+            self.complete.set()
+
+
 class RlinkHub:
     """Everything one local hub config entry runs."""
 
@@ -151,7 +167,7 @@ class RlinkHub:
         self._unsubscribe: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ids = messages.MessageIds()
-        self._product_replies: dict[str, list[Message]] = {}
+        self._product_replies: dict[str, _Gathering] = {}
 
     # --- configuration ------------------------------------------------------------------
 
@@ -723,9 +739,9 @@ class RlinkHub:
 
     def _on_product_response(self, topic: Topic, message: Message) -> None:
         """Every device of a product answers a product command: collect them all."""
-        collected = self._product_replies.get(message.id)
-        if collected is not None:
-            collected.append(message)
+        gathering = self._product_replies.get(message.id)
+        if gathering is not None:
+            gathering.add(message)
 
     async def async_product_request(
         self, topic: str, message: Message, window: float, expected: int
@@ -736,18 +752,17 @@ class RlinkHub:
         """
         if self.session is None or not self.session.connected:
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key="hub_not_connected")
-        collected: list[Message] = []
-        self._product_replies[message.id] = collected
+        gathering = _Gathering(expected)
+        self._product_replies[message.id] = gathering
         try:
             self.session.publish(topic, message)
             async with asyncio.timeout(window):
-                while len(collected) < expected:
-                    await asyncio.sleep(0.05)
+                await gathering.complete.wait()
         except TimeoutError:
             pass  # whoever did not answer by now is reported as such
         finally:
             del self._product_replies[message.id]
-        return collected
+        return gathering.replies
 
     def _publish(self, topic: str, message: Message) -> None:
         if self.session is None:
