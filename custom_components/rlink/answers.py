@@ -404,7 +404,7 @@ class HubAnswers(ResponderBackend):
         stored = self.local_configs.setdefault(gateway.uuid, {})
         for key in ("groups", "scenes", "executes"):
             stored.setdefault(key, [])
-        return stored  # type: ignore[return-value]
+        return stored
 
     def local_config_payload(self, gateway: RlinkDevice) -> JsonObject:
         """The stored configuration in `update_local_config`'s shape."""

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any, Final
 import voluptuous as vol
 from aiohttp import web
 from awesomeversion import AwesomeVersion, AwesomeVersionException
-from homeassistant.components.http import HomeAssistantView
 from homeassistant.components.http.auth import async_sign_path
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.util.hass_dict import HassKey
 
@@ -207,7 +207,9 @@ class FirmwareView(HomeAssistantView):
 # --- installing ----------------------------------------------------------------------------
 
 
-def ota_data(catalog: FirmwareCatalog, device: RlinkDevice, firmware: FirmwareFile) -> dict:
+def ota_data(
+    catalog: FirmwareCatalog, device: RlinkDevice, firmware: FirmwareFile
+) -> dict[str, Any]:
     data: dict[str, Any] = {
         "firmwareType": firmware.firmware_type,
         "fileSize": firmware.size,
@@ -313,7 +315,7 @@ ATTR_PRODUCT: Final = "product"
 ATTR_VERSION: Final = "version"
 ATTR_WAIT: Final = "wait"
 
-SCHEMAS: Final[dict[str, vol.Schema]] = {
+SCHEMAS: Final[dict[str, vol.Schema | vol.All]] = {
     "firmware_update": vol.All(
         vol.Schema(
             {
@@ -336,7 +338,9 @@ def _no_firmware(pid: str, version: str | None) -> ServiceValidationError:
     )
 
 
-async def _install_one(hub: RlinkHub, device: RlinkDevice, version: str | None, wait: bool) -> dict:
+async def _install_one(
+    hub: RlinkHub, device: RlinkDevice, version: str | None, wait: bool
+) -> dict[str, Any]:
     firmware = hub.hass.data[DATA_FIRMWARE].find(device.pid, version)
     if firmware is None:
         return {"result": "no_firmware"}
