@@ -279,6 +279,14 @@ async def test_diagnostics_hold_no_secret(hass: HomeAssistant) -> None:
     lock = device("lock")
     entry = await create_embedded_hub(hass)
     await add_device(hass, entry, lock)
+    hass.config_entries.async_update_entry(
+        entry,
+        options={
+            "devices": {
+                lock.uuid: {"unlock_password": "unlockme99", "store_secret_key": "s3cretkey"}
+            }
+        },
+    )
     async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [lock]) as sim:
         await sim.device(lock.uuid).send(
             DeviceEvent.INFO,
@@ -299,6 +307,8 @@ async def test_diagnostics_hold_no_secret(hass: HomeAssistant) -> None:
         lock.secret,
         "wifipass1",
         "4711",
+        "unlockme99",
+        "s3cretkey",
         entry.runtime_data.broker.hub_credentials.password if entry.runtime_data.broker else "",
     ):
         if secret:

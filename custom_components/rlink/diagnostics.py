@@ -11,7 +11,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntry
 
 from . import RlinkConfigEntry
-from .const import CONF_SECRET, DOMAIN
+from .const import (
+    CONF_SECRET,
+    CONF_STORE_ACCESS_KEY,
+    CONF_STORE_SECRET_KEY,
+    CONF_STORE_SESSION_TOKEN,
+    CONF_UNLOCK_PASSWORD,
+    DOMAIN,
+)
 from .device import RlinkDevice
 from .hub import RlinkHub
 
@@ -30,6 +37,10 @@ TO_REDACT: Final = {
     "sessionToken",
     "secretAccessKey",
     "accessKeyId",
+    CONF_UNLOCK_PASSWORD,
+    CONF_STORE_ACCESS_KEY,
+    CONF_STORE_SECRET_KEY,
+    CONF_STORE_SESSION_TOKEN,
     "encryptSecret",
     "credential",
     "wifiList",
