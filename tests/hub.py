@@ -69,6 +69,16 @@ async def add_device(hass: HomeAssistant, entry: ConfigEntry, config: DeviceConf
     await hass.async_block_till_done()
 
 
+async def hub_with(hass: HomeAssistant, *configs: DeviceConfig) -> ConfigEntry:
+    """An embedded hub with these devices added, their models in place."""
+    children = [s for c in configs for s in (*c.sub_devices, *c.found_devices)]
+    write_models(hass, {c.kind for c in (*configs, *children)})
+    entry = await create_embedded_hub(hass)
+    for config in configs:
+        await add_device(hass, entry, config)
+    return entry
+
+
 def entity_id(hass: HomeAssistant, platform: str, uuid: str, identifier: str) -> str:
     found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{uuid}_{identifier}")
     assert found is not None, f"no {platform} entity for {uuid}_{identifier}"

@@ -19,7 +19,7 @@ from tools.rlink_sim import Simulator
 from tools.rlink_sim.webrtc import viewer_offer
 
 from .brokers import until
-from .hub import add_device, create_embedded_hub, device, device_entry, entity_id, write_models
+from .hub import device, device_entry, entity_id, hub_with
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
 
@@ -46,10 +46,8 @@ def _firmware(hass: HomeAssistant, pid: str, name: str, body: bytes) -> Path:
 async def test_firmware_install_downloads_from_home_assistant(
     hass: HomeAssistant, hass_client_no_auth: Any
 ) -> None:
-    write_models(hass, ["plug"])
     plug = device("plug")
-    entry = await create_embedded_hub(hass)
-    await add_device(hass, entry, plug)
+    entry = await hub_with(hass, plug)
     await _serve_http(hass, hass_client_no_auth)
     body = b"\x7fELF firmware " * 500
     _firmware(hass, plug.product_id, "plug_v1.1.0.bin", body)
@@ -100,11 +98,8 @@ async def test_firmware_install_downloads_from_home_assistant(
 async def test_firmware_service_for_devices_and_a_whole_product(
     hass: HomeAssistant, hass_client_no_auth: Any
 ) -> None:
-    write_models(hass, ["plug"])
     plugs = [device("plug", f"plug-{n}") for n in range(2)]
-    entry = await create_embedded_hub(hass)
-    for plug in plugs:
-        await add_device(hass, entry, plug)
+    entry = await hub_with(hass, *plugs)
     await _serve_http(hass, hass_client_no_auth)
     path = _firmware(hass, plugs[0].product_id, "plug.bin", b"firmware with a sidecar")
     path.with_name("plug.bin.json").write_text(json.dumps({"version": "2.0.0"}))
@@ -152,11 +147,8 @@ async def test_firmware_service_for_devices_and_a_whole_product(
 async def test_camera_webrtc_through_the_websocket_api(
     hass: HomeAssistant, hass_ws_client: Any
 ) -> None:
-    write_models(hass, ["camera"])
     camera, busy = device("camera"), device("camera", "busy", busy=True, name="Busy")
-    entry = await create_embedded_hub(hass)
-    await add_device(hass, entry, camera)
-    await add_device(hass, entry, busy)
+    entry = await hub_with(hass, camera, busy)
     hub = entry.runtime_data
     assert hub.devices[camera.uuid].profile.sleeping  # a battery camera: wake it first
     async with Simulator("127.0.0.1", hub.broker.port, [camera, busy]) as sim:

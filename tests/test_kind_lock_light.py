@@ -15,7 +15,7 @@ from custom_components.rlink.const import DOMAIN
 from tools.rlink_sim import Simulator
 
 from .brokers import until
-from .hub import add_device, create_embedded_hub, device, device_entry, entity_id, write_models
+from .hub import device, device_entry, entity_id, hub_with
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
 
@@ -39,10 +39,8 @@ async def _set_device_options(
 
 
 async def test_light_scales_brightness_and_colour_temperature(hass: HomeAssistant) -> None:
-    write_models(hass, ["light"])
     light = device("light")
-    entry = await create_embedded_hub(hass)
-    await add_device(hass, entry, light)
+    entry = await hub_with(hass, light)
     async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [light]) as sim:
         virtual = sim.device(light.uuid)
         lamp = entity_id(hass, "light", light.uuid, "light")
@@ -78,10 +76,8 @@ async def test_light_scales_brightness_and_colour_temperature(hass: HomeAssistan
 
 
 async def test_lock_unlocks_with_the_configured_password(hass: HomeAssistant) -> None:
-    write_models(hass, ["lock"])
     lock = device("lock", relock_after=0.3)
-    entry = await create_embedded_hub(hass)
-    await add_device(hass, entry, lock)
+    entry = await hub_with(hass, lock)
     async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [lock]) as sim:
         virtual = sim.device(lock.uuid)
         door = entity_id(hass, "lock", lock.uuid, "lock")
@@ -115,10 +111,8 @@ async def test_lock_unlocks_with_the_configured_password(hass: HomeAssistant) ->
 
 
 async def test_lock_passwords(hass: HomeAssistant) -> None:
-    write_models(hass, ["lock"])
     lock = device("lock")
-    entry = await create_embedded_hub(hass)
-    await add_device(hass, entry, lock)
+    entry = await hub_with(hass, lock)
     async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [lock]) as sim:
         virtual = sim.device(lock.uuid)
         count = entity_id(hass, "sensor", lock.uuid, "lock_passwords")
@@ -206,11 +200,8 @@ async def test_lock_passwords(hass: HomeAssistant) -> None:
 
 
 async def test_sleeping_lock_gets_held_writes_when_it_wakes(hass: HomeAssistant) -> None:
-    write_models(hass, ["lock", "plug"])
     lock, plug = device("lock"), device("plug")
-    entry = await create_embedded_hub(hass)
-    await add_device(hass, entry, lock)
-    await add_device(hass, entry, plug)
+    entry = await hub_with(hass, lock, plug)
     hub = entry.runtime_data
     assert hub.devices[lock.uuid].profile.sleeping  # a battery lock sleeps
     assert not hub.devices[plug.uuid].profile.sleeping
@@ -253,10 +244,8 @@ async def test_sleeping_lock_gets_held_writes_when_it_wakes(hass: HomeAssistant)
 
 
 async def test_kinds_can_be_overridden_in_options(hass: HomeAssistant) -> None:
-    write_models(hass, ["plug"])
     plug = device("plug")
-    entry = await create_embedded_hub(hass)
-    await add_device(hass, entry, plug)
+    entry = await hub_with(hass, plug)
     assert entity_id(hass, "switch", plug.uuid, "switch")
     # A plug whose relay drives a lamp: make it a light, its "switch" the light's on/off.
     await _set_device_options(

@@ -18,7 +18,7 @@ from custom_components.rlink.protocol.codes import DeviceEvent as Evt
 from tools.rlink_sim import Simulator
 
 from .brokers import free_port, until
-from .hub import add_device, create_embedded_hub, device, device_entry, entity_id, write_models
+from .hub import device, device_entry, entity_id, hub_with
 from .test_kind_lock_light import _set_device_options
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
@@ -44,10 +44,8 @@ async def _map_server() -> tuple[web.AppRunner, str]:
 
 async def test_vacuum_commands_maps_and_records(hass: HomeAssistant, hass_client: Any) -> None:
     assert await async_setup_component(hass, "http", {})
-    write_models(hass, ["vacuum"])
     vac = device("vacuum")
-    entry = await create_embedded_hub(hass)
-    await add_device(hass, entry, vac)
+    entry = await hub_with(hass, vac)
     runner, base = await _map_server()
     try:
         async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [vac]) as sim:
@@ -143,12 +141,10 @@ async def test_vacuum_commands_maps_and_records(hass: HomeAssistant, hass_client
 
 
 async def test_gateway_sub_devices_groups_and_rules(hass: HomeAssistant) -> None:
-    write_models(hass, ["gateway", "plug", "sensor"])
     kids = [device("plug", "kid-1", name="Kid one"), device("plug", "kid-2", name="Kid two")]
     newcomer = device("sensor", "newcomer")
     gateway = device("gateway", sub_devices=kids, found_devices=[newcomer])
-    entry = await create_embedded_hub(hass)
-    await add_device(hass, entry, gateway)
+    entry = await hub_with(hass, gateway)
     hub = entry.runtime_data
     async with Simulator("127.0.0.1", hub.broker.port, [gateway]) as sim:
         gw = sim.device(gateway.uuid)

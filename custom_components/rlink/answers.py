@@ -59,6 +59,7 @@ SIGNAL_MODEL_EVENT = f"{DOMAIN}_model_event_{{}}"
 SIGNAL_WEBRTC = f"{DOMAIN}_webrtc_{{}}"
 """Dispatcher signal per device uuid: the signalling data."""
 _STORE_REQUIRED: Final = (CONF_STORE_BUCKET, CONF_STORE_ACCESS_KEY, CONF_STORE_SECRET_KEY)
+TURN_LIFETIME: Final = 86400
 STS_LIFETIME: Final = 3600
 """Seconds the upload credentials are said to last; they are the configured static keys."""
 _NETWORK_FROM_INFO = {"currentSsid": "currentSsid", "mac": "mac", "ip": "ip"}
@@ -78,6 +79,19 @@ def ice_servers(hass: HomeAssistant) -> list[RTCIceServer]:
         return list(async_get_ice_servers(hass))
     except KeyError:  # web_rtc is not set up
         return list(hass.config.webrtc.ice_servers or DEFAULT_ICE_SERVERS)
+
+
+def turn_auth(hass: HomeAssistant, lifetime: int) -> JsonObject | None:
+    """The first TURN server's credentials in the protocol's `auth` shape, if any."""
+    for server in ice_servers(hass):
+        urls = [server.urls] if isinstance(server.urls, str) else list(server.urls)
+        if server.username and any(u.startswith("turn") for u in urls):
+            return {
+                "userName": server.username,
+                "password": server.credential or "",
+                "expireSecond": lifetime,
+            }
+    return None
 
 
 class HubAnswers(ResponderBackend):
@@ -183,25 +197,19 @@ class HubAnswers(ResponderBackend):
         return answer
 
     def webrtc_config(self, device: DeviceRef) -> JsonObject:
-        stun: list[str] = []
-        turn: list[str] = []
-        auth: JsonObject | None = None
-        for server in ice_servers(self.hub.hass):
-            urls = [server.urls] if isinstance(server.urls, str) else list(server.urls)
-            stun += [u for u in urls if u.startswith("stun")]
-            turn += [u for u in urls if u.startswith("turn")]
-            if auth is None and server.username and any(u.startswith("turn") for u in urls):
-                auth = {
-                    "userName": server.username,
-                    "password": server.credential or "",
-                    "expireSecond": 86400,
-                }
+        urls = [
+            url
+            for server in ice_servers(self.hub.hass)
+            for url in ([server.urls] if isinstance(server.urls, str) else server.urls)
+        ]
+        stun = [u for u in urls if u.startswith("stun")]
+        turn = [u for u in urls if u.startswith("turn")]
         if not stun and not turn:
             raise ServiceNotActivated(Status.SERVICE_NOT_ACTIVATED, "no ICE servers configured")
         answer: JsonObject = {"stunUrl": stun[0] if stun else "", "turnUrls": turn}
         if stun:
             answer["stunDomain"] = stun[0].split(":")[1]
-        if auth is not None:
+        if (auth := turn_auth(self.hub.hass, TURN_LIFETIME)) is not None:
             answer["auth"] = auth
         return answer
 

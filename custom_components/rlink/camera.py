@@ -32,7 +32,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from webrtc_models import RTCIceCandidateInit
 
 from . import RlinkConfigEntry
-from .answers import SIGNAL_MODEL_EVENT, SIGNAL_WEBRTC, ice_servers
+from .answers import SIGNAL_MODEL_EVENT, SIGNAL_WEBRTC, turn_auth
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
 from .hub import RlinkHub
@@ -44,6 +44,7 @@ _LOGGER = logging.getLogger(__name__)
 PARALLEL_UPDATES = 0
 
 SOURCE_APP: Final = 1
+VIEWER_TURN_LIFETIME: Final = 3600
 LIVE_PREFIX: Final = "live_"
 CLOSE_METHOD: Final = "CLOSE"
 """Not in the protocol, which has no way to end a session; devices that do not know it
@@ -129,18 +130,6 @@ class RlinkCamera(RlinkEntity, Camera):
     def _peer(session_id: str) -> str:
         return f"{LIVE_PREFIX}{session_id}"
 
-    def _auth(self) -> dict[str, Any] | None:
-        """TURN credentials for the device, when Home Assistant has a TURN server."""
-        for server in ice_servers(self.hass):
-            urls = [server.urls] if isinstance(server.urls, str) else server.urls
-            if server.username and any(u.startswith("turn") for u in urls):
-                return {
-                    "userName": server.username,
-                    "password": server.credential or "",
-                    "expireSecond": 3600,
-                }
-        return None
-
     async def _signal(self, session_id: str, method: str, params: str, **extra: Any) -> None:
         data: dict[str, Any] = {
             "peerClientId": self._peer(session_id),
@@ -160,7 +149,7 @@ class RlinkCamera(RlinkEntity, Camera):
     ) -> None:
         self._sessions[session_id] = send_message
         extra: dict[str, Any] = {"autoPlay": True, "source": SOURCE_APP}
-        if (auth := self._auth()) is not None:
+        if (auth := turn_auth(self.hass, VIEWER_TURN_LIFETIME)) is not None:
             extra["auth"] = auth
         try:
             if self.device.profile.sleeping:

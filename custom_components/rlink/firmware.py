@@ -38,7 +38,7 @@ from .protocol import messages
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.codes import ProductCommand
 from .protocol.topics import TopicKind, product_topic
-from .service_targets import DEVICES, targets
+from .service_targets import DEVICES, Handler, targets
 
 if TYPE_CHECKING:
     from .hub import RlinkHub
@@ -381,4 +381,6 @@ async def _firmware_update(hass: HomeAssistant, call: ServiceCall) -> ServiceRes
     return {"devices": {d.uuid: o for (_h, d), o in zip(chosen, outcomes, strict=True)}}
 
 
-HANDLERS: Final = {"firmware_update": (_firmware_update, SupportsResponse.OPTIONAL)}
+HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
+    "firmware_update": (_firmware_update, SupportsResponse.OPTIONAL)
+}

@@ -7,11 +7,11 @@ keeps the master copy (in `HubAnswers.local_configs`) so it can answer `local_co
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 import voluptuous as vol
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
@@ -22,7 +22,7 @@ from .device import RlinkDevice
 from .hub import RlinkHub
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.messages import JsonObject
-from .service_targets import ONE_DEVICE, targets
+from .service_targets import ONE_DEVICE, Handler, invalid, targets
 
 SHORT_ID: Final = vol.All(vol.Coerce(int), vol.Range(0, 9999))
 GROUP_OPERATIONS: Final = {"set": 1, "delete": 2}
@@ -76,23 +76,17 @@ SCHEMAS: Final[dict[str, vol.Schema]] = {
 }
 
 
-def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
-    )
-
-
 def _gateway(hass: HomeAssistant, call: ServiceCall) -> tuple[RlinkHub, RlinkDevice]:
     ((hub, device),) = targets(hass, call)
     if device.gateway is not None:
-        raise _invalid("not_a_gateway", device=device.name)
+        raise invalid("not_a_gateway", device=device.name)
     return hub, device
 
 
 def _sub_device(hass: HomeAssistant, call: ServiceCall) -> tuple[RlinkHub, RlinkDevice]:
     ((hub, device),) = targets(hass, call)
     if device.gateway is None:
-        raise _invalid("not_a_sub_device", device=device.name)
+        raise invalid("not_a_sub_device", device=device.name)
     return hub, device
 
 
@@ -167,7 +161,7 @@ async def _replace(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     gateway = hub.target(sub)
     new_uuid = call.data["new_uuid"].strip()
     if new_uuid in hub.devices:
-        raise _invalid("uuid_in_use", uuid=new_uuid)
+        raise invalid("uuid_in_use", uuid=new_uuid)
     answer = await _request(hub, gateway, Cmd.SUB_REPLACE, {"uuid": sub.uuid, "newUuid": new_uuid})
     old_uuid = sub.uuid
     await async_move_identity(hass, hub, sub, new_uuid)
@@ -214,7 +208,7 @@ def _member_uuids(
         uuid = next((i for d, i in entry.identifiers if d == DOMAIN), None) if entry else None
         sub = hub.devices.get(uuid or device_id)
         if sub is None or sub.gateway != gateway.uuid:
-            raise _invalid("not_a_member", device=device_id, gateway=gateway.name)
+            raise invalid("not_a_member", device=device_id, gateway=gateway.name)
         uuids.append(sub.uuid)
     return uuids
 
@@ -254,7 +248,7 @@ async def _update_scene(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
         "actions": call.data["actions"],
     }
     if operation == "set" and not scene["actions"]:
-        raise _invalid("scene_without_actions")
+        raise invalid("scene_without_actions")
     data: JsonObject = {"retry": 0, "operatorType": SCENE_OPERATIONS[operation], "scene": scene}
     answer = await _request(hub, gateway, Cmd.LOCAL_SCENE_UPDATE, data)
     stored = hub.answers.local_store(gateway)
@@ -283,7 +277,7 @@ async def _sync(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     return None
 
 
-HANDLERS: Final[dict[str, tuple[Any, SupportsResponse]]] = {
+HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
     "search_sub_devices": (_search, SupportsResponse.NONE),
     "remove_sub_device": (_remove, SupportsResponse.NONE),
     "replace_sub_device": (_replace, SupportsResponse.OPTIONAL),

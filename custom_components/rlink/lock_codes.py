@@ -13,17 +13,15 @@ from typing import Any, Final
 
 import voluptuous as vol
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
 from .device import RlinkDevice
 from .hub import RlinkHub
 from .kinds import Kind
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.messages import JsonObject
-from .service_targets import ONE_DEVICE, targets
+from .service_targets import ONE_DEVICE, Handler, invalid, targets
 
 PASSWORD_TYPES: Final = {
     "digital": 1,
@@ -86,12 +84,6 @@ def loops(weekdays: list[str]) -> str:
     return "".join("1" if day in weekdays else "0" for day in WEEKDAYS)
 
 
-def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
-    )
-
-
 def _timestamp(value: datetime) -> int:
     """Seconds since the epoch; a time without a zone is in Home Assistant's."""
     if value.tzinfo is None:
@@ -103,7 +95,7 @@ def password_data(data: dict[str, Any]) -> JsonObject:
     """The `pwdData` of a `pwd_set` add/update, checked beyond what the schema can."""
     kind = data[ATTR_TYPE]
     if kind in _NEEDS_CODE and not data.get(ATTR_CODE):
-        raise _invalid("lock_code_required", type=kind)
+        raise invalid("lock_code_required", type=kind)
     entry: JsonObject = {
         "index": data[ATTR_INDEX],
         "type": PASSWORD_TYPES[kind],
@@ -115,12 +107,12 @@ def password_data(data: dict[str, Any]) -> JsonObject:
     if data[ATTR_TIME_TYPE] == "limited":
         active, expire = data.get(ATTR_ACTIVE), data.get(ATTR_EXPIRE)
         if active is None or expire is None:
-            raise _invalid("lock_times_required")
+            raise invalid("lock_times_required")
         if expire <= active:
-            raise _invalid("lock_times_order")
+            raise invalid("lock_times_order")
         start, end = data[ATTR_START], data[ATTR_END]
         if end <= start:
-            raise _invalid("lock_times_order")
+            raise invalid("lock_times_order")
         mask = loops(data[ATTR_WEEKDAYS])
         assert _LOOPS.fullmatch(mask)
         entry |= {
@@ -148,7 +140,7 @@ def public(entry: JsonObject) -> JsonObject:
 def _lock(hass: HomeAssistant, call: ServiceCall) -> tuple[RlinkHub, RlinkDevice]:
     ((hub, device),) = targets(hass, call)
     if not device.profile.has(Kind.LOCK):
-        raise _invalid("not_a_lock", device=device.name)
+        raise invalid("not_a_lock", device=device.name)
     return hub, device
 
 
@@ -194,7 +186,7 @@ async def _get_passwords(hass: HomeAssistant, call: ServiceCall) -> ServiceRespo
     return {"passwords": [public(p) for p in device.passwords]}
 
 
-HANDLERS: Final = {
+HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
     "set_lock_password": (_set_password, SupportsResponse.OPTIONAL),
     "delete_lock_password": (_delete_password, SupportsResponse.OPTIONAL),
     "get_lock_passwords": (_get_passwords, SupportsResponse.ONLY),

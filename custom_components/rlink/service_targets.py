@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import voluptuous as vol
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
@@ -16,6 +17,9 @@ from .const import DOMAIN
 from .device import RlinkDevice
 from .hub import RlinkHub
 from .protocol.messages import JsonObject
+
+type Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
+"""A service's implementation; the modules offering services map names to these."""
 
 _SECRET_KEYS: Final = frozenset({"pwd", "password", "secret"})
 
@@ -77,3 +81,10 @@ def redact(value: Any) -> Any:
 def sub_field(device: RlinkDevice, key: str = "subUuid") -> JsonObject:
     """The field naming a sub-device in commands its gateway carries."""
     return {key: device.uuid} if device.gateway else {}
+
+
+def invalid(key: str, **placeholders: str) -> ServiceValidationError:
+    """A translated error for a service call whose input cannot work."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+    )

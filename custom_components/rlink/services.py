@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import voluptuous as vol
@@ -14,7 +13,7 @@ from .const import COMMAND_TIMEOUT, DOMAIN
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.codes import lookup
 from .protocol.messages import JsonObject
-from .service_targets import DEVICES, ONE_DEVICE, redact, sub_field, targets
+from .service_targets import DEVICES, ONE_DEVICE, Handler, redact, sub_field, targets
 
 ATTR_PROPERTIES: Final = "properties"
 ATTR_CODE: Final = "code"
@@ -159,8 +158,6 @@ async def _common_cmd(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse
     reply = await hub.async_command(hub.target(device), Cmd.COMMON_CMD, data, ack=True)
     return redact(reply.data) if reply is not None else {}
 
-
-type Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
 
 # Service -> (handler, whether it answers with data).
 HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
