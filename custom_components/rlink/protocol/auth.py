@@ -160,6 +160,34 @@ def verify_device(
     parsed = parse_username(username)
     if device_uuid_from_client_id(client_id) != parsed.identity:
         raise ProtocolError("client id and username name different devices", field="client_id")
+    return verify_signature(parsed, password, secret, max_skew)
+
+
+def app_user_from_client_id(client_id: str) -> str:
+    """Return the user id named by an app client id ``app_{userId}|{ts}``."""
+    if not client_id.startswith(APP_CLIENT_PREFIX):
+        raise ProtocolError("expected 'app_<userId>|<ts>'", field="client_id")
+    user_id, bar, ts = client_id[len(APP_CLIENT_PREFIX) :].partition("|")
+    if not bar or not ts.isdigit():
+        raise ProtocolError("expected 'app_<userId>|<ts>'", field="client_id")
+    _check_identity(user_id, "client_id")
+    return user_id
+
+
+def verify_app(
+    client_id: str, username: str, password: str, secret: str, *, max_skew: int | None = None
+) -> Username:
+    """Check an app's connect credentials against its secret, like `verify_device`."""
+    parsed = parse_username(username)
+    if app_user_from_client_id(client_id) != parsed.identity:
+        raise ProtocolError("client id and username name different users", field="client_id")
+    return verify_signature(parsed, password, secret, max_skew)
+
+
+def verify_signature(
+    parsed: Username, password: str, secret: str, max_skew: int | None
+) -> Username:
+    """Check a parsed username's signature, and its age when `max_skew` is given."""
     if max_skew is not None and abs(time.time() - parsed.ts) > max_skew:
         raise ProtocolError(f"ts is more than {max_skew} s away from now", field="username")
     if not verify_password(secret, parsed, password):

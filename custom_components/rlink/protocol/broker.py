@@ -2,7 +2,9 @@
 
 Devices log in with their rlink credentials, checked against the secret the owner of the
 broker knows for that uuid. The hub's own client logs in with credentials generated at
-start. A device may only publish to and subscribe to its own topics.
+start. A device may only publish to and subscribe to its own topics. Apps, when the owner
+of the broker knows their users (the simulated rlink cloud does), log in with app
+credentials and may only read the notifications of their own user and homes.
 
 Clock skew: devices may connect before they have asked for the time, so their ``ts`` can
 be anything. The optional `max_skew` refuses signatures whose ``ts`` is further than that
@@ -16,7 +18,7 @@ import errno
 import logging
 import math
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -28,9 +30,16 @@ from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
 from amqtt.plugins.base import BaseAuthPlugin, BasePlugin, BaseTopicPlugin
 from amqtt.session import Session
 
-from .auth import Credentials, device_uuid_from_client_id, verify_device
+from .auth import (
+    APP_CLIENT_PREFIX,
+    Credentials,
+    app_user_from_client_id,
+    device_uuid_from_client_id,
+    verify_app,
+    verify_device,
+)
 from .errors import ProtocolError
-from .topics import DeviceTopic, ProductTopic, TopicKind, parse_topic
+from .topics import AppTopic, DeviceTopic, ProductTopic, TopicKind, parse_topic
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,12 +86,20 @@ class DeviceGate:
     on_offline: Callable[[str], None] = lambda _uuid: None
     on_unknown: Callable[[str], None] = lambda _uuid: None
     """Called with the uuid of a device that tried to log in without being known."""
+    app_secret_for: Callable[[str], str | None] = lambda _user: None
+    """The app secret of a user id; None refuses the user (the default: no apps)."""
+    homes_for: Callable[[str], Collection[str]] = lambda _user: ()
+    """The assetIds whose notifications a user may read."""
+    on_app_online: Callable[[str, str], None] = lambda _user, _client: None
+    """Called with the user id and client id of an app that logged in."""
     max_skew: int | None = None
     hub: Credentials = field(default_factory=_hub_credentials)
     devices: dict[str, str] = field(default_factory=dict)
     """client id -> uuid of the devices logged in now."""
     sessions: dict[str, Session] = field(default_factory=dict)
     learned_pids: dict[str, str] = field(default_factory=dict)
+    apps: dict[str, str] = field(default_factory=dict)
+    """client id -> user id of the apps logged in now."""
 
     def is_hub(self, session: Session) -> bool:
         return session.client_id is not None and session.client_id == self.hub.client_id
@@ -95,6 +112,8 @@ class DeviceGate:
             return secrets.compare_digest(username.encode(), self.hub.username.encode()) and (
                 secrets.compare_digest(password.encode(), self.hub.password.encode())
             )
+        if client_id.startswith(APP_CLIENT_PREFIX):
+            return self._authenticate_app(client_id, username, password)
         try:
             uuid = device_uuid_from_client_id(client_id)
         except ProtocolError as err:
@@ -113,6 +132,34 @@ class DeviceGate:
         self.devices[client_id] = uuid
         return True
 
+    def _authenticate_app(self, client_id: str, username: str, password: str) -> bool:
+        try:
+            user_id = app_user_from_client_id(client_id)
+            secret = self.app_secret_for(user_id)
+            if secret is None:
+                _LOGGER.info("Refused unknown app user %s", user_id)
+                return False
+            verify_app(client_id, username, password, secret, max_skew=self.max_skew)
+        except ProtocolError as err:
+            _LOGGER.warning("Refused app %r: %s", client_id, err)
+            return False
+        self.apps[client_id] = user_id
+        return True
+
+    def _app_allowed(self, user_id: str, topic: str, action: Action) -> bool:
+        if action is Action.PUBLISH:
+            return False
+        try:
+            parsed = parse_topic(topic)
+        except ProtocolError:
+            return False
+        match parsed:
+            case AppTopic(TopicKind.USER_NOTIFY, owner):
+                return owner == user_id
+            case AppTopic(TopicKind.NOTIFY, owner):
+                return owner in self.homes_for(user_id)
+        return False
+
     def _pid_matches(self, uuid: str, pid: str) -> bool:
         expected = self.pid_for(uuid) or self.learned_pids.setdefault(uuid, pid)
         return pid == expected
@@ -120,6 +167,8 @@ class DeviceGate:
     def allowed(self, session: Session | None, topic: str, action: Action) -> bool:
         if session is None or self.is_hub(session):
             return True
+        if (user_id := self.apps.get(session.client_id or "")) is not None:
+            return self._app_allowed(user_id, topic, action)
         uuid = self.devices.get(session.client_id or "")
         if uuid is None:
             return False
@@ -149,6 +198,10 @@ class DeviceGate:
         return any(self.devices.get(client_id) == uuid for client_id in self.sessions)
 
     def connected(self, session: Session) -> None:
+        if (user_id := self.apps.get(session.client_id or "")) is not None:
+            self.sessions[session.client_id or ""] = session
+            self.on_app_online(user_id, session.client_id or "")
+            return
         uuid = self.devices.get(session.client_id or "")
         if uuid is not None:
             self.sessions[session.client_id or ""] = session
@@ -160,6 +213,7 @@ class DeviceGate:
         if self.sessions.get(client_id) is not session:
             return
         del self.sessions[client_id]
+        self.apps.pop(client_id, None)
         uuid = self.devices.pop(client_id, None)
         if uuid is not None:
             self.on_offline(uuid)

@@ -162,6 +162,7 @@ class MqttSession:
         connect_timeout: float = 10.0,
         backoff: tuple[float, float] = (1.0, 60.0),
         on_state: StateListener | None = None,
+        on_connect_error: Callable[[ConnectError], None] | None = None,
         name: str = "rlink",
     ) -> None:
         self.host = host
@@ -174,6 +175,7 @@ class MqttSession:
         self._connect_timeout = connect_timeout
         self._backoff = backoff
         self._on_state = on_state
+        self._on_connect_error = on_connect_error
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._state = SessionState.DISCONNECTED
@@ -231,6 +233,25 @@ class MqttSession:
     async def wait_connected(self) -> None:
         """Wait until the session is connected (wrap it in a timeout)."""
         await self._up.wait()
+
+    def reconnect(self, reason: str) -> None:
+        """Drop the connection now; the session comes back with fresh credentials."""
+        client = self._client
+        if client is None:
+            return
+        _LOGGER.info("%s: reconnecting: %s", self.name, reason)
+        self._client = None
+        self._release_socket(client)
+        with contextlib.suppress(Exception):
+            client.disconnect()
+            client.loop_write()  # sends DISCONNECT and closes the socket
+        sock = client.socket()
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+        self._fail_pending(reason)
+        self._set_state(SessionState.DISCONNECTED, reason)
+        self._lost.set()
 
     async def close(self) -> None:
         """Disconnect and stop reconnecting. Pending requests fail with NotConnected."""
@@ -315,6 +336,8 @@ class MqttSession:
                 try:
                     await self._attempt()
                 except ConnectError as err:
+                    if self._on_connect_error is not None:
+                        self._on_connect_error(err)
                     delay = self._delay(attempt)
                     attempt += 1
                     _LOGGER.info("%s: %s; next attempt in %.1f s", self.name, err, delay)
