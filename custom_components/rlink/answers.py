@@ -50,7 +50,7 @@ from .protocol.model import ObjectModel
 from .protocol.responder import DeviceRef, ResponderBackend, SubDeviceRef, SweeperStore
 
 if TYPE_CHECKING:
-    from .hub import RlinkHub
+    from .runtime import DeviceRuntime
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def turn_auth(hass: HomeAssistant, lifetime: int) -> JsonObject | None:
 class HubAnswers(ResponderBackend):
     """The backend of one hub's responder."""
 
-    def __init__(self, hub: RlinkHub) -> None:
+    def __init__(self, hub: DeviceRuntime) -> None:
         self.hub = hub
         self.sweepers: dict[str, SweeperStore] = {}
         self.local_configs: dict[str, JsonObject] = {}
@@ -241,27 +241,15 @@ class HubAnswers(ResponderBackend):
 
     # --- what devices tell --------------------------------------------------------------
 
-    def _versions(self, device: RlinkDevice, data: JsonObject) -> None:
-        version, mcu = data.get("version"), data.get("mcuVersion")
-        changed = False
-        if isinstance(version, str) and version and version != device.version:
-            device.version, changed = version, True
-        if isinstance(mcu, str) and mcu and mcu != device.mcu_version:
-            device.mcu_version, changed = mcu, True
-        if changed:
-            self.hub.register(device)
-            device.notify({"version", "mcu_version"})
-            self.hub.save_soon()
-
     def bound(self, device: DeviceRef, data: JsonObject) -> None:
         target = self._device(device)
         if data.get("cleanData"):
             self._forget(target)
-        self._versions(target, data)
+        self.hub.update_versions(target, data)
 
     def info(self, device: DeviceRef, data: JsonObject) -> None:
         target = self._device(device)
-        self._versions(target, data)
+        self.hub.update_versions(target, data)
         raw = data.get("config")
         details: Any = raw
         if isinstance(raw, str):
@@ -295,31 +283,8 @@ class HubAnswers(ResponderBackend):
         if clean_data:
             self._forget(target)
 
-    def _apply(self, device: RlinkDevice, values: JsonObject) -> None:
-        if device.model is None or device.model_inferred:
-            if device.pid:
-                self.hub.models.async_observe(device.pid, values)
-            accepted = values
-        else:
-            accepted = {}
-            for key, value in values.items():
-                if self.hub.check_value(device, key, value):
-                    accepted[key] = value
-                else:
-                    self.hub.log.warning(
-                        ("value", device.uuid, key),
-                        "%s reported %s=%r, which its model does not allow; ignored",
-                        device.name,
-                        key,
-                        value,
-                    )
-        changed = device.apply_values(accepted)
-        if changed:
-            device.notify(changed)
-            self.hub.save_soon()
-
     def properties(self, device: DeviceRef, values: JsonObject) -> None:
-        self._apply(self._device(device), values)
+        self.hub.apply_reported(self._device(device), values)
 
     def properties_info(self, device: DeviceRef, info: JsonObject) -> None:
         target = self._device(device)
@@ -339,35 +304,24 @@ class HubAnswers(ResponderBackend):
             return
         target.ota = dict(data)
         if data.get("type") == "report":
-            self._versions(target, data)
+            self.hub.update_versions(target, data)
         target.notify({"ota"})
 
     def model_event(self, device: DeviceRef, identifier: str, output: JsonObject) -> None:
         target = self._device(device)
-        self._fire(EVENT_DEVICE_EVENT, target, identifier=identifier, output=output)
+        self.hub.fire(EVENT_DEVICE_EVENT, target, identifier=identifier, output=output)
         async_dispatcher_send(
             self.hub.hass, SIGNAL_MODEL_EVENT.format(target.uuid), identifier, output
         )
 
-    def _fire(self, event: str, device: RlinkDevice, **data: Any) -> None:
-        self.hub.hass.bus.async_fire(
-            event, {"device_id": self.hub.device_id(device), "uuid": device.uuid, **data}
-        )
-
     def find_alert(self, device: DeviceRef, data: JsonObject) -> None:
-        self._fire(EVENT_FIND_ALERT, self._subject(device, data) or self._device(device))
+        self.hub.fire(EVENT_FIND_ALERT, self._subject(device, data) or self._device(device))
 
     def passwords(self, device: DeviceRef, data: JsonObject) -> None:
         target = self._subject(device, data)
         if target is None:
             return
-        # A list entry may carry the code itself on some firmwares; never keep it.
-        target.passwords = [
-            {k: v for k, v in entry.items() if k not in ("pwd", "password")}
-            for entry in data["pwdList"]
-        ]
-        target.notify({"passwords"})
-        self.hub.save_soon()
+        self.hub.set_passwords(target, data["pwdList"])
 
     def webrtc_signal(self, device: DeviceRef, data: JsonObject) -> None:
         async_dispatcher_send(self.hub.hass, SIGNAL_WEBRTC.format(device.uuid), data)
@@ -376,7 +330,7 @@ class HubAnswers(ResponderBackend):
         gateway = self._device(device)
         for sub in subs:
             added = self.hub.add_subdevice(gateway, sub.uuid, sub.pid or "")
-            self._versions(added, sub.raw)
+            self.hub.update_versions(added, sub.raw)
         return subs
 
     def sub_deleted(self, device: DeviceRef, subs: list[SubDeviceRef]) -> list[SubDeviceRef]:
@@ -397,11 +351,11 @@ class HubAnswers(ResponderBackend):
             target.seen()
             if not target.online:
                 self.hub.set_online(target, True)
-            self._apply(target, values)
+            self.hub.apply_reported(target, values)
 
     def found(self, device: DeviceRef, subs: list[SubDeviceRef]) -> None:
         gateway = self._device(device)
-        self._fire(
+        self.hub.fire(
             f"{DOMAIN}_found_devices",
             gateway,
             devices=[{"uuid": s.uuid, "pid": s.pid} for s in subs],

@@ -27,14 +27,17 @@ type DeviceListener = Callable[[frozenset[str] | None], None]
 
 @dataclass
 class RlinkDevice:
-    """One device (or sub-device) of a hub."""
+    """One device (or sub-device) of a hub or a cloud account."""
 
     uuid: str
+    """The device's key: its uuid on a local hub, the cloud's deviceId in a cloud account."""
     pid: str
     name: str
     gateway: str | None = None
     """The uuid of the gateway this sub-device belongs to."""
     subentry_id: str | None = None
+    hardware_uuid: str | None = None
+    """A cloud device's own uuid, once known (bind results carry it)."""
     model: ObjectModel | None = None
     model_inferred: bool = False
     online: bool = False
@@ -127,6 +130,7 @@ class RlinkDevice:
             "pid": self.pid,
             "name": self.name,
             "gateway": self.gateway,
+            "hardware_uuid": self.hardware_uuid,
         }
 
     def restore(self, saved: Mapping[str, Any]) -> None:
@@ -137,6 +141,7 @@ class RlinkDevice:
         self.info.update(saved.get("info") or {})
         self.passwords = list(saved.get("passwords") or [])
         self.behaviours.update(saved.get("behaviours") or [])
+        self.hardware_uuid = saved.get("hardware_uuid") or self.hardware_uuid
         for identifier, (value, asked) in (saved.get("pending") or {}).items():
             self.pending[identifier] = (value, float(asked))
 

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
@@ -20,18 +20,14 @@ from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryNotReady,
     HomeAssistantError,
-    ServiceValidationError,
 )
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers.storage import Store
 
-from .answers import HubAnswers
 from .const import (
     BROKER_EMBEDDED,
     COMMAND_TIMEOUT,
     CONF_BROKER,
     CONF_CERTFILE,
-    CONF_DEVICES,
     CONF_KEYFILE,
     CONF_PID,
     CONF_PING_INTERVAL,
@@ -44,23 +40,18 @@ from .const import (
     DEFAULT_PING_INTERVAL,
     DEFAULT_TLS_PORT,
     DOMAIN,
-    MANUFACTURER,
-    SAVE_DELAY,
     SUBENTRY_DEVICE,
 )
-from .desired import CHECK_INTERVAL, DesiredState
 from .device import RlinkDevice
-from .entity import EntityFactory
-from .kinds import BEHAVIOUR, resolve_profile
+from .kinds import BEHAVIOUR
 from .models import ModelStore
 from .protocol import messages
 from .protocol.auth import Credentials
 from .protocol.broker import BrokerStartError, BrokerTls, DeviceGate, EmbeddedBroker
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.codes import DeviceEvent as Evt
-from .protocol.errors import RlinkError, ValueRejected
+from .protocol.errors import RlinkError
 from .protocol.messages import Message
-from .protocol.model import encode_value, validate, validate_write
 from .protocol.responder import DeviceRef, Responder
 from .protocol.session import (
     AuthRefused,
@@ -79,20 +70,16 @@ from .protocol.topics import (
     device_filter,
     device_topic,
 )
+from .runtime import WAKE_TIMEOUT, DeviceRuntime, command_error
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
 
 _LOGGER = logging.getLogger(__name__)
 
-CACHE_VERSION: Final = 1
-WAKE_TIMEOUT: Final = 10.0
-_LOG_INTERVAL: Final = 300.0
 _SWEEPER_EVENTS: Final = frozenset(
     {Evt.SWEEPER_MAP_ADD, Evt.SWEEPER_MAP_UPDATE, Evt.SWEEPER_MAP_DEL, Evt.SWEEPER_RECORD_ADD}
 )
-
-type DevicesListener = Callable[[RlinkDevice], None]
 
 
 def external_session(data: Mapping[str, Any], client_id: str, **kwargs: Any) -> MqttSession:
@@ -113,20 +100,6 @@ def external_session(data: Mapping[str, Any], client_id: str, **kwargs: Any) -> 
     return MqttSession(data[CONF_HOST], data[CONF_PORT], lambda: credentials, tls=tls, **kwargs)
 
 
-class RateLimitedLog:
-    """Log a problem once per key per interval, so a chatty device cannot flood the log."""
-
-    def __init__(self, interval: float = _LOG_INTERVAL) -> None:
-        self._interval = interval
-        self._last: dict[tuple[str, ...], float] = {}
-
-    def warning(self, key: tuple[str, ...], text: str, *args: Any) -> None:
-        now = time.monotonic()
-        if now - self._last.get(key, -self._interval) >= self._interval:
-            self._last[key] = now
-            _LOGGER.warning(text, *args)
-
-
 class _Gathering:
     """Replies to one product-wide command, complete when `expected` have come."""
 
@@ -143,29 +116,15 @@ class _Gathering:
             self.complete.set()
 
 
-class RlinkHub:
+class RlinkHub(DeviceRuntime):
     """Everything one local hub config entry runs."""
 
     def __init__(self, hass: HomeAssistant, entry: ConfigEntry, models: ModelStore) -> None:
-        self.hass = hass
-        self.entry = entry
-        self.models = models
-        self.devices: dict[str, RlinkDevice] = {}
+        super().__init__(hass, entry, models, _LOGGER)
         self.secrets: dict[str, str] = {}
         self.broker: EmbeddedBroker | None = None
         self.session: MqttSession | None = None
-        self.answers = HubAnswers(self)
         self.responder = Responder(self.answers)
-        self.log = RateLimitedLog()
-        self.started_at = time.monotonic()
-        self._cache: Store[dict[str, Any]] = Store(
-            hass, CACHE_VERSION, f"{DOMAIN}.{entry.entry_id}.devices"
-        )
-        self.entities = EntityFactory(hass, self)
-        self.desired = DesiredState(self)
-        self._device_listeners: list[DevicesListener] = [self.entities.async_device_changed]
-        self._unsubscribe: list[Callable[[], None]] = []
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._ids = messages.MessageIds()
         self._product_replies: dict[str, _Gathering] = {}
 
@@ -175,10 +134,6 @@ class RlinkHub:
     def embedded(self) -> bool:
         return bool(self.entry.data[CONF_BROKER] == BROKER_EMBEDDED)
 
-    def device_options(self, uuid: str) -> Mapping[str, Any]:
-        options: Mapping[str, Mapping[str, Any]] = self.entry.options.get(CONF_DEVICES, {})
-        return options.get(uuid, {})
-
     @property
     def ping_interval(self) -> float:
         return float(self.entry.options.get(CONF_PING_INTERVAL, DEFAULT_PING_INTERVAL))
@@ -187,8 +142,7 @@ class RlinkHub:
 
     async def async_start(self) -> None:
         """Start the broker and the session; raises ConfigEntry* errors for HA to show."""
-        cache = await self._cache.async_load() or {}
-        self.answers.load(cache)
+        cache = await self._load_cache()
         self.async_sync_subentries(cache.get("devices", {}))
         if self.embedded:
             await self._start_embedded_broker()
@@ -220,11 +174,6 @@ class RlinkHub:
         if not self.embedded:
             self.spawn(self._watch_silence(), "rlink ping")
         self.spawn(self._expire_held_writes(), "rlink held writes")
-
-    async def _expire_held_writes(self) -> None:
-        while True:
-            await asyncio.sleep(CHECK_INTERVAL)
-            self.desired.expire_all()
 
     async def _start_embedded_broker(self) -> None:
         data = self.entry.data
@@ -269,40 +218,15 @@ class RlinkHub:
         )
 
     async def async_stop(self) -> None:
-        for undo in self._unsubscribe:
-            undo()
-        self._unsubscribe.clear()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         if self.session is not None:
             await self.session.close()
             self.session = None
         if self.broker is not None:
             await self.broker.stop()
             self.broker = None
-        await self._cache.async_save(self._cache_data())
-
-    def spawn(self, coro: Any, name: str) -> None:
-        task = self.entry.async_create_background_task(self.hass, coro, name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        await super().async_stop()
 
     # --- devices ------------------------------------------------------------------------
-
-    @callback
-    def async_add_devices_listener(self, listener: DevicesListener) -> Callable[[], None]:
-        """Called for every device now, and again whenever one appears or changes shape."""
-        self._device_listeners.append(listener)
-        for device in list(self.devices.values()):
-            listener(device)
-        return lambda: self._device_listeners.remove(listener)
-
-    def announce(self, device: RlinkDevice) -> None:
-        for listener in list(self._device_listeners):
-            listener(device)
 
     @callback
     def async_sync_subentries(self, cached: Mapping[str, Any] | None = None) -> None:
@@ -359,27 +283,6 @@ class RlinkHub:
         device = self.devices.get(uuid)
         return device.pid if device is not None and device.pid else None
 
-    def _attach_model(self, device: RlinkDevice) -> None:
-        device.model = self.models.effective(device.pid) if device.pid else None
-        device.model_inferred = bool(device.pid) and self.models.is_inferred(device.pid)
-        self._resolve_profile(device)
-
-    def _resolve_profile(self, device: RlinkDevice) -> bool:
-        """Work out the device's kinds again; True when they changed."""
-        profile = resolve_profile(device.model, device.behaviours, self.device_options(device.uuid))
-        if profile == device.profile:
-            return False
-        device.profile = profile
-        return True
-
-    @callback
-    def async_refresh_profiles(self) -> None:
-        """Options changed: rebuild the entities of devices whose kinds changed."""
-        for device in list(self.devices.values()):
-            if self._resolve_profile(device):
-                self.announce(device)
-                device.notify()
-
     def learn_behaviour(self, device: RlinkDevice, message: Message) -> None:
         """An event only some kinds send: maybe the device (or its sub-device) is one."""
         code = str(message.code)
@@ -393,54 +296,6 @@ class RlinkHub:
             self.save_soon()
             if self._resolve_profile(device):
                 self.announce(device)
-
-    @callback
-    def _on_model_changed(self, pid: str) -> None:
-        for device in list(self.devices.values()):
-            if device.pid == pid:
-                self._attach_model(device)
-                self.announce(device)
-                device.notify()
-
-    def register(self, device: RlinkDevice) -> dr.DeviceEntry:
-        """Create or update the device registry entry."""
-        mac = device.network.get("mac")
-        return dr.async_get(self.hass).async_get_or_create(
-            config_entry_id=self.entry.entry_id,
-            config_subentry_id=device.subentry_id,
-            identifiers={(DOMAIN, device.uuid)},
-            connections={(dr.CONNECTION_NETWORK_MAC, dr.format_mac(mac))} if mac else None,
-            manufacturer=MANUFACTURER,
-            model=device.pid or None,
-            name=device.name,
-            sw_version=device.version,
-            hw_version=device.mcu_version,
-            serial_number=device.uuid,
-            via_device=(DOMAIN, device.gateway) if device.gateway else None,
-        )
-
-    def device_id(self, device: RlinkDevice) -> str | None:
-        entry = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, device.uuid)})
-        return entry.id if entry is not None else None
-
-    @callback
-    def add_subdevice(self, gateway: RlinkDevice, uuid: str, pid: str) -> RlinkDevice:
-        sub = self.devices.get(uuid)
-        if sub is None:
-            sub = RlinkDevice(
-                uuid,
-                pid,
-                f"{pid} {uuid[-4:]}",
-                gateway=gateway.uuid,
-                subentry_id=gateway.subentry_id,
-            )
-            self.devices[uuid] = sub
-        sub.pid = pid
-        self._attach_model(sub)
-        self.register(sub)
-        self.announce(sub)
-        self.save_soon()
-        return sub
 
     @callback
     def rename_subdevice(self, old_uuid: str, new_uuid: str) -> None:
@@ -460,16 +315,6 @@ class RlinkHub:
         sub.notify()
         self.save_soon()
 
-    @callback
-    def forget_subdevice(self, uuid: str) -> RlinkDevice | None:
-        """Drop a sub-device from the hub (the registry entry is the caller's business)."""
-        sub = self.devices.get(uuid)
-        if sub is None or sub.gateway is None:
-            return None
-        del self.devices[uuid]
-        self.save_soon()
-        return sub
-
     async def async_unbind_subdevice(self, sub: RlinkDevice) -> None:
         """Ask the gateway to let a sub-device go; an unreachable gateway is only logged."""
         try:
@@ -483,23 +328,6 @@ class RlinkHub:
                 err,
             )
 
-    @callback
-    def remove_subdevice(self, uuid: str) -> None:
-        """The gateway unbound a sub-device: forget it and remove it from the registry."""
-        if self.forget_subdevice(uuid) is None:
-            return
-        registry = dr.async_get(self.hass)
-        if (entry := registry.async_get_device(identifiers={(DOMAIN, uuid)})) is not None:
-            registry.async_remove_device(entry.id)
-
-    def reachable(self, device: RlinkDevice) -> bool:
-        """Whether a command can reach the device now."""
-        return device.online and self._carrier_up(device)
-
-    def available(self, device: RlinkDevice) -> bool:
-        """Whether its entities are available: a sleeping device's last state still holds."""
-        return (device.online or device.profile.sleeping) and self._carrier_up(device)
-
     def _carrier_up(self, device: RlinkDevice) -> bool:
         """The session, and for a sub-device its gateway, are up."""
         if self.session is None or not self.session.connected:
@@ -508,15 +336,6 @@ class RlinkHub:
             gateway = self.devices.get(device.gateway)
             return gateway is not None and gateway.online
         return True
-
-    def save_soon(self) -> None:
-        self._cache.async_delay_save(self._cache_data, SAVE_DELAY)
-
-    def _cache_data(self) -> dict[str, Any]:
-        return {
-            "devices": {uuid: d.snapshot() for uuid, d in self.devices.items()},
-            **self.answers.dump(),
-        }
 
     @callback
     def _on_registry_updated(self, event: Event[dr.EventDeviceRegistryUpdatedData]) -> None:
@@ -559,26 +378,6 @@ class RlinkHub:
         device = self.devices.get(uuid)
         if device is not None:
             self.set_online(device, False)
-
-    def set_online(self, device: RlinkDevice, online: bool) -> None:
-        came_online = online and not device.online
-        device.set_online(online)
-        for sub in self.devices.values():
-            if sub.gateway == device.uuid:
-                sub.notify()
-        # A sub-device's gateway is listening already; a device of its own gets its held
-        # writes after its first message, once it has subscribed (see _on_report).
-        if came_online and device.gateway is not None:
-            self.deliver_held(device)
-
-    def deliver_held(self, device: RlinkDevice) -> None:
-        if device.pending:
-            self.spawn(self.desired.deliver(device), f"rlink deliver {device.uuid}")
-
-    def available_gateway(self, device: RlinkDevice) -> bool:
-        """Whether the gateway of a sub-device can take a command now."""
-        gateway = self.devices.get(device.gateway or "")
-        return gateway is not None and self.reachable(gateway)
 
     async def async_wake(self, device: RlinkDevice, timeout: float = WAKE_TIMEOUT) -> None:  # noqa: ASYNC109
         """Send `wake_up` and wait (bounded) until the device speaks again."""
@@ -783,19 +582,6 @@ class RlinkHub:
                     device_topic(TopicKind.REPORT_RESPONSE, device.pid, device.uuid), reply
                 )
 
-    def target(self, device: RlinkDevice) -> RlinkDevice:
-        """The device whose topics carry commands for `device` (its gateway, if any)."""
-        if device.gateway is None:
-            return device
-        gateway = self.devices.get(device.gateway)
-        if gateway is None:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="gateway_missing",
-                translation_placeholders={"device": device.name},
-            )
-        return gateway
-
     async def async_command(
         self,
         device: RlinkDevice,
@@ -812,9 +598,9 @@ class RlinkHub:
         Failures become translated `HomeAssistantError`s.
         """
         if self.session is None or not self.session.connected:
-            raise _error("not_connected", device)
+            raise command_error("not_connected", device)
         if require_online and not device.online:
-            raise _error("device_offline", device)
+            raise command_error("device_offline", device)
         message = messages.command(code, data, ack=ack, msg_id=self._ids())
         topic = device_topic(TopicKind.ISSUE, device.pid, device.uuid)
         device.record("out", str(code), message.data)
@@ -824,61 +610,15 @@ class RlinkHub:
                 return None
             answer = await self.session.request(topic, message, timeout=timeout)
         except NotConnected as err:
-            raise _error("not_connected", device) from err
+            raise command_error("not_connected", device) from err
         except RequestTimeout as err:
-            raise _error("timeout", device, command=str(code)) from err
+            raise command_error("timeout", device, command=str(code)) from err
         except RlinkError as err:
-            raise _error(
+            raise command_error(
                 "device_refused", device, command=str(code), code=str(err.code), msg=err.msg or ""
             ) from err
         device.seen()
         return answer
-
-    def prepare_values(self, device: RlinkDevice, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Validate values against the model and shape them for the wire."""
-        model = device.model
-        if model is None or device.model_inferred:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="no_model",
-                translation_placeholders={"device": device.name, "pid": device.pid},
-            )
-        prepared = {}
-        for identifier, value in values.items():
-            prop = model.property(identifier)
-            if prop is None:
-                raise ServiceValidationError(
-                    translation_domain=DOMAIN,
-                    translation_key="unknown_property",
-                    translation_placeholders={"device": device.name, "property": identifier},
-                )
-            try:
-                checked = validate_write(prop, value)
-            except ValueRejected as err:
-                raise ServiceValidationError(
-                    translation_domain=DOMAIN,
-                    translation_key="invalid_value",
-                    translation_placeholders={
-                        "property": err.identifier,
-                        "value": repr(value),
-                        "reason": err.detail,
-                    },
-                ) from err
-            prepared[identifier] = encode_value(prop, checked, device.bool_encoding)
-        return prepared
-
-    async def async_set_properties(self, device: RlinkDevice, values: Mapping[str, Any]) -> None:
-        """Write values; the state changes when the device reports them.
-
-        A sleeping device that cannot take them now gets them when it wakes up.
-        """
-        prepared = self.prepare_values(device, values)
-        if not self.reachable(device) and device.profile.sleeping:
-            self.desired.hold(device, prepared)
-            return
-        if device.gateway is not None and not device.online:
-            raise _error("device_offline", device)
-        await self.async_write(device, prepared)
 
     async def async_write(self, device: RlinkDevice, prepared: Mapping[str, Any]) -> None:
         """Send values already checked and encoded by `prepare_values`."""
@@ -914,28 +654,7 @@ class RlinkHub:
             self.save_soon()
         return {k: v for k, v in data.items() if k != "wifiList"}
 
-    def check_value(self, device: RlinkDevice, identifier: str, value: Any) -> bool:
-        """Whether a reported value fits the model (always true without one)."""
-        if device.model is None or device.model_inferred:
-            return True
-        prop = device.model.property(identifier)
-        if prop is None:
-            return False
-        try:
-            validate(prop, value)
-        except ValueRejected:
-            return False
-        return True
-
 
 _RESYNC_ROUNDS: Final = (0.0, 5.0, 15.0, 45.0)
 _INFO_FIELDS: Final = frozenset({"name", "name_by_user", "area_id"})
 _NETWORK_KEYS: Final = frozenset({"currentSsid", "networkType", "signal", "signalValue"})
-
-
-def _error(key: str, device: RlinkDevice, **placeholders: str) -> HomeAssistantError:
-    return HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={"device": device.name, **placeholders},
-    )

@@ -1,0 +1,421 @@
+"""What both runtimes share: the devices, their entities, models, and stored state.
+
+The local hub (`hub.RlinkHub`) and the cloud account (`cloud.RlinkCloud`) differ in how
+they hear from devices and reach them; everything the entity platforms and services use
+is defined here, so one set of platform modules serves both. A runtime subclass supplies
+the transport: `async_command`, `async_write`, `async_refresh`, `async_ping`,
+`async_wake`, and whether its connection is up (`_carrier_up`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.storage import Store
+
+from .answers import HubAnswers
+from .const import COMMAND_TIMEOUT, CONF_DEVICES, DOMAIN, MANUFACTURER, SAVE_DELAY
+from .desired import CHECK_INTERVAL, DesiredState
+from .device import RlinkDevice
+from .entity import EntityFactory
+from .kinds import resolve_profile
+from .models import ModelStore
+from .protocol.codes import DeviceCommand as Cmd
+from .protocol.errors import ValueRejected
+from .protocol.messages import JsonObject, Message
+from .protocol.model import encode_value, validate, validate_write
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
+
+CACHE_VERSION: Final = 1
+WAKE_TIMEOUT: Final = 10.0
+_LOG_INTERVAL: Final = 300.0
+
+type DevicesListener = Callable[[RlinkDevice], None]
+
+
+class RateLimitedLog:
+    """Log a problem once per key per interval, so a chatty device cannot flood the log."""
+
+    def __init__(self, logger: Any, interval: float = _LOG_INTERVAL) -> None:
+        self._logger = logger
+        self._interval = interval
+        self._last: dict[tuple[str, ...], float] = {}
+
+    def warning(self, key: tuple[str, ...], text: str, *args: Any) -> None:
+        now = time.monotonic()
+        if now - self._last.get(key, -self._interval) >= self._interval:
+            self._last[key] = now
+            self._logger.warning(text, *args)
+
+
+class DeviceRuntime(ABC):
+    """The devices of one config entry, and what entities and services ask of them."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry, models: ModelStore, logger: Any
+    ) -> None:
+        self.hass = hass
+        self.entry = entry
+        self.models = models
+        self.devices: dict[str, RlinkDevice] = {}
+        self.answers = HubAnswers(self)
+        self.log = RateLimitedLog(logger)
+        self.started_at = time.monotonic()
+        self._cache: Store[dict[str, Any]] = Store(
+            hass, CACHE_VERSION, f"{DOMAIN}.{entry.entry_id}.devices"
+        )
+        self.entities = EntityFactory(hass, self)
+        self.desired = DesiredState(self)
+        self._device_listeners: list[DevicesListener] = [self.entities.async_device_changed]
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # --- what a transport supplies ------------------------------------------------------
+
+    @abstractmethod
+    async def async_start(self) -> None:
+        """Connect; raise ConfigEntry* errors for Home Assistant to show."""
+
+    @abstractmethod
+    def _carrier_up(self, device: RlinkDevice) -> bool:
+        """Whether the connection that carries this device's traffic is up."""
+
+    @abstractmethod
+    async def async_command(
+        self,
+        device: RlinkDevice,
+        code: Cmd,
+        data: Mapping[str, Any] | None = None,
+        *,
+        ack: bool | None = None,
+        timeout: float = COMMAND_TIMEOUT,  # noqa: ASYNC109
+        require_online: bool = True,
+    ) -> Message | None:
+        """Send a device command; with ack, wait for and return the reply."""
+
+    @abstractmethod
+    async def async_write(self, device: RlinkDevice, prepared: Mapping[str, Any]) -> None:
+        """Send values already checked and encoded by `prepare_values`."""
+
+    @abstractmethod
+    async def async_refresh(self, device: RlinkDevice) -> None:
+        """Ask the device for all its values."""
+
+    @abstractmethod
+    async def async_ping(self, device: RlinkDevice) -> dict[str, Any]:
+        """Check the device's connection; returns what it told."""
+
+    @abstractmethod
+    async def async_wake(self, device: RlinkDevice, timeout: float = WAKE_TIMEOUT) -> None:  # noqa: ASYNC109
+        """Wake a sleeping device and wait (bounded) until it speaks."""
+
+    async def async_stop(self) -> None:
+        for undo in self._unsubscribe:
+            undo()
+        self._unsubscribe.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._cache.async_save(self._cache_data())
+
+    async def _load_cache(self) -> dict[str, Any]:
+        cache = await self._cache.async_load() or {}
+        self.answers.load(cache)
+        return cache
+
+    # --- reported state -----------------------------------------------------------------
+
+    def apply_reported(self, device: RlinkDevice, values: JsonObject) -> None:
+        """Take values a device reported: checked against its model, or teaching one."""
+        if device.model is None or device.model_inferred:
+            if device.pid:
+                self.models.async_observe(device.pid, values)
+            accepted = values
+        else:
+            accepted = {}
+            for key, value in values.items():
+                if self.check_value(device, key, value):
+                    accepted[key] = value
+                else:
+                    self.log.warning(
+                        ("value", device.uuid, key),
+                        "%s reported %s=%r, which its model does not allow; ignored",
+                        device.name,
+                        key,
+                        value,
+                    )
+        changed = device.apply_values(accepted)
+        if changed:
+            device.notify(changed)
+            self.save_soon()
+
+    def update_versions(self, device: RlinkDevice, data: JsonObject) -> None:
+        """Take the firmware versions a message carries."""
+        version, mcu = data.get("version"), data.get("mcuVersion")
+        changed = False
+        if isinstance(version, str) and version and version != device.version:
+            device.version, changed = version, True
+        if isinstance(mcu, str) and mcu and mcu != device.mcu_version:
+            device.mcu_version, changed = mcu, True
+        if changed:
+            self.register(device)
+            device.notify({"version", "mcu_version"})
+            self.save_soon()
+
+    def set_passwords(self, device: RlinkDevice, entries: list[JsonObject]) -> None:
+        """A lock's password list; codes themselves are never kept."""
+        device.passwords = [
+            {k: v for k, v in entry.items() if k not in ("pwd", "password")} for entry in entries
+        ]
+        device.notify({"passwords"})
+        self.save_soon()
+
+    def fire(self, event: str, device: RlinkDevice, **data: Any) -> None:
+        self.hass.bus.async_fire(
+            event, {"device_id": self.device_id(device), "uuid": device.uuid, **data}
+        )
+
+    # --- devices ------------------------------------------------------------------------
+
+    def device_options(self, uuid: str) -> Mapping[str, Any]:
+        options: Mapping[str, Mapping[str, Any]] = self.entry.options.get(CONF_DEVICES, {})
+        return options.get(uuid, {})
+
+    def spawn(self, coro: Any, name: str) -> None:
+        task = self.entry.async_create_background_task(self.hass, coro, name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @callback
+    def async_add_devices_listener(self, listener: DevicesListener) -> Callable[[], None]:
+        """Called for every device now, and again whenever one appears or changes shape."""
+        self._device_listeners.append(listener)
+        for device in list(self.devices.values()):
+            listener(device)
+        return lambda: self._device_listeners.remove(listener)
+
+    def announce(self, device: RlinkDevice) -> None:
+        for listener in list(self._device_listeners):
+            listener(device)
+
+    def _attach_model(self, device: RlinkDevice) -> None:
+        device.model = self.models.effective(device.pid) if device.pid else None
+        device.model_inferred = bool(device.pid) and self.models.is_inferred(device.pid)
+        self._resolve_profile(device)
+
+    def _resolve_profile(self, device: RlinkDevice) -> bool:
+        """Work out the device's kinds again; True when they changed."""
+        profile = resolve_profile(device.model, device.behaviours, self.device_options(device.uuid))
+        if profile == device.profile:
+            return False
+        device.profile = profile
+        return True
+
+    @callback
+    def async_refresh_profiles(self) -> None:
+        """Options changed: rebuild the entities of devices whose kinds changed."""
+        for device in list(self.devices.values()):
+            if self._resolve_profile(device):
+                self.announce(device)
+                device.notify()
+
+    @callback
+    def _on_model_changed(self, pid: str) -> None:
+        for device in list(self.devices.values()):
+            if device.pid == pid:
+                self._attach_model(device)
+                self.announce(device)
+                device.notify()
+
+    def register(self, device: RlinkDevice) -> dr.DeviceEntry:
+        """Create or update the device registry entry."""
+        mac = device.network.get("mac")
+        return dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=self.entry.entry_id,
+            config_subentry_id=device.subentry_id,
+            identifiers={(DOMAIN, device.uuid)},
+            connections={(dr.CONNECTION_NETWORK_MAC, dr.format_mac(mac))} if mac else None,
+            manufacturer=MANUFACTURER,
+            model=device.pid or None,
+            name=device.name,
+            sw_version=device.version,
+            hw_version=device.mcu_version,
+            serial_number=device.hardware_uuid or device.uuid,
+            via_device=(DOMAIN, device.gateway) if device.gateway else None,
+        )
+
+    def device_id(self, device: RlinkDevice) -> str | None:
+        entry = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, device.uuid)})
+        return entry.id if entry is not None else None
+
+    @callback
+    def add_subdevice(self, gateway: RlinkDevice, uuid: str, pid: str) -> RlinkDevice:
+        sub = self.devices.get(uuid)
+        if sub is None:
+            sub = RlinkDevice(
+                uuid,
+                pid,
+                f"{pid} {uuid[-4:]}",
+                gateway=gateway.uuid,
+                subentry_id=gateway.subentry_id,
+            )
+            self.devices[uuid] = sub
+        sub.pid = pid
+        self._attach_model(sub)
+        self.register(sub)
+        self.announce(sub)
+        self.save_soon()
+        return sub
+
+    @callback
+    def forget_subdevice(self, uuid: str) -> RlinkDevice | None:
+        """Drop a sub-device (the registry entry is the caller's business)."""
+        sub = self.devices.get(uuid)
+        if sub is None or sub.gateway is None:
+            return None
+        del self.devices[uuid]
+        self.save_soon()
+        return sub
+
+    @callback
+    def remove_subdevice(self, uuid: str) -> None:
+        """The gateway unbound a sub-device: forget it and remove it from the registry."""
+        if self.forget_subdevice(uuid) is None:
+            return
+        registry = dr.async_get(self.hass)
+        if (entry := registry.async_get_device(identifiers={(DOMAIN, uuid)})) is not None:
+            registry.async_remove_device(entry.id)
+
+    def reachable(self, device: RlinkDevice) -> bool:
+        """Whether a command can reach the device now."""
+        return device.online and self._carrier_up(device)
+
+    def available(self, device: RlinkDevice) -> bool:
+        """Whether its entities are available: a sleeping device's last state still holds."""
+        return (device.online or device.profile.sleeping) and self._carrier_up(device)
+
+    def save_soon(self) -> None:
+        self._cache.async_delay_save(self._cache_data, SAVE_DELAY)
+
+    def _cache_data(self) -> dict[str, Any]:
+        return {
+            "devices": {uuid: d.snapshot() for uuid, d in self.devices.items()},
+            **self.answers.dump(),
+        }
+
+    def set_online(self, device: RlinkDevice, online: bool) -> None:
+        came_online = online and not device.online
+        device.set_online(online)
+        for sub in self.devices.values():
+            if sub.gateway == device.uuid:
+                sub.notify()
+        # A sub-device's gateway is listening already; a device of its own gets its held
+        # writes after its first message, once it has subscribed (see _on_report).
+        if came_online and device.gateway is not None:
+            self.deliver_held(device)
+
+    def deliver_held(self, device: RlinkDevice) -> None:
+        if device.pending:
+            self.spawn(self.desired.deliver(device), f"rlink deliver {device.uuid}")
+
+    def available_gateway(self, device: RlinkDevice) -> bool:
+        """Whether the gateway of a sub-device can take a command now."""
+        gateway = self.devices.get(device.gateway or "")
+        return gateway is not None and self.reachable(gateway)
+
+    def target(self, device: RlinkDevice) -> RlinkDevice:
+        """The device whose topics carry commands for `device` (its gateway, if any)."""
+        if device.gateway is None:
+            return device
+        gateway = self.devices.get(device.gateway)
+        if gateway is None:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="gateway_missing",
+                translation_placeholders={"device": device.name},
+            )
+        return gateway
+
+    def prepare_values(self, device: RlinkDevice, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate values against the model and shape them for the wire."""
+        model = device.model
+        if model is None or device.model_inferred:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="no_model",
+                translation_placeholders={"device": device.name, "pid": device.pid},
+            )
+        prepared = {}
+        for identifier, value in values.items():
+            prop = model.property(identifier)
+            if prop is None:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="unknown_property",
+                    translation_placeholders={"device": device.name, "property": identifier},
+                )
+            try:
+                checked = validate_write(prop, value)
+            except ValueRejected as err:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN,
+                    translation_key="invalid_value",
+                    translation_placeholders={
+                        "property": err.identifier,
+                        "value": repr(value),
+                        "reason": err.detail,
+                    },
+                ) from err
+            prepared[identifier] = encode_value(prop, checked, device.bool_encoding)
+        return prepared
+
+    async def async_set_properties(self, device: RlinkDevice, values: Mapping[str, Any]) -> None:
+        """Write values; the state changes when the device reports them.
+
+        A sleeping device that cannot take them now gets them when it wakes up.
+        """
+        prepared = self.prepare_values(device, values)
+        if not self.reachable(device) and device.profile.sleeping:
+            self.desired.hold(device, prepared)
+            return
+        if device.gateway is not None and not device.online:
+            raise command_error("device_offline", device)
+        await self.async_write(device, prepared)
+
+    def check_value(self, device: RlinkDevice, identifier: str, value: Any) -> bool:
+        """Whether a reported value fits the model (always true without one)."""
+        if device.model is None or device.model_inferred:
+            return True
+        prop = device.model.property(identifier)
+        if prop is None:
+            return False
+        try:
+            validate(prop, value)
+        except ValueRejected:
+            return False
+        return True
+
+    async def _expire_held_writes(self) -> None:
+        while True:
+            await asyncio.sleep(CHECK_INTERVAL)
+            self.desired.expire_all()
+
+
+def command_error(key: str, device: RlinkDevice, **placeholders: str) -> HomeAssistantError:
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={"device": device.name, **placeholders},
+    )
