@@ -22,7 +22,7 @@ from .entity import (
     bool_state,
     property_value,
 )
-from .hub import RlinkHub
+from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -32,7 +32,7 @@ class RlinkBinarySensorDescription(RlinkEntityDescription, BinarySensorEntityDes
     """A binary sensor for one boolean property."""
 
 
-def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     return [
         RlinkBinarySensor(
             hub,

@@ -18,19 +18,19 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import RlinkConfigEntry
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
-from .hub import RlinkHub
 from .kinds import Kind
 from .protocol.codes import DeviceCommand as Cmd
+from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
 class RlinkButtonDescription(RlinkEntityDescription, ButtonEntityDescription):
-    press_fn: Callable[[RlinkHub, RlinkDevice], Awaitable[Any]]
+    press_fn: Callable[[DeviceRuntime, RlinkDevice], Awaitable[Any]]
 
 
-async def _reboot(hub: RlinkHub, device: RlinkDevice) -> None:
+async def _reboot(hub: DeviceRuntime, device: RlinkDevice) -> None:
     data = {"subUuid": device.uuid} if device.gateway else {}
     await hub.async_command(hub.target(device), Cmd.REBOOT, data, ack=False)
 
@@ -55,7 +55,7 @@ BUTTONS: Final = (
 )
 
 
-async def _search(hub: RlinkHub, device: RlinkDevice) -> None:
+async def _search(hub: DeviceRuntime, device: RlinkDevice) -> None:
     data = {"second": SEARCH_SECONDS, "bind": True, "find": True}
     await hub.async_command(device, Cmd.FIND_BIND, data, ack=True)
 
@@ -70,7 +70,7 @@ SEARCH: Final = RlinkButtonDescription(
 )
 
 
-def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     descriptions = list(BUTTONS)
     if device.profile.has(Kind.GATEWAY) and device.gateway is None:
         descriptions.append(SEARCH)

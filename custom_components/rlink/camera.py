@@ -35,9 +35,9 @@ from . import RlinkConfigEntry
 from .answers import SIGNAL_MODEL_EVENT, SIGNAL_WEBRTC, turn_auth
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
-from .hub import RlinkHub
 from .kinds import Kind
 from .protocol.codes import DeviceCommand as Cmd
+from .runtime import DeviceRuntime
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class RlinkCameraDescription(RlinkEntityDescription, CameraEntityDescription):
 CAMERA: Final = RlinkCameraDescription(key="camera", identifier="camera", name=None)
 
 
-def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     if not device.profile.has(Kind.CAMERA):
         return []
     return [RlinkCamera(hub, device, CAMERA)]
@@ -104,7 +104,7 @@ class RlinkCamera(RlinkEntity, Camera):
     _attr_supported_features = CameraEntityFeature.STREAM
 
     def __init__(
-        self, hub: RlinkHub, device: RlinkDevice, description: RlinkCameraDescription
+        self, hub: DeviceRuntime, device: RlinkDevice, description: RlinkCameraDescription
     ) -> None:
         RlinkEntity.__init__(self, hub, device, description)
         Camera.__init__(self)

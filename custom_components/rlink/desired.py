@@ -20,7 +20,7 @@ from .const import DOMAIN
 from .device import RlinkDevice
 
 if TYPE_CHECKING:
-    from .hub import RlinkHub
+    from .runtime import DeviceRuntime
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ CHECK_INTERVAL: Final = 300.0
 class DesiredState:
     """The held writes of one hub's devices (they live on each `RlinkDevice.pending`)."""
 
-    def __init__(self, hub: RlinkHub, max_age: float = MAX_AGE) -> None:
+    def __init__(self, hub: DeviceRuntime, max_age: float = MAX_AGE) -> None:
         self.hub = hub
         self.max_age = max_age
 

@@ -19,9 +19,9 @@ from .device import RlinkDevice
 from .protocol.model import Property, validate
 
 if TYPE_CHECKING:
-    from .hub import RlinkHub
+    from .runtime import DeviceRuntime
 
-type EntityBuilder = Callable[[RlinkHub, RlinkDevice], list[RlinkEntity]]
+type EntityBuilder = Callable[[DeviceRuntime, RlinkDevice], list[RlinkEntity]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,7 +47,7 @@ class RlinkEntity(Entity):
     entity_description: RlinkEntityDescription
 
     def __init__(
-        self, hub: RlinkHub, device: RlinkDevice, description: RlinkEntityDescription
+        self, hub: DeviceRuntime, device: RlinkDevice, description: RlinkEntityDescription
     ) -> None:
         self.hub = hub
         self.device = device
@@ -163,7 +163,7 @@ def property_value(identifier: str) -> Callable[[RlinkDevice], Any]:
 class EntityFactory:
     """Adds the entities a device needs, and removes those its model no longer has."""
 
-    def __init__(self, hass: HomeAssistant, hub: RlinkHub) -> None:
+    def __init__(self, hass: HomeAssistant, hub: DeviceRuntime) -> None:
         self.hass = hass
         self.hub = hub
         self._platforms: dict[Platform, tuple[EntityBuilder, AddConfigEntryEntitiesCallback]] = {}
@@ -230,7 +230,7 @@ class EntityFactory:
 
 @callback
 def async_setup_platform(
-    hub: RlinkHub,
+    hub: DeviceRuntime,
     platform: Platform,
     builder: EntityBuilder,
     add: AddConfigEntryEntitiesCallback,

@@ -16,7 +16,7 @@ from .answers import SIGNAL_MODEL_EVENT
 from .descriptions import humanize
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
-from .hub import RlinkHub
+from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 ALARM = "alarm"
@@ -35,7 +35,7 @@ def _identifiers(device: RlinkDevice) -> dict[str, str | None]:
     return events
 
 
-def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     entities: list[RlinkEntity] = []
     for identifier, name in _identifiers(device).items():
         naming: dict[str, Any] = (

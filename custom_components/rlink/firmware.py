@@ -34,14 +34,11 @@ from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
 from .device import RlinkDevice
-from .protocol import messages
 from .protocol.codes import DeviceCommand as Cmd
-from .protocol.codes import ProductCommand
-from .protocol.topics import TopicKind, product_topic
 from .service_targets import DEVICES, Handler, targets
 
 if TYPE_CHECKING:
-    from .hub import RlinkHub
+    from .runtime import DeviceRuntime
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -233,7 +230,7 @@ def _ota_failed(device: RlinkDevice, res_code: Any) -> HomeAssistantError:
 
 
 async def async_install(
-    hub: RlinkHub,
+    hub: DeviceRuntime,
     device: RlinkDevice,
     firmware: FirmwareFile,
     timeout: float = INSTALL_TIMEOUT,  # noqa: ASYNC109
@@ -276,7 +273,7 @@ async def async_install(
 
 
 async def async_silence_ota(
-    hub: RlinkHub, pid: str, firmware: FirmwareFile, window: float = SILENCE_WINDOW
+    hub: DeviceRuntime, pid: str, firmware: FirmwareFile, window: float = SILENCE_WINDOW
 ) -> dict[str, Any]:
     """Offer a firmware to every device of a product; returns who accepted it."""
     catalog = hub.hass.data[DATA_FIRMWARE]
@@ -294,18 +291,7 @@ async def async_silence_ota(
         "version": "ALL",
         "targetVersion": firmware.version,
     }
-    message = messages.product_command(ProductCommand.SILENCE_OTA, data, ack=True)
-    reachable = sum(1 for d in hub.devices.values() if d.pid == pid and hub.reachable(d))
-    replies = await hub.async_product_request(
-        product_topic(TopicKind.PRODUCT_ISSUE, pid), message, window, reachable
-    )
-    devices: dict[str, Any] = {
-        d.uuid: {"result": "not_accepted"} for d in hub.devices.values() if d.pid == pid
-    }
-    for reply in replies:
-        for entry in reply.data.get("devices") or []:
-            if isinstance(entry, dict) and isinstance(entry.get("uuid"), str):
-                devices[entry["uuid"]] = {"result": "refused" if reply.res else "accepted"}
+    devices = await hub.async_offer_firmware(pid, data, window)
     return {"task_id": task_id, "version": firmware.version, "devices": devices}
 
 
@@ -339,7 +325,7 @@ def _no_firmware(pid: str, version: str | None) -> ServiceValidationError:
 
 
 async def _install_one(
-    hub: RlinkHub, device: RlinkDevice, version: str | None, wait: bool
+    hub: DeviceRuntime, device: RlinkDevice, version: str | None, wait: bool
 ) -> dict[str, Any]:
     firmware = hub.hass.data[DATA_FIRMWARE].find(device.pid, version)
     if firmware is None:

@@ -19,9 +19,9 @@ from homeassistant.helpers import entity_registry as er
 
 from .const import DOMAIN
 from .device import RlinkDevice
-from .hub import RlinkHub
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.messages import JsonObject
+from .runtime import DeviceRuntime
 from .service_targets import ONE_DEVICE, Handler, invalid, targets
 
 SHORT_ID: Final = vol.All(vol.Coerce(int), vol.Range(0, 9999))
@@ -76,14 +76,14 @@ SCHEMAS: Final[dict[str, vol.Schema]] = {
 }
 
 
-def _gateway(hass: HomeAssistant, call: ServiceCall) -> tuple[RlinkHub, RlinkDevice]:
+def _gateway(hass: HomeAssistant, call: ServiceCall) -> tuple[DeviceRuntime, RlinkDevice]:
     ((hub, device),) = targets(hass, call)
     if device.gateway is not None:
         raise invalid("not_a_gateway", device=device.name)
     return hub, device
 
 
-def _sub_device(hass: HomeAssistant, call: ServiceCall) -> tuple[RlinkHub, RlinkDevice]:
+def _sub_device(hass: HomeAssistant, call: ServiceCall) -> tuple[DeviceRuntime, RlinkDevice]:
     ((hub, device),) = targets(hass, call)
     if device.gateway is None:
         raise invalid("not_a_sub_device", device=device.name)
@@ -102,7 +102,9 @@ def _refused(device: RlinkDevice, code: Cmd) -> HomeAssistantError:
     )
 
 
-async def _request(hub: RlinkHub, gateway: RlinkDevice, code: Cmd, data: JsonObject) -> JsonObject:
+async def _request(
+    hub: DeviceRuntime, gateway: RlinkDevice, code: Cmd, data: JsonObject
+) -> JsonObject:
     reply = await hub.async_command(gateway, code, data, ack=True)
     answer = reply.data if reply is not None else {}
     if _failed(answer):
@@ -136,7 +138,7 @@ async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 
 
 async def async_move_identity(
-    hass: HomeAssistant, hub: RlinkHub, old: RlinkDevice, new_uuid: str
+    hass: HomeAssistant, hub: DeviceRuntime, old: RlinkDevice, new_uuid: str
 ) -> None:
     """A replacement takes over the old sub-device: registry entry, entity ids, history."""
     await hub.entities.async_unload_device(old.uuid)
@@ -162,9 +164,14 @@ async def _replace(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     new_uuid = call.data["new_uuid"].strip()
     if new_uuid in hub.devices:
         raise invalid("uuid_in_use", uuid=new_uuid)
-    answer = await _request(hub, gateway, Cmd.SUB_REPLACE, {"uuid": sub.uuid, "newUuid": new_uuid})
-    old_uuid = sub.uuid
-    await async_move_identity(hass, hub, sub, new_uuid)
+    old_uuid = sub.hardware_uuid or sub.uuid
+    answer = await _request(hub, gateway, Cmd.SUB_REPLACE, {"uuid": old_uuid, "newUuid": new_uuid})
+    if hub.keys_are_uuids:
+        await async_move_identity(hass, hub, sub, new_uuid)
+    else:  # the cloud keeps its device id: only the hardware behind it changed
+        sub.hardware_uuid = new_uuid
+        hub.register(sub)
+        hub.save_soon()
     return {"uuid": old_uuid, "new_uuid": new_uuid, "result": answer.get("result", "success")}
 
 
@@ -178,7 +185,7 @@ def _put(entries: list[JsonObject], entry: JsonObject | None, short_id: int) -> 
         entries.sort(key=lambda e: int(e.get("shortId") or 0))
 
 
-def _changed(hub: RlinkHub, gateway: RlinkDevice) -> None:
+def _changed(hub: DeviceRuntime, gateway: RlinkDevice) -> None:
     hub.save_soon()
     hub.announce(gateway)  # scenes follow the stored executions
 
@@ -189,7 +196,7 @@ async def _group_control(hass: HomeAssistant, call: ServiceCall) -> ServiceRespo
     return await _request(hub, gateway, Cmd.LOCAL_GROUP_SET, data)
 
 
-async def async_execute(hub: RlinkHub, gateway: RlinkDevice, short_id: int) -> JsonObject:
+async def async_execute(hub: DeviceRuntime, gateway: RlinkDevice, short_id: int) -> JsonObject:
     return await _request(hub, gateway, Cmd.LOCAL_RULE_EXEC, {"shortId": short_id})
 
 
@@ -199,7 +206,7 @@ async def _execute(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 
 
 def _member_uuids(
-    hass: HomeAssistant, hub: RlinkHub, gateway: RlinkDevice, ids: list[str]
+    hass: HomeAssistant, hub: DeviceRuntime, gateway: RlinkDevice, ids: list[str]
 ) -> list[str]:
     registry = dr.async_get(hass)
     uuids = []

@@ -50,6 +50,7 @@ from .protocol.auth import Credentials
 from .protocol.broker import BrokerStartError, BrokerTls, DeviceGate, EmbeddedBroker
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.codes import DeviceEvent as Evt
+from .protocol.codes import ProductCommand
 from .protocol.errors import RlinkError
 from .protocol.messages import Message
 from .protocol.responder import DeviceRef, Responder
@@ -69,6 +70,7 @@ from .protocol.topics import (
     TopicKind,
     device_filter,
     device_topic,
+    product_topic,
 )
 from .runtime import WAKE_TIMEOUT, DeviceRuntime, command_error
 
@@ -296,24 +298,6 @@ class RlinkHub(DeviceRuntime):
             self.save_soon()
             if self._resolve_profile(device):
                 self.announce(device)
-
-    @callback
-    def rename_subdevice(self, old_uuid: str, new_uuid: str) -> None:
-        """A replacement sub-device took over: same hub device under its new uuid."""
-        sub = self.devices.pop(old_uuid, None)
-        if sub is None:
-            return
-        sub.uuid = new_uuid
-        sub.online = False
-        self.devices[new_uuid] = sub
-        for entries in self.answers.local_configs.values():
-            for group in entries.get("groups", []):
-                group["deviceUuids"] = [
-                    new_uuid if u == old_uuid else u for u in group.get("deviceUuids", [])
-                ]
-        self.announce(sub)
-        sub.notify()
-        self.save_soon()
 
     async def async_unbind_subdevice(self, sub: RlinkDevice) -> None:
         """Ask the gateway to let a sub-device go; an unreachable gateway is only logged."""
@@ -562,6 +546,24 @@ class RlinkHub(DeviceRuntime):
         finally:
             del self._product_replies[message.id]
         return gathering.replies
+
+    async def async_offer_firmware(
+        self, pid: str, order: dict[str, Any], window: float
+    ) -> dict[str, Any]:
+        """`silence_ota` to the whole product; every device of it says yes, no, or nothing."""
+        message = messages.product_command(ProductCommand.SILENCE_OTA, order, ack=True)
+        reachable = sum(1 for d in self.devices.values() if d.pid == pid and self.reachable(d))
+        replies = await self.async_product_request(
+            product_topic(TopicKind.PRODUCT_ISSUE, pid), message, window, reachable
+        )
+        devices: dict[str, Any] = {
+            d.uuid: {"result": "not_accepted"} for d in self.devices.values() if d.pid == pid
+        }
+        for reply in replies:
+            for entry in reply.data.get("devices") or []:
+                if isinstance(entry, dict) and isinstance(entry.get("uuid"), str):
+                    devices[entry["uuid"]] = {"result": "refused" if reply.res else "accepted"}
+        return devices
 
     def _publish(self, topic: str, message: Message) -> None:
         if self.session is None:

@@ -14,9 +14,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import RlinkConfigEntry
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
-from .hub import RlinkHub
 from .kinds import Kind
 from .protocol.responder import DeviceRef
+from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -31,7 +31,7 @@ MAP: Final = RlinkImageDescription(
 )
 
 
-def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     if not device.profile.has(Kind.VACUUM):
         return []
     return [RlinkMapImage(hub, device, MAP)]
@@ -43,7 +43,7 @@ class RlinkMapImage(RlinkEntity, ImageEntity):
     entity_description: RlinkImageDescription
 
     def __init__(
-        self, hub: RlinkHub, device: RlinkDevice, description: RlinkImageDescription
+        self, hub: DeviceRuntime, device: RlinkDevice, description: RlinkImageDescription
     ) -> None:
         RlinkEntity.__init__(self, hub, device, description)
         ImageEntity.__init__(self, hub.hass)

@@ -26,9 +26,9 @@ from homeassistant.util.color import brightness_to_value, value_to_brightness
 from . import RlinkConfigEntry
 from .device import RlinkDevice
 from .entity import CompositeEntity, RlinkEntity, RlinkEntityDescription, async_setup_platform
-from .hub import RlinkHub
 from .kinds import Kind
 from .protocol.model import DataType, Property
+from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -46,7 +46,7 @@ class RlinkLightDescription(RlinkEntityDescription, LightEntityDescription):
 LIGHT: Final = RlinkLightDescription(key="light", identifier="light", name=None)
 
 
-def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     if not device.profile.has(Kind.LIGHT) or device.profile.role("on") is None:
         return []
     return [RlinkLight(hub, device, LIGHT)]
@@ -116,7 +116,7 @@ class RlinkLight(CompositeEntity, LightEntity):
     roles = ("on", "brightness", "color_temp", "color")
 
     def __init__(
-        self, hub: RlinkHub, device: RlinkDevice, description: RlinkLightDescription
+        self, hub: DeviceRuntime, device: RlinkDevice, description: RlinkLightDescription
     ) -> None:
         super().__init__(hub, device, description)
         self._last_mode: ColorMode | None = None

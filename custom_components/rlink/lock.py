@@ -15,10 +15,10 @@ from . import RlinkConfigEntry
 from .const import CONF_UNLOCK_INDEX, CONF_UNLOCK_PASSWORD, DOMAIN
 from .device import RlinkDevice
 from .entity import CompositeEntity, RlinkEntity, RlinkEntityDescription, async_setup_platform
-from .hub import RlinkHub
 from .kinds import Kind
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.model import DataType
+from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -38,7 +38,7 @@ class RlinkLockDescription(RlinkEntityDescription, LockEntityDescription):
 LOCK: Final = RlinkLockDescription(key="lock", identifier="lock", name=None)
 
 
-def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     if not device.profile.has(Kind.LOCK):
         return []
     return [RlinkLock(hub, device, LOCK)]

@@ -17,10 +17,10 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
 from .device import RlinkDevice
-from .hub import RlinkHub
 from .kinds import Kind
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.messages import JsonObject
+from .runtime import DeviceRuntime
 from .service_targets import ONE_DEVICE, Handler, invalid, targets
 
 PASSWORD_TYPES: Final = {
@@ -137,7 +137,7 @@ def public(entry: JsonObject) -> JsonObject:
     return shown
 
 
-def _lock(hass: HomeAssistant, call: ServiceCall) -> tuple[RlinkHub, RlinkDevice]:
+def _lock(hass: HomeAssistant, call: ServiceCall) -> tuple[DeviceRuntime, RlinkDevice]:
     ((hub, device),) = targets(hass, call)
     if not device.profile.has(Kind.LOCK):
         raise invalid("not_a_lock", device=device.name)
@@ -145,7 +145,7 @@ def _lock(hass: HomeAssistant, call: ServiceCall) -> tuple[RlinkHub, RlinkDevice
 
 
 async def _send(
-    hub: RlinkHub, device: RlinkDevice, operation: int, entry: JsonObject
+    hub: DeviceRuntime, device: RlinkDevice, operation: int, entry: JsonObject
 ) -> JsonObject:
     data: JsonObject = {"operatorType": operation, "pwdData": entry}
     if device.gateway:
@@ -155,7 +155,9 @@ async def _send(
     return answered if isinstance(answered, dict) else {"index": entry["index"]}
 
 
-def _remember(hub: RlinkHub, device: RlinkDevice, index: int, entry: JsonObject | None) -> None:
+def _remember(
+    hub: DeviceRuntime, device: RlinkDevice, index: int, entry: JsonObject | None
+) -> None:
     kept = [p for p in device.passwords if p.get("index") != index]
     if entry is not None:
         kept.append({k: v for k, v in entry.items() if k not in ("pwd", "password")})

@@ -18,8 +18,8 @@ from . import RlinkConfigEntry
 from .descriptions import naming, properties_for, unit_and_class
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform, property_value
-from .hub import RlinkHub
 from .protocol.model import DataType
+from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 _NUMBER_CLASSES = {c.value for c in NumberDeviceClass}
@@ -30,7 +30,7 @@ class RlinkNumberDescription(RlinkEntityDescription, NumberEntityDescription):
     """A number for one writable numeric property."""
 
 
-def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     entities: list[RlinkEntity] = []
     for prop in properties_for(device, Platform.NUMBER):
         info = unit_and_class(prop)

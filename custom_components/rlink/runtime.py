@@ -61,6 +61,9 @@ class RateLimitedLog:
 class DeviceRuntime(ABC):
     """The devices of one config entry, and what entities and services ask of them."""
 
+    keys_are_uuids: bool = True
+    """Devices are known by their uuid (local hub), not by an id of the cloud's."""
+
     def __init__(
         self, hass: HomeAssistant, entry: ConfigEntry, models: ModelStore, logger: Any
     ) -> None:
@@ -114,6 +117,12 @@ class DeviceRuntime(ABC):
     @abstractmethod
     async def async_ping(self, device: RlinkDevice) -> dict[str, Any]:
         """Check the device's connection; returns what it told."""
+
+    @abstractmethod
+    async def async_offer_firmware(
+        self, pid: str, order: dict[str, Any], window: float
+    ) -> dict[str, Any]:
+        """Offer a firmware to every device of a product: device key -> {"result": ...}."""
 
     @abstractmethod
     async def async_wake(self, device: RlinkDevice, timeout: float = WAKE_TIMEOUT) -> None:  # noqa: ASYNC109
@@ -278,6 +287,24 @@ class DeviceRuntime(ABC):
         self.announce(sub)
         self.save_soon()
         return sub
+
+    @callback
+    def rename_subdevice(self, old_uuid: str, new_uuid: str) -> None:
+        """A replacement sub-device took over: same hub device under its new uuid."""
+        sub = self.devices.pop(old_uuid, None)
+        if sub is None:
+            return
+        sub.uuid = new_uuid
+        sub.online = False
+        self.devices[new_uuid] = sub
+        for entries in self.answers.local_configs.values():
+            for group in entries.get("groups", []):
+                group["deviceUuids"] = [
+                    new_uuid if u == old_uuid else u for u in group.get("deviceUuids", [])
+                ]
+        self.announce(sub)
+        sub.notify()
+        self.save_soon()
 
     @callback
     def forget_subdevice(self, uuid: str) -> RlinkDevice | None:

@@ -15,7 +15,7 @@ from . import RlinkConfigEntry
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
 from .gateway_services import async_execute
-from .hub import RlinkHub
+from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -27,7 +27,7 @@ class RlinkSceneDescription(RlinkEntityDescription, EntityDescription):
     short_id: int
 
 
-def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     if device.gateway is not None or device.uuid not in hub.answers.local_configs:
         return []
     executes = hub.answers.local_store(device)["executes"]

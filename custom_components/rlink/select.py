@@ -14,9 +14,9 @@ from . import RlinkConfigEntry
 from .descriptions import enum_label, enum_options, enum_value, naming, properties_for
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform, property_value
-from .hub import RlinkHub
 from .kinds import Kind
 from .protocol.responder import DeviceRef, SweeperStore
+from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -35,7 +35,7 @@ MAPS: Final = RlinkSelectDescription(
 )
 
 
-def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     maps: list[RlinkEntity] = (
         [RlinkMapSelect(hub, device, MAPS)] if device.profile.has(Kind.VACUUM) else []
     )

@@ -28,10 +28,10 @@ from .descriptions import (
 )
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
-from .hub import RlinkHub
 from .kinds import Kind
 from .lock_codes import public
 from .protocol.model import NUMERIC_TYPES, DataType, Property
+from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -188,7 +188,7 @@ PASSWORDS: Final = RlinkSensorDescription(
 SHOWN_RECORDS: Final = 10
 
 
-def _cleaning_records(hub: RlinkHub) -> RlinkSensorDescription:
+def _cleaning_records(hub: DeviceRuntime) -> RlinkSensorDescription:
     def records(device: RlinkDevice) -> list[dict[str, Any]]:
         store = hub.answers.sweepers.get(device.uuid)
         return store.records if store is not None else []
@@ -204,7 +204,7 @@ def _cleaning_records(hub: RlinkHub) -> RlinkSensorDescription:
     )
 
 
-def _kind_sensors(hub: RlinkHub, device: RlinkDevice) -> list[RlinkSensorDescription]:
+def _kind_sensors(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkSensorDescription]:
     descriptions = []
     if device.profile.has(Kind.LOCK):
         descriptions.append(PASSWORDS)
@@ -213,7 +213,7 @@ def _kind_sensors(hub: RlinkHub, device: RlinkDevice) -> list[RlinkSensorDescrip
     return descriptions
 
 
-def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     entities: list[RlinkEntity] = [
         RlinkSensor(
             hub,

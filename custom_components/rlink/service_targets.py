@@ -15,8 +15,8 @@ from homeassistant.helpers import device_registry as dr
 
 from .const import DOMAIN
 from .device import RlinkDevice
-from .hub import RlinkHub
 from .protocol.messages import JsonObject
+from .runtime import DeviceRuntime
 
 type Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
 """A service's implementation; the modules offering services map names to these."""
@@ -31,7 +31,7 @@ ONE_DEVICE: Final[dict[Any, Any]] = {
 }
 
 
-def targets(hass: HomeAssistant, call: ServiceCall) -> list[tuple[RlinkHub, RlinkDevice]]:
+def targets(hass: HomeAssistant, call: ServiceCall) -> list[tuple[DeviceRuntime, RlinkDevice]]:
     registry = dr.async_get(hass)
     targets = []
     for device_id in call.data[ATTR_DEVICE_ID]:
@@ -48,7 +48,7 @@ def targets(hass: HomeAssistant, call: ServiceCall) -> list[tuple[RlinkHub, Rlin
     return targets
 
 
-def _hub_of(hass: HomeAssistant, entry: dr.DeviceEntry, uuid: str) -> RlinkHub:
+def _hub_of(hass: HomeAssistant, entry: dr.DeviceEntry, uuid: str) -> DeviceRuntime:
     for entry_id in entry.config_entries:
         config_entry = hass.config_entries.async_get_entry(entry_id)
         if config_entry is None or config_entry.domain != DOMAIN:
@@ -59,7 +59,7 @@ def _hub_of(hass: HomeAssistant, entry: dr.DeviceEntry, uuid: str) -> RlinkHub:
                 translation_key="hub_not_loaded",
                 translation_placeholders={"device": entry.name or uuid},
             )
-        hub: RlinkHub = config_entry.runtime_data
+        hub: DeviceRuntime = config_entry.runtime_data
         if uuid in hub.devices:
             return hub
     raise ServiceValidationError(

@@ -20,7 +20,7 @@ from .entity import (
     bool_state,
     property_value,
 )
-from .hub import RlinkHub
+from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -30,7 +30,7 @@ class RlinkSwitchDescription(RlinkEntityDescription, SwitchEntityDescription):
     """A switch for one boolean property."""
 
 
-def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     entities: list[RlinkEntity] = []
     for prop in properties_for(device, Platform.SWITCH):
         description = RlinkSwitchDescription(

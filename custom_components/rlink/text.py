@@ -13,7 +13,7 @@ from . import RlinkConfigEntry
 from .descriptions import naming, properties_for
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform, property_value
-from .hub import RlinkHub
+from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 _HA_MAX_LENGTH = 255  # Home Assistant's limit for a text entity's value
@@ -24,7 +24,7 @@ class RlinkTextDescription(RlinkEntityDescription, TextEntityDescription):
     """A text for one writable text property."""
 
 
-def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     return [
         RlinkText(
             hub,

@@ -20,7 +20,7 @@ from .const import DOMAIN
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
 from .firmware import DATA_FIRMWARE, FirmwareFile, async_install, newer
-from .hub import RlinkHub
+from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -41,7 +41,7 @@ FIRMWARE: Final = RlinkUpdateDescription(
 )
 
 
-def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     return [RlinkFirmware(hub, device, FIRMWARE)]
 
 

@@ -21,8 +21,8 @@ from . import RlinkConfigEntry
 from .descriptions import enum_label, enum_options, enum_value
 from .device import RlinkDevice
 from .entity import CompositeEntity, RlinkEntity, RlinkEntityDescription, async_setup_platform
-from .hub import RlinkHub
 from .kinds import Kind
+from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -72,7 +72,7 @@ class RlinkVacuumDescription(RlinkEntityDescription, StateVacuumEntityDescriptio
 VACUUM: Final = RlinkVacuumDescription(key="vacuum", identifier="vacuum", name=None)
 
 
-def build(hub: RlinkHub, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     if not device.profile.has(Kind.VACUUM) or device.profile.role("start") is None:
         return []
     return [RlinkVacuum(hub, device, VACUUM)]
