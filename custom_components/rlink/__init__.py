@@ -13,13 +13,15 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util.hass_dict import HassKey
 
-from .const import DOMAIN, PLATFORMS
+from .cloud import RlinkCloud
+from .const import CONF_MODE, DOMAIN, MODE_CLOUD, PLATFORMS
 from .firmware import DATA_FIRMWARE, FirmwareCatalog
 from .hub import RlinkHub
 from .models import ModelStore
+from .runtime import DeviceRuntime
 from .services import async_setup_services
 
-type RlinkConfigEntry = ConfigEntry[RlinkHub]
+type RlinkConfigEntry = ConfigEntry[DeviceRuntime]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 DATA_MODELS: HassKey[ModelStore] = HassKey(f"{DOMAIN}_models")
@@ -44,11 +46,23 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> bool:
-    hub = RlinkHub(hass, entry, hass.data[DATA_MODELS])
-    await hub.async_start()
-    entry.runtime_data = hub
-    entry.async_on_unload(hub.async_stop)
+    runtime: DeviceRuntime
+    if entry.data.get(CONF_MODE) == MODE_CLOUD:
+        runtime = RlinkCloud(hass, entry, hass.data[DATA_MODELS])
+    else:
+        runtime = RlinkHub(hass, entry, hass.data[DATA_MODELS])
+    await runtime.async_start()
+    entry.runtime_data = runtime
+    entry.async_on_unload(runtime.async_stop)
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    if isinstance(runtime, RlinkHub):
+        _follow_time_zone(hass, entry, runtime)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+def _follow_time_zone(hass: HomeAssistant, entry: RlinkConfigEntry, hub: RlinkHub) -> None:
+    """Devices on a local hub ask the hub for the time: tell them when the zone changes."""
     time_zone = hass.config.time_zone
 
     @callback
@@ -59,8 +73,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> boo
             hub.push_time_to_all()
 
     entry.async_on_unload(hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, _core_config_updated))
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    return True
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: RlinkConfigEntry) -> None:
@@ -76,12 +88,23 @@ async def async_unload_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> bo
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: RlinkConfigEntry, device_entry: DeviceEntry
 ) -> bool:
-    """Sub-devices can be removed from the UI; devices with a subentry go with it."""
-    hub = entry.runtime_data
-    for domain, uuid in device_entry.identifiers:
-        if domain == DOMAIN and (device := hub.devices.get(uuid)) is not None:
-            if device.gateway is None:
-                return False  # remove the device's subentry instead
-            await hub.async_unbind_subdevice(device)
-            hub.forget_subdevice(uuid)
+    """Sub-devices can be removed from the UI; devices with a subentry go with it.
+
+    A cloud account's devices can be removed too: they come back if the cloud speaks of
+    them again.
+    """
+    runtime = entry.runtime_data
+    for domain, key in device_entry.identifiers:
+        if domain != DOMAIN or (device := runtime.devices.get(key)) is None:
+            continue
+        if device.subentry_id is not None and device.gateway is None:
+            return False  # remove the device's subentry instead
+        if isinstance(runtime, RlinkCloud):
+            runtime.forget_device(key)
+            continue
+        if device.gateway is None:
+            return False
+        assert isinstance(runtime, RlinkHub)
+        await runtime.async_unbind_subdevice(device)
+        runtime.forget_subdevice(key)
     return True

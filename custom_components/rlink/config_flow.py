@@ -15,7 +15,6 @@ from typing import Any, Final
 import voluptuous as vol
 from homeassistant.config_entries import (
     ConfigEntry,
-    ConfigFlow,
     ConfigFlowResult,
     ConfigSubentry,
     ConfigSubentryFlow,
@@ -24,13 +23,23 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import selector
 
+from .cloud_flow import (
+    CloudFlowMixin,
+    device_schema,
+    device_subentry,
+    is_cloud,
+    options_schema,
+)
+from .cloud_notify import CONF_GATEWAY_ID
 from .const import (
     BROKER_EMBEDDED,
     BROKER_EXTERNAL,
     CONF_BROKER,
     CONF_CERTFILE,
+    CONF_DEVICE_ID,
     CONF_DEVICES,
     CONF_ENVIRONMENT,
     CONF_FETCH_MODEL,
@@ -61,6 +70,7 @@ from .const import (
     CONF_UNLOCK_INDEX,
     CONF_UNLOCK_PASSWORD,
     CONF_UUID,
+    CONF_WATCHDOG_INTERVAL,
     CONF_WEATHER_ENTITY,
     DEFAULT_PING_INTERVAL,
     DEFAULT_PORT,
@@ -74,6 +84,7 @@ from .discovery import CONF_HUB_ENTRY
 from .hub import external_session
 from .kinds import AUTO, ROLE_IDENTIFIERS, SLEEPING_CHOICES, Kind
 from .protocol.auth import SECRET_LENGTH, is_device_uuid
+from .protocol.codes import DeviceCommand as Cmd
 from .protocol.errors import ProtocolError, RlinkError
 from .protocol.fetch import fetch_model
 from .protocol.session import (
@@ -272,8 +283,8 @@ def _subentry(data: Mapping[str, Any]) -> dict[str, Any]:
 # --- flows --------------------------------------------------------------------------------
 
 
-class RlinkConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Set up a hub."""
+class RlinkConfigFlow(CloudFlowMixin, domain=DOMAIN):
+    """Set up a local hub or a cloud account."""
 
     VERSION = 1
 
@@ -294,11 +305,6 @@ class RlinkConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         return self.async_show_menu(step_id="user", menu_options=["local_hub", "cloud_account"])
-
-    async def async_step_cloud_account(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        return self.async_abort(reason="cloud_not_available")
 
     async def async_step_local_hub(
         self, user_input: dict[str, Any] | None = None
@@ -348,6 +354,8 @@ class RlinkConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         entry = self._get_reauth_entry()
+        if is_cloud(entry):
+            return await self._cloud_reauth(entry, user_input)
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, **user_input}
@@ -373,6 +381,8 @@ class RlinkConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         entry = self._get_reconfigure_entry()
+        if is_cloud(entry):
+            return await self._cloud_reconfigure(entry, user_input)
         embedded = entry.data[CONF_BROKER] == BROKER_EMBEDDED
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -397,7 +407,10 @@ class RlinkConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_integration_discovery(
         self, discovery_info: dict[str, Any]
     ) -> ConfigFlowResult:
-        """A device with an unknown uuid tried to log in to an embedded broker."""
+        """A device with an unknown uuid tried to log in to an embedded broker, or a
+        cloud account's gateway found one nearby."""
+        if discovery_info.get(CONF_GATEWAY_ID):
+            return await self._found_nearby(discovery_info)
         uuid = discovery_info[CONF_UUID]
         entry = self.hass.config_entries.async_get_entry(discovery_info[CONF_HUB_ENTRY])
         if entry is None:
@@ -435,12 +448,49 @@ class RlinkConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={"uuid": uuid, "hub": entry.title},
         )
 
+    async def _found_nearby(self, info: dict[str, Any]) -> ConfigFlowResult:
+        uuid = info[CONF_UUID]
+        await self.async_set_unique_id(f"found:{uuid}")
+        self._abort_if_unique_id_configured()
+        self._discovered = dict(info)
+        self.context["title_placeholders"] = {"uuid": uuid}
+        return await self.async_step_bind_found()
+
+    async def async_step_bind_found(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Bind a device a gateway found: `scanIssue` for that uuid alone."""
+        info = self._discovered
+        entry = self.hass.config_entries.async_get_entry(info[CONF_HUB_ENTRY])
+        cloud = getattr(entry, "runtime_data", None) if entry is not None else None
+        gateway = cloud.devices.get(info[CONF_GATEWAY_ID]) if cloud is not None else None
+        if gateway is None:
+            return self.async_abort(reason="hub_gone")
+        if user_input is not None:
+            try:
+                await cloud.async_command(
+                    gateway, Cmd.FIND_BIND, {"bind": True, "find": True, "uuids": [info[CONF_UUID]]}
+                )
+            except HomeAssistantError:
+                return self.async_abort(reason="bind_failed")
+            return self.async_abort(reason="bind_requested")
+        return self.async_show_form(
+            step_id="bind_found",
+            description_placeholders={
+                "uuid": info[CONF_UUID],
+                "pid": info.get(CONF_PID) or "?",
+                "gateway": gateway.name,
+            },
+        )
+
 
 class DeviceSubentryFlow(ConfigSubentryFlow):
     """Add a device to a hub, or change its secret."""
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         entry = self._get_entry()
+        if is_cloud(entry):
+            return await self._cloud_device(entry, user_input)
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**user_input, CONF_UUID: user_input[CONF_UUID].strip()}
@@ -455,11 +505,34 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
             step_id="user", data_schema=_device_schema(True, user_input or {}), errors=errors
         )
 
+    async def _cloud_device(
+        self, entry: ConfigEntry, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        """A cloud device by its deviceId; uuid and product id are optional."""
+        if user_input is not None:
+            subentry = device_subentry(user_input)
+            if any(s.unique_id == subentry["unique_id"] for s in entry.subentries.values()):
+                return self.async_abort(reason="already_configured")
+            return self.async_create_entry(**subentry)
+        return self.async_show_form(step_id="user", data_schema=device_schema({}, with_id=True))
+
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         entry = self._get_entry()
         subentry = self._get_reconfigure_subentry()
+        if is_cloud(entry):
+            if user_input is not None:
+                updated = device_subentry({**user_input, CONF_DEVICE_ID: subentry.unique_id or ""})
+                return self.async_update_and_abort(
+                    entry, subentry, title=updated["title"], data_updates=updated["data"]
+                )
+            defaults = {**subentry.data, CONF_NAME: subentry.title}
+            return self.async_show_form(
+                step_id="reconfigure",
+                data_schema=device_schema(defaults, with_id=False),
+                description_placeholders={"uuid": subentry.unique_id or ""},
+            )
         errors: dict[str, str] = {}
         if user_input is not None:
             if len(user_input[CONF_SECRET]) != SECRET_LENGTH:
@@ -501,6 +574,15 @@ class RlinkOptionsFlow(OptionsFlow):
         }
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        if is_cloud(self.config_entry):
+            if user_input is not None:
+                interval = int(user_input[CONF_WATCHDOG_INTERVAL])
+                return self.async_create_entry(
+                    data={**self.config_entry.options, CONF_WATCHDOG_INTERVAL: interval}
+                )
+            return self.async_show_form(
+                step_id="init", data_schema=options_schema(self.config_entry.options)
+            )
         external = self.config_entry.data[CONF_BROKER] == BROKER_EXTERNAL
         devices = self._devices()
         if user_input is not None:

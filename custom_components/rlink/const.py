@@ -25,6 +25,17 @@ CONF_TLS_PORT: Final = "tls_port"
 DEFAULT_PORT: Final = 1883
 DEFAULT_TLS_PORT: Final = 8883
 
+# Cloud account
+CONF_USER_ID: Final = "user_id"
+CONF_APP_SECRET: Final = "app_secret"  # noqa: S105 - a config key
+CONF_SIGN_METHOD: Final = "sign_method"
+CONF_REST_URL: Final = "rest_url"
+CONF_ACCESS_TOKEN: Final = "access_token"  # noqa: S105 - a config key
+CONF_HOMES: Final = "homes"
+CONF_DEVICE_ID: Final = "device_id"
+CONF_WATCHDOG_INTERVAL: Final = "watchdog_interval"
+DEFAULT_WATCHDOG_INTERVAL: Final = 600
+
 # Device subentries
 SUBENTRY_DEVICE: Final = "device"
 CONF_UUID: Final = "uuid"
@@ -65,6 +76,11 @@ SAVE_DELAY: Final = 10.0
 # Bus events
 EVENT_DEVICE_EVENT: Final = f"{DOMAIN}_event"
 EVENT_FIND_ALERT: Final = f"{DOMAIN}_find_alert"
+EVENT_FOUND_DEVICES: Final = f"{DOMAIN}_found_devices"
+EVENT_CLOUD_REPLY: Final = f"{DOMAIN}_cloud_reply"
+"""A reply notification nobody was waiting for (common_cmd_resp, local_group_result…)."""
+EVENT_CLOUD_NOTICE: Final = f"{DOMAIN}_cloud_notice"
+"""Account news: sys_notice, ipc_token_used, matter_find, matter_pair, group changes."""
 
 PLATFORMS: Final = [
     Platform.BINARY_SENSOR,

@@ -90,6 +90,10 @@ class DeviceRuntime(ABC):
         """Connect; raise ConfigEntry* errors for Home Assistant to show."""
 
     @abstractmethod
+    def async_sync_subentries(self, cached: Mapping[str, Any] | None = None) -> None:
+        """Make the devices match the entry's device subentries."""
+
+    @abstractmethod
     def _carrier_up(self, device: RlinkDevice) -> bool:
         """Whether the connection that carries this device's traffic is up."""
 
@@ -109,6 +113,13 @@ class DeviceRuntime(ABC):
     @abstractmethod
     async def async_write(self, device: RlinkDevice, prepared: Mapping[str, Any]) -> None:
         """Send values already checked and encoded by `prepare_values`."""
+
+    async def async_set_properties_many(
+        self, devices: list[RlinkDevice], values: Mapping[str, Any]
+    ) -> None:
+        """The same values for several devices (a runtime may send them at once)."""
+        for device in devices:
+            await self.async_set_properties(device, values)
 
     @abstractmethod
     async def async_refresh(self, device: RlinkDevice) -> None:

@@ -1,0 +1,447 @@
+"""The cloud account: Home Assistant as an rlink app.
+
+It listens to the account's notifications (``app/v2/{home}/notify`` and
+``app/v2/{userId}/userNotify``) and sends commands through the app REST API. Devices are
+known by the cloud's deviceId. Push is watched: when notifications stop for longer than
+the configured interval, one device is asked for its values, and the session reconnects
+if no news follows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid as uuid_lib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryNotReady,
+    HomeAssistantError,
+    ServiceValidationError,
+)
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+
+from .cloud_commands import COMMANDS, REPLY_TIMEOUT, reply_data
+from .cloud_notify import NotificationRouter
+from .const import (
+    COMMAND_TIMEOUT,
+    CONF_ACCESS_TOKEN,
+    CONF_APP_SECRET,
+    CONF_DEVICE_ID,
+    CONF_HOMES,
+    CONF_PID,
+    CONF_REST_URL,
+    CONF_SIGN_METHOD,
+    CONF_TLS,
+    CONF_TLS_INSECURE,
+    CONF_USER_ID,
+    CONF_UUID,
+    CONF_WATCHDOG_INTERVAL,
+    DEFAULT_WATCHDOG_INTERVAL,
+    DOMAIN,
+    SUBENTRY_DEVICE,
+)
+from .device import RlinkDevice
+from .models import ModelStore
+from .protocol import messages, rest
+from .protocol.auth import SignMethod, app_credentials
+from .protocol.codes import AppNotification as Note
+from .protocol.codes import DeviceCommand as Cmd
+from .protocol.errors import RlinkError
+from .protocol.messages import JsonObject, Message
+from .protocol.session import (
+    AuthRefused,
+    ConnectError,
+    MqttSession,
+    SessionState,
+    TlsOptions,
+)
+from .protocol.topics import TopicKind, app_topic
+from .runtime import WAKE_TIMEOUT, DeviceRuntime, command_error
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
+
+_LOGGER = logging.getLogger(__name__)
+
+PROBE_WAIT: Final = 15.0
+"""Seconds the watchdog waits for news after its probe before it reconnects."""
+
+type Waiter = asyncio.Future[JsonObject]
+
+
+class RlinkCloud(DeviceRuntime):
+    """Everything one cloud account config entry runs."""
+
+    keys_are_uuids = False
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, models: ModelStore) -> None:
+        super().__init__(hass, entry, models, _LOGGER)
+        data = entry.data
+        self.user_id: str = data[CONF_USER_ID]
+        self.homes: list[str] = list(data.get(CONF_HOMES) or [])
+        self.session: MqttSession | None = None
+        self.rest = rest.RestClient(
+            async_get_clientsession(hass, verify_ssl=not data.get(CONF_TLS_INSECURE, False)),
+            data[CONF_REST_URL],
+            self.user_id,
+            data[CONF_APP_SECRET],
+            SignMethod(data[CONF_SIGN_METHOD]),
+            token=data.get(CONF_ACCESS_TOKEN) or None,
+        )
+        self.router = NotificationRouter(self)
+        self.last_notification = time.monotonic()
+        self.watchdog_reconnects = 0
+        self._news = asyncio.Event()
+        self._waiters: dict[tuple[Note, str], list[Waiter]] = {}
+
+    # --- configuration ------------------------------------------------------------------
+
+    @property
+    def watchdog_interval(self) -> float:
+        return float(self.entry.options.get(CONF_WATCHDOG_INTERVAL, DEFAULT_WATCHDOG_INTERVAL))
+
+    def _make_session(self) -> MqttSession:
+        data = self.entry.data
+        secret, method = data[CONF_APP_SECRET], SignMethod(data[CONF_SIGN_METHOD])
+        tls = (
+            TlsOptions(insecure=data.get(CONF_TLS_INSECURE, False)) if data.get(CONF_TLS) else None
+        )
+        return MqttSession(
+            data[CONF_HOST],
+            data[CONF_PORT],
+            lambda: app_credentials(self.user_id, secret, method),  # fresh ts every attempt
+            tls=tls,
+            on_state=self._on_session_state,
+            on_connect_error=self._on_connect_error,
+            name="rlink cloud",
+        )
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        cache = await self._load_cache()
+        self._restore(cache.get("devices", {}))
+        self.async_sync_subentries()
+        session = self._make_session()
+        self.session = session
+        for home in self.homes:
+            session.subscribe(app_topic(TopicKind.NOTIFY, home), self.router.handle)
+        session.subscribe(app_topic(TopicKind.USER_NOTIFY, self.user_id), self.router.handle)
+        try:
+            await session.connect()
+        except AuthRefused as err:
+            await self.async_stop()
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="cloud_auth_failed"
+            ) from err
+        except ConnectError as err:
+            await self.async_stop()
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="broker_unreachable",
+                translation_placeholders={"reason": str(err)},
+            ) from err
+        self._unsubscribe.append(self.models.async_add_listener(self._on_model_changed))
+        self.spawn(self._watch_push(), "rlink cloud watchdog")
+        self.spawn(self._expire_held_writes(), "rlink held writes")
+
+    async def async_stop(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+        await super().async_stop()
+
+    def _on_connect_error(self, err: ConnectError) -> None:
+        if isinstance(err, AuthRefused):
+            _LOGGER.warning("The rlink broker refuses the account's credentials: %s", err)
+            self.entry.async_start_reauth(self.hass)
+
+    @callback
+    def _on_session_state(self, state: SessionState, reason: str | None) -> None:
+        if state is SessionState.CONNECTED:
+            self.last_notification = time.monotonic()
+        for device in self.devices.values():
+            device.notify()
+
+    # --- devices ------------------------------------------------------------------------
+
+    def _restore(self, cached: Mapping[str, Any]) -> None:
+        for device_id, saved in cached.items():
+            device = RlinkDevice(
+                device_id,
+                saved.get("pid") or "",
+                saved.get("name") or device_id,
+                gateway=saved.get("gateway"),
+            )
+            device.restore(saved)
+            self._add(device)
+
+    def _add(self, device: RlinkDevice) -> RlinkDevice:
+        self.devices[device.uuid] = device
+        self._attach_model(device)
+        self.register(device)
+        self.announce(device)
+        return device
+
+    @callback
+    def async_sync_subentries(self, cached: Mapping[str, Any] | None = None) -> None:
+        """Devices the user added by hand: name, product id and uuid come from the subentry."""
+        for subentry in self.entry.subentries.values():
+            if subentry.subentry_type != SUBENTRY_DEVICE:
+                continue
+            device_id = subentry.data[CONF_DEVICE_ID]
+            device = self.devices.get(device_id)
+            if device is None:
+                device = RlinkDevice(device_id, "", subentry.title)
+                self.devices[device_id] = device
+            device.subentry_id = subentry.subentry_id
+            device.name = subentry.title
+            device.pid = subentry.data.get(CONF_PID) or device.pid
+            device.hardware_uuid = subentry.data.get(CONF_UUID) or device.hardware_uuid
+            self._add(device)
+
+    def device_for(
+        self,
+        device_id: str,
+        *,
+        gateway: str | None = None,
+        pid: str | None = None,
+        uuid: str | None = None,
+    ) -> RlinkDevice:
+        """The device a notification names, added (and remembered) when it is new."""
+        device = self.devices.get(device_id)
+        if device is None:
+            name = f"rlink {pid or 'device'} {device_id[-4:]}"
+            device = RlinkDevice(device_id, pid or "", name, gateway=gateway)
+            device.hardware_uuid = uuid
+            self._add(device)
+            self.save_soon()
+            return device
+        changed = False
+        if pid and pid != device.pid:
+            device.pid, changed = pid, True
+        if uuid and uuid != device.hardware_uuid:
+            device.hardware_uuid, changed = uuid, True
+        if gateway and gateway != device.gateway:
+            device.gateway, changed = gateway, True
+        if changed:
+            self._add(device)
+            self.save_soon()
+        return device
+
+    def forget_device(self, device_id: str) -> None:
+        """Drop a device (the registry entry is the caller's business)."""
+        if self.devices.pop(device_id, None) is not None:
+            self.save_soon()
+
+    @callback
+    def remove_device(self, device_id: str) -> None:
+        """The cloud unbound a device: forget it and take it out of the registry."""
+        self.forget_device(device_id)
+        registry = dr.async_get(self.hass)
+        if (entry := registry.async_get_device(identifiers={(DOMAIN, device_id)})) is not None:
+            registry.async_remove_device(entry.id)
+
+    def _carrier_up(self, device: RlinkDevice) -> bool:
+        return self.session is not None and self.session.connected
+
+    # --- replies that come as notifications ---------------------------------------------
+
+    def expect(self, code: Note, key: str) -> Waiter:
+        waiter: Waiter = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault((code, key), []).append(waiter)
+        return waiter
+
+    def resolve(self, code: Note, key: str, data: JsonObject) -> bool:
+        """Hand a notification to whoever waits for it; False when nobody does."""
+        waiters = [w for w in self._waiters.pop((code, key), []) if not w.done()]
+        for waiter in waiters:
+            waiter.set_result(data)
+        return bool(waiters)
+
+    def _forget(self, code: Note, key: str, waiter: Waiter) -> None:
+        waiting = self._waiters.get((code, key), [])
+        if waiter in waiting:
+            waiting.remove(waiter)
+        if not waiting:
+            self._waiters.pop((code, key), None)
+
+    # --- outgoing -----------------------------------------------------------------------
+
+    async def call(self, request: rest.RestRequest, device: RlinkDevice | None = None) -> Any:
+        """One REST call; failures become translated errors naming the device."""
+        subject = device.name if device is not None else self.user_id
+        try:
+            return await self.rest.call(request)
+        except rest.RestAuthError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="cloud_rest_refused",
+                translation_placeholders={"device": subject, "reason": str(err)},
+            ) from err
+        except rest.RestError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="cloud_rest_failed",
+                translation_placeholders={"device": subject, "reason": str(err)},
+            ) from err
+        except RlinkError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="device_refused",
+                translation_placeholders={
+                    "device": subject,
+                    "command": str(request.endpoint),
+                    "code": str(err.code),
+                    "msg": err.msg,
+                },
+            ) from err
+
+    async def async_command(
+        self,
+        device: RlinkDevice,
+        code: Cmd,
+        data: Mapping[str, Any] | None = None,
+        *,
+        ack: bool | None = None,
+        timeout: float = COMMAND_TIMEOUT,  # noqa: ASYNC109
+        require_online: bool = True,
+    ) -> Message | None:
+        """A device command through the REST endpoint that carries it.
+
+        Replies the cloud sends as a notification are awaited when `ack` is not False.
+        Commands the app API cannot carry fail with a translated error.
+        """
+        route = COMMANDS.get(code)
+        if route is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="cloud_unsupported",
+                translation_placeholders={"device": device.name, "command": str(code)},
+            )
+        if self.session is None or not self.session.connected:
+            raise command_error("not_connected", device)
+        request = route.build(device, dict(data or {}))
+        device.record("out", str(request.endpoint), {})
+        waiter = self.expect(route.reply, device.uuid) if route.reply and ack is not False else None
+        try:
+            answer = await self.call(request, device)
+            if waiter is None or route.reply is None:
+                return messages.notification(Note.PROPERTY_CHANGE, _as_object(answer))
+            async with asyncio.timeout(min(timeout, REPLY_TIMEOUT)):
+                reply = await waiter
+        except TimeoutError as err:
+            raise command_error("timeout", device, command=str(code)) from err
+        finally:
+            if waiter is not None and route.reply is not None:
+                self._forget(route.reply, device.uuid, waiter)
+        return messages.notification(route.reply, reply_data(route.reply, reply))
+
+    async def async_write(self, device: RlinkDevice, prepared: Mapping[str, Any]) -> None:
+        await self.call(rest.props_issue(device.uuid, prepared), device)
+
+    async def async_set_properties_many(
+        self, devices: list[RlinkDevice], values: Mapping[str, Any]
+    ) -> None:
+        """The same values for several devices: one `batchPropsIssue`."""
+        if len(devices) < 2:
+            await super().async_set_properties_many(devices, values)
+            return
+        prepared = [self.prepare_values(d, values) for d in devices]
+        if any(p != prepared[0] for p in prepared):  # encodings differ: one call each
+            await super().async_set_properties_many(devices, values)
+            return
+        await self.call(rest.batch_props_issue([d.uuid for d in devices], prepared[0]))
+
+    async def async_refresh(self, device: RlinkDevice) -> None:
+        await self.call(rest.props_get(device.uuid), device)
+
+    async def async_ping(self, device: RlinkDevice) -> dict[str, Any]:
+        """`checkSignal`: the answer comes as a device property update."""
+        reply = await self.async_command(device, Cmd.PING, ack=True)
+        info = (reply.data if reply is not None else {}).get("propertiesInfo") or {}
+        return {k: v for k, v in info.items() if k != "wifiList"}
+
+    async def async_wake(self, device: RlinkDevice, timeout: float = WAKE_TIMEOUT) -> None:  # noqa: ASYNC109
+        try:
+            await self.async_command(device, Cmd.WAKE_UP, ack=True, timeout=timeout)
+        except HomeAssistantError as err:
+            _LOGGER.debug("%s did not confirm waking up: %s", device.name, err)
+
+    async def async_offer_firmware(
+        self, pid: str, order: dict[str, Any], window: float
+    ) -> dict[str, Any]:
+        """`otaIssue` creates the task with the first device; `otaBatchIssue` adds the rest."""
+        chosen = [d for d in self.devices.values() if d.pid == pid]
+        results: dict[str, Any] = {d.uuid: {"result": "not_accepted"} for d in chosen}
+        if not chosen:
+            return results
+        task_id = str(order.get("taskId") or uuid_lib.uuid4().hex)
+        first, rest_of = chosen[0], chosen[1:]
+        await self.call(
+            rest.ota_issue(
+                first.uuid,
+                task_id=task_id,
+                url=order["url"],
+                version=order["targetVersion"],
+                file_size=order["fileSize"],
+                md5sum=order["md5sum"],
+                firmware_type=order["firmwareType"],
+            ),
+            first,
+        )
+        results[first.uuid] = {"result": "accepted"}
+        if rest_of:
+            await self.call(rest.ota_batch_issue([(task_id, d.uuid) for d in rest_of]))
+            for device in rest_of:
+                results[device.uuid] = {"result": "accepted"}
+        return results
+
+    # --- push watchdog ------------------------------------------------------------------
+
+    def heard(self) -> None:
+        self.last_notification = time.monotonic()
+        self._news.set()
+
+    async def _watch_push(self) -> None:
+        while True:
+            interval = self.watchdog_interval
+            await asyncio.sleep(max(1.0, min(interval / 4, 60)))
+            if self.session is None or not self.session.connected:
+                continue
+            if time.monotonic() - self.last_notification >= interval:
+                await self._probe()
+
+    async def _probe(self) -> None:
+        """Silence: ask one device for its values; no news means push is dead."""
+        device = next((d for d in self.devices.values() if d.online), None) or next(
+            iter(self.devices.values()), None
+        )
+        self._news.clear()
+        if device is not None:
+            try:
+                await self.call(rest.props_get(device.uuid), device)
+            except HomeAssistantError as err:
+                _LOGGER.debug("Push probe could not be sent: %s", err)
+            try:
+                async with asyncio.timeout(PROBE_WAIT):
+                    await self._news.wait()
+            except TimeoutError:
+                pass
+            else:
+                return
+        if self.session is not None:
+            self.watchdog_reconnects += 1
+            self.last_notification = time.monotonic()
+            self.session.reconnect("no notifications arrived; push may have stopped")
+
+
+def _as_object(value: Any) -> JsonObject:
+    return value if isinstance(value, dict) else {}

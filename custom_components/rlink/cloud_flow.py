@@ -1,0 +1,270 @@
+"""The cloud account's part of the config flow: setup, reauth, reconfigure, devices, options.
+
+The flow proves the account works the way the runtime will use it: an MQTT login with the
+app credentials, then one REST call. No REST endpoint reads anything without a device,
+so the call asks for the signal of a device id that cannot exist: an answer of any result
+code shows that the API is reachable and accepts the signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+import voluptuous as vol
+from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import selector
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+
+from .const import (
+    CONF_ACCESS_TOKEN,
+    CONF_APP_SECRET,
+    CONF_DEVICE_ID,
+    CONF_HOMES,
+    CONF_MODE,
+    CONF_PID,
+    CONF_REST_URL,
+    CONF_SIGN_METHOD,
+    CONF_TLS,
+    CONF_TLS_INSECURE,
+    CONF_USER_ID,
+    CONF_UUID,
+    CONF_WATCHDOG_INTERVAL,
+    DEFAULT_PORT,
+    DEFAULT_WATCHDOG_INTERVAL,
+    MODE_CLOUD,
+)
+from .protocol import rest
+from .protocol.auth import SignMethod, app_credentials
+from .protocol.errors import ProtocolError, RlinkError
+from .protocol.session import AuthRefused, ConnectError, MqttSession, TlsFailure, TlsOptions
+
+PROBE_DEVICE: Final = "rlink-ha-probe"
+_PASSWORD = selector.TextSelector(
+    selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+)
+_PORT = selector.NumberSelector(
+    selector.NumberSelectorConfig(min=1, max=65535, mode=selector.NumberSelectorMode.BOX)
+)
+_HOMES = selector.TextSelector(selector.TextSelectorConfig(multiple=True))
+_SIGN_METHODS = selector.SelectSelector(
+    selector.SelectSelectorConfig(
+        options=[str(m) for m in SignMethod], translation_key="sign_method"
+    )
+)
+
+
+def is_cloud(entry: ConfigEntry) -> bool:
+    return bool(entry.data.get(CONF_MODE) == MODE_CLOUD)
+
+
+def unique_id(data: Mapping[str, Any]) -> str:
+    return f"{data[CONF_USER_ID]}@{data[CONF_HOST]}:{data[CONF_PORT]}"
+
+
+def normalise(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    data = dict(user_input)
+    if CONF_PORT in data:
+        data[CONF_PORT] = int(data[CONF_PORT])
+    if CONF_HOMES in data:
+        homes = data[CONF_HOMES]
+        items = homes if isinstance(homes, list) else str(homes).split(",")
+        data[CONF_HOMES] = [h.strip() for h in items if h and h.strip()]
+    for key in (CONF_USER_ID, CONF_HOST, CONF_REST_URL):
+        if isinstance(data.get(key), str):
+            data[key] = data[key].strip()
+    return data
+
+
+def account_schema(defaults: Mapping[str, Any]) -> vol.Schema:
+    def default(key: str, fallback: Any = vol.UNDEFINED) -> dict[str, Any]:
+        return (
+            {"default": defaults.get(key, fallback)}
+            if key in defaults or fallback is not vol.UNDEFINED
+            else {}
+        )
+
+    return vol.Schema(
+        {
+            vol.Required(CONF_USER_ID, **default(CONF_USER_ID)): str,
+            vol.Required(CONF_APP_SECRET): _PASSWORD,
+            vol.Required(
+                CONF_SIGN_METHOD, **default(CONF_SIGN_METHOD, str(SignMethod.HMAC_SHA256))
+            ): _SIGN_METHODS,
+            **location_fields(defaults),
+            vol.Optional(CONF_ACCESS_TOKEN): _PASSWORD,
+        }
+    )
+
+
+def location_fields(defaults: Mapping[str, Any]) -> dict[Any, Any]:
+    """Where the account lives: broker, REST API and homes (what reconfigure changes)."""
+    return {
+        vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, vol.UNDEFINED)): str,
+        vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): _PORT,
+        vol.Optional(CONF_TLS, default=defaults.get(CONF_TLS, False)): bool,
+        vol.Optional(CONF_TLS_INSECURE, default=defaults.get(CONF_TLS_INSECURE, False)): bool,
+        vol.Required(CONF_REST_URL, default=defaults.get(CONF_REST_URL, vol.UNDEFINED)): str,
+        vol.Required(CONF_HOMES, default=defaults.get(CONF_HOMES, [])): _HOMES,
+    }
+
+
+def location_schema(defaults: Mapping[str, Any]) -> vol.Schema:
+    return vol.Schema(location_fields(defaults))
+
+
+def credentials_schema() -> vol.Schema:
+    return vol.Schema(
+        {vol.Required(CONF_APP_SECRET): _PASSWORD, vol.Optional(CONF_ACCESS_TOKEN): _PASSWORD}
+    )
+
+
+def device_schema(defaults: Mapping[str, Any], with_id: bool) -> vol.Schema:
+    fields: dict[Any, Any] = {}
+    if with_id:
+        fields[vol.Required(CONF_DEVICE_ID)] = str
+    fields[vol.Optional(CONF_UUID, description={"suggested_value": defaults.get(CONF_UUID)})] = str
+    fields[vol.Optional(CONF_PID, description={"suggested_value": defaults.get(CONF_PID)})] = str
+    fields[vol.Optional(CONF_NAME, description={"suggested_value": defaults.get(CONF_NAME)})] = str
+    return vol.Schema(fields)
+
+
+def device_subentry(data: Mapping[str, Any]) -> dict[str, Any]:
+    device_id = data[CONF_DEVICE_ID].strip()
+    return {
+        "title": (data.get(CONF_NAME) or "").strip() or f"rlink device {device_id}",
+        "data": {
+            CONF_DEVICE_ID: device_id,
+            CONF_UUID: (data.get(CONF_UUID) or "").strip(),
+            CONF_PID: (data.get(CONF_PID) or "").strip(),
+        },
+        "unique_id": device_id,
+    }
+
+
+def options_schema(options: Mapping[str, Any]) -> vol.Schema:
+    interval = options.get(CONF_WATCHDOG_INTERVAL, DEFAULT_WATCHDOG_INTERVAL)
+    return vol.Schema(
+        {
+            vol.Required(CONF_WATCHDOG_INTERVAL, default=interval): selector.NumberSelector(
+                selector.NumberSelectorConfig(min=60, max=7200, unit_of_measurement="s")
+            )
+        }
+    )
+
+
+async def check_account(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, str]:
+    """Log in to the broker and call the REST API once; the form's errors, if any."""
+    method = SignMethod(data[CONF_SIGN_METHOD])
+    secret = data[CONF_APP_SECRET]
+    user_id = data[CONF_USER_ID]
+    try:
+        app_credentials(user_id, secret, method)
+    except ProtocolError:
+        return {CONF_USER_ID: "invalid_user_id"}
+    tls = TlsOptions(insecure=data.get(CONF_TLS_INSECURE, False)) if data.get(CONF_TLS) else None
+    session = MqttSession(
+        data[CONF_HOST],
+        int(data[CONF_PORT]),
+        lambda: app_credentials(user_id, secret, method),
+        tls=tls,
+        connect_timeout=10,
+        name="rlink account check",
+    )
+    try:
+        await session.connect()
+    except AuthRefused:
+        return {"base": "invalid_auth"}
+    except TlsFailure:
+        return {"base": "tls_failed"}
+    except ConnectError:
+        return {"base": "cannot_connect"}
+    finally:
+        await session.close()
+    client = rest.RestClient(
+        async_get_clientsession(hass, verify_ssl=not data.get(CONF_TLS_INSECURE, False)),
+        data[CONF_REST_URL],
+        user_id,
+        secret,
+        method,
+        token=data.get(CONF_ACCESS_TOKEN) or None,
+        retries=0,
+    )
+    try:
+        await client.call(rest.check_signal(PROBE_DEVICE))
+    except RlinkError:
+        pass  # the platform answered: it knows no such device, as expected
+    except rest.RestAuthError:
+        return {"base": "rest_refused"}
+    except rest.RestError:
+        return {"base": "rest_failed"}
+    return {}
+
+
+class CloudFlowMixin(ConfigFlow):
+    """Steps of `RlinkConfigFlow` for a cloud account."""
+
+    async def async_step_cloud_account(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = normalise(user_input)
+            await self.async_set_unique_id(unique_id(data))
+            self._abort_if_unique_id_configured()
+            if not data[CONF_HOMES]:
+                errors[CONF_HOMES] = "homes_required"
+            else:
+                errors = await check_account(self.hass, data)
+            if not errors:
+                return self.async_create_entry(
+                    title=f"rlink account {data[CONF_USER_ID]}",
+                    data={CONF_MODE: MODE_CLOUD, **data},
+                )
+        return self.async_show_form(
+            step_id="cloud_account",
+            data_schema=account_schema(normalise(user_input or {})),
+            errors=errors,
+        )
+
+    async def _cloud_reauth(
+        self, entry: ConfigEntry, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, **user_input}
+            errors = await check_account(self.hass, data)
+            if not errors:
+                return self.async_update_reload_and_abort(entry, data_updates=user_input)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=credentials_schema(),
+            errors=errors,
+            description_placeholders={
+                "broker": f"{entry.data[CONF_HOST]}:{entry.data[CONF_PORT]}",
+            },
+        )
+
+    async def _cloud_reconfigure(
+        self, entry: ConfigEntry, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, **normalise(user_input)}
+            if not data[CONF_HOMES]:
+                errors[CONF_HOMES] = "homes_required"
+            else:
+                errors = await check_account(self.hass, data)
+            if not errors:
+                new_id = unique_id(data)
+                if any(
+                    e.unique_id == new_id and e.entry_id != entry.entry_id
+                    for e in self._async_current_entries(include_ignore=False)
+                ):
+                    return self.async_abort(reason="already_configured")
+                return self.async_update_reload_and_abort(entry, unique_id=new_id, data=data)
+        return self.async_show_form(
+            step_id="reconfigure", data_schema=location_schema(entry.data), errors=errors
+        )
