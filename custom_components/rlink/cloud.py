@@ -167,6 +167,8 @@ class RlinkCloud(DeviceRuntime):
     def _on_session_state(self, state: SessionState, reason: str | None) -> None:
         if state is SessionState.CONNECTED:
             self.last_notification = time.monotonic()
+            for device in list(self.devices.values()):
+                self.spawn(self._resync(device), f"rlink cloud resync {device.uuid}")
         for device in self.devices.values():
             device.notify()
 
@@ -223,6 +225,7 @@ class RlinkCloud(DeviceRuntime):
             device.hardware_uuid = uuid
             self._add(device)
             self.save_soon()
+            self.spawn(self._resync(device), f"rlink cloud resync {device_id}")
             return device
         changed = False
         if pid and pid != device.pid:
@@ -248,6 +251,13 @@ class RlinkCloud(DeviceRuntime):
         registry = dr.async_get(self.hass)
         if (entry := registry.async_get_device(identifiers={(DOMAIN, device_id)})) is not None:
             registry.async_remove_device(entry.id)
+
+    async def _resync(self, device: RlinkDevice) -> None:
+        """Ask for all values; they arrive as a property change (nothing lists them)."""
+        try:
+            await self.call(rest.props_get(device.uuid), device)
+        except HomeAssistantError as err:
+            _LOGGER.debug("Could not ask %s for its values: %s", device.name, err)
 
     def _carrier_up(self, device: RlinkDevice) -> bool:
         return self.session is not None and self.session.connected

@@ -10,9 +10,11 @@ from homeassistant.helpers import config_validation as cv
 
 from . import firmware, gateway_services, lock_codes
 from .const import COMMAND_TIMEOUT, DOMAIN
+from .device import RlinkDevice
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.codes import lookup
 from .protocol.messages import JsonObject
+from .runtime import DeviceRuntime
 from .service_targets import DEVICES, ONE_DEVICE, Handler, redact, sub_field, targets
 
 ATTR_PROPERTIES: Final = "properties"
@@ -88,8 +90,11 @@ SCHEMAS: Final[dict[str, vol.Schema]] = {
 
 
 async def _set_properties(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    by_runtime: dict[int, tuple[DeviceRuntime, list[RlinkDevice]]] = {}
     for hub, device in targets(hass, call):
-        await hub.async_set_properties(device, call.data[ATTR_PROPERTIES])
+        by_runtime.setdefault(id(hub), (hub, []))[1].append(device)
+    for hub, devices in by_runtime.values():
+        await hub.async_set_properties_many(devices, call.data[ATTR_PROPERTIES])
     return None
 
 

@@ -188,6 +188,23 @@ class FakeCloud:
     def _app_online(self, user_id: str, client_id: str) -> None:
         self.app_logins.append(client_id)
         self.faults.muted = False
+        # The app API lists no devices: tell a new session what is bound, as bind results.
+        self._spawn(self._announce_bound())
+
+    async def _announce_bound(self) -> None:
+        await asyncio.sleep(0.3)  # the app subscribes right after its CONNACK
+        entries = [
+            _bind_entry(self, d.config.uuid, d.config.product_id, d.gateway, "add")
+            for d in self.devices.values()
+            if self.gate.is_connected(d.gateway or d.config.uuid)
+        ]
+        if entries:
+            self.notify(Note.BIND_RESULT, {"devices": entries})
+
+    async def start_devices(self) -> None:
+        """Connect the simulated devices (when `start` was told to wait)."""
+        self.simulator = Simulator("127.0.0.1", self.broker.port, self.configs)
+        await self.simulator.start()
 
     @property
     def mqtt_port(self) -> int:
@@ -219,8 +236,7 @@ class FakeCloud:
         self._site = web.TCPSite(self._runner, self.host, self._rest_port)
         await self._site.start()
         if with_devices:
-            self.simulator = Simulator("127.0.0.1", self.broker.port, self.configs)
-            await self.simulator.start()
+            await self.start_devices()
 
     async def stop(self) -> None:
         if self.simulator is not None:
@@ -516,6 +532,26 @@ _REST: Final[dict[Endpoint, Callable[[FakeCloud, Any], Awaitable[Any]]]] = {
 }
 
 
+def _bind_entry(
+    cloud: FakeCloud, uuid: str, pid: str | None, gateway: str | None, kind: str
+) -> JsonObject:
+    # `pid` is not in the spec's example; the integration reads it when present.
+    entry: JsonObject = {
+        "deviceId": cloud.device_id(uuid) if uuid in cloud.devices else uuid,
+        "uuid": uuid,
+        "trdUuid": uuid,
+        "type": kind,
+        "result": "success",
+        "errCode": 0,
+        "errMsg": "",
+    }
+    if pid:
+        entry["pid"] = pid
+    if gateway:
+        entry["gatewayId"] = cloud.device_id(gateway)
+    return entry
+
+
 class _Backend(ResponderBackend):
     """The cloud's answers to device events: models from the templates, news to the app."""
 
@@ -553,25 +589,8 @@ class _Backend(ResponderBackend):
             )
         self.cloud.notify(
             Note.BIND_RESULT,
-            {"devices": [self._bind_entry(device.uuid, device.pid, None, "add")]},
+            {"devices": [_bind_entry(self.cloud, device.uuid, device.pid, None, "add")]},
         )
-
-    def _bind_entry(self, uuid: str, pid: str | None, gateway: str | None, kind: str) -> JsonObject:
-        # `pid` is not in the spec's example; the integration reads it when present.
-        entry: JsonObject = {
-            "deviceId": self._id(uuid),
-            "uuid": uuid,
-            "trdUuid": uuid,
-            "type": kind,
-            "result": "success",
-            "errCode": 0,
-            "errMsg": "",
-        }
-        if pid:
-            entry["pid"] = pid
-        if gateway:
-            entry["gatewayId"] = self._id(gateway)
-        return entry
 
     def properties(self, device: DeviceRef, values: JsonObject) -> None:
         self.cloud.notify(
@@ -652,14 +671,18 @@ class _Backend(ResponderBackend):
                     )
         self.cloud.notify(
             Note.BIND_RESULT,
-            {"devices": [self._bind_entry(s.uuid, s.pid, device.uuid, "add") for s in subs]},
+            {"devices": [_bind_entry(self.cloud, s.uuid, s.pid, device.uuid, "add") for s in subs]},
         )
         return subs
 
     def sub_deleted(self, device: DeviceRef, subs: list[SubDeviceRef]) -> list[SubDeviceRef]:
         self.cloud.notify(
             Note.BIND_RESULT,
-            {"devices": [self._bind_entry(s.uuid, s.pid, device.uuid, "remove") for s in subs]},
+            {
+                "devices": [
+                    _bind_entry(self.cloud, s.uuid, s.pid, device.uuid, "remove") for s in subs
+                ]
+            },
         )
         return subs
 

@@ -1,0 +1,329 @@
+"""Cloud account end to end: Home Assistant, the fake rlink cloud, and simulated devices.
+
+Every test goes through the config flow, the cloud's broker and REST server and real
+device sessions: nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import async_capture_events
+from rlink_sim.cloud import DEFAULT_HOME, DEFAULT_SECRET, DEFAULT_USER, FakeCloud
+
+from custom_components.rlink.const import DOMAIN
+from custom_components.rlink.protocol.codes import AppNotification as Note
+
+from .brokers import until
+from .hub import device, entity_id, write_models
+
+PLUG = device("plug", "cloud-plug")
+LOCK = device("lock", "cloud-lock")
+PLUG2 = device("plug", "cloud-plug-2")
+
+
+def account(cloud: FakeCloud, **overrides: Any) -> dict[str, Any]:
+    return {
+        "user_id": DEFAULT_USER,
+        "app_secret": DEFAULT_SECRET,
+        "sign_method": "hmacSha256",
+        "host": "127.0.0.1",
+        "port": cloud.mqtt_port,
+        "tls": False,
+        "tls_insecure": False,
+        "rest_url": cloud.rest_url,
+        "homes": [DEFAULT_HOME],
+        **overrides,
+    }
+
+
+async def start_flow(hass: HomeAssistant) -> str:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "cloud_account"}
+    )
+    assert result["step_id"] == "cloud_account"
+    return str(result["flow_id"])
+
+
+async def cloud_entry(hass: HomeAssistant, cloud: FakeCloud) -> ConfigEntry:
+    flow_id = await start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, account(cloud))
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    await hass.async_block_till_done()
+    entry: ConfigEntry = result["result"]
+    assert entry.unique_id == f"{DEFAULT_USER}@127.0.0.1:{cloud.mqtt_port}"
+    return entry
+
+
+@pytest.fixture(name="cloud")
+async def fixture_cloud(
+    hass: HomeAssistant, custom_integrations: None, sockets: None
+) -> AsyncIterator[FakeCloud]:
+    write_models(hass, ["plug", "lock"])
+    cloud = FakeCloud([PLUG, LOCK, PLUG2])
+    await cloud.start(with_devices=False)
+    yield cloud
+    await cloud.stop()
+
+
+async def test_setup_devices_and_a_switch_write_round_trip(
+    hass: HomeAssistant, cloud: FakeCloud
+) -> None:
+    entry = await cloud_entry(hass, cloud)
+    await cloud.start_devices()
+    plug_id = cloud.device_id(PLUG.uuid)
+    await until(lambda: plug_id in entry.runtime_data.devices, 10)
+    switch = await _entity(hass, "switch", plug_id, "switch")
+    await until(lambda: hass.states.get(switch).state == "off", 10)
+    device = entry.runtime_data.devices[plug_id]
+    assert device.hardware_uuid == PLUG.uuid  # learned from bind_result, and kept
+    assert device.pid == PLUG.product_id
+
+    cloud.calls.clear()
+    await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    await until(lambda: hass.states.get(switch).state == "on")
+    assert cloud.simulator is not None
+    assert cloud.simulator.device(PLUG.uuid).values["switch"] == 1
+    assert [c.endpoint for c in cloud.calls] == ["propsIssue"]
+    assert cloud.calls[0].body == {"deviceId": plug_id, "data": {"switch": 1}}
+
+    # Two plugs at once through the service: one batch call.
+    other_id = cloud.device_id(PLUG2.uuid)
+    other = await _entity(hass, "switch", other_id, "switch")
+    cloud.calls.clear()
+    await hass.services.async_call(
+        DOMAIN,
+        "set_properties",
+        {
+            "device_id": [_device_id(hass, plug_id), _device_id(hass, other_id)],
+            "properties": {"switch": False},
+        },
+        blocking=True,
+    )
+    assert [c.endpoint for c in cloud.calls] == ["batchPropsIssue"]
+    assert cloud.calls[0].body == {"deviceIds": [plug_id, other_id], "data": {"switch": 0}}
+    await until(lambda: hass.states.get(switch).state == "off")
+    await until(lambda: hass.states.get(other).state == "off")
+
+    # The device list survives a restart.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert plug_id in entry.runtime_data.devices
+    assert entry.runtime_data.devices[plug_id].hardware_uuid == PLUG.uuid
+
+
+async def _entity(hass: HomeAssistant, platform: str, key: str, identifier: str) -> str:
+    await until(lambda: _maybe(hass, platform, key, identifier) is not None, 10)
+    return entity_id(hass, platform, key, identifier)
+
+
+def _maybe(hass: HomeAssistant, platform: str, key: str, identifier: str) -> str | None:
+    try:
+        return entity_id(hass, platform, key, identifier)
+    except AssertionError:
+        return None
+
+
+async def test_flow_errors_are_told_apart(hass: HomeAssistant, cloud: FakeCloud) -> None:
+    flow_id = await start_flow(hass)
+    cases = [
+        ({"app_secret": "wrong"}, {"base": "invalid_auth"}),
+        ({"port": 9}, {"base": "cannot_connect"}),
+        ({"rest_url": "http://127.0.0.1:9"}, {"base": "rest_failed"}),
+        ({"homes": []}, {"homes": "homes_required"}),
+        ({"user_id": "bad|id"}, {"user_id": "invalid_user_id"}),
+    ]
+    for overrides, errors in cases:
+        result = await hass.config_entries.flow.async_configure(
+            flow_id, account(cloud, **overrides)
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == errors, overrides
+    cloud.token = "expected-token"
+    result = await hass.config_entries.flow.async_configure(flow_id, account(cloud))
+    assert result["errors"] == {"base": "rest_refused"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, account(cloud, access_token="expected-token")
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    # The token went with the REST check, and the same account cannot be added twice.
+    assert cloud.calls[-1].headers["Authorization"] == "Bearer expected-token"
+    flow_id = await start_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, account(cloud, access_token="expected-token")
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_rest_failures_give_clear_errors_and_change_nothing(
+    hass: HomeAssistant, cloud: FakeCloud
+) -> None:
+    entry = await cloud_entry(hass, cloud)
+    await cloud.start_devices()
+    plug_id = cloud.device_id(PLUG.uuid)
+    switch = await _entity(hass, "switch", plug_id, "switch")
+    await until(lambda: hass.states.get(switch).state == "off", 10)
+    cloud.faults.rest_status = 500
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    assert err.value.translation_key == "cloud_rest_failed"
+    cloud.faults.rest_status = None
+    cloud.faults.rest_code = 1004
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    assert err.value.translation_key == "device_refused"
+    cloud.faults.rest_code = None
+    await asyncio.sleep(0.3)
+    assert hass.states.get(switch).state == "off"
+    assert cloud.simulator is not None
+    assert cloud.simulator.device(PLUG.uuid).values["switch"] == 0
+    # A command the app API cannot carry says so.
+    lock_id = cloud.device_id(LOCK.uuid)
+    await until(lambda: lock_id in entry.runtime_data.devices, 10)
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN, "reset", {"device_id": [_device_id(hass, plug_id)]}, blocking=True
+        )
+    assert err.value.translation_key == "cloud_unsupported"
+    assert entry.state is ConfigEntryState.LOADED
+
+
+def _device_id(hass: HomeAssistant, key: str) -> str:
+    from .hub import device_entry  # noqa: PLC0415
+
+    return device_entry(hass, key).id
+
+
+async def test_replies_arrive_as_response_data(hass: HomeAssistant, cloud: FakeCloud) -> None:
+    entry = await cloud_entry(hass, cloud)
+    await cloud.start_devices()
+    plug_id, lock_id = cloud.device_id(PLUG.uuid), cloud.device_id(LOCK.uuid)
+    await until(lambda: {plug_id, lock_id} <= set(entry.runtime_data.devices), 10)
+    await until(lambda: entry.runtime_data.devices[plug_id].online, 10)
+    reply = await hass.services.async_call(
+        DOMAIN,
+        "common_cmd",
+        {"device_id": _device_id(hass, plug_id), "cmd_type": "start_talk", "cmd_data": {"a": 1}},
+        blocking=True,
+        return_response=True,
+    )
+    assert reply == {"respType": "start_talk", "respData": {"a": 1}}
+    assert [c.endpoint for c in cloud.calls if c.endpoint == "commonCmd"] == ["commonCmd"]
+    # A lock's password list comes as pwd_list_resp / pwd_set_result.
+    cloud.notify(
+        Note.PWD_SET_RESULT,
+        {
+            "deviceId": lock_id,
+            "operatorType": 1,
+            "pwdData": {"index": 3, "type": 1, "timeType": 1, "pwd": "123456"},
+        },
+    )
+    await until(lambda: entry.runtime_data.devices[lock_id].passwords)
+    listed = await hass.services.async_call(
+        DOMAIN,
+        "get_lock_passwords",
+        {"device_id": _device_id(hass, lock_id)},
+        blocking=True,
+        return_response=True,
+    )
+    assert "123456" not in repr(listed)
+    assert [p["index"] for p in listed["passwords"]] == [3], listed
+
+
+async def test_watchdog_reconnects_a_silent_session(hass: HomeAssistant, cloud: FakeCloud) -> None:
+    entry = await cloud_entry(hass, cloud)
+    await cloud.start_devices()
+    plug_id = cloud.device_id(PLUG.uuid)
+    await until(lambda: plug_id in entry.runtime_data.devices, 10)
+    runtime = entry.runtime_data
+    logins = len(cloud.app_logins)
+    first_client = cloud.app_logins[-1]
+    cloud.faults.muted = True  # push dies silently: the broker still holds the session
+    runtime.last_notification -= runtime.watchdog_interval + 1
+    await runtime._probe()
+    assert [c.endpoint for c in cloud.calls][-1] == "propsGet"  # the probe went out
+    assert runtime.watchdog_reconnects == 1
+    await until(lambda: len(cloud.app_logins) > logins, 10)
+    assert cloud.app_logins[-1] != first_client  # a fresh ts, a new client id
+    await until(lambda: runtime.session.connected, 10)
+    # Notifications flow again.
+    cloud.notify(Note.ALERT, {"deviceId": plug_id})
+    await until(lambda: runtime.router.handled.get(Note.ALERT, 0) == 1)
+    # With push alive, a probe answered in time does not reconnect.
+    runtime.last_notification -= runtime.watchdog_interval + 1
+    await runtime._probe()
+    assert runtime.watchdog_reconnects == 1
+
+
+async def test_refused_credentials_start_reauth(hass: HomeAssistant, cloud: FakeCloud) -> None:
+    entry = await cloud_entry(hass, cloud)
+    cloud.faults.refuse_apps = True
+    entry.runtime_data.session.reconnect("test")
+    await until(lambda: any(hass.config_entries.flow.async_progress_by_handler(DOMAIN)), 10)
+    flow = hass.config_entries.flow.async_progress_by_handler(DOMAIN)[0]
+    assert flow["context"]["source"] == "reauth"
+    cloud.faults.refuse_apps = False
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {"app_secret": DEFAULT_SECRET}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_and_options(hass: HomeAssistant, cloud: FakeCloud) -> None:
+    entry = await cloud_entry(hass, cloud)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": "reconfigure", "entry_id": entry.entry_id}
+    )
+    assert result["step_id"] == "reconfigure"
+    location = {
+        k: v for k, v in account(cloud).items() if k not in ("user_id", "app_secret", "sign_method")
+    }
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**location, "homes": [DEFAULT_HOME, "home02"]}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data["homes"] == [DEFAULT_HOME, "home02"]
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"watchdog_interval": 120}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.runtime_data.watchdog_interval == 120
+
+
+async def test_device_subentry_and_inferred_entities(hass: HomeAssistant, cloud: FakeCloud) -> None:
+    entry = await cloud_entry(hass, cloud)
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "device"), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"device_id": "devmeter01", "pid": "meter", "name": "Meter"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.runtime_data.devices["devmeter01"].name == "Meter"
+    # No model for "meter": values become read-only entities, and a repair says why.
+    cloud.notify(
+        Note.PROPERTY_CHANGE,
+        {"devices": [{"deviceId": "devmeter01", "properties": {"power": 12.5}}]},
+    )
+    sensor = await _entity(hass, "sensor", "devmeter01", "power")
+    await until(lambda: hass.states.get(sensor).state == "12.5")
+    assert any(i.domain == DOMAIN for i in ir.async_get(hass).issues.values())
+    events = async_capture_events(hass, f"{DOMAIN}_cloud_notice")
+    cloud.notify(Note.MATTER_FIND, {"clientId": "c", "userId": DEFAULT_USER})
+    await until(lambda: events)
