@@ -246,6 +246,8 @@ async def test_watchdog_reconnects_a_silent_session(hass: HomeAssistant, cloud: 
     plug_id = cloud.device_id(PLUG.uuid)
     await until(lambda: plug_id in entry.runtime_data.devices, 10)
     runtime = entry.runtime_data
+    await until(lambda: "switch" in runtime.devices[plug_id].values, 10)
+    await asyncio.sleep(1.0)  # let the start-up news settle before push goes quiet
     logins = len(cloud.app_logins)
     first_client = cloud.app_logins[-1]
     cloud.faults.muted = True  # push dies silently: the broker still holds the session

@@ -33,13 +33,13 @@ async def _start(hass: HomeAssistant, *steps: str) -> dict[str, Any]:
     return result
 
 
-async def test_cloud_account_is_not_offered_yet(hass: HomeAssistant) -> None:
+async def test_menu_offers_both_modes(hass: HomeAssistant) -> None:
     result = await _start(hass)
     assert result["type"] is FlowResultType.MENU
     assert result["menu_options"] == ["local_hub", "cloud_account"]
     result = await _start(hass, "cloud_account")
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "cloud_not_available"
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "cloud_account"
 
 
 async def test_embedded_port_in_use_and_certificates(hass: HomeAssistant, tmp_path: Any) -> None:
