@@ -329,3 +329,15 @@ async def test_device_subentry_and_inferred_entities(hass: HomeAssistant, cloud:
     events = async_capture_events(hass, f"{DOMAIN}_cloud_notice")
     cloud.notify(Note.MATTER_FIND, {"clientId": "c", "userId": DEFAULT_USER})
     await until(lambda: events)
+
+
+async def test_diagnostics_keep_the_account_secret(hass: HomeAssistant, cloud: FakeCloud) -> None:
+    from custom_components.rlink.diagnostics import (  # noqa: PLC0415
+        async_get_config_entry_diagnostics,
+    )
+
+    entry = await cloud_entry(hass, cloud)
+    report = await async_get_config_entry_diagnostics(hass, entry)
+    assert DEFAULT_SECRET not in repr(report)
+    assert report["hub"]["mode"] == "cloud"
+    assert report["hub"]["rest"]["calls"] >= 1

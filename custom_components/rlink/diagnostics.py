@@ -11,7 +11,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntry
 
 from . import RlinkConfigEntry
+from .cloud import RlinkCloud
 from .const import (
+    CONF_ACCESS_TOKEN,
+    CONF_APP_SECRET,
     CONF_SECRET,
     CONF_STORE_ACCESS_KEY,
     CONF_STORE_SECRET_KEY,
@@ -21,11 +24,16 @@ from .const import (
 )
 from .device import RlinkDevice
 from .hub import RlinkHub
+from .protocol.session import MqttSession
+from .runtime import DeviceRuntime
 
 # Keys whose values never leave Home Assistant: credentials, lock codes, wifi and TURN
 # passwords, tokens.
 TO_REDACT: Final = {
     CONF_PASSWORD,
+    CONF_APP_SECRET,
+    CONF_ACCESS_TOKEN,
+    "Authorization",
     CONF_USERNAME,
     CONF_SECRET,
     "pwd",
@@ -49,7 +57,7 @@ TO_REDACT: Final = {
 }
 
 
-def _device(hub: RlinkHub, device: RlinkDevice) -> dict[str, Any]:
+def _device(hub: DeviceRuntime, device: RlinkDevice) -> dict[str, Any]:
     model = device.model
     return {
         "uuid": device.uuid,
@@ -79,22 +87,42 @@ def _device(hub: RlinkHub, device: RlinkDevice) -> dict[str, Any]:
     }
 
 
-def _hub(hub: RlinkHub) -> dict[str, Any]:
-    session = hub.session
+def _session(session: MqttSession | None) -> dict[str, Any] | None:
+    if session is None:
+        return None
     return {
-        "broker": "embedded" if hub.embedded else "external",
-        "broker_port": hub.broker.port if hub.broker else None,
-        "session": None
-        if session is None
-        else {
-            "state": session.state,
-            "host": session.host,
-            "port": session.port,
-            "stats": asdict(session.stats),
-        },
+        "state": session.state,
+        "host": session.host,
+        "port": session.port,
+        "stats": asdict(session.stats),
+    }
+
+
+def _hub(hub: DeviceRuntime) -> dict[str, Any]:
+    common = {
+        "session": _session(hub.session) if isinstance(hub, RlinkHub | RlinkCloud) else None,
         "devices_online": sum(1 for d in hub.devices.values() if d.online),
         "devices": len(hub.devices),
         "models": hub.models.product_ids,
+    }
+    if isinstance(hub, RlinkCloud):
+        return {
+            "mode": "cloud",
+            "rest": {
+                "base_url": hub.rest.base_url,
+                "calls": hub.rest.calls,
+                "failures": hub.rest.failures,
+            },
+            "notifications": {str(k): v for k, v in hub.router.handled.items()},
+            "watchdog_reconnects": hub.watchdog_reconnects,
+            **common,
+        }
+    assert isinstance(hub, RlinkHub)
+    return {
+        "mode": "local",
+        "broker": "embedded" if hub.embedded else "external",
+        "broker_port": hub.broker.port if hub.broker else None,
+        **common,
     }
 
 
