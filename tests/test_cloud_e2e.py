@@ -340,4 +340,5 @@ async def test_diagnostics_keep_the_account_secret(hass: HomeAssistant, cloud: F
     report = await async_get_config_entry_diagnostics(hass, entry)
     assert DEFAULT_SECRET not in repr(report)
     assert report["hub"]["mode"] == "cloud"
-    assert report["hub"]["rest"]["calls"] >= 1
+    assert report["hub"]["rest"]["base_url"] == cloud.rest_url
+    assert report["entry"]["data"]["app_secret"] == "**REDACTED**"
