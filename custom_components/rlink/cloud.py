@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING, Any, Final
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import (
-    ConfigEntryAuthFailed,
-    ConfigEntryNotReady,
     HomeAssistantError,
     ServiceValidationError,
 )
@@ -134,21 +132,7 @@ class RlinkCloud(DeviceRuntime):
         for home in self.homes:
             session.subscribe(app_topic(TopicKind.NOTIFY, home), self.router.handle)
         session.subscribe(app_topic(TopicKind.USER_NOTIFY, self.user_id), self.router.handle)
-        try:
-            await session.connect()
-        except AuthRefused as err:
-            await self.async_stop()
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="cloud_auth_failed"
-            ) from err
-        except ConnectError as err:
-            await self.async_stop()
-            raise ConfigEntryNotReady(
-                translation_domain=DOMAIN,
-                translation_key="broker_unreachable",
-                translation_placeholders={"reason": str(err)},
-            ) from err
-        self._unsubscribe.append(self.models.async_add_listener(self._on_model_changed))
+        await self._connect(session, "cloud_auth_failed")
         self.spawn(self._watch_push(), "rlink cloud watchdog")
         self.spawn(self._expire_held_writes(), "rlink held writes")
 

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Final
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import (
-    ConfigEntryAuthFailed,
     ConfigEntryNotReady,
     HomeAssistantError,
 )
@@ -55,8 +54,6 @@ from .protocol.errors import RlinkError
 from .protocol.messages import Message
 from .protocol.responder import DeviceRef, Responder
 from .protocol.session import (
-    AuthRefused,
-    ConnectError,
     MqttSession,
     NotConnected,
     RequestTimeout,
@@ -155,21 +152,7 @@ class RlinkHub(DeviceRuntime):
         session.subscribe(
             str(ProductTopic(TopicKind.PRODUCT_ISSUE_RESPONSE, "+")), self._on_product_response
         )
-        try:
-            await session.connect()
-        except AuthRefused as err:
-            await self.async_stop()
-            raise ConfigEntryAuthFailed(
-                translation_domain=DOMAIN, translation_key="broker_auth_failed"
-            ) from err
-        except ConnectError as err:
-            await self.async_stop()
-            raise ConfigEntryNotReady(
-                translation_domain=DOMAIN,
-                translation_key="broker_unreachable",
-                translation_placeholders={"reason": str(err)},
-            ) from err
-        self._unsubscribe.append(self.models.async_add_listener(self._on_model_changed))
+        await self._connect(session, "broker_auth_failed")
         self._unsubscribe.append(
             self.hass.bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, self._on_registry_updated)
         )

@@ -17,7 +17,12 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryNotReady,
+    HomeAssistantError,
+    ServiceValidationError,
+)
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.storage import Store
 
@@ -32,6 +37,7 @@ from .protocol.codes import DeviceCommand as Cmd
 from .protocol.errors import ValueRejected
 from .protocol.messages import JsonObject, Message
 from .protocol.model import encode_value, validate, validate_write
+from .protocol.session import AuthRefused, ConnectError, MqttSession
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -149,6 +155,27 @@ class DeviceRuntime(ABC):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._cache.async_save(self._cache_data())
+
+    async def _connect(self, session: MqttSession, refused_key: str) -> None:
+        """First connection: a refusal asks for new credentials, anything else retries later.
+
+        Afterwards the runtime follows model changes.
+        """
+        try:
+            await session.connect()
+        except AuthRefused as err:
+            await self.async_stop()
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key=refused_key
+            ) from err
+        except ConnectError as err:
+            await self.async_stop()
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="broker_unreachable",
+                translation_placeholders={"reason": str(err)},
+            ) from err
+        self._unsubscribe.append(self.models.async_add_listener(self._on_model_changed))
 
     async def _load_cache(self) -> dict[str, Any]:
         cache = await self._cache.async_load() or {}

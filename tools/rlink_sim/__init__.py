@@ -9,16 +9,47 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from types import TracebackType
+from typing import Self
 
 from custom_components.rlink.protocol.session import TlsOptions
 
 from .device import DeviceConfig, VirtualDevice, make_secret, make_uuid
 from .templates import TEMPLATES
 
-__all__ = ["TEMPLATES", "DeviceConfig", "Simulator", "VirtualDevice", "make_secret", "make_uuid"]
+__all__ = [
+    "TEMPLATES",
+    "DeviceConfig",
+    "Running",
+    "Simulator",
+    "VirtualDevice",
+    "make_secret",
+    "make_uuid",
+]
 
 
-class Simulator:
+class Running:
+    """`async with` starts it and stops it, whatever happens inside."""
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+class Simulator(Running):
     """A set of virtual devices on one broker."""
 
     def __init__(
@@ -43,15 +74,3 @@ class Simulator:
 
     async def stop(self) -> None:
         await asyncio.gather(*(d.close() for d in self.devices.values()))
-
-    async def __aenter__(self) -> Simulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()

@@ -16,7 +16,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Final
 
 from aiohttp import web
@@ -45,7 +44,7 @@ from custom_components.rlink.protocol.topics import (
     device_topic,
 )
 
-from . import Simulator
+from . import Running, Simulator
 from .device import DeviceConfig
 
 _LOGGER = logging.getLogger(__name__)
@@ -107,7 +106,7 @@ def device_id_for(uuid: str) -> str:
     return f"dev{uuid[-8:].lower()}"
 
 
-class FakeCloud:
+class FakeCloud(Running):
     """The broker, a REST server, and the simulated devices of one account."""
 
     def __init__(
@@ -248,18 +247,6 @@ class FakeCloud:
         if self.session is not None:
             await self.session.close()
         await self.broker.stop()
-
-    async def __aenter__(self) -> FakeCloud:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
