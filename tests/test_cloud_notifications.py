@@ -205,3 +205,30 @@ def _canonical(code: str) -> Note:
     from custom_components.rlink.protocol.codes import ALIASES  # noqa: PLC0415
 
     return Note(ALIASES[Note].get(code, code))
+
+
+async def test_a_device_named_automatically_takes_its_product_when_bound(
+    hass: HomeAssistant, cloud: FakeCloud
+) -> None:
+    """Status news may come before the bind result that tells the product; a name the user
+    gave is kept."""
+    from homeassistant.helpers import device_registry as dr  # noqa: PLC0415
+
+    entry = await cloud_entry(hass, cloud)
+    runtime = entry.runtime_data
+    runtime.device_for("devnamed01", pid=None).name = "Porch"
+    for device_id in ("devfresh01", "devnamed01"):
+        _publish(cloud, "status", {"deviceId": device_id, "online": 1})
+    await until(lambda: "devfresh01" in runtime.devices)
+    assert runtime.devices["devfresh01"].name == "rlink device sh01"
+
+    bound = [
+        {"deviceId": d, "pid": "simplug01", "type": "add"} for d in ("devfresh01", "devnamed01")
+    ]
+    _publish(cloud, "bind_result", {"devices": bound})
+    await until(lambda: runtime.devices["devfresh01"].pid == "simplug01")
+    await until(lambda: runtime.devices["devnamed01"].pid == "simplug01")
+    registry = dr.async_get(hass)
+    fresh = registry.async_get_device(identifiers={(DOMAIN, "devfresh01")})
+    assert fresh is not None and fresh.name == "rlink simplug01 sh01"
+    assert runtime.devices["devnamed01"].name == "Porch"

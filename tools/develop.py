@@ -3,6 +3,9 @@
 ``python -m tools.develop`` prepares ``config/`` (configuration, models, the hub's config
 entry with one subentry per simulated device), starts Home Assistant, waits for the
 embedded broker, and runs the simulated devices until Ctrl-C.
+
+With ``--cloud`` the house lives behind a fake rlink cloud (broker and app REST API) started
+here, and Home Assistant gets a cloud account entry for it instead of the hub.
 """
 
 from __future__ import annotations
@@ -23,13 +26,36 @@ from typing import Any
 
 from homeassistant.config_entries import STORAGE_VERSION, STORAGE_VERSION_MINOR, ConfigEntry
 
-from custom_components.rlink.const import DOMAIN, SUBENTRY_DEVICE
-from custom_components.rlink.protocol.auth import device_credentials
+from custom_components.rlink.const import (
+    CONF_APP_SECRET,
+    CONF_DEVICE_ID,
+    CONF_HOMES,
+    CONF_MODE,
+    CONF_PID,
+    CONF_REST_URL,
+    CONF_SIGN_METHOD,
+    CONF_TLS,
+    CONF_TLS_INSECURE,
+    CONF_USER_ID,
+    CONF_UUID,
+    DOMAIN,
+    MODE_CLOUD,
+    SUBENTRY_DEVICE,
+)
+from custom_components.rlink.protocol.auth import SignMethod, device_credentials
 from custom_components.rlink.protocol.session import ConnectError, MqttSession
 from tools.rlink_sim import TEMPLATES, DeviceConfig, Simulator, make_secret, make_uuid
+from tools.rlink_sim.cloud import (
+    DEFAULT_HOME,
+    DEFAULT_SECRET,
+    DEFAULT_USER,
+    FakeCloud,
+    device_id_for,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 HUB_ENTRY_ID = "01RLINKDEVELOPMENTHUB0000"
+CLOUD_ENTRY_ID = "01RLINKDEVELOPMENTCLOUD00"
 CONFIGURATION = """\
 # The development instance of the rlink integration (created by scripts/develop).
 # A light set of Home Assistant's own integrations: the UI, history and the sun.
@@ -79,34 +105,85 @@ def free_port(preferred: int) -> int:
     raise RuntimeError("no free port")
 
 
-def _entry(port: int, devices: list[DeviceConfig]) -> dict[str, Any]:
+def _entry(
+    entry_id: str,
+    title: str,
+    data: dict[str, Any],
+    unique_id: str,
+    subentries: list[tuple[str, str, dict[str, Any]]],
+) -> dict[str, Any]:
+    """A config entry as Home Assistant stores it; subentries are (unique id, title, data)."""
     entry = ConfigEntry(
-        entry_id=HUB_ENTRY_ID,
+        entry_id=entry_id,
         domain=DOMAIN,
-        title="rlink development hub",
-        data={"mode": "local", "broker": "embedded", "port": port},
+        title=title,
+        data=data,
         options={},
         source="user",
         version=1,
         minor_version=1,
-        unique_id=f"embedded:{port}",
+        unique_id=unique_id,
         discovery_keys=MappingProxyType({}),
         subentries_data=[
             {
-                "data": {"uuid": d.uuid, "secret": d.secret, "pid": d.product_id},
-                "subentry_id": f"01RLINKDEV{d.uuid[-12:].upper()}",
+                "data": sub_data,
+                "subentry_id": f"01RLINKDEV{sub_id[-12:].upper()}",
                 "subentry_type": SUBENTRY_DEVICE,
-                "title": d.name or d.kind,
-                "unique_id": d.uuid,
+                "title": sub_title,
+                "unique_id": sub_id,
             }
-            for d in devices
+            for sub_id, sub_title, sub_data in subentries
         ],
     )
     return entry.as_dict()  # type: ignore[return-value]
 
 
-def prepare(config: Path, port: int, devices: list[DeviceConfig]) -> None:
-    """Write everything Home Assistant needs to start with the hub configured."""
+def hub_entry(port: int, devices: list[DeviceConfig]) -> dict[str, Any]:
+    """The local hub on the embedded broker, with the house's devices."""
+    return _entry(
+        HUB_ENTRY_ID,
+        "rlink development hub",
+        {CONF_MODE: "local", "broker": "embedded", "port": port},
+        f"embedded:{port}",
+        [
+            (d.uuid, d.name or d.kind, {"uuid": d.uuid, "secret": d.secret, "pid": d.product_id})
+            for d in devices
+        ],
+    )
+
+
+def cloud_entry(port: int, rest_port: int, devices: list[DeviceConfig]) -> dict[str, Any]:
+    """A cloud account on the fake cloud. Only the top-level devices are added by hand;
+    the sub-devices arrive the way a real account learns of them, as bind results."""
+    return _entry(
+        CLOUD_ENTRY_ID,
+        "rlink development cloud",
+        {
+            CONF_MODE: MODE_CLOUD,
+            CONF_USER_ID: DEFAULT_USER,
+            CONF_APP_SECRET: DEFAULT_SECRET,
+            CONF_SIGN_METHOD: str(SignMethod.HMAC_SHA256),
+            "host": "127.0.0.1",
+            "port": port,
+            CONF_TLS: False,
+            CONF_TLS_INSECURE: False,
+            CONF_REST_URL: f"http://127.0.0.1:{rest_port}",
+            CONF_HOMES: [DEFAULT_HOME],
+        },
+        f"{DEFAULT_USER}@127.0.0.1:{port}",
+        [
+            (
+                device_id_for(d.uuid),
+                d.name or d.kind,
+                {CONF_DEVICE_ID: device_id_for(d.uuid), CONF_UUID: d.uuid, CONF_PID: d.product_id},
+            )
+            for d in devices
+        ],
+    )
+
+
+def prepare(config: Path, entry: dict[str, Any]) -> None:
+    """Write everything Home Assistant needs to start with `entry` (hub or cloud) configured."""
     (config / ".storage").mkdir(parents=True, exist_ok=True)
     if not (config / "configuration.yaml").exists():
         (config / "configuration.yaml").write_text(CONFIGURATION)
@@ -121,7 +198,9 @@ def prepare(config: Path, port: int, devices: list[DeviceConfig]) -> None:
     entries: list[dict[str, Any]] = []
     if storage.exists():
         entries = json.loads(storage.read_text())["data"]["entries"]
-    entries = [e for e in entries if e["entry_id"] != HUB_ENTRY_ID] + [_entry(port, devices)]
+    # One of the two at a time: the other's devices would only show as unavailable.
+    ours = {HUB_ENTRY_ID, CLOUD_ENTRY_ID}
+    entries = [e for e in entries if e["entry_id"] not in ours] + [entry]
     storage.write_text(
         json.dumps(
             {
@@ -161,27 +240,62 @@ async def _wait_for_broker(
             return
 
 
-async def run(config: Path, port: int, devices: list[DeviceConfig]) -> None:
-    process = subprocess.Popen(  # noqa: ASYNC220 - a long-running child, waited on below
-        [sys.executable, "-m", "homeassistant", "-c", str(config)],
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
+async def _wait_for_app(cloud: FakeCloud, process: subprocess.Popen[bytes], seconds: float) -> None:
+    """Wait until Home Assistant's cloud account has logged in to the fake cloud."""
+    async with asyncio.timeout(seconds):
+        while not cloud.app_logins:
+            if process.poll() is not None:
+                raise SystemExit(f"Home Assistant exited with status {process.returncode}")
+            await asyncio.sleep(0.5)
+
+
+async def _until_stopped(process: subprocess.Popen[bytes]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    while not stop.is_set() and process.poll() is None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1)
+
+
+def _start_home_assistant(config: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "homeassistant", "-c", str(config)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
+async def _stop_home_assistant(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        await asyncio.to_thread(process.wait, 60)
+
+
+async def run_hub(config: Path, port: int, devices: list[DeviceConfig]) -> None:
+    """Home Assistant's embedded broker first, then the house connects to it."""
+    process = _start_home_assistant(config)
     try:
         logging.info("Waiting for Home Assistant and its embedded broker on port %d", port)
         await _wait_for_broker(port, devices[0], process, 600)
         async with Simulator("127.0.0.1", port, devices):
             logging.info("The simulated house is connected. Open http://localhost:8123")
-            while not stop.is_set() and process.poll() is None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), 1)
+            await _until_stopped(process)
     finally:
-        if process.poll() is None:
-            process.terminate()
-            await asyncio.to_thread(process.wait, 60)
+        await _stop_home_assistant(process)
+
+
+async def run_cloud(config: Path, port: int, rest_port: int, devices: list[DeviceConfig]) -> None:
+    """The fake cloud and its house first, then Home Assistant logs in to it as an app."""
+    async with FakeCloud(devices, mqtt_port=port, rest_port=rest_port) as cloud:
+        process = _start_home_assistant(config)
+        try:
+            logging.info("Waiting for Home Assistant to log in to the fake cloud")
+            await _wait_for_app(cloud, process, 600)
+            logging.info("The cloud account is connected. Open http://localhost:8123")
+            await _until_stopped(process)
+        finally:
+            await _stop_home_assistant(process)
 
 
 def main() -> None:
@@ -189,16 +303,34 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=REPO / "config")
     parser.add_argument("--port", type=int, default=1883, help="preferred broker port")
     parser.add_argument(
+        "--cloud", action="store_true", help="a cloud account on a fake rlink cloud, not a hub"
+    )
+    parser.add_argument(
+        "--rest-port", type=int, default=8180, help="preferred REST port of the fake cloud"
+    )
+    parser.add_argument(
         "--prepare-only", action="store_true", help="write config/ and exit without starting"
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s develop: %(message)s")
-    port = free_port(args.port)
-    devices = house()
-    prepare(args.config, port, devices)
-    logging.info("config/ is ready (hub on port %d, %d devices)", port, len(devices))
-    if not args.prepare_only:
-        asyncio.run(run(args.config, port, devices))
+    for chatty in ("amqtt", "transitions"):  # the fake cloud's broker logs every step
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    port, devices = free_port(args.port), house()
+    rest_port = free_port(args.rest_port) if args.cloud else 0
+    if args.cloud:
+        prepare(args.config, cloud_entry(port, rest_port, devices))
+        logging.info(
+            "config/ is ready (cloud account: MQTT port %d, REST port %d)", port, rest_port
+        )
+    else:
+        prepare(args.config, hub_entry(port, devices))
+        logging.info("config/ is ready (hub on port %d, %d devices)", port, len(devices))
+    if args.prepare_only:
+        return
+    if args.cloud:
+        asyncio.run(run_cloud(args.config, port, rest_port, devices))
+    else:
+        asyncio.run(run_hub(args.config, port, devices))
 
 
 if __name__ == "__main__":

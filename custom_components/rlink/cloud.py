@@ -204,8 +204,9 @@ class RlinkCloud(DeviceRuntime):
         """The device a notification names, added (and remembered) when it is new."""
         device = self.devices.get(device_id)
         if device is None:
-            name = f"rlink {pid or 'device'} {device_id[-4:]}"
-            device = RlinkDevice(device_id, pid or "", name, gateway=gateway)
+            device = RlinkDevice(
+                device_id, pid or "", _automatic_name(device_id, pid), gateway=gateway
+            )
             device.hardware_uuid = uuid
             self._add(device)
             self.save_soon()
@@ -213,6 +214,8 @@ class RlinkCloud(DeviceRuntime):
             return device
         changed = False
         if pid and pid != device.pid:
+            if device.name == _automatic_name(device_id, device.pid):  # not one the user gave
+                device.name = _automatic_name(device_id, pid)
             device.pid, changed = pid, True
         if uuid and uuid != device.hardware_uuid:
             device.hardware_uuid, changed = uuid, True
@@ -435,6 +438,11 @@ class RlinkCloud(DeviceRuntime):
             self.watchdog_reconnects += 1
             self.last_notification = time.monotonic()
             self.session.reconnect("no notifications arrived; push may have stopped")
+
+
+def _automatic_name(device_id: str, pid: str | None) -> str:
+    """The name of a device the cloud told of before anyone named it."""
+    return f"rlink {pid or 'device'} {device_id[-4:]}"
 
 
 def _as_object(value: Any) -> JsonObject:

@@ -1,5 +1,9 @@
 """Run simulated devices: ``python -m rlink_sim --broker HOST:PORT --config devices.yaml``.
 
+With ``--cloud`` the devices get a small rlink cloud of their own instead: its broker listens
+on ``--broker``, its app REST API on ``--rest-port``, and an app (the integration's cloud
+account) logs in with the user id, secret and home it prints.
+
 The YAML file lists devices; ``count`` repeats an entry with derived uuids and secrets:
 
     devices:
@@ -22,6 +26,7 @@ from typing import Any
 import yaml
 
 from . import Simulator
+from .cloud import DEFAULT_HOME, DEFAULT_SECRET, DEFAULT_USER, FakeCloud
 from .device import DeviceConfig, make_secret, make_uuid
 from .templates import TEMPLATES
 
@@ -75,6 +80,32 @@ async def run(host: str, port: int, devices: list[DeviceConfig], summary: bool =
         print(json.dumps({"reports_sent": sent, "periodic_reports": periodic}), flush=True)
 
 
+async def run_cloud(cloud: FakeCloud, summary: bool = False) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with cloud:
+        account = {
+            "user_id": cloud.user_id,
+            "app_secret": cloud.secret,
+            "home": cloud.home,
+            "mqtt": f"{cloud.host}:{cloud.mqtt_port}",
+            "rest_url": cloud.rest_url,
+        }
+        logging.info("fake rlink cloud with %d devices: %s", len(cloud.devices), account)
+        for device in cloud.devices.values():
+            logging.info(
+                "  %-8s deviceId %s  uuid %s",
+                device.config.kind,
+                device.device_id,
+                device.config.uuid,
+            )
+        if summary:
+            print(json.dumps(account), flush=True)
+        await stop.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="rlink_sim", description="Simulated rlink devices")
     parser.add_argument("--broker", default="127.0.0.1:1883", help="HOST:PORT")
@@ -83,13 +114,34 @@ def main() -> None:
     parser.add_argument(
         "--summary", action="store_true", help="print JSON lines when connected and at exit"
     )
+    cloud = parser.add_argument_group("fake cloud (--cloud)")
+    cloud.add_argument("--cloud", action="store_true", help="run a fake rlink cloud for them")
+    cloud.add_argument("--rest-port", type=int, default=8080, help="its REST API's port")
+    cloud.add_argument("--user", default=DEFAULT_USER, help="the account's user id")
+    cloud.add_argument("--secret", default=DEFAULT_SECRET, help="the account's app secret")
+    cloud.add_argument("--home", default=DEFAULT_HOME, help="the home (asset id)")
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
     )
+    for chatty in ("amqtt", "transitions"):  # the broker's state machine logs every step
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     host, _, port = args.broker.rpartition(":")
-    asyncio.run(run(host or "127.0.0.1", int(port), load(args.config), args.summary))
+    devices = load(args.config)
+    if args.cloud:
+        fake = FakeCloud(
+            devices,
+            user_id=args.user,
+            secret=args.secret,
+            home=args.home,
+            host=host or "127.0.0.1",
+            mqtt_port=int(port),
+            rest_port=args.rest_port,
+        )
+        asyncio.run(run_cloud(fake, args.summary))
+    else:
+        asyncio.run(run(host or "127.0.0.1", int(port), devices, args.summary))
 
 
 if __name__ == "__main__":

@@ -695,17 +695,3 @@ class _Backend(ResponderBackend):
                 ]
             },
         )
-
-
-async def serve(cloud: FakeCloud, stop: asyncio.Event) -> None:
-    """Run until `stop` is set (the CLI's loop)."""
-    async with cloud:
-        _LOGGER.info(
-            "fake rlink cloud: MQTT %s:%d, REST %s, user %s, home %s",
-            cloud.host,
-            cloud.mqtt_port,
-            cloud.rest_url,
-            cloud.user_id,
-            cloud.home,
-        )
-        await stop.wait()
