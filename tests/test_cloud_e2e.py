@@ -21,6 +21,7 @@ from rlink_sim.cloud import DEFAULT_HOME, DEFAULT_SECRET, DEFAULT_USER, FakeClou
 
 from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.protocol.codes import AppNotification as Note
+from custom_components.rlink.protocol.codes import DeviceEvent as Evt
 
 from .brokers import until
 from .hub import device, entity_id, write_models
@@ -219,15 +220,12 @@ async def test_replies_arrive_as_response_data(hass: HomeAssistant, cloud: FakeC
     )
     assert reply == {"respType": "start_talk", "respData": {"a": 1}}
     assert [c.endpoint for c in cloud.calls if c.endpoint == "commonCmd"] == ["commonCmd"]
-    # A lock's password list comes as pwd_list_resp / pwd_set_result.
-    cloud.notify(
-        Note.PWD_SET_RESULT,
-        {
-            "deviceId": lock_id,
-            "operatorType": 1,
-            "pwdData": {"index": 3, "type": 1, "timeType": 1, "pwd": "123456"},
-        },
-    )
+    # A code added on the lock's keypad: the lock syncs its list, the cloud passes it on as
+    # pwd_set_result, and the list is the response of get_lock_passwords (codes left out).
+    assert cloud.simulator is not None
+    lock = cloud.simulator.device(LOCK.uuid)
+    lock.passwords[3] = {"index": 3, "type": 1, "timeType": 1, "pwd": "123456"}
+    await lock.send(Evt.PWD_SYNC, {"pwdList": lock.password_list()})
     await until(lambda: entry.runtime_data.devices[lock_id].passwords)
     listed = await hass.services.async_call(
         DOMAIN,
@@ -236,8 +234,24 @@ async def test_replies_arrive_as_response_data(hass: HomeAssistant, cloud: FakeC
         blocking=True,
         return_response=True,
     )
-    assert "123456" not in repr(listed)
     assert [p["index"] for p in listed["passwords"]] == [3], listed
+
+    # Single results in the spec's shape: one added (its code must not be kept), one deleted.
+    for operator, pwd_data in ((1, {"index": 4, "type": 1, "pwd": "654321"}), (2, {"index": 3})):
+        cloud.notify(
+            Note.PWD_SET_RESULT,
+            {"deviceId": lock_id, "operatorType": operator, "pwdData": pwd_data},
+        )
+    await until(lambda: [p["index"] for p in entry.runtime_data.devices[lock_id].passwords] == [4])
+    listed = await hass.services.async_call(
+        DOMAIN,
+        "get_lock_passwords",
+        {"device_id": _device_id(hass, lock_id)},
+        blocking=True,
+        return_response=True,
+    )
+    assert [p["index"] for p in listed["passwords"]] == [4], listed
+    assert "654321" not in repr(listed)
 
 
 async def test_watchdog_reconnects_a_silent_session(hass: HomeAssistant, cloud: FakeCloud) -> None:

@@ -230,5 +230,6 @@ async def test_a_device_named_automatically_takes_its_product_when_bound(
     await until(lambda: runtime.devices["devnamed01"].pid == "simplug01")
     registry = dr.async_get(hass)
     fresh = registry.async_get_device(identifiers={(DOMAIN, "devfresh01")})
-    assert fresh is not None and fresh.name == "rlink simplug01 sh01"
+    assert fresh is not None
+    assert fresh.name == "rlink simplug01 sh01"
     assert runtime.devices["devnamed01"].name == "Porch"
