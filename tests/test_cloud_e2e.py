@@ -14,7 +14,7 @@ import pytest
 from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import async_capture_events
 from rlink_sim.cloud import DEFAULT_HOME, DEFAULT_SECRET, DEFAULT_USER, FakeCloud
@@ -356,3 +356,78 @@ async def test_diagnostics_keep_the_account_secret(hass: HomeAssistant, cloud: F
     assert report["hub"]["mode"] == "cloud"
     assert report["hub"]["rest"]["base_url"] == cloud.rest_url
     assert report["entry"]["data"]["app_secret"] == "**REDACTED**"
+
+
+async def test_cloud_groups_scenes_and_reports(hass: HomeAssistant, cloud: FakeCloud) -> None:
+    entry = await cloud_entry(hass, cloud)
+    await cloud.start_devices()
+    plug_id, other_id = cloud.device_id(PLUG.uuid), cloud.device_id(PLUG2.uuid)
+    switch = await _entity(hass, "switch", plug_id, "switch")
+    other = await _entity(hass, "switch", other_id, "switch")
+    await until(lambda: hass.states.get(switch).state == "off", 10)
+    notices = async_capture_events(hass, f"{DOMAIN}_cloud_notice")
+
+    # A group the cloud keeps: one call, both plugs on, and the group's news on the bus.
+    cloud.groups["grp01"] = [plug_id, other_id]
+    await hass.services.async_call(
+        DOMAIN,
+        "cloud_group_control",
+        {"config_entry_id": entry.entry_id, "group_id": "grp01", "properties": {"switch": 1}},
+        blocking=True,
+    )
+    assert cloud.calls[-1].body == {"groupId": "grp01", "data": {"switch": 1}}
+    await until(lambda: hass.states.get(switch).state == "on")
+    await until(lambda: hass.states.get(other).state == "on")
+    await until(lambda: any(e.data.get("group_id") == "grp01" for e in notices))
+
+    # A one-click scene of the cloud.
+    cloud.scenes["scene01"] = [(plug_id, {"switch": 0})]
+    await hass.services.async_call(
+        DOMAIN,
+        "cloud_execute_scene",
+        {"config_entry_id": entry.entry_id, "scene_id": "scene01"},
+        blocking=True,
+    )
+    await until(lambda: hass.states.get(switch).state == "off")
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            DOMAIN,
+            "cloud_execute_scene",
+            {"config_entry_id": entry.entry_id, "scene_id": "nosuchscene"},
+            blocking=True,
+        )
+    assert err.value.translation_key == "device_refused"
+    assert err.value.translation_placeholders["code"] == "24029"
+
+    # Values reported on the device's behalf, checked against its model first.
+    power = await _entity(hass, "sensor", plug_id, "power")
+    await hass.services.async_call(
+        DOMAIN,
+        "cloud_report_properties",
+        {"device_id": _device_id(hass, plug_id), "properties": {"power": 12.5}},
+        blocking=True,
+    )
+    assert cloud.calls[-1].endpoint == "propsReport"
+    await until(lambda: hass.states.get(power).state == "12.5")
+    for properties, key in (({"power": 99999}, "invalid_value"), ({"nope": 1}, "unknown_property")):
+        cloud.calls.clear()
+        with pytest.raises(ServiceValidationError) as invalid:
+            await hass.services.async_call(
+                DOMAIN,
+                "cloud_report_properties",
+                {"device_id": _device_id(hass, plug_id), "properties": properties},
+                blocking=True,
+            )
+        assert invalid.value.translation_key == key
+        assert not cloud.calls
+    assert hass.states.get(power).state == "12.5"
+
+    # These need a cloud account.
+    with pytest.raises(ServiceValidationError) as invalid:
+        await hass.services.async_call(
+            DOMAIN,
+            "cloud_execute_scene",
+            {"config_entry_id": "not-an-entry", "scene_id": "scene01"},
+            blocking=True,
+        )
+    assert invalid.value.translation_key == "not_a_cloud_account"

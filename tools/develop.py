@@ -94,6 +94,11 @@ def house() -> list[DeviceConfig]:
     ]
 
 
+def _all(devices: list[DeviceConfig]) -> list[DeviceConfig]:
+    """The devices and their sub-devices."""
+    return [c for d in devices for c in (d, *_all(d.sub_devices))]
+
+
 def free_port(preferred: int) -> int:
     for port in (preferred, 0):
         with socket.socket() as sock:
@@ -288,6 +293,10 @@ async def run_hub(config: Path, port: int, devices: list[DeviceConfig]) -> None:
 async def run_cloud(config: Path, port: int, rest_port: int, devices: list[DeviceConfig]) -> None:
     """The fake cloud and its house first, then Home Assistant logs in to it as an app."""
     async with FakeCloud(devices, mqtt_port=port, rest_port=rest_port) as cloud:
+        # Something for rlink.cloud_group_control and rlink.cloud_execute_scene to act on.
+        plugs = [cloud.device_id(d.uuid) for d in _all(devices) if d.kind == "plug"]
+        cloud.groups["plugs"] = plugs
+        cloud.scenes["all-off"] = [(device_id, {"switch": 0}) for device_id in plugs]
         process = _start_home_assistant(config)
         try:
             logging.info("Waiting for Home Assistant to log in to the fake cloud")

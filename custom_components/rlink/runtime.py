@@ -36,7 +36,7 @@ from .models import ModelStore
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.errors import ValueRejected
 from .protocol.messages import JsonObject, Message
-from .protocol.model import encode_value, validate, validate_write
+from .protocol.model import Property, encode_value, validate, validate_write
 from .protocol.session import AuthRefused, ConnectError, MqttSession
 
 if TYPE_CHECKING:
@@ -414,7 +414,27 @@ class DeviceRuntime(ABC):
         return gateway
 
     def prepare_values(self, device: RlinkDevice, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Validate values against the model and shape them for the wire."""
+        """Validate values to write against the model and shape them for the wire."""
+        return {
+            identifier: encode_value(prop, checked, device.bool_encoding)
+            for identifier, (prop, checked) in self._checked(device, values, validate_write).items()
+        }
+
+    def prepare_report(self, device: RlinkDevice, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate values reported on the device's behalf (read-only ones included)."""
+        if device.model is None or device.model_inferred:
+            return dict(values)  # nothing to check them against
+        return {
+            identifier: encode_value(prop, checked, device.bool_encoding)
+            for identifier, (prop, checked) in self._checked(device, values, validate).items()
+        }
+
+    def _checked(
+        self,
+        device: RlinkDevice,
+        values: Mapping[str, Any],
+        check: Callable[[Property, Any], Any],
+    ) -> dict[str, tuple[Property, Any]]:
         model = device.model
         if model is None or device.model_inferred:
             raise ServiceValidationError(
@@ -422,7 +442,7 @@ class DeviceRuntime(ABC):
                 translation_key="no_model",
                 translation_placeholders={"device": device.name, "pid": device.pid},
             )
-        prepared = {}
+        checked: dict[str, tuple[Property, Any]] = {}
         for identifier, value in values.items():
             prop = model.property(identifier)
             if prop is None:
@@ -432,7 +452,7 @@ class DeviceRuntime(ABC):
                     translation_placeholders={"device": device.name, "property": identifier},
                 )
             try:
-                checked = validate_write(prop, value)
+                checked[identifier] = (prop, check(prop, value))
             except ValueRejected as err:
                 raise ServiceValidationError(
                     translation_domain=DOMAIN,
@@ -443,8 +463,7 @@ class DeviceRuntime(ABC):
                         "reason": err.detail,
                     },
                 ) from err
-            prepared[identifier] = encode_value(prop, checked, device.bool_encoding)
-        return prepared
+        return checked
 
     async def async_set_properties(self, device: RlinkDevice, values: Mapping[str, Any]) -> None:
         """Write values; the state changes when the device reports them.

@@ -8,7 +8,7 @@ import voluptuous as vol
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.helpers import config_validation as cv
 
-from . import firmware, gateway_services, lock_codes
+from . import cloud_services, firmware, gateway_services, lock_codes
 from .const import COMMAND_TIMEOUT, DOMAIN
 from .device import RlinkDevice
 from .protocol.codes import DeviceCommand as Cmd
@@ -179,13 +179,9 @@ HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
-    schemas = {**SCHEMAS, **lock_codes.SCHEMAS, **gateway_services.SCHEMAS, **firmware.SCHEMAS}
-    handlers = {
-        **HANDLERS,
-        **lock_codes.HANDLERS,
-        **gateway_services.HANDLERS,
-        **firmware.HANDLERS,
-    }
+    modules = (lock_codes, gateway_services, firmware, cloud_services)
+    schemas = {**SCHEMAS, **{k: v for m in modules for k, v in m.SCHEMAS.items()}}
+    handlers = {**HANDLERS, **{k: v for m in modules for k, v in m.HANDLERS.items()}}
     for name, (handler, supports_response) in handlers.items():
 
         async def call_handler(call: ServiceCall, handler: Handler = handler) -> ServiceResponse:

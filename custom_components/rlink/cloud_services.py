@@ -1,0 +1,78 @@
+"""Services only a cloud account has: the cloud's own groups and scenes, and reports made on a
+device's behalf.
+
+Cloud groups and scenes are kept by the rlink cloud (the app API cannot list them), so the
+user names them by the ids the rlink app shows. A gateway's local groups and scenes are the
+`local_*` services, which need a local hub.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+import voluptuous as vol
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.helpers import config_validation as cv
+
+from .const import CONF_MODE, DOMAIN, MODE_CLOUD
+from .protocol import rest
+from .service_targets import ONE_DEVICE, Handler, invalid, targets
+
+if TYPE_CHECKING:
+    from .cloud import RlinkCloud
+
+ACCOUNT: Final = "config_entry_id"
+NAME: Final = vol.All(cv.string, vol.Length(min=1))
+PROPERTIES: Final = vol.All(dict, vol.Length(min=1))
+
+SCHEMAS: Final[dict[str, vol.Schema]] = {
+    "cloud_group_control": vol.Schema(
+        {
+            vol.Required(ACCOUNT): NAME,
+            vol.Required("group_id"): NAME,
+            vol.Required("properties"): PROPERTIES,
+        }
+    ),
+    "cloud_execute_scene": vol.Schema(
+        {vol.Required(ACCOUNT): NAME, vol.Required("scene_id"): NAME}
+    ),
+    "cloud_report_properties": vol.Schema({**ONE_DEVICE, vol.Required("properties"): PROPERTIES}),
+}
+
+
+def _account(hass: HomeAssistant, entry_id: str) -> RlinkCloud:
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN or entry.data.get(CONF_MODE) != MODE_CLOUD:
+        raise invalid("not_a_cloud_account", entry=entry.title if entry else entry_id)
+    if entry.state is not ConfigEntryState.LOADED:
+        raise invalid("account_not_loaded", entry=entry.title)
+    cloud: RlinkCloud = entry.runtime_data
+    return cloud
+
+
+async def _group_control(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    cloud = _account(hass, call.data[ACCOUNT])
+    await cloud.call(rest.group_props_issue(call.data["group_id"], call.data["properties"]))
+    return None
+
+
+async def _execute_scene(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    cloud = _account(hass, call.data[ACCOUNT])
+    await cloud.call(rest.onekey_execute_issue(call.data["scene_id"]))
+    return None
+
+
+async def _report_properties(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    ((runtime, device),) = targets(hass, call)
+    cloud = _account(hass, runtime.entry.entry_id)
+    values = cloud.prepare_report(device, call.data["properties"])
+    await cloud.call(rest.props_report(device.uuid, values), device)
+    return None
+
+
+HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
+    "cloud_group_control": (_group_control, SupportsResponse.NONE),
+    "cloud_execute_scene": (_execute_scene, SupportsResponse.NONE),
+    "cloud_report_properties": (_report_properties, SupportsResponse.NONE),
+}
