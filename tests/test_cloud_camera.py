@@ -20,6 +20,7 @@ from tools.rlink_sim.webrtc import viewer_offer
 from .brokers import until
 from .hub import device, write_models
 from .test_cloud_e2e import _entity, cloud_entry
+from .test_kind_firmware_camera import open_webrtc_session
 
 CAMERA = device("camera", "cloud-camera")
 
@@ -53,19 +54,7 @@ async def test_webrtc_session_through_rest_and_notifications(
 
     cloud.calls.clear()
     offer = await viewer_offer()
-    await client.send_json_auto_id(
-        {"type": "camera/webrtc/offer", "entity_id": cam, "offer": offer}
-    )
-    subscribed = await client.receive_json()
-    assert subscribed["success"]
-    session = (await client.receive_json())["event"]
-    assert session["type"] == "session"
-    answer = (await client.receive_json())["event"]
-    assert answer["type"] == "answer"
-    assert "a=sendonly" in answer["answer"]
-    candidate = (await client.receive_json())["event"]
-    assert candidate["type"] == "candidate"
-    assert "127.0.0.1" in candidate["candidate"]["candidate"]
+    subscribed, session = await open_webrtc_session(client, cam, offer)
 
     # The camera was woken first, then given the offer; its answer came as a notification.
     endpoints = [c.endpoint for c in cloud.calls]

@@ -199,6 +199,16 @@ async def test_rest_failures_give_clear_errors_and_change_nothing(
     assert entry.state is ConfigEntryState.LOADED
 
 
+async def _lock_passwords(hass: HomeAssistant, lock_id: str) -> Any:
+    return await hass.services.async_call(
+        DOMAIN,
+        "get_lock_passwords",
+        {"device_id": _device_id(hass, lock_id)},
+        blocking=True,
+        return_response=True,
+    )
+
+
 def _device_id(hass: HomeAssistant, key: str) -> str:
     from .hub import device_entry  # noqa: PLC0415
 
@@ -227,13 +237,7 @@ async def test_replies_arrive_as_response_data(hass: HomeAssistant, cloud: FakeC
     lock.passwords[3] = {"index": 3, "type": 1, "timeType": 1, "pwd": "123456"}
     await lock.send(Evt.PWD_SYNC, {"pwdList": lock.password_list()})
     await until(lambda: entry.runtime_data.devices[lock_id].passwords)
-    listed = await hass.services.async_call(
-        DOMAIN,
-        "get_lock_passwords",
-        {"device_id": _device_id(hass, lock_id)},
-        blocking=True,
-        return_response=True,
-    )
+    listed = await _lock_passwords(hass, lock_id)
     assert [p["index"] for p in listed["passwords"]] == [3], listed
 
     # Single results in the spec's shape: one added (its code must not be kept), one deleted.
@@ -243,13 +247,7 @@ async def test_replies_arrive_as_response_data(hass: HomeAssistant, cloud: FakeC
             {"deviceId": lock_id, "operatorType": operator, "pwdData": pwd_data},
         )
     await until(lambda: [p["index"] for p in entry.runtime_data.devices[lock_id].passwords] == [4])
-    listed = await hass.services.async_call(
-        DOMAIN,
-        "get_lock_passwords",
-        {"device_id": _device_id(hass, lock_id)},
-        blocking=True,
-        return_response=True,
-    )
+    listed = await _lock_passwords(hass, lock_id)
     assert [p["index"] for p in listed["passwords"]] == [4], listed
     assert "654321" not in repr(listed)
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
 from rlink_sim import DeviceConfig, make_secret, make_uuid
-from rlink_sim.cloud import DEFAULT_SECRET, DEFAULT_USER, FakeCloud
+from rlink_sim.cloud import DEFAULT_SECRET, DEFAULT_USER, FakeCloud, device_id_for
 
 from custom_components.rlink.protocol import rest
 from custom_components.rlink.protocol.auth import app_credentials
@@ -18,9 +23,10 @@ from custom_components.rlink.protocol.rest import RestClient
 from custom_components.rlink.protocol.session import AuthRefused, MqttSession
 from custom_components.rlink.protocol.topics import Topic, TopicKind, app_topic
 
-from .brokers import until
+from .brokers import free_port, until
 
 PLUG = DeviceConfig(make_uuid("cloud-plug"), make_secret("cloud-plug"), kind="plug")
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(name="cloud")
@@ -90,3 +96,60 @@ async def test_apps_need_the_right_secret_and_see_only_their_homes(cloud: FakeCl
     await asyncio.sleep(0.2)
     assert [m.code for m in heard] == [Note.SYS_NOTICE]
     await app.close()
+
+
+async def test_the_command_line_cloud_takes_an_app_and_its_rest_calls(
+    sockets: None, tmp_path: Path
+) -> None:
+    """`python -m rlink_sim --cloud`: what `scripts/develop --cloud` and a manual setup use."""
+    (tmp_path / "devices.yaml").write_text(
+        f"devices:\n  - {{uuid: {PLUG.uuid}, secret: {PLUG.secret}, kind: plug}}\n"
+    )
+    mqtt_port, rest_port = free_port(), free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "rlink_sim",
+        "--cloud",
+        "--broker",
+        f"127.0.0.1:{mqtt_port}",
+        "--rest-port",
+        str(rest_port),
+        "--config",
+        str(tmp_path / "devices.yaml"),
+        "--summary",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tools")])},
+    )
+    try:
+        assert process.stdout is not None
+        account = json.loads(await asyncio.wait_for(process.stdout.readline(), 60))
+        assert account == {
+            "user_id": DEFAULT_USER,
+            "app_secret": DEFAULT_SECRET,
+            "home": "home01",
+            "mqtt": f"127.0.0.1:{mqtt_port}",
+            "rest_url": f"http://127.0.0.1:{rest_port}",
+        }
+        heard: list[Message] = []
+        app = MqttSession(
+            "127.0.0.1", mqtt_port, lambda: app_credentials(DEFAULT_USER, DEFAULT_SECRET)
+        )
+        app.subscribe(app_topic(TopicKind.NOTIFY, "home01"), lambda _t, m: heard.append(m))
+        await app.connect()
+        async with aiohttp.ClientSession() as http:
+            client = RestClient(http, account["rest_url"], DEFAULT_USER, DEFAULT_SECRET)
+            await client.call(rest.props_issue(device_id_for(PLUG.uuid), {"switch": 1}))
+        await until(
+            lambda: any(
+                m.code == Note.PROPERTY_CHANGE
+                and m.data["devices"][0]["properties"].get("switch") == 1
+                for m in heard
+            ),
+            10,
+        )
+        await app.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(process.wait(), 30) == 0  # a clean stop on Ctrl-C

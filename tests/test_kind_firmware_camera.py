@@ -31,6 +31,28 @@ async def _serve_http(hass: HomeAssistant, hass_client_no_auth: Any) -> None:
     await hass.config.async_update(internal_url=str(client.make_url("")).rstrip("/"))
 
 
+async def open_webrtc_session(
+    client: Any, camera: str, offer: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Send a browser's offer; the camera must answer with its SDP and a loopback candidate.
+
+    Returns the subscription's result and the session event."""
+    await client.send_json_auto_id(
+        {"type": "camera/webrtc/offer", "entity_id": camera, "offer": offer}
+    )
+    subscribed = await client.receive_json()
+    assert subscribed["success"]
+    session = (await client.receive_json())["event"]
+    assert session["type"] == "session"
+    answer = (await client.receive_json())["event"]
+    assert answer["type"] == "answer"
+    assert "a=sendonly" in answer["answer"]
+    candidate = (await client.receive_json())["event"]
+    assert candidate["type"] == "candidate"
+    assert "127.0.0.1" in candidate["candidate"]["candidate"]
+    return subscribed, session
+
+
 def sim_events(virtual: Any) -> list[Any]:
     return [m for m in virtual.sent if m.code == "ota_progress"]
 
@@ -160,19 +182,7 @@ async def test_camera_webrtc_through_the_websocket_api(
         assert (await client.receive_json())["result"] == {"frontend_stream_types": ["web_rtc"]}
 
         offer = await viewer_offer()
-        await client.send_json_auto_id(
-            {"type": "camera/webrtc/offer", "entity_id": cam, "offer": offer}
-        )
-        subscribed = await client.receive_json()
-        assert subscribed["success"]
-        session = (await client.receive_json())["event"]
-        assert session["type"] == "session"
-        answer = (await client.receive_json())["event"]
-        assert answer["type"] == "answer"
-        assert "a=sendonly" in answer["answer"]
-        candidate = (await client.receive_json())["event"]
-        assert candidate["type"] == "candidate"
-        assert "127.0.0.1" in candidate["candidate"]["candidate"]
+        subscribed, session = await open_webrtc_session(client, cam, offer)
 
         sent = [m for m in virtual.received if m.code == "webrtc_signal_exchange"]
         assert [m.code for m in virtual.received].index("wake_up") < [

@@ -16,7 +16,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -44,7 +43,14 @@ from custom_components.rlink.const import (
 )
 from custom_components.rlink.protocol.auth import SignMethod, device_credentials
 from custom_components.rlink.protocol.session import ConnectError, MqttSession
-from tools.rlink_sim import TEMPLATES, DeviceConfig, Simulator, make_secret, make_uuid
+from tools.rlink_sim import (
+    TEMPLATES,
+    DeviceConfig,
+    Simulator,
+    make_secret,
+    make_uuid,
+    stop_on_signals,
+)
 from tools.rlink_sim.cloud import (
     DEFAULT_HOME,
     DEFAULT_SECRET,
@@ -255,10 +261,7 @@ async def _wait_for_app(cloud: FakeCloud, process: subprocess.Popen[bytes], seco
 
 
 async def _until_stopped(process: subprocess.Popen[bytes]) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     while not stop.is_set() and process.poll() is None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 1)

@@ -7,6 +7,7 @@ async with Simulator("127.0.0.1", port, [DeviceConfig(uuid, secret, kind="plug")
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Self
@@ -24,7 +25,17 @@ __all__ = [
     "VirtualDevice",
     "make_secret",
     "make_uuid",
+    "stop_on_signals",
 ]
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by Ctrl-C or SIGTERM, for the command-line tools' main loops."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
 
 
 class Running:

@@ -19,13 +19,12 @@ import argparse
 import asyncio
 import json
 import logging
-import signal
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from . import Simulator
+from . import Simulator, stop_on_signals
 from .cloud import DEFAULT_HOME, DEFAULT_SECRET, DEFAULT_USER, FakeCloud
 from .device import DeviceConfig, make_secret, make_uuid
 from .templates import TEMPLATES
@@ -63,10 +62,7 @@ def load(path: Path) -> list[DeviceConfig]:
 
 
 async def run(host: str, port: int, devices: list[DeviceConfig], summary: bool = False) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     async with Simulator(host, port, devices) as sim:
         logging.info("%d simulated devices connected to %s:%d", len(devices), host, port)
         for device in devices:
@@ -81,10 +77,7 @@ async def run(host: str, port: int, devices: list[DeviceConfig], summary: bool =
 
 
 async def run_cloud(cloud: FakeCloud, summary: bool = False) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     async with cloud:
         account = {
             "user_id": cloud.user_id,
