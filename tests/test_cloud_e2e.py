@@ -295,6 +295,14 @@ async def test_refused_credentials_start_reauth(hass: HomeAssistant, cloud: Fake
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
 
+    # Refused at start-up as well: the entry waits for new credentials instead of retrying.
+    cloud.faults.refuse_apps = True
+    assert not await hass.config_entries.async_reload(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert "refused the account's credentials" in str(entry.reason)
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [f["context"]["source"] for f in flows] == ["reauth"]
+
 
 async def test_reconfigure_and_options(hass: HomeAssistant, cloud: FakeCloud) -> None:
     entry = await cloud_entry(hass, cloud)
