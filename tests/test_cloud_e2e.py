@@ -23,7 +23,7 @@ from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.protocol.codes import AppNotification as Note
 from custom_components.rlink.protocol.codes import DeviceEvent as Evt
 
-from .brokers import until
+from .brokers import free_port, until
 from .hub import device, entity_id, write_models
 
 PLUG = device("plug", "cloud-plug")
@@ -437,3 +437,34 @@ async def test_cloud_groups_scenes_and_reports(hass: HomeAssistant, cloud: FakeC
             blocking=True,
         )
     assert invalid.value.translation_key == "not_a_cloud_account"
+
+
+async def test_the_cloud_broker_going_away_and_coming_back(
+    hass: HomeAssistant, custom_integrations: None, sockets: None
+) -> None:
+    """Entities turn unavailable with their values kept, commands fail clearly, and all
+    comes back when the broker does."""
+    write_models(hass, ["plug"])
+    async with FakeCloud([PLUG], mqtt_port=free_port()) as cloud:
+        entry = await cloud_entry(hass, cloud)
+        runtime = entry.runtime_data
+        plug_id = cloud.device_id(PLUG.uuid)
+        switch = await _entity(hass, "switch", plug_id, "switch")
+        await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+        await until(lambda: hass.states.get(switch).state == "on", 10)
+
+        await cloud.broker.stop()
+        await until(lambda: hass.states.get(switch).state == "unavailable", 10)
+        with pytest.raises(HomeAssistantError) as err:
+            await hass.services.async_call(
+                DOMAIN, "refresh", {"device_id": [_device_id(hass, plug_id)]}, blocking=True
+            )
+        assert err.value.translation_key == "cloud_not_connected"
+        assert entry.state is ConfigEntryState.LOADED
+        assert runtime.devices[plug_id].values["switch"] == 1
+
+        await cloud.broker.start()
+        await until(lambda: runtime.session.connected, 20)
+        await until(lambda: hass.states.get(switch).state == "on", 20)
+        await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
+        await until(lambda: hass.states.get(switch).state == "off", 10)

@@ -275,6 +275,13 @@ class RlinkCloud(DeviceRuntime):
     async def call(self, request: rest.RestRequest, device: RlinkDevice | None = None) -> Any:
         """One REST call; failures become translated errors naming the device."""
         subject = device.name if device is not None else self.user_id
+        if self.session is None or not self.session.connected:
+            # What the call leads to comes back as notifications, and none would be heard.
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="cloud_not_connected",
+                translation_placeholders={"device": subject},
+            )
         try:
             return await self.rest.call(request)
         except rest.RestAuthError as err:
@@ -323,8 +330,6 @@ class RlinkCloud(DeviceRuntime):
                 translation_key="cloud_unsupported",
                 translation_placeholders={"device": device.name, "command": str(code)},
             )
-        if self.session is None or not self.session.connected:
-            raise command_error("not_connected", device)
         request = route.build(device, dict(data or {}))
         device.record("out", str(request.endpoint), {})
         waiter = self.expect(route.reply, device.uuid) if route.reply and ack is not False else None
