@@ -450,6 +450,7 @@ async def test_the_cloud_broker_going_away_and_coming_back(
         runtime = entry.runtime_data
         plug_id = cloud.device_id(PLUG.uuid)
         switch = await _entity(hass, "switch", plug_id, "switch")
+        await until(lambda: hass.states.get(switch).state == "off", 10)  # resynced
         await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
         await until(lambda: hass.states.get(switch).state == "on", 10)
 
@@ -465,6 +466,8 @@ async def test_the_cloud_broker_going_away_and_coming_back(
 
         await cloud.broker.start()
         await until(lambda: runtime.session.connected, 20)
+        # The cloud's own link and the plug come back on their own schedules.
+        await until(lambda: cloud.session.connected and cloud.gate.is_connected(PLUG.uuid), 20)
         await until(lambda: hass.states.get(switch).state == "on", 20)
         await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
         await until(lambda: hass.states.get(switch).state == "off", 10)
