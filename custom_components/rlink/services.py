@@ -178,10 +178,13 @@ HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
 }
 
 
+MODULES: Final = (lock_codes, gateway_services, firmware, cloud_services)
+"""The other modules offering services, each with its `SCHEMAS` and `HANDLERS`."""
+
+
 def async_setup_services(hass: HomeAssistant) -> None:
-    modules = (lock_codes, gateway_services, firmware, cloud_services)
-    schemas = {**SCHEMAS, **{k: v for m in modules for k, v in m.SCHEMAS.items()}}
-    handlers = {**HANDLERS, **{k: v for m in modules for k, v in m.HANDLERS.items()}}
+    schemas = {**SCHEMAS, **{k: v for m in MODULES for k, v in m.SCHEMAS.items()}}
+    handlers = {**HANDLERS, **{k: v for m in MODULES for k, v in m.HANDLERS.items()}}
     for name, (handler, supports_response) in handlers.items():
 
         async def call_handler(call: ServiceCall, handler: Handler = handler) -> ServiceResponse:

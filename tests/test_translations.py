@@ -1,0 +1,80 @@
+"""Every user-visible string is translated, in English and Simplified Chinese, and used."""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from custom_components.rlink import firmware, services
+
+INTEGRATION = Path(__file__).resolve().parents[1] / "custom_components" / "rlink"
+STRINGS = json.loads((INTEGRATION / "strings.json").read_text())
+LANGUAGES = ("en", "zh-Hans")
+
+# Exceptions raised with a literal key: `translation_key="…"` beside the integration's
+# domain, and the helpers that build such an exception from a key.
+RAISED = re.compile(
+    r'translation_domain=DOMAIN,\s*translation_key="(?P<a>[a-z_]+)"'
+    r'|\b(?:invalid|command_error)\(\s*"(?P<b>[a-z_]+)"'
+    r'|_connect\(\s*\w+,\s*"(?P<c>[a-z_]+)"'
+)
+
+
+def _leaves(tree: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            yield from _leaves(value, (*path, key))
+    else:
+        yield path, tree
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def _translation(language: str) -> dict[str, Any]:
+    return json.loads((INTEGRATION / "translations" / f"{language}.json").read_text())
+
+
+def test_english_is_the_source() -> None:
+    assert _translation("en") == STRINGS
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_string_is_translated_with_the_same_placeholders(language: str) -> None:
+    source = dict(_leaves(STRINGS))
+    translated = dict(_leaves(_translation(language)))
+    assert set(translated) == set(source), set(translated) ^ set(source)
+    for path, text in source.items():
+        assert translated[path].strip(), path
+        assert _placeholders(translated[path]) == _placeholders(text), path
+
+
+def test_every_service_is_described() -> None:
+    described = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
+    registered = set(services.HANDLERS) | {n for m in services.MODULES for n in m.HANDLERS}
+    assert set(described) == registered
+    for name, service in described.items():
+        texts = STRINGS["services"][name]
+        assert texts["name"]
+        assert texts["description"]
+        assert set(texts.get("fields", {})) == set(service.get("fields") or {}), name
+
+
+def test_every_raised_error_has_a_message() -> None:
+    raised = {
+        next(key for key in match.groups() if key)
+        for source in INTEGRATION.rglob("*.py")
+        for match in RAISED.finditer(source.read_text())
+    }
+    # A failed firmware install names its reason from a table.
+    raised |= {f"ota_{reason}" for reason in (*firmware.OTA_ERRORS.values(), "install_failed")}
+    assert {"cloud_not_connected", "not_a_cloud_account", "invalid_value"} <= raised
+    assert raised == set(STRINGS["exceptions"])  # none missing, none left over
