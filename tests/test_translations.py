@@ -78,3 +78,22 @@ def test_every_raised_error_has_a_message() -> None:
     raised |= {f"ota_{reason}" for reason in (*firmware.OTA_ERRORS.values(), "install_failed")}
     assert {"cloud_not_connected", "not_a_cloud_account", "invalid_value"} <= raised
     assert raised == set(STRINGS["exceptions"])  # none missing, none left over
+
+
+# Flow errors (`{"base": "…"}`, `errors[…] = "…"`, `{CONF_…: "…"}`) and abort reasons.
+FLOW_ERROR = re.compile(
+    r'(?:"base"|\bCONF_[A-Z_]+):\s*"(?P<a>[a-z_]+)"|errors\[[^\]]+\]\s*=\s*"(?P<b>[a-z_]+)"'
+)
+ABORT = re.compile(r'reason="([a-z_]+)"')
+
+
+def test_every_flow_error_and_abort_has_a_message() -> None:
+    flows = [p.read_text() for p in INTEGRATION.glob("*flow*.py")]
+    errors = {next(k for k in m.groups() if k) for s in flows for m in FLOW_ERROR.finditer(s)}
+    aborts = {m.group(1) for s in flows for m in ABORT.finditer(s)}
+    assert {"invalid_auth", "rest_failed", "homes_required", "invalid_user_id"} <= errors
+    sections = [STRINGS["config"], *STRINGS["config_subentries"].values()]
+    known_errors = {key for section in sections for key in section.get("error", {})}
+    known_aborts = {key for section in sections for key in section.get("abort", {})}
+    assert errors - known_errors == set()
+    assert aborts - known_aborts == set()
