@@ -233,3 +233,17 @@ async def test_a_device_named_automatically_takes_its_product_when_bound(
     assert fresh is not None
     assert fresh.name == "rlink simplug01 sh01"
     assert runtime.devices["devnamed01"].name == "Porch"
+
+
+async def test_a_device_dropping_off_is_logged_once_and_its_return_once(
+    hass: HomeAssistant, cloud: FakeCloud, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry = await cloud_entry(hass, cloud)
+    runtime = entry.runtime_data
+    runtime.device_for(DEV, pid="simplug01")
+    for online in (1, 0, 0, 1, 1):  # the first one is the start, not a return
+        _publish(cloud, "status", {"deviceId": DEV, "online": online})
+    await until(lambda: runtime.router.handled.get(Note.STATUS) == 5)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("rlink simplug01")]
+    name = _device(runtime).name
+    assert lines == [f"{name} is offline", f"{name} is back online"]

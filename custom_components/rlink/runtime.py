@@ -78,6 +78,8 @@ class DeviceRuntime(ABC):
         self.models = models
         self.devices: dict[str, RlinkDevice] = {}
         self.answers = HubAnswers(self)
+        self._logger = logger
+        self._logged_offline: set[str] = set()
         self.log = RateLimitedLog(logger)
         self.started_at = time.monotonic()
         self._cache: Store[dict[str, Any]] = Store(
@@ -382,6 +384,7 @@ class DeviceRuntime(ABC):
 
     def set_online(self, device: RlinkDevice, online: bool) -> None:
         came_online = online and not device.online
+        self._log_availability(device, online)
         device.set_online(online)
         for sub in self.devices.values():
             if sub.gateway == device.uuid:
@@ -390,6 +393,15 @@ class DeviceRuntime(ABC):
         # writes after its first message, once it has subscribed (see _on_report).
         if came_online and device.gateway is not None:
             self.deliver_held(device)
+
+    def _log_availability(self, device: RlinkDevice, online: bool) -> None:
+        """Once when a device drops off, once when it returns (not at every start-up)."""
+        if not online and device.online:
+            self._logged_offline.add(device.uuid)
+            self._logger.info("%s is offline", device.name)
+        elif online and device.uuid in self._logged_offline:
+            self._logged_offline.discard(device.uuid)
+            self._logger.info("%s is back online", device.name)
 
     def deliver_held(self, device: RlinkDevice) -> None:
         if device.pending:
