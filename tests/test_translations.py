@@ -59,7 +59,7 @@ def test_every_string_is_translated_with_the_same_placeholders(language: str) ->
 
 def test_every_service_is_described() -> None:
     described = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
-    registered = set(services.HANDLERS) | {n for m in services.MODULES for n in m.HANDLERS}
+    registered = set(services.ALL_HANDLERS)
     assert set(described) == registered
     for name, service in described.items():
         texts = STRINGS["services"][name]

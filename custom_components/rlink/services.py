@@ -178,18 +178,24 @@ HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
 }
 
 
-MODULES: Final = (lock_codes, gateway_services, firmware, cloud_services)
+_MODULES: Final = (lock_codes, gateway_services, firmware, cloud_services)
 """The other modules offering services, each with its `SCHEMAS` and `HANDLERS`."""
+ALL_SCHEMAS: Final[dict[str, vol.Schema]] = {
+    **SCHEMAS,
+    **{name: schema for m in _MODULES for name, schema in m.SCHEMAS.items()},
+}
+ALL_HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
+    **HANDLERS,
+    **{name: handler for m in _MODULES for name, handler in m.HANDLERS.items()},
+}
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
-    schemas = {**SCHEMAS, **{k: v for m in MODULES for k, v in m.SCHEMAS.items()}}
-    handlers = {**HANDLERS, **{k: v for m in MODULES for k, v in m.HANDLERS.items()}}
-    for name, (handler, supports_response) in handlers.items():
+    for name, (handler, supports_response) in ALL_HANDLERS.items():
 
         async def call_handler(call: ServiceCall, handler: Handler = handler) -> ServiceResponse:
             return await handler(hass, call)
 
         hass.services.async_register(
-            DOMAIN, name, call_handler, schemas[name], supports_response=supports_response
+            DOMAIN, name, call_handler, ALL_SCHEMAS[name], supports_response=supports_response
         )
