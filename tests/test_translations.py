@@ -97,3 +97,15 @@ def test_every_flow_error_and_abort_has_a_message() -> None:
     known_aborts = {key for section in sections for key in section.get("abort", {})}
     assert errors - known_errors == set()
     assert aborts - known_aborts == set()
+
+
+def test_every_service_and_named_entity_has_an_icon() -> None:
+    icons = json.loads((INTEGRATION / "icons.json").read_text())
+    assert set(icons["services"]) == set(services.ALL_HANDLERS)
+    assert all(i["service"].startswith("mdi:") for i in icons["services"].values())
+    named = {(platform, key) for platform, keys in STRINGS["entity"].items() for key in keys}
+    # Updates have their device class's icon.
+    with_icon = {(platform, key) for platform, keys in icons["entity"].items() for key in keys}
+    assert with_icon == named - {("update", "firmware")}
+    for keys in icons["entity"].values():
+        assert all(icon["default"].startswith("mdi:") for icon in keys.values())
