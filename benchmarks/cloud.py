@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ import paho.mqtt.client as mqtt
 import yaml
 
 import custom_components  # noqa: F401 - must be imported before Home Assistant's loader looks
-from benchmarks.end_to_end import _free_port, _quiet
+from benchmarks.end_to_end import _free_port, _quiet, run_facts
 from benchmarks.transport import RESULTS, ROOT, _ms, write_report
 from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.protocol import rest
@@ -300,17 +299,7 @@ def render(r: dict[str, Any]) -> str:
 
 
 async def run(samples: int) -> dict[str, Any]:
-    import psutil  # noqa: PLC0415
-    from homeassistant.const import __version__  # noqa: PLC0415
-
-    results: dict[str, Any] = {
-        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"{psutil.virtual_memory().total / 2**30:.0f} GiB",
-        "python": platform.python_version(),
-        "ha_version": __version__,
-        "samples": samples,
-    }
+    results = run_facts(samples)
     with tempfile.TemporaryDirectory() as config_dir:
         async with cloud_process(config_dir) as account:
             print("-- through Home Assistant", flush=True)

@@ -461,17 +461,22 @@ def render(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
+def run_facts(samples: int) -> dict[str, Any]:
+    """When and where a run happened, for the report's first line."""
     from homeassistant.const import __version__  # noqa: PLC0415
 
-    results: dict[str, Any] = {
+    return {
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB",
         "python": platform.python_version(),
         "ha_version": __version__,
-        "samples": args.samples,
+        "samples": samples,
     }
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    results = run_facts(args.samples)
     print("-- latency and round trips", flush=True)
     results |= await latency_and_rtt(args.samples)
     if args.devices:
