@@ -22,6 +22,10 @@ from custom_components.rlink.protocol.broker import BrokerTls, DeviceGate, Embed
 MOSQUITTO = shutil.which("mosquitto") or next(
     (p for p in ("/usr/sbin/mosquitto", "/usr/bin/mosquitto") if Path(p).exists()), None
 )
+MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or next(
+    (p for p in ("/usr/bin/mosquitto_passwd", "/usr/sbin/mosquitto_passwd") if Path(p).exists()),
+    None,
+)
 
 
 def free_port() -> int:
@@ -87,7 +91,14 @@ class EmbeddedRig:
 class Mosquitto:
     """A Mosquitto process on a free loopback port, restartable on the same port."""
 
-    def __init__(self, workdir: Path, *, cert: tuple[Path, Path] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        cert: tuple[Path, Path] | None = None,
+        users: dict[str, str] | None = None,
+    ) -> None:
+        """`users` (name -> password), when given, are the only logins accepted."""
         self.port = free_port()
         self.tls_port = free_port() if cert else None
         self.conf = workdir / "mosquitto.conf"
@@ -95,9 +106,12 @@ class Mosquitto:
         lines = [
             f"user {getpass.getuser()}",
             f"listener {self.port} 127.0.0.1",
-            "allow_anonymous true",
             "persistence false",
         ]
+        if users:
+            lines += ["allow_anonymous false", f"password_file {_password_file(workdir, users)}"]
+        else:
+            lines.append("allow_anonymous true")
         if cert:
             lines += [
                 f"listener {self.tls_port} 127.0.0.1",
@@ -119,6 +133,15 @@ class Mosquitto:
             self.process.terminate()
             await asyncio.to_thread(self.process.wait, 10)
         self.process = None
+
+
+def _password_file(workdir: Path, users: dict[str, str]) -> Path:
+    assert MOSQUITTO_PASSWD is not None, "mosquitto_passwd comes with mosquitto"
+    path = workdir / "mosquitto.passwd"
+    path.touch(mode=0o600)
+    for name, password in users.items():
+        subprocess.run([MOSQUITTO_PASSWD, "-b", str(path), name, password], check=True)
+    return path
 
 
 def self_signed(directory: Path, name: str = "localhost") -> tuple[Path, Path]:

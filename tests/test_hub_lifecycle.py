@@ -338,3 +338,53 @@ async def test_removing_devices_from_the_ui(hass: HomeAssistant) -> None:
         assert await async_remove_config_entry_device(hass, entry, device_entry(hass, sub_uuid))
         assert sub_uuid not in hub.devices
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_external_broker_reauth_through_to_success(
+    hass: HomeAssistant, sockets: None, tmp_path: Any
+) -> None:
+    """Mosquitto with a password file: the old password is refused, the new one is taken."""
+    from .brokers import MOSQUITTO  # noqa: PLC0415
+
+    if MOSQUITTO is None:
+        pytest.skip("mosquitto is not installed (scripts/setup installs it when run as root)")
+    broker = Mosquitto(tmp_path, users={"homeassistant": "n3w-pa55"})
+    await broker.start()
+    try:
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            data={
+                "mode": "local",
+                "broker": "external",
+                "host": "127.0.0.1",
+                "port": broker.port,
+                "username": "homeassistant",
+                "password": "old-pass",
+            },
+            unique_id=f"127.0.0.1:{broker.port}",
+        )
+        entry.add_to_hass(hass)
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.SETUP_ERROR
+        (flow,) = [
+            f
+            for f in hass.config_entries.flow.async_progress()
+            if f["context"]["source"] == "reauth"
+        ]
+        result = await hass.config_entries.flow.async_configure(
+            flow["flow_id"], {"username": "homeassistant", "password": "still-old"}
+        )
+        assert result["errors"] == {"base": "invalid_auth"}
+        result = await hass.config_entries.flow.async_configure(
+            flow["flow_id"], {"username": "homeassistant", "password": "n3w-pa55"}
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reauth_successful"
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        assert entry.data["password"] == "n3w-pa55"
+        assert entry.runtime_data.session.connected
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await broker.stop()
