@@ -1,0 +1,132 @@
+"""A cloud account's other flows: binding a device a gateway found, and device subentries."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from rlink_sim.cloud import FakeCloud
+
+from custom_components.rlink.const import DOMAIN
+
+from .brokers import until
+from .hub import device, device_entry, write_models
+from .test_cloud_e2e import _device_id, cloud_entry
+
+FOUND = device("sensor", "cloud-found-sensor")
+GATEWAY = device("gateway", "cloud-gateway", found_devices=[FOUND])
+
+
+@pytest.fixture(name="cloud")
+async def fixture_cloud(
+    hass: HomeAssistant, custom_integrations: None, sockets: None
+) -> AsyncIterator[FakeCloud]:
+    write_models(hass, ["gateway", "sensor"])
+    cloud = FakeCloud([GATEWAY])
+    await cloud.start(with_devices=False)
+    yield cloud
+    await cloud.stop()
+
+
+def _found_flows(hass: HomeAssistant) -> list[dict[str, object]]:
+    return [
+        f
+        for f in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if f.get("step_id") == "bind_found"
+    ]
+
+
+async def test_a_found_device_is_bound_through_the_discovered_flow(
+    hass: HomeAssistant, cloud: FakeCloud
+) -> None:
+    entry = await cloud_entry(hass, cloud)
+    await cloud.start_devices()
+    gateway_id = cloud.device_id(GATEWAY.uuid)
+    await until(lambda: gateway_id in entry.runtime_data.devices, 10)
+    await until(lambda: entry.runtime_data.devices[gateway_id].online, 10)
+
+    # A search that only looks: the gateway's find report becomes a discovered device.
+    await hass.services.async_call(
+        DOMAIN,
+        "search_sub_devices",
+        {"device_id": [_device_id(hass, gateway_id)], "bind": False},
+        blocking=True,
+    )
+    assert cloud.calls[-1].endpoint == "scanIssue"
+    await until(lambda: _found_flows(hass), 10)
+    (flow,) = _found_flows(hass)
+    assert FOUND.uuid not in {d.config.uuid for d in cloud.devices.values()}
+
+    # Binding fails while the cloud refuses; the user is told, nothing is bound.
+    cloud.faults.rest_code = 24001
+    result = await hass.config_entries.flow.async_configure(str(flow["flow_id"]), {})
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "bind_failed")
+    cloud.faults.rest_code = None
+
+    # Found again and confirmed: scanIssue for that uuid alone, and the sub-device appears
+    # under its gateway.
+    await hass.services.async_call(
+        DOMAIN,
+        "search_sub_devices",
+        {"device_id": [_device_id(hass, gateway_id)], "bind": False},
+        blocking=True,
+    )
+    await until(lambda: _found_flows(hass), 10)
+    (flow,) = _found_flows(hass)
+    result = await hass.config_entries.flow.async_configure(str(flow["flow_id"]), {})
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "bind_requested")
+    scan = [c for c in cloud.calls if c.endpoint == "scanIssue"][-1]
+    assert (scan.body["deviceId"], scan.body["uuids"], scan.body["bind"]) == (
+        gateway_id,
+        [FOUND.uuid],
+        True,
+    )
+    found_id = cloud.device_id(FOUND.uuid)
+    await until(lambda: found_id in entry.runtime_data.devices, 10)
+    assert entry.runtime_data.devices[found_id].gateway == gateway_id
+    assert device_entry(hass, found_id).via_device_id == device_entry(hass, gateway_id).id
+
+
+async def test_device_subentries_refuse_duplicates_and_can_be_reconfigured(
+    hass: HomeAssistant, cloud: FakeCloud
+) -> None:
+    entry = await cloud_entry(hass, cloud)
+
+    async def add(name: str) -> FlowResultType:
+        result = await hass.config_entries.subentries.async_init(
+            (entry.entry_id, "device"), context={"source": SOURCE_USER}
+        )
+        assert result["step_id"] == "user"
+        return await hass.config_entries.subentries.async_configure(
+            result["flow_id"], {"device_id": "devmeter02", "pid": "meter", "name": name}
+        )
+
+    assert (await add("Meter"))["type"] is FlowResultType.CREATE_ENTRY
+    duplicate = await add("Meter again")
+    assert (duplicate["type"], duplicate["reason"]) == (FlowResultType.ABORT, "already_configured")
+    await hass.async_block_till_done()
+
+    (subentry,) = [s for s in entry.subentries.values() if s.unique_id == "devmeter02"]
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "device"),
+        context={"source": "reconfigure", "subentry_id": subentry.subentry_id},
+    )
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"uuid": "rn01meter0000002", "pid": "meter2", "name": "Hall meter"}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    subentry = entry.subentries[subentry.subentry_id]
+    assert subentry.title == "Hall meter"
+    assert dict(subentry.data) == {
+        "device_id": "devmeter02",
+        "uuid": "rn01meter0000002",
+        "pid": "meter2",
+    }
+    runtime = entry.runtime_data
+    await until(lambda: runtime.devices["devmeter02"].name == "Hall meter")
+    assert runtime.devices["devmeter02"].hardware_uuid == "rn01meter0000002"
