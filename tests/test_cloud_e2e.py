@@ -313,6 +313,12 @@ async def test_reconfigure_and_options(hass: HomeAssistant, cloud: FakeCloud) ->
     location = {
         k: v for k, v in account(cloud).items() if k not in ("user_id", "app_secret", "sign_method")
     }
+    # No home: the form says so, and nothing changes.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**location, "homes": [" "]}
+    )
+    assert result["errors"] == {"homes": "homes_required"}
+    assert entry.data["homes"] == [DEFAULT_HOME]
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {**location, "homes": [DEFAULT_HOME, "home02"]}
     )

@@ -309,6 +309,30 @@ async def test_connect_errors_are_typed(
         ).connect()
 
 
+async def test_tls_to_a_plain_listener_fails_within_the_connect_timeout(
+    embedded: EmbeddedRig, sockets: None
+) -> None:
+    """The plain listener never answers a TLS hello; paho alone would wait its keep-alive
+    (60 s) for the handshake. The session gives up after its own timeout, says why, and
+    keeps working with the same broker afterwards."""
+    creds = embedded.broker.hub_credentials if embedded.broker else None
+    assert creds is not None
+    session = MqttSession(
+        "127.0.0.1",
+        embedded.port,
+        lambda: creds,
+        tls=TlsOptions(insecure=True),
+        connect_timeout=1,
+    )
+    with pytest.raises(TlsFailure, match="no TLS handshake"):
+        await session.connect()
+    await session.close()
+    plain = MqttSession("127.0.0.1", embedded.port, lambda: creds, connect_timeout=5)
+    await plain.connect()
+    assert plain.connected
+    await plain.close()
+
+
 async def test_tls_with_mosquitto(sockets: None, tmp_path: Any) -> None:
     if MOSQUITTO is None:
         pytest.skip("mosquitto is not installed")

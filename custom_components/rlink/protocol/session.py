@@ -377,28 +377,58 @@ class MqttSession:
         self._lost.clear()
         self._connack = self._loop.create_future()
         self._client = client
+        client.connect_timeout = self._connect_timeout
+        handshake_done = False
+        tls_sockets: list[socket.socket] = []
         try:
             if self._tls is not None:
                 context = await self._loop.run_in_executor(None, self._tls.context)
+                context.wrap_socket = _remembering(context.wrap_socket, tls_sockets)  # type: ignore[method-assign]
                 client.tls_set_context(context)
-            await self._loop.run_in_executor(
-                None, client.connect, self.host, self.port, self._keepalive
-            )
-            client.on_socket_open = self._on_socket_open
-            client.on_socket_register_write = self._on_socket_register_write
             async with asyncio.timeout(self._connect_timeout):
+                # paho waits up to the keep-alive for a TLS handshake; this wait is ours.
+                connecting = self._loop.run_in_executor(
+                    None, client.connect, self.host, self.port, self._keepalive
+                )
+                connecting.add_done_callback(partial(self._close_if_abandoned, client))
+                await asyncio.shield(connecting)
+                handshake_done = True
+                client.on_socket_open = self._on_socket_open
+                client.on_socket_register_write = self._on_socket_register_write
                 await self._connack
         except BaseException as err:
+            for tls_socket in tls_sockets:  # ends a handshake still waiting in the executor
+                with contextlib.suppress(OSError):
+                    tls_socket.shutdown(socket.SHUT_RDWR)
             self._abandon(client)
             if isinstance(err, ssl.SSLError | ssl.CertificateError):
                 raise TlsFailure(f"TLS with {self.host}:{self.port} failed: {err}") from err
+            if isinstance(err, TimeoutError) and self._tls is not None and not handshake_done:
+                raise TlsFailure(
+                    f"no TLS handshake from {self.host}:{self.port} in time (is TLS on there?)"
+                ) from err
+            if isinstance(err, TimeoutError):  # an OSError too: tell it apart first
+                raise CannotConnect(f"{self.host}:{self.port} did not answer in time") from err
             if isinstance(err, OSError):
                 raise CannotConnect(f"cannot reach {self.host}:{self.port}: {err}") from err
-            if isinstance(err, TimeoutError):
-                raise CannotConnect(f"{self.host}:{self.port} did not answer in time") from err
             raise
         finally:
             self._connack = None
+
+    def _close_if_abandoned(self, client: mqtt.Client, connecting: asyncio.Future[Any]) -> None:
+        """A connect that finished after we gave up on it must not leave a socket open."""
+        if connecting.cancelled() or self._client is client:
+            return
+        connecting.exception()  # seen here, so asyncio does not report it as lost
+        sock = client.socket()
+        if sock is not None and sock.fileno() > -1:
+            self._loop.remove_reader(sock)
+            self._loop.remove_writer(sock)
+        with contextlib.suppress(Exception):
+            client.disconnect()
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
 
     def _abandon(self, client: mqtt.Client) -> None:
         if self._client is client:
@@ -510,7 +540,7 @@ class MqttSession:
             self._loop.remove_writer(sock)
 
     def _on_socket_register_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
-        if sock.fileno() > -1:
+        if client is self._client and sock.fileno() > -1:
             self._loop.add_writer(sock, self._write, client)
 
     def _on_socket_unregister_write(self, client: mqtt.Client, userdata: Any, sock: Any) -> None:
@@ -561,3 +591,16 @@ class MqttSession:
         if now - self._parse_log.get(key, -_PARSE_LOG_INTERVAL) >= _PARSE_LOG_INTERVAL:
             self._parse_log[key] = now
             _LOGGER.warning("%s: dropped a message on %s: %s", self.name, topic, err)
+
+
+def _remembering(
+    wrap: Callable[..., ssl.SSLSocket], sockets: list[socket.socket]
+) -> Callable[..., ssl.SSLSocket]:
+    """`SSLContext.wrap_socket` that keeps the TLS socket, so a stuck handshake can be cut."""
+
+    def wrap_socket(sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        wrapped = wrap(sock, *args, **kwargs)
+        sockets.append(wrapped)
+        return wrapped
+
+    return wrap_socket
