@@ -319,6 +319,18 @@ async def test_reconfigure_and_options(hass: HomeAssistant, cloud: FakeCloud) ->
     )
     assert result["errors"] == {"homes": "homes_required"}
     assert entry.data["homes"] == [DEFAULT_HOME]
+    # The broker of an account already set up: that account, not this one.
+    async with FakeCloud([]) as other_cloud:
+        other = await cloud_entry(hass, other_cloud)
+        moving = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": "reconfigure", "entry_id": entry.entry_id}
+        )
+        moving = await hass.config_entries.flow.async_configure(
+            moving["flow_id"], {**location, "port": other_cloud.mqtt_port}
+        )
+        assert (moving["type"], moving["reason"]) == (FlowResultType.ABORT, "already_configured")
+        assert entry.data["port"] == cloud.mqtt_port
+        assert await hass.config_entries.async_unload(other.entry_id)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {**location, "homes": [DEFAULT_HOME, "home02"]}
     )

@@ -66,6 +66,19 @@ async def test_embedded_port_in_use_and_certificates(hass: HomeAssistant, tmp_pa
             result["flow_id"], {"port": free_port(), **extra}
         )
         assert result["errors"] == errors
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {
+                "port": free_port(),
+                "certfile": str(cert),
+                "keyfile": str(key),
+                "tls_port": taken.getsockname()[1],
+            },
+        )
+        assert result["errors"] == {"tls_port": "port_in_use"}
     tls_port = free_port()
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
@@ -239,4 +252,123 @@ async def test_unknown_device_is_discovered(hass: HomeAssistant) -> None:
     await sim.stop()
     async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [plug]) as running:
         assert running.device(plug.uuid).errors == []
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_external_broker_reconfigure_and_options(hass: HomeAssistant, tmp_path: Any) -> None:
+    from .brokers import MOSQUITTO  # noqa: PLC0415
+
+    if MOSQUITTO is None:
+        pytest.skip("mosquitto is not installed")
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    first, second = Mosquitto(tmp_path / "a"), Mosquitto(tmp_path / "b")
+    await first.start()
+    await second.start()
+    try:
+        entries = []
+        for broker in (first, second):
+            result = await _start(hass, "local_hub", "external")
+            result = await hass.config_entries.flow.async_configure(
+                result["flow_id"], {"host": "127.0.0.1", "port": broker.port}
+            )
+            assert result["type"] is FlowResultType.CREATE_ENTRY
+            entries.append(result["result"])
+        await hass.async_block_till_done()
+        entry = entries[0]
+
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": "reconfigure", "entry_id": entry.entry_id}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"host": "127.0.0.1", "port": free_port()}
+        )
+        assert result["errors"] == {"base": "cannot_connect"}
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"host": "127.0.0.1", "port": second.port}
+        )
+        assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "already_configured")
+        assert entry.data["port"] == first.port
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": "reconfigure", "entry_id": entry.entry_id}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"host": "localhost", "port": first.port}
+        )
+        assert result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done()
+        assert (entry.data["host"], entry.unique_id) == ("localhost", f"localhost:{first.port}")
+        assert entry.runtime_data.session.connected
+
+        # Options of an external broker: how long a silent device may stay quiet.
+        result = await hass.config_entries.options.async_init(entry.entry_id)
+        assert "ping_interval" in result["data_schema"].schema
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {"ping_interval": 90}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+        assert entry.runtime_data.ping_interval == 90
+        for each in entries:
+            await hass.config_entries.async_unload(each.entry_id)
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+async def test_discovery_of_a_gone_hub_or_a_known_device(hass: HomeAssistant) -> None:
+    from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY  # noqa: PLC0415
+
+    from custom_components.rlink.discovery import CONF_HUB_ENTRY  # noqa: PLC0415
+
+    plug = device("plug")
+
+    async def discover(hub_entry: str, **extra: str) -> dict[str, Any]:
+        return await hass.config_entries.flow.async_init(
+            DOMAIN,
+            context={"source": SOURCE_INTEGRATION_DISCOVERY},
+            data={"uuid": plug.uuid, CONF_HUB_ENTRY: hub_entry, **extra},
+        )
+
+    assert (await discover("no-such-entry"))["reason"] == "hub_gone"
+    found = await discover("no-such-entry", gateway_id="devgw", pid="p")
+    assert found["reason"] == "hub_gone"
+    entry = await create_embedded_hub(hass)
+    await add_device(hass, entry, plug)
+    assert (await discover(entry.entry_id))["reason"] == "already_configured"
+
+    # The hub goes away while the user looks at a discovered device.
+    other = device("plug", "other")
+    pending = await hass.config_entries.flow.async_init(
+        DOMAIN,
+        context={"source": SOURCE_INTEGRATION_DISCOVERY},
+        data={"uuid": other.uuid, CONF_HUB_ENTRY: entry.entry_id},
+    )
+    assert pending["step_id"] == "discovery_confirm"
+    await hass.config_entries.async_remove(entry.entry_id)
+    result = await hass.config_entries.flow.async_configure(
+        pending["flow_id"], {"secret": other.secret}
+    )
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "hub_gone")
+
+
+async def test_device_reconfigure_checks_the_secret(hass: HomeAssistant) -> None:
+    entry = await create_embedded_hub(hass)
+    plug = device("plug")
+    await add_device(hass, entry, plug)
+    (subentry,) = entry.subentries.values()
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_DEVICE),
+        context={"source": "reconfigure", "subentry_id": subentry.subentry_id},
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"secret": "too-short"}
+    )
+    assert result["errors"] == {"secret": "invalid_secret"}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"secret": "z" * 32, "name": "Renamed plug"}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.subentries[subentry.subentry_id].data["secret"] == "z" * 32
+    assert entry.subentries[subentry.subentry_id].title == "Renamed plug"
     await hass.config_entries.async_unload(entry.entry_id)
