@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from aiohttp import ClientTimeout
-from homeassistant.components.camera import (
-    Camera,
-    CameraEntityDescription,
-    CameraEntityFeature,
+from homeassistant.components.camera import Camera, CameraEntityDescription, CameraEntityFeature
+from homeassistant.components.camera.webrtc import (
     WebRTCAnswer,
     WebRTCCandidate,
     WebRTCError,

@@ -7,7 +7,7 @@ import logging
 import socket
 import ssl
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
@@ -93,6 +93,7 @@ from .protocol.session import (
     RequestTimeout,
     TlsFailure,
 )
+from .runtime import DeviceRuntime
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -462,9 +463,9 @@ class RlinkConfigFlow(CloudFlowMixin, domain=DOMAIN):
         """Bind a device a gateway found: `scanIssue` for that uuid alone."""
         info = self._discovered
         entry = self.hass.config_entries.async_get_entry(info[CONF_HUB_ENTRY])
-        cloud = getattr(entry, "runtime_data", None) if entry is not None else None
+        cloud: DeviceRuntime | None = getattr(entry, "runtime_data", None) if entry else None
         gateway = cloud.devices.get(info[CONF_GATEWAY_ID]) if cloud is not None else None
-        if gateway is None:
+        if cloud is None or gateway is None:
             return self.async_abort(reason="hub_gone")
         if user_input is not None:
             try:
@@ -707,8 +708,10 @@ class RlinkOptionsFlow(OptionsFlow):
 
     async def _next_step(self) -> ConfigFlowResult:
         if self._steps:
-            step = self._steps.pop(0)
-            return await getattr(self, f"async_step_{step}")()
+            step: Callable[[], Awaitable[ConfigFlowResult]] = getattr(
+                self, f"async_step_{self._steps.pop(0)}"
+            )
+            return await step()
         options = dict(self._pending)
         devices = dict(options.get(CONF_DEVICES, {}))
         assert self._uuid is not None

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final
+from typing import Final, TypedDict
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
@@ -224,7 +224,14 @@ def enum_value(prop: Property, label: str) -> str:
     return label
 
 
-def naming(platform: Platform, prop: Property) -> dict[str, str]:
+class Naming(TypedDict, total=False):
+    """The keywords an entity description takes for its name."""
+
+    translation_key: str
+    name: str
+
+
+def naming(platform: Platform, prop: Property) -> Naming:
     """Description keywords for the name: a translated standard name, or the model's."""
     key = STANDARD_NAMES.get((platform, prop.identifier))
-    return {"translation_key": key} if key else {"name": display_name(prop)}
+    return Naming(translation_key=key) if key else Naming(name=display_name(prop))

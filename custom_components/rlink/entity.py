@@ -60,7 +60,7 @@ class RlinkEntity(Entity):
         return self.hub.available(self.device)
 
     @property
-    def value(self) -> Any:
+    def reported_value(self) -> Any:
         return self.entity_description.value_fn(self.device)
 
     def shown(self) -> tuple[str, ...]:
@@ -144,7 +144,7 @@ class CompositeEntity(RlinkEntity):
 
 def bool_state(entity: RlinkEntity) -> bool | None:
     """A boolean property's value as the model reads it (0/1, true/false, "on"…)."""
-    prop, value = entity.entity_description.prop, entity.value
+    prop, value = entity.entity_description.prop, entity.reported_value
     if value is None or prop is None:
         return None
     try:

@@ -14,10 +14,10 @@ from homeassistant.components.light import (
     ATTR_BRIGHTNESS,
     ATTR_COLOR_TEMP_KELVIN,
     ATTR_HS_COLOR,
-    ColorMode,
     LightEntity,
     LightEntityDescription,
 )
+from homeassistant.components.light.const import ColorMode
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -136,7 +136,7 @@ class RlinkLight(CompositeEntity, LightEntity):
     def color_mode(self) -> ColorMode:
         modes = self.supported_color_modes
         if self._last_mode in modes:
-            return self._last_mode  # type: ignore[return-value]
+            return self._last_mode
         return ColorMode.COLOR_TEMP if ColorMode.COLOR_TEMP in modes else next(iter(modes))
 
     @property

@@ -62,13 +62,16 @@ class RlinkNumber(RlinkEntity, NumberEntity):
 
     @property
     def native_value(self) -> float | None:
-        value = self.value
+        value = self.reported_value
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             return None
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             return None
+        prop = self.entity_description.prop
+        # An integer property reads as one ("42", not "42.0").
+        return int(number) if prop and prop.type is DataType.INT and number.is_integer() else number
 
     async def async_set_native_value(self, value: float) -> None:
         prop = self.entity_description.prop

@@ -62,7 +62,7 @@ class RlinkSelect(RlinkEntity, SelectEntity):
     @property
     def current_option(self) -> str | None:
         prop = self.entity_description.prop
-        return enum_label(prop, self.value) if prop is not None else None
+        return enum_label(prop, self.reported_value) if prop is not None else None
 
     async def async_select_option(self, option: str) -> None:
         prop = self.entity_description.prop

@@ -241,7 +241,7 @@ class RlinkSensor(RlinkEntity, SensorEntity):
 
     @property
     def native_value(self) -> Any:
-        return self.value
+        return self.reported_value
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any] | None:

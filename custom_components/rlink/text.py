@@ -47,7 +47,7 @@ class RlinkText(RlinkEntity, TextEntity):
 
     @property
     def native_value(self) -> str | None:
-        value = self.value
+        value = self.reported_value
         return value if isinstance(value, str) else None
 
     async def async_set_value(self, value: str) -> None:

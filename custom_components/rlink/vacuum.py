@@ -7,12 +7,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
 
-from homeassistant.components.vacuum import (
-    StateVacuumEntity,
-    StateVacuumEntityDescription,
-    VacuumActivity,
-    VacuumEntityFeature,
-)
+from homeassistant.components.vacuum import StateVacuumEntity, StateVacuumEntityDescription
+from homeassistant.components.vacuum.const import VacuumActivity, VacuumEntityFeature
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
