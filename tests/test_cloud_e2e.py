@@ -288,6 +288,10 @@ async def test_refused_credentials_start_reauth(hass: HomeAssistant, cloud: Fake
     assert flow["context"]["source"] == "reauth"
     cloud.faults.refuse_apps = False
     result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {"app_secret": "still-the-old-one"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
         flow["flow_id"], {"app_secret": DEFAULT_SECRET}
     )
     assert result["type"] is FlowResultType.ABORT
@@ -304,7 +308,11 @@ async def test_refused_credentials_start_reauth(hass: HomeAssistant, cloud: Fake
     assert [f["context"]["source"] for f in flows] == ["reauth"]
 
 
-async def test_reconfigure_and_options(hass: HomeAssistant, cloud: FakeCloud) -> None:
+async def test_reconfigure_and_options(
+    hass: HomeAssistant, cloud: FakeCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custom_components.rlink import cloud_flow  # noqa: PLC0415
+
     entry = await cloud_entry(hass, cloud)
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": "reconfigure", "entry_id": entry.entry_id}
@@ -313,6 +321,13 @@ async def test_reconfigure_and_options(hass: HomeAssistant, cloud: FakeCloud) ->
     location = {
         k: v for k, v in account(cloud).items() if k not in ("user_id", "app_secret", "sign_method")
     }
+    # TLS asked of a plain listener: a TLS error, not a minute's wait for "cannot connect".
+    monkeypatch.setattr(cloud_flow, "CHECK_TIMEOUT", 1.0)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**location, "tls": True}
+    )
+    assert result["errors"] == {"base": "tls_failed"}
+    assert entry.data["tls"] is False
     # No home: the form says so, and nothing changes.
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {**location, "homes": [" "]}

@@ -243,6 +243,10 @@ async def test_unknown_device_is_discovered(hass: HomeAssistant) -> None:
     )
     assert result["errors"] == {"secret": "invalid_secret"}
     result = await hass.config_entries.flow.async_configure(
+        flows[0]["flow_id"], {"secret": plug.secret, "fetch_model": True}
+    )
+    assert result["errors"] == {"pid": "pid_required"}
+    result = await hass.config_entries.flow.async_configure(
         flows[0]["flow_id"], {"secret": plug.secret, "name": "Desk plug"}
     )
     assert result["type"] is FlowResultType.ABORT
@@ -371,4 +375,49 @@ async def test_device_reconfigure_checks_the_secret(hass: HomeAssistant) -> None
     assert result["reason"] == "reconfigure_successful"
     assert entry.subentries[subentry.subentry_id].data["secret"] == "z" * 32
     assert entry.subentries[subentry.subentry_id].title == "Renamed plug"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_model_fetch_that_times_out_or_brings_a_broken_model(
+    hass: HomeAssistant, embedded: EmbeddedRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A platform that never answers, and one that answers with something not a model."""
+    from functools import partial  # noqa: PLC0415
+
+    from custom_components.rlink import config_flow  # noqa: PLC0415
+    from custom_components.rlink.protocol import messages  # noqa: PLC0415
+
+    silent, broken = device("plug", "silent", pid="silentpid"), device("plug", "bad", pid="badpid")
+    for plug in (silent, broken):
+        embedded.secrets[plug.uuid] = plug.secret
+    platform = MqttSession("127.0.0.1", embedded.port, lambda: embedded.broker.hub_credentials)
+
+    def answer(topic: Any, message: Any) -> None:
+        if topic.pid == "badpid":
+            reply = messages.reply(message, {"properties": "not a list"})
+            platform.publish(device_topic(TopicKind.REPORT_RESPONSE, topic.pid, topic.uuid), reply)
+
+    platform.subscribe(device_filter(TopicKind.REPORT), answer)
+    await platform.connect()
+    monkeypatch.setitem(const.PLATFORM_HOSTS, "test", ("127.0.0.1", embedded.port))
+    # The real fetch, with a wait short enough for a test.
+    monkeypatch.setattr(config_flow, "fetch_model", partial(config_flow.fetch_model, timeout=1))
+    entry = await create_embedded_hub(hass)
+    for plug, error in ((silent, "platform_timeout"), (broken, "platform_bad_model")):
+        flow = await hass.config_entries.subentries.async_init(
+            (entry.entry_id, SUBENTRY_DEVICE), context={"source": SOURCE_USER}
+        )
+        result = await hass.config_entries.subentries.async_configure(
+            flow["flow_id"],
+            {
+                "uuid": plug.uuid,
+                "secret": plug.secret,
+                "pid": plug.product_id,
+                "fetch_model": True,
+                "environment": "test",
+            },
+        )
+        assert result["errors"] == {"base": error}
+        assert entry.runtime_data.models.get(plug.product_id) is None
+    await platform.close()
     await hass.config_entries.async_unload(entry.entry_id)

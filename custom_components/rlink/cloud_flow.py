@@ -42,6 +42,8 @@ from .protocol.errors import ProtocolError, RlinkError
 from .protocol.session import AuthRefused, ConnectError, MqttSession, TlsFailure, TlsOptions
 
 PROBE_DEVICE: Final = "rlink-ha-probe"
+CHECK_TIMEOUT = 10.0
+"""Seconds the account check waits for the broker."""
 _PASSWORD = selector.TextSelector(
     selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
 )
@@ -170,7 +172,7 @@ async def check_account(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[st
         int(data[CONF_PORT]),
         lambda: app_credentials(user_id, secret, method),
         tls=tls,
-        connect_timeout=10,
+        connect_timeout=CHECK_TIMEOUT,
         name="rlink account check",
     )
     try:
