@@ -473,7 +473,10 @@ async def test_cloud_groups_scenes_and_reports(hass: HomeAssistant, cloud: FakeC
 
 
 async def test_the_cloud_broker_going_away_and_coming_back(
-    hass: HomeAssistant, custom_integrations: None, sockets: None
+    hass: HomeAssistant,
+    custom_integrations: None,
+    sockets: None,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Entities turn unavailable with their values kept, commands fail clearly, and all
     comes back when the broker does."""
@@ -504,3 +507,12 @@ async def test_the_cloud_broker_going_away_and_coming_back(
         await until(lambda: hass.states.get(switch).state == "on", 20)
         await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
         await until(lambda: hass.states.get(switch).state == "off", 10)
+        # Said once each way in the log, however many attempts it took.
+        lines = [
+            r.getMessage().removeprefix(f"{entry.title} ")
+            for r in caplog.records
+            if "its broker" in r.getMessage()
+        ]
+        assert len(lines) == 2, lines
+        assert lines[0].startswith("lost its broker connection")
+        assert lines[1] == "is connected to its broker again"

@@ -149,6 +149,7 @@ class RlinkCloud(DeviceRuntime):
 
     @callback
     def _on_session_state(self, state: SessionState, reason: str | None) -> None:
+        self._log_link(state, reason)
         if state is SessionState.CONNECTED:
             self.last_notification = time.monotonic()
             for device in list(self.devices.values()):

@@ -370,6 +370,7 @@ class RlinkHub(DeviceRuntime):
 
     @callback
     def _on_session_state(self, state: SessionState, reason: str | None) -> None:
+        self._log_link(state, reason)
         if state is SessionState.CONNECTED and self.session is not None:
             if not self.embedded:
                 # The broker says nothing about who is there: ask everyone, and mark them

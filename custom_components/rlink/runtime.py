@@ -37,7 +37,7 @@ from .protocol.codes import DeviceCommand as Cmd
 from .protocol.errors import ValueRejected
 from .protocol.messages import JsonObject, Message
 from .protocol.model import Property, encode_value, validate, validate_write
-from .protocol.session import AuthRefused, ConnectError, MqttSession
+from .protocol.session import AuthRefused, ConnectError, MqttSession, SessionState
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -80,6 +80,7 @@ class DeviceRuntime(ABC):
         self.answers = HubAnswers(self)
         self._logger = logger
         self._logged_offline: set[str] = set()
+        self._link_lost = False
         self.log = RateLimitedLog(logger)
         self.started_at = time.monotonic()
         self._cache: Store[dict[str, Any]] = Store(
@@ -393,6 +394,15 @@ class DeviceRuntime(ABC):
         # writes after its first message, once it has subscribed (see _on_report).
         if came_online and device.gateway is not None:
             self.deliver_held(device)
+
+    def _log_link(self, state: SessionState, reason: str | None) -> None:
+        """Once when the connection to the broker drops, once when it is back."""
+        if state is SessionState.DISCONNECTED and not self._link_lost:
+            self._link_lost = True
+            self._logger.info("%s lost its broker connection: %s", self.entry.title, reason)
+        elif state is SessionState.CONNECTED and self._link_lost:
+            self._link_lost = False
+            self._logger.info("%s is connected to its broker again", self.entry.title)
 
     def _log_availability(self, device: RlinkDevice, online: bool) -> None:
         """Once when a device drops off, once when it returns (not at every start-up)."""
