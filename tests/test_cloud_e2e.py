@@ -65,6 +65,16 @@ async def cloud_entry(hass: HomeAssistant, cloud: FakeCloud) -> ConfigEntry:
     return entry
 
 
+async def connect_devices(entry: ConfigEntry, cloud: FakeCloud, *configs: Any) -> list[str]:
+    """Connect the cloud's simulated devices; the deviceIds of `configs`, once Home Assistant
+    knows each and has it online."""
+    await cloud.start_devices()
+    ids = [cloud.device_id(config.uuid) for config in configs]
+    devices = entry.runtime_data.devices
+    await until(lambda: all(i in devices and devices[i].online for i in ids), 10)
+    return ids
+
+
 @pytest.fixture(name="cloud")
 async def fixture_cloud(
     hass: HomeAssistant, custom_integrations: None, sockets: None
@@ -80,9 +90,7 @@ async def test_setup_devices_and_a_switch_write_round_trip(
     hass: HomeAssistant, cloud: FakeCloud
 ) -> None:
     entry = await cloud_entry(hass, cloud)
-    await cloud.start_devices()
-    plug_id = cloud.device_id(PLUG.uuid)
-    await until(lambda: plug_id in entry.runtime_data.devices, 10)
+    (plug_id,) = await connect_devices(entry, cloud, PLUG)
     switch = await _entity(hass, "switch", plug_id, "switch")
     await until(lambda: hass.states.get(switch).state == "off", 10)
     device = entry.runtime_data.devices[plug_id]
@@ -217,10 +225,7 @@ def _device_id(hass: HomeAssistant, key: str) -> str:
 
 async def test_replies_arrive_as_response_data(hass: HomeAssistant, cloud: FakeCloud) -> None:
     entry = await cloud_entry(hass, cloud)
-    await cloud.start_devices()
-    plug_id, lock_id = cloud.device_id(PLUG.uuid), cloud.device_id(LOCK.uuid)
-    await until(lambda: {plug_id, lock_id} <= set(entry.runtime_data.devices), 10)
-    await until(lambda: entry.runtime_data.devices[plug_id].online, 10)
+    plug_id, lock_id = await connect_devices(entry, cloud, PLUG, LOCK)
     reply = await hass.services.async_call(
         DOMAIN,
         "common_cmd",
@@ -254,9 +259,7 @@ async def test_replies_arrive_as_response_data(hass: HomeAssistant, cloud: FakeC
 
 async def test_watchdog_reconnects_a_silent_session(hass: HomeAssistant, cloud: FakeCloud) -> None:
     entry = await cloud_entry(hass, cloud)
-    await cloud.start_devices()
-    plug_id = cloud.device_id(PLUG.uuid)
-    await until(lambda: plug_id in entry.runtime_data.devices, 10)
+    (plug_id,) = await connect_devices(entry, cloud, PLUG)
     runtime = entry.runtime_data
     await until(lambda: "switch" in runtime.devices[plug_id].values, 10)
     await asyncio.sleep(1.0)  # let the start-up news settle before push goes quiet

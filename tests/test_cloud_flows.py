@@ -14,7 +14,7 @@ from custom_components.rlink.const import DOMAIN
 
 from .brokers import until
 from .hub import device, device_entry, write_models
-from .test_cloud_e2e import _device_id, cloud_entry
+from .test_cloud_e2e import _device_id, cloud_entry, connect_devices
 
 FOUND = device("sensor", "cloud-found-sensor")
 GATEWAY = device("gateway", "cloud-gateway", found_devices=[FOUND])
@@ -43,10 +43,7 @@ async def test_a_found_device_is_bound_through_the_discovered_flow(
     hass: HomeAssistant, cloud: FakeCloud
 ) -> None:
     entry = await cloud_entry(hass, cloud)
-    await cloud.start_devices()
-    gateway_id = cloud.device_id(GATEWAY.uuid)
-    await until(lambda: gateway_id in entry.runtime_data.devices, 10)
-    await until(lambda: entry.runtime_data.devices[gateway_id].online, 10)
+    (gateway_id,) = await connect_devices(entry, cloud, GATEWAY)
 
     # A search that only looks: the gateway's find report becomes a discovered device.
     await hass.services.async_call(

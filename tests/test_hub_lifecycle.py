@@ -188,6 +188,33 @@ async def test_time_is_pushed_when_the_time_zone_changes(hass: HomeAssistant) ->
     await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def _refused_external_hub(
+    hass: HomeAssistant, port: int, username: str, password: str
+) -> tuple[MockConfigEntry, str]:
+    """A hub on an external broker that refuses its login: the entry, failed to set up,
+    and the id of the reauth flow that opened for it."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={
+            "mode": "local",
+            "broker": "external",
+            "host": "127.0.0.1",
+            "port": port,
+            "username": username,
+            "password": password,
+        },
+        unique_id=f"127.0.0.1:{port}",
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    (flow,) = [
+        f for f in hass.config_entries.flow.async_progress() if f["context"]["source"] == "reauth"
+    ]
+    return entry, str(flow["flow_id"])
+
+
 async def test_options_reauth_reconfigure(hass: HomeAssistant, embedded: EmbeddedRig) -> None:
     write_models(hass, ["plug"])
     plug = device("plug")
@@ -247,28 +274,9 @@ async def test_options_reauth_reconfigure(hass: HomeAssistant, embedded: Embedde
     await hass.config_entries.async_unload(entry.entry_id)
 
     # An external broker that starts refusing the hub: setup asks for new credentials.
-    external = MockConfigEntry(
-        domain=DOMAIN,
-        data={
-            "mode": "local",
-            "broker": "external",
-            "host": "127.0.0.1",
-            "port": embedded.port,
-            "username": "old",
-            "password": "old",
-        },
-        unique_id=f"127.0.0.1:{embedded.port}",
-    )
-    external.add_to_hass(hass)
-    await hass.config_entries.async_setup(external.entry_id)
-    await hass.async_block_till_done()
-    assert external.state is ConfigEntryState.SETUP_ERROR
-    flows = [
-        f for f in hass.config_entries.flow.async_progress() if f["context"]["source"] == "reauth"
-    ]
-    assert len(flows) == 1
+    external, reauth_id = await _refused_external_hub(hass, embedded.port, "old", "old")
     result = await hass.config_entries.flow.async_configure(
-        flows[0]["flow_id"], {"username": "still", "password": "wrong"}
+        reauth_id, {"username": "still", "password": "wrong"}
     )
     assert result["errors"] == {"base": "invalid_auth"}
     assert external.state is ConfigEntryState.SETUP_ERROR
@@ -351,33 +359,15 @@ async def test_external_broker_reauth_through_to_success(
     broker = Mosquitto(tmp_path, users={"homeassistant": "n3w-pa55"})
     await broker.start()
     try:
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            data={
-                "mode": "local",
-                "broker": "external",
-                "host": "127.0.0.1",
-                "port": broker.port,
-                "username": "homeassistant",
-                "password": "old-pass",
-            },
-            unique_id=f"127.0.0.1:{broker.port}",
+        entry, reauth_id = await _refused_external_hub(
+            hass, broker.port, "homeassistant", "old-pass"
         )
-        entry.add_to_hass(hass)
-        await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-        assert entry.state is ConfigEntryState.SETUP_ERROR
-        (flow,) = [
-            f
-            for f in hass.config_entries.flow.async_progress()
-            if f["context"]["source"] == "reauth"
-        ]
         result = await hass.config_entries.flow.async_configure(
-            flow["flow_id"], {"username": "homeassistant", "password": "still-old"}
+            reauth_id, {"username": "homeassistant", "password": "still-old"}
         )
         assert result["errors"] == {"base": "invalid_auth"}
         result = await hass.config_entries.flow.async_configure(
-            flow["flow_id"], {"username": "homeassistant", "password": "n3w-pa55"}
+            reauth_id, {"username": "homeassistant", "password": "n3w-pa55"}
         )
         assert result["type"] is FlowResultType.ABORT
         assert result["reason"] == "reauth_successful"
