@@ -162,8 +162,7 @@ async def through_home_assistant(account: dict[str, Any], samples: int) -> dict[
                         )
                     ) is None:
                         await asyncio.sleep(0.1)
-                device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, DEVICE_ID)})
-                assert device is not None
+                (device,) = dr.async_get(hass).async_get_devices(identifiers={(DOMAIN, DEVICE_ID)})
                 changed = {switch: asyncio.Event(), power: asyncio.Event()}
 
                 def on_state(event: Any) -> None:

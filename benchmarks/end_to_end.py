@@ -193,7 +193,8 @@ async def latency_and_rtt(samples: int) -> dict[str, Any]:
                 # Service call -> issue -> device -> reply -> service returns.
                 from homeassistant.helpers import device_registry as dr  # noqa: PLC0415
 
-                device_id = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, uuid)}).id
+                (registered,) = dr.async_get(hass).async_get_devices(identifiers={(DOMAIN, uuid)})
+                device_id = registered.id
                 rtt = []
                 for _ in range(samples):
                     started = time.perf_counter_ns()

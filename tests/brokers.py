@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import getpass
+import ipaddress
 import shutil
 import socket
 import subprocess
@@ -145,7 +146,14 @@ def _password_file(workdir: Path, users: dict[str, str]) -> Path:
 
 
 def self_signed(directory: Path, name: str = "localhost") -> tuple[Path, Path]:
-    """A throwaway certificate and key for a TLS listener on loopback."""
+    """A throwaway certificate and key for a TLS listener on loopback.
+
+    The "localhost" certificate also names 127.0.0.1: tests connect to that address, since
+    localhost may resolve to ::1 first, which the test harness does not allow.
+    """
+    names: list[x509.GeneralName] = [x509.DNSName(name)]
+    if name == "localhost":
+        names.append(x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")))
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = dt.datetime.now(dt.UTC)
@@ -157,7 +165,7 @@ def self_signed(directory: Path, name: str = "localhost") -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,6 +12,43 @@ import pytest
 # its own testing_config/custom_components on the path: the loader searches whichever
 # package of that name was imported first.
 import custom_components  # noqa: F401
+
+# What Home Assistant logs when code uses an API that is going away: report_usage
+# (helpers/frame.py) and deprecated constants and functions (helpers/deprecation.py).
+_DEPRECATION_MARKS = (
+    "integration 'rlink'",
+    "from rlink.",
+    "from rlink,",
+    "Detected code that",
+)
+
+
+class _DeprecationRecorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.found: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if ("deprecated" in message or "stop working" in message) and any(
+            mark in message for mark in _DEPRECATION_MARKS
+        ):
+            self.found.append(message)
+
+
+@pytest.fixture(autouse=True)
+def fail_on_deprecations() -> Iterator[None]:
+    """A test fails when Home Assistant says rlink (or the test) uses a deprecated API."""
+    recorder = _DeprecationRecorder()
+    root = logging.getLogger()
+    root.addHandler(recorder)
+    try:
+        yield
+    finally:
+        root.removeHandler(recorder)
+    assert not recorder.found, "Home Assistant reported deprecated use:\n" + "\n".join(
+        recorder.found
+    )
 
 
 @pytest.fixture(name="custom_integrations")

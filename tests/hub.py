@@ -85,7 +85,14 @@ def entity_id(hass: HomeAssistant, platform: str, uuid: str, identifier: str) ->
     return found
 
 
+def find_device(hass: HomeAssistant, uuid: str) -> dr.DeviceEntry | None:
+    """The registry device of a uuid; a test never has two entries claiming one."""
+    found = dr.async_get(hass).async_get_devices(identifiers={(DOMAIN, uuid)})
+    assert len(found) <= 1, f"{len(found)} devices claim {uuid}"
+    return found[0] if found else None
+
+
 def device_entry(hass: HomeAssistant, uuid: str) -> dr.DeviceEntry:
-    found = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, uuid)})
+    found = find_device(hass, uuid)
     assert found is not None, f"no device {uuid}"
     return found

@@ -32,7 +32,7 @@ def _find_spec() -> Path:
             check=True,
             timeout=10,
         ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
+    except OSError, subprocess.SubprocessError:
         origin = ""
     if origin and Path(origin).is_dir():
         candidates.append(Path(origin).resolve().parent / _SPEC)

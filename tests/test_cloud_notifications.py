@@ -17,6 +17,7 @@ from custom_components.rlink.protocol.messages import Message, notification
 from custom_components.rlink.protocol.topics import TopicKind, app_topic
 
 from .brokers import until
+from .hub import find_device
 from .test_cloud_e2e import cloud_entry
 
 DEV = "devknown01"
@@ -212,8 +213,6 @@ async def test_a_device_named_automatically_takes_its_product_when_bound(
 ) -> None:
     """Status news may come before the bind result that tells the product; a name the user
     gave is kept."""
-    from homeassistant.helpers import device_registry as dr  # noqa: PLC0415
-
     entry = await cloud_entry(hass, cloud)
     runtime = entry.runtime_data
     runtime.device_for("devnamed01", pid=None).name = "Porch"
@@ -228,8 +227,7 @@ async def test_a_device_named_automatically_takes_its_product_when_bound(
     _publish(cloud, "bind_result", {"devices": bound})
     await until(lambda: runtime.devices["devfresh01"].pid == "simplug01")
     await until(lambda: runtime.devices["devnamed01"].pid == "simplug01")
-    registry = dr.async_get(hass)
-    fresh = registry.async_get_device(identifiers={(DOMAIN, "devfresh01")})
+    fresh = find_device(hass, "devfresh01")
     assert fresh is not None
     assert fresh.name == "rlink simplug01 sh01"
     assert runtime.devices["devnamed01"].name == "Porch"

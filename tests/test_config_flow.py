@@ -264,11 +264,11 @@ async def test_external_broker_reconfigure_and_options(hass: HomeAssistant, tmp_
 
     if MOSQUITTO is None:
         pytest.skip("mosquitto is not installed")
-    for name in ("a", "b"):
+    for name in ("a", "b", "c"):
         (tmp_path / name).mkdir()
-    first, second = Mosquitto(tmp_path / "a"), Mosquitto(tmp_path / "b")
-    await first.start()
-    await second.start()
+    first, second, third = (Mosquitto(tmp_path / name) for name in ("a", "b", "c"))
+    for broker in (first, second, third):
+        await broker.start()
     try:
         entries = []
         for broker in (first, second):
@@ -297,11 +297,11 @@ async def test_external_broker_reconfigure_and_options(hass: HomeAssistant, tmp_
             DOMAIN, context={"source": "reconfigure", "entry_id": entry.entry_id}
         )
         result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {"host": "localhost", "port": first.port}
+            result["flow_id"], {"host": "127.0.0.1", "port": third.port}
         )
         assert result["reason"] == "reconfigure_successful"
         await hass.async_block_till_done()
-        assert (entry.data["host"], entry.unique_id) == ("localhost", f"localhost:{first.port}")
+        assert (entry.data["port"], entry.unique_id) == (third.port, f"127.0.0.1:{third.port}")
         assert entry.runtime_data.session.connected
 
         # Options of an external broker: how long a silent device may stay quiet.
@@ -316,8 +316,8 @@ async def test_external_broker_reconfigure_and_options(hass: HomeAssistant, tmp_
         for each in entries:
             await hass.config_entries.async_unload(each.entry_id)
     finally:
-        await first.stop()
-        await second.stop()
+        for broker in (first, second, third):
+            await broker.stop()
 
 
 async def test_discovery_of_a_gone_hub_or_a_known_device(hass: HomeAssistant) -> None:

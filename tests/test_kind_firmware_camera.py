@@ -179,7 +179,10 @@ async def test_camera_webrtc_through_the_websocket_api(
         await until(lambda: hass.states.get(cam).state == "idle")
         client = await hass_ws_client(hass)
         await client.send_json_auto_id({"type": "camera/capabilities", "entity_id": cam})
-        assert (await client.receive_json())["result"] == {"frontend_stream_types": ["web_rtc"]}
+        assert (await client.receive_json())["result"] == {
+            "frontend_stream_types": ["web_rtc"],
+            "two_way_audio": False,
+        }
 
         offer = await viewer_offer()
         subscribed, session = await open_webrtc_session(client, cam, offer)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import probatio
 import pytest
-import voluptuous as vol
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -180,7 +180,7 @@ async def test_lock_passwords(hass: HomeAssistant) -> None:
             ({"index": 6, "code": "1234", "weekdays": ["funday"]}, None),
         ]
         for data, key in bad_inputs:
-            with pytest.raises((ServiceValidationError, vol.Invalid)) as invalid:
+            with pytest.raises((ServiceValidationError, probatio.Invalid)) as invalid:
                 await hass.services.async_call(
                     DOMAIN, "set_lock_password", {**target, **data}, blocking=True
                 )

@@ -18,7 +18,7 @@ from custom_components.rlink.protocol.codes import DeviceEvent as Evt
 from tools.rlink_sim import Simulator
 
 from .brokers import free_port, until
-from .hub import device, device_entry, entity_id, hub_with
+from .hub import device, device_entry, entity_id, find_device, hub_with
 from .test_kind_lock_light import _set_device_options
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
@@ -185,9 +185,7 @@ async def test_gateway_sub_devices_groups_and_rules(hass: HomeAssistant) -> None
         await hass.services.async_call("button", "press", {"entity_id": search}, blocking=True)
         assert (await waiter).data == {"second": 60, "bind": True, "find": True}
         await until(lambda: newcomer.uuid in hub.devices)
-        await until(
-            lambda: dr.async_get(hass).async_get_device({(DOMAIN, newcomer.uuid)}) is not None
-        )
+        await until(lambda: find_device(hass, newcomer.uuid) is not None)
 
         # Local group: created, stored, controlled.
         members = [device_entry(hass, k.uuid).id for k in kids]
@@ -262,7 +260,7 @@ async def test_gateway_sub_devices_groups_and_rules(hass: HomeAssistant) -> None
         assert reply == {"uuid": old_uuid, "new_uuid": new_uuid, "result": "success"}
         assert entity_id(hass, "switch", new_uuid, "switch") == old_entity
         assert device_entry(hass, new_uuid).name_by_user == "Kettle"
-        assert dr.async_get(hass).async_get_device({(DOMAIN, old_uuid)}) is None
+        assert find_device(hass, old_uuid) is None
         assert hub.answers.local_configs[gateway.uuid]["groups"][0]["deviceUuids"][0] == new_uuid
         await until(lambda: hass.states.get(old_entity).state in ("on", "off"))
 
@@ -276,6 +274,6 @@ async def test_gateway_sub_devices_groups_and_rules(hass: HomeAssistant) -> None
         )
         assert (await waiter).data == {"devices": [{"uuid": kids[1].uuid}]}
         assert kids[1].uuid not in gw.subs
-        assert dr.async_get(hass).async_get_device({(DOMAIN, kids[1].uuid)}) is None
+        assert find_device(hass, kids[1].uuid) is None
         assert er.async_get(hass).async_get(other) is None
     assert await hass.config_entries.async_unload(entry.entry_id)

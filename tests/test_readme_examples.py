@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import voluptuous as vol
+import probatio
 import yaml
 
 from custom_components.rlink import services
@@ -35,5 +35,5 @@ def test_every_example_action_fits_its_service() -> None:
         assert name in SCHEMAS, name
         try:
             SCHEMAS[name](call["data"])
-        except vol.Invalid as err:
+        except probatio.Invalid as err:
             raise AssertionError(f"{name}: {err}") from err

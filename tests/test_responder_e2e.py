@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from homeassistant.core import Event, HomeAssistant
-from homeassistant.helpers import device_registry as dr
 
 from custom_components.rlink.const import CONF_DEVICES, CONF_REMOTE_CONFIG, DOMAIN
 from custom_components.rlink.hub import RlinkHub
@@ -28,7 +27,7 @@ from custom_components.rlink.protocol.topics import Topic, TopicKind, device_top
 from tools.rlink_sim import TEMPLATES
 
 from .brokers import until
-from .hub import add_device, create_embedded_hub, device, write_models
+from .hub import add_device, create_embedded_hub, device, find_device, write_models
 from .spec_examples import SPEC_PATH, spec_examples
 from .test_spec_examples import EXPECTED
 
@@ -180,7 +179,7 @@ async def check_config(rig: Rig, body: dict[str, Any]) -> None:
 
 async def check_bind(rig: Rig, body: dict[str, Any]) -> None:
     assert _ok(await rig.send(body)).data == {}
-    entry = dr.async_get(rig.hass).async_get_device(identifiers={(DOMAIN, rig.uuid)})
+    entry = find_device(rig.hass, rig.uuid)
     assert entry.sw_version == "1.1.2"
     assert entry.hw_version == "1.0.0"
 
@@ -210,9 +209,8 @@ async def check_ota_progress(rig: Rig, body: dict[str, Any]) -> None:
 async def check_sub_bind(rig: Rig, body: dict[str, Any]) -> None:
     data = _ok(await rig.send(body)).data
     assert data == {"devices": [{"uuid": "aaaaaxxxx", "pid": "2vRXuUhlmmDZCGUa"}]}
-    registry = dr.async_get(rig.hass)
-    sub = registry.async_get_device(identifiers={(DOMAIN, "aaaaaxxxx")})
-    gateway = registry.async_get_device(identifiers={(DOMAIN, rig.uuid)})
+    sub = find_device(rig.hass, "aaaaaxxxx")
+    gateway = find_device(rig.hass, rig.uuid)
     assert sub.via_device_id == gateway.id
     assert sub.sw_version == "1.1.2"
 
@@ -222,7 +220,7 @@ async def check_sub_delete(rig: Rig, body: dict[str, Any]) -> None:
     await _bind_sub(rig)
     data = _ok(await rig.send({**body, "id": "d2"})).data
     assert data == {"devices": [{"uuid": "xxxxxx", "pid": "xxxxxxxxxxxxx"}]}
-    assert dr.async_get(rig.hass).async_get_device(identifiers={(DOMAIN, "xxxxxx")}) is None
+    assert find_device(rig.hass, "xxxxxx") is None
 
 
 async def check_sub_login(rig: Rig, body: dict[str, Any]) -> None:

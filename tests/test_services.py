@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import probatio
 import pytest
-import voluptuous as vol
 from homeassistant.core import HomeAssistant
 
 from custom_components.rlink.const import DOMAIN
@@ -86,7 +86,7 @@ async def test_every_service(hass: HomeAssistant) -> None:
         )
         assert (await waiter).data == {"subUuid": sub_uuid}
 
-        with pytest.raises(vol.Invalid, match="unknown command code"):
+        with pytest.raises(probatio.Invalid, match="unknown command code"):
             await hass.services.async_call(
                 DOMAIN,
                 "send_command",

@@ -90,6 +90,12 @@ async def _session(rig: Rig, creds: Callable[[], Credentials], **kw: Any) -> Mqt
     return session
 
 
+async def _subscribed(*sessions: MqttSession) -> None:
+    """Until the SUBACKs, the broker may drop what is published to the new filters."""
+    for session in sessions:
+        await asyncio.wait_for(session.wait_subscribed(), 5)
+
+
 def _answer_pings(device: MqttSession, *, res: int = 0, delay: float = 0.0) -> None:
     """A device that answers every command like `ping` would."""
 
@@ -112,7 +118,7 @@ async def test_publish_routes_to_the_most_specific_handler(rig: Rig) -> None:
     hub.subscribe(
         device_topic(K.REPORT, PID, "rn010c0B9cB35EA9"), lambda t, m: exact.append((t, m))
     )
-    await asyncio.sleep(0.2)
+    await _subscribed(hub, device)
     device.publish(
         device_topic(K.REPORT, PID, UUID),
         messages.event(DeviceEvent.PROPERTY_REPORT, {"properties": {"a": 1}}),
@@ -131,7 +137,7 @@ async def test_request_reply_error_timeout_and_late_reply(rig: Rig) -> None:
     hub.subscribe(device_filter(K.ISSUE_RESPONSE), lambda t, m: None)
     device = await _session(rig, rig.device())
     _answer_pings(device)
-    await asyncio.sleep(0.2)
+    await _subscribed(hub, device)
 
     reply = await hub.request(ISSUE, messages.command(DeviceCommand.PING), timeout=5)
     assert reply.data == {"signal": 1}
@@ -142,14 +148,14 @@ async def test_request_reply_error_timeout_and_late_reply(rig: Rig) -> None:
 
     failing = await _session(rig, rig.device())
     _answer_pings(failing, res=1004)
-    await asyncio.sleep(0.2)
+    await _subscribed(failing)
     with pytest.raises(errors.DeviceNotFound):
         await hub.request(ISSUE, messages.command(DeviceCommand.PING), timeout=5)
     await failing.close()
 
     slow = await _session(rig, rig.device())
     _answer_pings(slow, delay=0.6)
-    await asyncio.sleep(0.2)
+    await _subscribed(slow)
     with pytest.raises(RequestTimeout, match="no reply to ping"):
         await hub.request(ISSUE, messages.command(DeviceCommand.PING), timeout=0.2)
     await until(
@@ -207,7 +213,7 @@ async def test_pending_request_fails_when_the_connection_drops(rig: Rig) -> None
     pending = asyncio.ensure_future(
         hub.request(ISSUE, messages.command(DeviceCommand.PING), timeout=30)
     )
-    await asyncio.sleep(0.2)
+    await until(lambda: hub.stats.messages_out == 1, 5)
     await rig.stop()
     with pytest.raises(NotConnected):
         await asyncio.wait_for(pending, 10)
@@ -218,6 +224,7 @@ async def test_malformed_messages_are_counted_and_dropped(rig: Rig) -> None:
     hub = await _session(rig, rig.hub)
     received: list[Message] = []
     hub.subscribe(device_filter(K.REPORT), lambda t, m: received.append(m))
+    await _subscribed(hub)
     raw = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="rlink_rn014ebe0C20E122_V2")
     creds = auth.device_credentials(UUID, SECRET)
     raw.username_pw_set(creds.username, creds.password)
@@ -251,7 +258,7 @@ async def test_handler_errors_do_not_break_the_session(rig: Rig) -> None:
 
     hub.subscribe(device_filter(K.REPORT), broken)
     device = await _session(rig, rig.device())
-    await asyncio.sleep(0.2)
+    await _subscribed(hub, device)
     for _ in range(2):
         device.publish(
             device_topic(K.REPORT, PID, UUID), messages.event(DeviceEvent.PROPERTY_REPORT)
@@ -271,10 +278,15 @@ async def test_unsubscribe_stops_delivery(embedded: EmbeddedRig) -> None:
     got: list[Message] = []
     undo = hub.subscribe(device_filter(K.REPORT), lambda t, m: got.append(m))
     undo()
+    # A filter that stays: a reply on it, sent after the report, shows that the report
+    # had its chance to arrive.
+    hub.subscribe(device_filter(K.ISSUE_RESPONSE), lambda t, m: None)
+    await _subscribed(hub)
     device = MqttSession("127.0.0.1", embedded.port, lambda: auth.device_credentials(UUID, SECRET))
     await device.connect()
     device.publish(device_topic(K.REPORT, PID, UUID), messages.event(DeviceEvent.PROPERTY_REPORT))
-    await asyncio.sleep(0.5)
+    device.publish(ISSUE_RESPONSE, messages.reply(messages.command(DeviceCommand.PING), {}))
+    await until(lambda: hub.stats.unmatched_replies == 1, 5)
     assert got == []
     await device.close()
     await hub.close()
@@ -343,7 +355,7 @@ async def test_tls_with_mosquitto(sockets: None, tmp_path: Any) -> None:
         assert broker.tls_port is not None
         creds = lambda: Credentials("tls-client", "u", "p", 0)  # noqa: E731
         trusted = MqttSession(
-            "localhost", broker.tls_port, creds, tls=TlsOptions(ca_file=str(cert))
+            "127.0.0.1", broker.tls_port, creds, tls=TlsOptions(ca_file=str(cert))
         )
         await trusted.connect()
         await trusted.close()
@@ -353,7 +365,7 @@ async def test_tls_with_mosquitto(sockets: None, tmp_path: Any) -> None:
         other, _ = self_signed(tmp_path, "elsewhere")
         with pytest.raises(TlsFailure):
             await MqttSession(
-                "localhost", broker.tls_port, creds, tls=TlsOptions(ca_file=str(other))
+                "127.0.0.1", broker.tls_port, creds, tls=TlsOptions(ca_file=str(other))
             ).connect()
     finally:
         await broker.stop()
@@ -370,7 +382,7 @@ async def test_tls_listener_of_the_embedded_broker(sockets: None, tmp_path: Any)
         assert rig.broker is not None
         assert rig.broker.tls_port is not None
         device = MqttSession(
-            "localhost",
+            "127.0.0.1",
             rig.broker.tls_port,
             lambda: auth.device_credentials(UUID, SECRET),
             tls=TlsOptions(ca_file=str(cert)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, UpdateListenerType
 from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
@@ -15,7 +15,7 @@ from homeassistant.util.hass_dict import HassKey
 
 from .cloud import RlinkCloud
 from .const import CONF_MODE, DOMAIN, MODE_CLOUD, PLATFORMS
-from .firmware import DATA_FIRMWARE, FirmwareCatalog
+from .firmware import DATA_FIRMWARE, FirmwareCatalog, FirmwareView
 from .hub import RlinkHub
 from .models import ModelStore
 from .runtime import DeviceRuntime
@@ -36,6 +36,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     catalog = FirmwareCatalog(hass)
     await catalog.async_scan()
     hass.data[DATA_FIRMWARE] = catalog
+    # Views belong to setup: the HTTP router may be frozen by the time a device updates.
+    hass.http.register_view(FirmwareView(catalog))
 
     async def rescan(_now: datetime) -> None:
         await catalog.async_scan()
@@ -54,7 +56,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> boo
     await runtime.async_start()
     entry.runtime_data = runtime
     entry.async_on_unload(runtime.async_stop)
-    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    entry.async_on_unload(entry.add_update_listener(_entry_update_listener(entry)))
     if isinstance(runtime, RlinkHub):
         _follow_time_zone(hass, entry, runtime)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -75,10 +77,22 @@ def _follow_time_zone(hass: HomeAssistant, entry: RlinkConfigEntry, hub: RlinkHu
     entry.async_on_unload(hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, _core_config_updated))
 
 
-async def _async_entry_updated(hass: HomeAssistant, entry: RlinkConfigEntry) -> None:
-    """Devices were added, removed or edited: follow without restarting the broker."""
-    entry.runtime_data.async_sync_subentries()
-    entry.runtime_data.async_refresh_profiles()
+def _entry_update_listener(entry: RlinkConfigEntry) -> UpdateListenerType:
+    """What an edit of the entry needs, decided in one place.
+
+    Devices (subentries) and options are followed without restarting the broker or the
+    session; new connection settings (reauth, reconfigure) restart the entry with them.
+    """
+    started_with = dict(entry.data)
+
+    async def entry_updated(hass: HomeAssistant, entry: RlinkConfigEntry) -> None:
+        if dict(entry.data) != started_with:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+            return
+        entry.runtime_data.async_sync_subentries()
+        entry.runtime_data.async_refresh_profiles()
+
+    return entry_updated
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> bool:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Final
 from homeassistant.const import ATTR_TEMPERATURE, UnitOfTemperature
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.sun import get_astral_event_date
 from homeassistant.util import dt as dt_util
@@ -160,8 +159,7 @@ class HubAnswers(ResponderBackend):
 
     def device_info(self, device: RlinkDevice) -> JsonObject:
         """Name and room as Home Assistant's registries have them (assetId = area id)."""
-        registry = dr.async_get(self.hub.hass)
-        entry = registry.async_get_device(identifiers={(DOMAIN, device.uuid)})
+        entry = self.hub.registry_entry(device.uuid)
         area_id = entry.area_id if entry is not None else None
         area = ar.async_get(self.hub.hass).async_get_area(area_id) if area_id else None
         name = (entry.name_by_user or entry.name) if entry is not None else None

@@ -236,9 +236,8 @@ class RlinkCloud(DeviceRuntime):
     def remove_device(self, device_id: str) -> None:
         """The cloud unbound a device: forget it and take it out of the registry."""
         self.forget_device(device_id)
-        registry = dr.async_get(self.hass)
-        if (entry := registry.async_get_device(identifiers={(DOMAIN, device_id)})) is not None:
-            registry.async_remove_device(entry.id)
+        if (entry := self.registry_entry(device_id)) is not None:
+            dr.async_get(self.hass).async_remove_device(entry.id)
 
     async def _resync(self, device: RlinkDevice) -> None:
         """Ask for all values; they arrive as a property change (nothing lists them)."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-import voluptuous as vol
-from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
+import probatio
+from homeassistant.config_entries import ConfigEntry, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import selector
@@ -36,6 +36,7 @@ from .const import (
     DEFAULT_WATCHDOG_INTERVAL,
     MODE_CLOUD,
 )
+from .flow_base import RlinkFlowBase
 from .protocol import rest
 from .protocol.auth import SignMethod, app_credentials
 from .protocol.errors import ProtocolError, RlinkError
@@ -80,23 +81,23 @@ def normalise(user_input: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def account_schema(defaults: Mapping[str, Any]) -> vol.Schema:
-    def default(key: str, fallback: Any = vol.UNDEFINED) -> dict[str, Any]:
+def account_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
+    def default(key: str, fallback: Any = probatio.UNDEFINED) -> dict[str, Any]:
         return (
             {"default": defaults.get(key, fallback)}
-            if key in defaults or fallback is not vol.UNDEFINED
+            if key in defaults or fallback is not probatio.UNDEFINED
             else {}
         )
 
-    return vol.Schema(
+    return probatio.Schema(
         {
-            vol.Required(CONF_USER_ID, **default(CONF_USER_ID)): str,
-            vol.Required(CONF_APP_SECRET): _PASSWORD,
-            vol.Required(
+            probatio.Required(CONF_USER_ID, **default(CONF_USER_ID)): str,
+            probatio.Required(CONF_APP_SECRET): _PASSWORD,
+            probatio.Required(
                 CONF_SIGN_METHOD, **default(CONF_SIGN_METHOD, str(SignMethod.HMAC_SHA256))
             ): _SIGN_METHODS,
             **location_fields(defaults),
-            vol.Optional(CONF_ACCESS_TOKEN): _PASSWORD,
+            probatio.Optional(CONF_ACCESS_TOKEN): _PASSWORD,
         }
     )
 
@@ -104,33 +105,44 @@ def account_schema(defaults: Mapping[str, Any]) -> vol.Schema:
 def location_fields(defaults: Mapping[str, Any]) -> dict[Any, Any]:
     """Where the account lives: broker, REST API and homes (what reconfigure changes)."""
     return {
-        vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, vol.UNDEFINED)): str,
-        vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): _PORT,
-        vol.Optional(CONF_TLS, default=defaults.get(CONF_TLS, False)): bool,
-        vol.Optional(CONF_TLS_INSECURE, default=defaults.get(CONF_TLS_INSECURE, False)): bool,
-        vol.Required(CONF_REST_URL, default=defaults.get(CONF_REST_URL, vol.UNDEFINED)): str,
-        vol.Required(CONF_HOMES, default=defaults.get(CONF_HOMES, [])): _HOMES,
+        probatio.Required(CONF_HOST, default=defaults.get(CONF_HOST, probatio.UNDEFINED)): str,
+        probatio.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): _PORT,
+        probatio.Optional(CONF_TLS, default=defaults.get(CONF_TLS, False)): bool,
+        probatio.Optional(CONF_TLS_INSECURE, default=defaults.get(CONF_TLS_INSECURE, False)): bool,
+        probatio.Required(
+            CONF_REST_URL, default=defaults.get(CONF_REST_URL, probatio.UNDEFINED)
+        ): str,
+        probatio.Required(CONF_HOMES, default=defaults.get(CONF_HOMES, [])): _HOMES,
     }
 
 
-def location_schema(defaults: Mapping[str, Any]) -> vol.Schema:
-    return vol.Schema(location_fields(defaults))
+def location_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
+    return probatio.Schema(location_fields(defaults))
 
 
-def credentials_schema() -> vol.Schema:
-    return vol.Schema(
-        {vol.Required(CONF_APP_SECRET): _PASSWORD, vol.Optional(CONF_ACCESS_TOKEN): _PASSWORD}
+def credentials_schema() -> probatio.Schema:
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_APP_SECRET): _PASSWORD,
+            probatio.Optional(CONF_ACCESS_TOKEN): _PASSWORD,
+        }
     )
 
 
-def device_schema(defaults: Mapping[str, Any], with_id: bool) -> vol.Schema:
+def device_schema(defaults: Mapping[str, Any], with_id: bool) -> probatio.Schema:
     fields: dict[Any, Any] = {}
     if with_id:
-        fields[vol.Required(CONF_DEVICE_ID)] = str
-    fields[vol.Optional(CONF_UUID, description={"suggested_value": defaults.get(CONF_UUID)})] = str
-    fields[vol.Optional(CONF_PID, description={"suggested_value": defaults.get(CONF_PID)})] = str
-    fields[vol.Optional(CONF_NAME, description={"suggested_value": defaults.get(CONF_NAME)})] = str
-    return vol.Schema(fields)
+        fields[probatio.Required(CONF_DEVICE_ID)] = str
+    fields[
+        probatio.Optional(CONF_UUID, description={"suggested_value": defaults.get(CONF_UUID)})
+    ] = str
+    fields[probatio.Optional(CONF_PID, description={"suggested_value": defaults.get(CONF_PID)})] = (
+        str
+    )
+    fields[
+        probatio.Optional(CONF_NAME, description={"suggested_value": defaults.get(CONF_NAME)})
+    ] = str
+    return probatio.Schema(fields)
 
 
 def device_subentry(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -146,11 +158,11 @@ def device_subentry(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def options_schema(options: Mapping[str, Any]) -> vol.Schema:
+def options_schema(options: Mapping[str, Any]) -> probatio.Schema:
     interval = options.get(CONF_WATCHDOG_INTERVAL, DEFAULT_WATCHDOG_INTERVAL)
-    return vol.Schema(
+    return probatio.Schema(
         {
-            vol.Required(CONF_WATCHDOG_INTERVAL, default=interval): selector.NumberSelector(
+            probatio.Required(CONF_WATCHDOG_INTERVAL, default=interval): selector.NumberSelector(
                 selector.NumberSelectorConfig(min=60, max=7200, unit_of_measurement="s")
             )
         }
@@ -205,7 +217,7 @@ async def check_account(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[st
     return {}
 
 
-class CloudFlowMixin(ConfigFlow):
+class CloudFlowMixin(RlinkFlowBase):
     """Steps of `RlinkConfigFlow` for a cloud account."""
 
     async def async_step_cloud_account(
@@ -239,7 +251,7 @@ class CloudFlowMixin(ConfigFlow):
             data = {**entry.data, **user_input}
             errors = await check_account(self.hass, data)
             if not errors:
-                return self.async_update_reload_and_abort(entry, data_updates=user_input)
+                return self.async_save_and_finish(entry, data_updates=user_input)
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=credentials_schema(),
@@ -266,7 +278,7 @@ class CloudFlowMixin(ConfigFlow):
                     for e in self._async_current_entries(include_ignore=False)
                 ):
                     return self.async_abort(reason="already_configured")
-                return self.async_update_reload_and_abort(entry, unique_id=new_id, data=data)
+                return self.async_save_and_finish(entry, unique_id=new_id, data=data)
         return self.async_show_form(
             step_id="reconfigure", data_schema=location_schema(entry.data), errors=errors
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-import voluptuous as vol
+import probatio
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.helpers import config_validation as cv
@@ -23,21 +23,23 @@ if TYPE_CHECKING:
     from .cloud import RlinkCloud
 
 ACCOUNT: Final = "config_entry_id"
-NAME: Final = vol.All(cv.string, vol.Length(min=1))
-PROPERTIES: Final = vol.All(dict, vol.Length(min=1))
+NAME: Final = probatio.All(cv.string, probatio.Length(min=1))
+PROPERTIES: Final = probatio.All(dict, probatio.Length(min=1))
 
-SCHEMAS: Final[dict[str, vol.Schema]] = {
-    "cloud_group_control": vol.Schema(
+SCHEMAS: Final[dict[str, probatio.Schema]] = {
+    "cloud_group_control": probatio.Schema(
         {
-            vol.Required(ACCOUNT): NAME,
-            vol.Required("group_id"): NAME,
-            vol.Required("properties"): PROPERTIES,
+            probatio.Required(ACCOUNT): NAME,
+            probatio.Required("group_id"): NAME,
+            probatio.Required("properties"): PROPERTIES,
         }
     ),
-    "cloud_execute_scene": vol.Schema(
-        {vol.Required(ACCOUNT): NAME, vol.Required("scene_id"): NAME}
+    "cloud_execute_scene": probatio.Schema(
+        {probatio.Required(ACCOUNT): NAME, probatio.Required("scene_id"): NAME}
     ),
-    "cloud_report_properties": vol.Schema({**ONE_DEVICE, vol.Required("properties"): PROPERTIES}),
+    "cloud_report_properties": probatio.Schema(
+        {**ONE_DEVICE, probatio.Required("properties"): PROPERTIES}
+    ),
 }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
-import voluptuous as vol
+import probatio
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlowResult,
@@ -97,7 +97,7 @@ from .runtime import DeviceRuntime
 _LOGGER = logging.getLogger(__name__)
 
 CONF_DEVICE: Final = "device"
-_PORT = vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))
+_PORT = probatio.All(probatio.Coerce(int), probatio.Range(min=1, max=65535))
 _PORT_SELECTOR = selector.NumberSelector(
     selector.NumberSelectorConfig(min=1, max=65535, mode=selector.NumberSelectorMode.BOX)
 )
@@ -133,7 +133,7 @@ def _certificate_ok(certfile: str, keyfile: str) -> bool:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
         context.load_cert_chain(certfile, keyfile)
-    except (ssl.SSLError, OSError):
+    except ssl.SSLError, OSError:
         return False
     return True
 
@@ -172,35 +172,41 @@ async def _check_external(data: Mapping[str, Any]) -> dict[str, str]:
 # --- schemas ------------------------------------------------------------------------------
 
 
-def _embedded_schema(defaults: Mapping[str, Any]) -> vol.Schema:
-    return vol.Schema(
+def _embedded_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
+    return probatio.Schema(
         {
-            vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): _PORT_SELECTOR,
-            vol.Optional(
+            probatio.Required(
+                CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)
+            ): _PORT_SELECTOR,
+            probatio.Optional(
                 CONF_CERTFILE, description={"suggested_value": defaults.get(CONF_CERTFILE)}
             ): str,
-            vol.Optional(
+            probatio.Optional(
                 CONF_KEYFILE, description={"suggested_value": defaults.get(CONF_KEYFILE)}
             ): str,
-            vol.Optional(
+            probatio.Optional(
                 CONF_TLS_PORT, default=defaults.get(CONF_TLS_PORT, DEFAULT_TLS_PORT)
             ): _PORT_SELECTOR,
         }
     )
 
 
-def _external_schema(defaults: Mapping[str, Any]) -> vol.Schema:
-    return vol.Schema(
+def _external_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
+    return probatio.Schema(
         {
-            vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, "")): str,
-            vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): _PORT_SELECTOR,
-            vol.Optional(
+            probatio.Required(CONF_HOST, default=defaults.get(CONF_HOST, "")): str,
+            probatio.Required(
+                CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)
+            ): _PORT_SELECTOR,
+            probatio.Optional(
                 CONF_USERNAME, description={"suggested_value": defaults.get(CONF_USERNAME)}
             ): str,
-            vol.Optional(CONF_PASSWORD): _PASSWORD,
-            vol.Optional(CONF_TLS, default=defaults.get(CONF_TLS, False)): bool,
-            vol.Optional(CONF_TLS_INSECURE, default=defaults.get(CONF_TLS_INSECURE, False)): bool,
-            vol.Optional(
+            probatio.Optional(CONF_PASSWORD): _PASSWORD,
+            probatio.Optional(CONF_TLS, default=defaults.get(CONF_TLS, False)): bool,
+            probatio.Optional(
+                CONF_TLS_INSECURE, default=defaults.get(CONF_TLS_INSECURE, False)
+            ): bool,
+            probatio.Optional(
                 CONF_TLS_CA, description={"suggested_value": defaults.get(CONF_TLS_CA)}
             ): str,
         }
@@ -224,22 +230,22 @@ def _device_errors(data: Mapping[str, Any]) -> dict[str, str]:
     return errors
 
 
-def _device_schema(with_uuid: bool, defaults: Mapping[str, Any]) -> vol.Schema:
+def _device_schema(with_uuid: bool, defaults: Mapping[str, Any]) -> probatio.Schema:
     fields: dict[Any, Any] = {}
     if with_uuid:
-        fields[vol.Required(CONF_UUID, default=defaults.get(CONF_UUID, ""))] = str
+        fields[probatio.Required(CONF_UUID, default=defaults.get(CONF_UUID, ""))] = str
     fields |= {
-        vol.Required(CONF_SECRET): _PASSWORD,
-        vol.Optional(CONF_PID, description={"suggested_value": defaults.get(CONF_PID)}): str,
-        vol.Optional(CONF_NAME, description={"suggested_value": defaults.get(CONF_NAME)}): str,
-        vol.Optional(CONF_FETCH_MODEL, default=False): bool,
-        vol.Optional(CONF_ENVIRONMENT, default="formal"): selector.SelectSelector(
+        probatio.Required(CONF_SECRET): _PASSWORD,
+        probatio.Optional(CONF_PID, description={"suggested_value": defaults.get(CONF_PID)}): str,
+        probatio.Optional(CONF_NAME, description={"suggested_value": defaults.get(CONF_NAME)}): str,
+        probatio.Optional(CONF_FETCH_MODEL, default=False): bool,
+        probatio.Optional(CONF_ENVIRONMENT, default="formal"): selector.SelectSelector(
             selector.SelectSelectorConfig(
                 options=list(PLATFORM_HOSTS), translation_key=CONF_ENVIRONMENT
             )
         ),
     }
-    return vol.Schema(fields)
+    return probatio.Schema(fields)
 
 
 async def _fetch_models(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, str]:
@@ -359,16 +365,16 @@ class RlinkConfigFlow(CloudFlowMixin, domain=DOMAIN):
             data = {**entry.data, **user_input}
             errors = await _check_external(data)
             if not errors:
-                return self.async_update_reload_and_abort(entry, data_updates=user_input)
+                return self.async_save_and_finish(entry, data_updates=user_input)
         return self.async_show_form(
             step_id="reauth_confirm",
-            data_schema=vol.Schema(
+            data_schema=probatio.Schema(
                 {
-                    vol.Optional(
+                    probatio.Optional(
                         CONF_USERNAME,
                         description={"suggested_value": entry.data.get(CONF_USERNAME)},
                     ): str,
-                    vol.Optional(CONF_PASSWORD): _PASSWORD,
+                    probatio.Optional(CONF_PASSWORD): _PASSWORD,
                 }
             ),
             errors=errors,
@@ -398,7 +404,7 @@ class RlinkConfigFlow(CloudFlowMixin, domain=DOMAIN):
                     for e in self._async_current_entries(include_ignore=False)
                 ):
                     return self.async_abort(reason="already_configured")
-                return self.async_update_reload_and_abort(entry, unique_id=unique_id, data=data)
+                return self.async_save_and_finish(entry, unique_id=unique_id, data=data)
         schema = _embedded_schema(entry.data) if embedded else _external_schema(entry.data)
         return self.async_show_form(step_id="reconfigure", data_schema=schema, errors=errors)
 
@@ -544,10 +550,12 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
                 )
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=vol.Schema(
+            data_schema=probatio.Schema(
                 {
-                    vol.Required(CONF_SECRET): _PASSWORD,
-                    vol.Optional(CONF_NAME, description={"suggested_value": subentry.title}): str,
+                    probatio.Required(CONF_SECRET): _PASSWORD,
+                    probatio.Optional(
+                        CONF_NAME, description={"suggested_value": subentry.title}
+                    ): str,
                 }
             ),
             errors=errors,
@@ -595,7 +603,7 @@ class RlinkOptionsFlow(OptionsFlow):
         fields: dict[Any, Any] = {}
         if external:
             fields[
-                vol.Required(
+                probatio.Required(
                     CONF_PING_INTERVAL,
                     default=self.config_entry.options.get(
                         CONF_PING_INTERVAL, DEFAULT_PING_INTERVAL
@@ -605,14 +613,14 @@ class RlinkOptionsFlow(OptionsFlow):
                 selector.NumberSelectorConfig(min=30, max=3600, unit_of_measurement="s")
             )
         if devices:
-            fields[vol.Optional(CONF_DEVICE)] = selector.SelectSelector(
+            fields[probatio.Optional(CONF_DEVICE)] = selector.SelectSelector(
                 selector.SelectSelectorConfig(
                     options=[
                         selector.SelectOptionDict(value=u, label=t) for u, t in devices.items()
                     ]
                 )
             )
-        return self.async_show_form(step_id="init", data_schema=vol.Schema(fields))
+        return self.async_show_form(step_id="init", data_schema=probatio.Schema(fields))
 
     def _current(self) -> Mapping[str, Any]:
         assert self._uuid is not None
@@ -647,49 +655,51 @@ class RlinkOptionsFlow(OptionsFlow):
             self._steps = self._kinds_ahead()
             return await self._next_step()
         zones = sorted(await self.hass.async_add_executor_job(zoneinfo.available_timezones))
-        schema = vol.Schema(
+        schema = probatio.Schema(
             {
-                vol.Optional(
+                probatio.Optional(
                     CONF_REMOTE_CONFIG,
                     description={"suggested_value": current.get(CONF_REMOTE_CONFIG)},
                 ): selector.ObjectSelector(),
-                vol.Required(CONF_LOG_ENABLE, default=current.get(CONF_LOG_ENABLE, False)): bool,
-                vol.Optional(
+                probatio.Required(
+                    CONF_LOG_ENABLE, default=current.get(CONF_LOG_ENABLE, False)
+                ): bool,
+                probatio.Optional(
                     CONF_LOG_MODE, default=str(current.get(CONF_LOG_MODE, 1))
                 ): selector.SelectSelector(
                     selector.SelectSelectorConfig(options=["1", "2"], translation_key=CONF_LOG_MODE)
                 ),
-                vol.Optional(
+                probatio.Optional(
                     CONF_LOG_INTERVAL, default=current.get(CONF_LOG_INTERVAL, 10)
                 ): selector.NumberSelector(
                     selector.NumberSelectorConfig(min=1, max=360, unit_of_measurement="min")
                 ),
-                vol.Optional(
+                probatio.Optional(
                     CONF_TIME_ZONE, description={"suggested_value": current.get(CONF_TIME_ZONE)}
                 ): selector.SelectSelector(
                     selector.SelectSelectorConfig(
                         options=zones, mode=selector.SelectSelectorMode.DROPDOWN
                     )
                 ),
-                vol.Optional(
+                probatio.Optional(
                     CONF_WEATHER_ENTITY,
                     description={"suggested_value": current.get(CONF_WEATHER_ENTITY)},
                 ): selector.EntitySelector(selector.EntitySelectorConfig(domain="weather")),
-                vol.Optional(
+                probatio.Optional(
                     CONF_KINDS, default=list(current.get(CONF_KINDS) or [])
                 ): selector.SelectSelector(
                     selector.SelectSelectorConfig(
                         options=[k.value for k in Kind], multiple=True, translation_key=CONF_KINDS
                     )
                 ),
-                vol.Optional(
+                probatio.Optional(
                     CONF_SLEEPING, default=current.get(CONF_SLEEPING, AUTO)
                 ): selector.SelectSelector(
                     selector.SelectSelectorConfig(
                         options=list(SLEEPING_CHOICES), translation_key=CONF_SLEEPING
                     )
                 ),
-                vol.Optional(
+                probatio.Optional(
                     CONF_ROLES, description={"suggested_value": current.get(CONF_ROLES) or None}
                 ): selector.ObjectSelector(),
             }
@@ -729,9 +739,9 @@ class RlinkOptionsFlow(OptionsFlow):
         current = self._current()
         return self.async_show_form(
             step_id="lock",
-            data_schema=vol.Schema(
+            data_schema=probatio.Schema(
                 {
-                    vol.Optional(
+                    probatio.Optional(
                         CONF_UNLOCK_INDEX,
                         description={"suggested_value": current.get(CONF_UNLOCK_INDEX)},
                     ): selector.NumberSelector(
@@ -739,7 +749,7 @@ class RlinkOptionsFlow(OptionsFlow):
                             min=1, max=999, mode=selector.NumberSelectorMode.BOX
                         )
                     ),
-                    vol.Optional(CONF_UNLOCK_PASSWORD): _PASSWORD,
+                    probatio.Optional(CONF_UNLOCK_PASSWORD): _PASSWORD,
                 }
             ),
         )
@@ -757,11 +767,11 @@ class RlinkOptionsFlow(OptionsFlow):
             return await self._next_step()
         current = self._current()
         fields: dict[Any, Any] = {
-            vol.Optional(key, description={"suggested_value": current.get(key)}): str
+            probatio.Optional(key, description={"suggested_value": current.get(key)}): str
             for key in _STORE_FIELDS
         }
-        fields[vol.Optional(CONF_STORE_SECRET_KEY)] = _PASSWORD
-        return self.async_show_form(step_id="storage", data_schema=vol.Schema(fields))
+        fields[probatio.Optional(CONF_STORE_SECRET_KEY)] = _PASSWORD
+        return self.async_show_form(step_id="storage", data_schema=probatio.Schema(fields))
 
 
 def _roles(raw: Any) -> dict[str, str]:

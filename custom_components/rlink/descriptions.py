@@ -15,7 +15,6 @@ from typing import Final, TypedDict
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import (
-    CONCENTRATION_PARTS_PER_MILLION,
     LIGHT_LUX,
     PERCENTAGE,
     SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
@@ -28,6 +27,7 @@ from homeassistant.const import (
     UnitOfMass,
     UnitOfPower,
     UnitOfPressure,
+    UnitOfRatio,
     UnitOfSoundPressure,
     UnitOfTemperature,
     UnitOfTime,
@@ -85,7 +85,7 @@ _UNITS: Final[Mapping[str, UnitInfo]] = MappingProxyType(
         "mA": UnitInfo(UnitOfElectricCurrent.MILLIAMPERE, SensorDeviceClass.CURRENT),
         "lx": UnitInfo(LIGHT_LUX, SensorDeviceClass.ILLUMINANCE),
         "lux": UnitInfo(LIGHT_LUX, SensorDeviceClass.ILLUMINANCE),
-        "ppm": UnitInfo(CONCENTRATION_PARTS_PER_MILLION),
+        "ppm": UnitInfo(UnitOfRatio.PARTS_PER_MILLION),
         "dB": UnitInfo(UnitOfSoundPressure.DECIBEL, SensorDeviceClass.SOUND_PRESSURE),
         "dBm": UnitInfo(SIGNAL_STRENGTH_DECIBELS_MILLIWATT, SensorDeviceClass.SIGNAL_STRENGTH),
         "ms": UnitInfo(UnitOfTime.MILLISECONDS, SensorDeviceClass.DURATION),

@@ -21,7 +21,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-import voluptuous as vol
+import probatio
 from aiohttp import web
 from awesomeversion import AwesomeVersion, AwesomeVersionException
 from homeassistant.components.http.auth import async_sign_path
@@ -146,7 +146,6 @@ class FirmwareCatalog:
         self.root = Path(hass.config.path(DOMAIN, "firmware"))
         self.files: dict[str, list[FirmwareFile]] = {}
         self._listeners: list[Callable[[], None]] = []
-        self._view_registered = False
 
     async def async_scan(self) -> None:
         files = await self.hass.async_add_executor_job(scan, self.root)
@@ -172,9 +171,6 @@ class FirmwareCatalog:
         """A signed link to the file that devices can fetch without a login."""
         if getattr(self.hass, "http", None) is None:
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key="no_local_url")
-        if not self._view_registered:
-            self.hass.http.register_view(FirmwareView(self))
-            self._view_registered = True
         try:
             base = get_url(self.hass, allow_external=False, allow_cloud=False)
         except NoURLAvailableError as err:
@@ -301,14 +297,14 @@ ATTR_PRODUCT: Final = "product"
 ATTR_VERSION: Final = "version"
 ATTR_WAIT: Final = "wait"
 
-SCHEMAS: Final[dict[str, vol.Schema | vol.All]] = {
-    "firmware_update": vol.All(
-        vol.Schema(
+SCHEMAS: Final[dict[str, probatio.Schema | probatio.All[Any]]] = {
+    "firmware_update": probatio.All(
+        probatio.Schema(
             {
-                vol.Optional("device_id"): DEVICES["device_id"],
-                vol.Optional(ATTR_PRODUCT): cv.string,
-                vol.Optional(ATTR_VERSION): cv.string,
-                vol.Optional(ATTR_WAIT, default=True): cv.boolean,
+                probatio.Optional("device_id"): DEVICES["device_id"],
+                probatio.Optional(ATTR_PRODUCT): cv.string,
+                probatio.Optional(ATTR_VERSION): cv.string,
+                probatio.Optional(ATTR_WAIT, default=True): cv.boolean,
             }
         ),
         cv.has_at_least_one_key("device_id", ATTR_PRODUCT),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-import voluptuous as vol
+import probatio
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import area_registry as ar
@@ -24,55 +24,60 @@ from .protocol.messages import JsonObject
 from .runtime import DeviceRuntime
 from .service_targets import ONE_DEVICE, Handler, invalid, targets
 
-SHORT_ID: Final = vol.All(vol.Coerce(int), vol.Range(0, 9999))
+SHORT_ID: Final = probatio.All(probatio.Coerce(int), probatio.Range(0, 9999))
 GROUP_OPERATIONS: Final = {"set": 1, "delete": 2}
 SCENE_OPERATIONS: Final = {"set": 1, "delete": 2, "disable": 6, "enable": 7}
 EXECUTE_TYPES: Final = {"any": 1, "all": 2}
 
-SCHEMAS: Final[dict[str, vol.Schema]] = {
-    "search_sub_devices": vol.Schema(
+SCHEMAS: Final[dict[str, probatio.Schema]] = {
+    "search_sub_devices": probatio.Schema(
         {
             **ONE_DEVICE,
-            vol.Optional("duration", default=60): vol.All(vol.Coerce(int), vol.Range(1, 600)),
-            vol.Optional("bind", default=True): cv.boolean,
-            vol.Optional("stop", default=False): cv.boolean,
-            vol.Optional("pids", default=list): vol.All(cv.ensure_list, [cv.string]),
+            probatio.Optional("duration", default=60): probatio.All(
+                probatio.Coerce(int), probatio.Range(1, 600)
+            ),
+            probatio.Optional("bind", default=True): cv.boolean,
+            probatio.Optional("stop", default=False): cv.boolean,
+            probatio.Optional("pids", default=list): probatio.All(cv.ensure_list, [cv.string]),
         }
     ),
-    "remove_sub_device": vol.Schema(ONE_DEVICE),
-    "replace_sub_device": vol.Schema(
-        {**ONE_DEVICE, vol.Required("new_uuid"): vol.All(cv.string, vol.Length(min=1))}
-    ),
-    "local_group_control": vol.Schema(
+    "remove_sub_device": probatio.Schema(ONE_DEVICE),
+    "replace_sub_device": probatio.Schema(
         {
             **ONE_DEVICE,
-            vol.Required("short_id"): SHORT_ID,
-            vol.Required("properties"): vol.All(dict, vol.Length(min=1)),
+            probatio.Required("new_uuid"): probatio.All(cv.string, probatio.Length(min=1)),
         }
     ),
-    "execute_local_rule": vol.Schema({**ONE_DEVICE, vol.Required("short_id"): SHORT_ID}),
-    "update_local_group": vol.Schema(
+    "local_group_control": probatio.Schema(
         {
             **ONE_DEVICE,
-            vol.Required("short_id"): SHORT_ID,
-            vol.Optional("operation", default="set"): vol.In(GROUP_OPERATIONS),
-            vol.Optional("name", default=""): cv.string,
-            vol.Optional("members", default=list): vol.All(cv.ensure_list, [cv.string]),
-            vol.Optional("area_id"): cv.string,
+            probatio.Required("short_id"): SHORT_ID,
+            probatio.Required("properties"): probatio.All(dict, probatio.Length(min=1)),
         }
     ),
-    "update_local_scene": vol.Schema(
+    "execute_local_rule": probatio.Schema({**ONE_DEVICE, probatio.Required("short_id"): SHORT_ID}),
+    "update_local_group": probatio.Schema(
         {
             **ONE_DEVICE,
-            vol.Required("short_id"): SHORT_ID,
-            vol.Optional("operation", default="set"): vol.In(SCENE_OPERATIONS),
-            vol.Optional("name", default=""): cv.string,
-            vol.Optional("execute_type", default="any"): vol.In(EXECUTE_TYPES),
-            vol.Optional("conditions", default=list): vol.All(cv.ensure_list, [dict]),
-            vol.Optional("actions", default=list): vol.All(cv.ensure_list, [dict]),
+            probatio.Required("short_id"): SHORT_ID,
+            probatio.Optional("operation", default="set"): probatio.In(GROUP_OPERATIONS),
+            probatio.Optional("name", default=""): cv.string,
+            probatio.Optional("members", default=list): probatio.All(cv.ensure_list, [cv.string]),
+            probatio.Optional("area_id"): cv.string,
         }
     ),
-    "sync_local_config": vol.Schema(ONE_DEVICE),
+    "update_local_scene": probatio.Schema(
+        {
+            **ONE_DEVICE,
+            probatio.Required("short_id"): SHORT_ID,
+            probatio.Optional("operation", default="set"): probatio.In(SCENE_OPERATIONS),
+            probatio.Optional("name", default=""): cv.string,
+            probatio.Optional("execute_type", default="any"): probatio.In(EXECUTE_TYPES),
+            probatio.Optional("conditions", default=list): probatio.All(cv.ensure_list, [dict]),
+            probatio.Optional("actions", default=list): probatio.All(cv.ensure_list, [dict]),
+        }
+    ),
+    "sync_local_config": probatio.Schema(ONE_DEVICE),
 }
 
 
@@ -142,8 +147,7 @@ async def async_move_identity(
 ) -> None:
     """A replacement takes over the old sub-device: registry entry, entity ids, history."""
     await hub.entities.async_unload_device(old.uuid)
-    registry = dr.async_get(hass)
-    entry = registry.async_get_device(identifiers={(DOMAIN, old.uuid)})
+    entry = hub.registry_entry(old.uuid)
     entities = er.async_get(hass)
     if entry is not None:
         for entity in er.async_entries_for_device(
@@ -152,7 +156,7 @@ async def async_move_identity(
             if entity.unique_id.startswith(f"{old.uuid}_"):
                 new_id = new_uuid + entity.unique_id[len(old.uuid) :]
                 entities.async_update_entity(entity.entity_id, new_unique_id=new_id)
-        registry.async_update_device(
+        dr.async_get(hass).async_update_device(
             entry.id, new_identifiers={(DOMAIN, new_uuid)}, serial_number=new_uuid
         )
     hub.rename_subdevice(old.uuid, new_uuid)

@@ -91,7 +91,7 @@ class HsvCodec:
             return None
         try:
             return float(raw["h"]), float(raw["s"]) * 100 / self._max("s", 1000)
-        except (TypeError, ValueError):
+        except TypeError, ValueError:
             return None
 
     def write(self, hs: tuple[float, float], current: Any) -> Any:

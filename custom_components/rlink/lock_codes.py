@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Any, Final
 
-import voluptuous as vol
+import probatio
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
@@ -54,28 +54,30 @@ ATTR_START: Final = "start_time"
 ATTR_END: Final = "end_time"
 ATTR_WEEKDAYS: Final = "weekdays"
 
-_INDEX: Final = vol.All(vol.Coerce(int), vol.Range(*INDEX_RANGE))
+_INDEX: Final = probatio.All(probatio.Coerce(int), probatio.Range(*INDEX_RANGE))
 
-SCHEMAS: Final[dict[str, vol.Schema]] = {
-    "set_lock_password": vol.Schema(
+SCHEMAS: Final[dict[str, probatio.Schema]] = {
+    "set_lock_password": probatio.Schema(
         {
             **ONE_DEVICE,
-            vol.Required(ATTR_INDEX): _INDEX,
-            vol.Optional(ATTR_TYPE, default="digital"): vol.In(PASSWORD_TYPES),
-            vol.Optional(ATTR_USER, default=""): vol.All(cv.string, vol.Length(max=32)),
-            vol.Optional(ATTR_CODE): vol.All(cv.string, vol.Match(_CODE)),
-            vol.Optional(ATTR_TIME_TYPE, default="permanent"): vol.In(TIME_TYPES),
-            vol.Optional(ATTR_ACTIVE): cv.datetime,
-            vol.Optional(ATTR_EXPIRE): cv.datetime,
-            vol.Optional(ATTR_START, default="00:00"): cv.time,
-            vol.Optional(ATTR_END, default="23:59"): cv.time,
-            vol.Optional(ATTR_WEEKDAYS, default=list(WEEKDAYS)): vol.All(
-                cv.ensure_list, [vol.In(WEEKDAYS)], vol.Length(min=1)
+            probatio.Required(ATTR_INDEX): _INDEX,
+            probatio.Optional(ATTR_TYPE, default="digital"): probatio.In(PASSWORD_TYPES),
+            probatio.Optional(ATTR_USER, default=""): probatio.All(
+                cv.string, probatio.Length(max=32)
+            ),
+            probatio.Optional(ATTR_CODE): probatio.All(cv.string, probatio.Match(_CODE)),
+            probatio.Optional(ATTR_TIME_TYPE, default="permanent"): probatio.In(TIME_TYPES),
+            probatio.Optional(ATTR_ACTIVE): cv.datetime,
+            probatio.Optional(ATTR_EXPIRE): cv.datetime,
+            probatio.Optional(ATTR_START, default="00:00"): cv.time,
+            probatio.Optional(ATTR_END, default="23:59"): cv.time,
+            probatio.Optional(ATTR_WEEKDAYS, default=list(WEEKDAYS)): probatio.All(
+                cv.ensure_list, [probatio.In(WEEKDAYS)], probatio.Length(min=1)
             ),
         }
     ),
-    "delete_lock_password": vol.Schema({**ONE_DEVICE, vol.Required(ATTR_INDEX): _INDEX}),
-    "get_lock_passwords": vol.Schema(ONE_DEVICE),
+    "delete_lock_password": probatio.Schema({**ONE_DEVICE, probatio.Required(ATTR_INDEX): _INDEX}),
+    "get_lock_passwords": probatio.Schema(ONE_DEVICE),
 }
 
 

@@ -292,6 +292,7 @@ class DeviceRuntime(ABC):
     def register(self, device: RlinkDevice) -> dr.DeviceEntry:
         """Create or update the device registry entry."""
         mac = device.network.get("mac")
+        gateway = self.registry_entry(device.gateway) if device.gateway else None
         return dr.async_get(self.hass).async_get_or_create(
             config_entry_id=self.entry.entry_id,
             config_subentry_id=device.subentry_id,
@@ -303,11 +304,17 @@ class DeviceRuntime(ABC):
             sw_version=device.version,
             hw_version=device.mcu_version,
             serial_number=device.hardware_uuid or device.uuid,
-            via_device=(DOMAIN, device.gateway) if device.gateway else None,
+            via_device_id=gateway.id if gateway is not None else None,
+        )
+
+    def registry_entry(self, uuid: str) -> dr.DeviceEntry | None:
+        """This entry's registry device for a uuid (or a cloud device id)."""
+        return dr.async_get(self.hass).async_get_device_by_identifier(
+            (DOMAIN, uuid), self.entry.entry_id
         )
 
     def device_id(self, device: RlinkDevice) -> str | None:
-        entry = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, device.uuid)})
+        entry = self.registry_entry(device.uuid)
         return entry.id if entry is not None else None
 
     @callback
@@ -362,9 +369,8 @@ class DeviceRuntime(ABC):
         """The gateway unbound a sub-device: forget it and remove it from the registry."""
         if self.forget_subdevice(uuid) is None:
             return
-        registry = dr.async_get(self.hass)
-        if (entry := registry.async_get_device(identifiers={(DOMAIN, uuid)})) is not None:
-            registry.async_remove_device(entry.id)
+        if (entry := self.registry_entry(uuid)) is not None:
+            dr.async_get(self.hass).async_remove_device(entry.id)
 
     def reachable(self, device: RlinkDevice) -> bool:
         """Whether a command can reach the device now."""

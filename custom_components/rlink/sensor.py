@@ -52,14 +52,14 @@ def _number(value: Any) -> float | int | None:
         return value
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except TypeError, ValueError:
         return None
 
 
 def _timestamp(value: Any) -> datetime | None:
     try:
         return datetime.fromtimestamp(int(value) / 1000, UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
+    except TypeError, ValueError, OverflowError, OSError:
         return None
 
 

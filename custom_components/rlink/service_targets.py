@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-import voluptuous as vol
+import probatio
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
@@ -24,10 +24,12 @@ type Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]
 _SECRET_KEYS: Final = frozenset({"pwd", "password", "secret"})
 
 DEVICES: Final[dict[Any, Any]] = {
-    vol.Required(ATTR_DEVICE_ID): vol.All(cv.ensure_list, [cv.string])
+    probatio.Required(ATTR_DEVICE_ID): probatio.All(cv.ensure_list, [cv.string])
 }
 ONE_DEVICE: Final[dict[Any, Any]] = {
-    vol.Required(ATTR_DEVICE_ID): vol.All(cv.ensure_list, vol.Length(1, 1), [cv.string])
+    probatio.Required(ATTR_DEVICE_ID): probatio.All(
+        cv.ensure_list, probatio.Length(1, 1), [cv.string]
+    )
 }
 
 
@@ -48,11 +50,9 @@ def targets(hass: HomeAssistant, call: ServiceCall) -> list[tuple[DeviceRuntime,
     return targets
 
 
-def _hub_of(hass: HomeAssistant, entry: dr.DeviceEntry, uuid: str) -> DeviceRuntime:
-    for entry_id in entry.config_entries:
-        config_entry = hass.config_entries.async_get_entry(entry_id)
-        if config_entry is None or config_entry.domain != DOMAIN:
-            continue
+def _hub_of(hass: HomeAssistant, entry: dr.BaseDeviceEntry, uuid: str) -> DeviceRuntime:
+    config_entry = hass.config_entries.async_get_entry(entry.config_entry_id)
+    if config_entry is not None and config_entry.domain == DOMAIN:
         if config_entry.state is not ConfigEntryState.LOADED:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import voluptuous as vol
+import probatio
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.helpers import config_validation as cv
 
@@ -40,50 +40,54 @@ CONFIG_TYPES: Final = ("white_list", "wifi_list", "wifi_set", "aligenie_sp_confi
 def _command_code(value: Any) -> Cmd:
     code = lookup(Cmd, cv.string(value))
     if code is None:
-        raise vol.Invalid(f"unknown command code {value!r}")
+        raise probatio.Invalid(f"unknown command code {value!r}")
     return code
 
 
-SCHEMAS: Final[dict[str, vol.Schema]] = {
-    "set_properties": vol.Schema(
-        {**DEVICES, vol.Required(ATTR_PROPERTIES): vol.All(dict, vol.Length(min=1))}
+SCHEMAS: Final[dict[str, probatio.Schema]] = {
+    "set_properties": probatio.Schema(
+        {**DEVICES, probatio.Required(ATTR_PROPERTIES): probatio.All(dict, probatio.Length(min=1))}
     ),
-    "refresh": vol.Schema(DEVICES),
-    "send_command": vol.Schema(
+    "refresh": probatio.Schema(DEVICES),
+    "send_command": probatio.Schema(
         {
             **ONE_DEVICE,
-            vol.Required(ATTR_CODE): _command_code,
-            vol.Optional(ATTR_DATA, default=dict): dict,
-            vol.Optional(ATTR_ACK): cv.boolean,
-            vol.Optional(ATTR_TIMEOUT, default=COMMAND_TIMEOUT): vol.All(
-                vol.Coerce(float), vol.Range(min=1, max=120)
+            probatio.Required(ATTR_CODE): _command_code,
+            probatio.Optional(ATTR_DATA, default=dict): dict,
+            probatio.Optional(ATTR_ACK): cv.boolean,
+            probatio.Optional(ATTR_TIMEOUT, default=COMMAND_TIMEOUT): probatio.All(
+                probatio.Coerce(float), probatio.Range(min=1, max=120)
             ),
         }
     ),
-    "reboot": vol.Schema(DEVICES),
-    "reset": vol.Schema({**DEVICES, vol.Optional(ATTR_CLEAR_DATA, default=False): cv.boolean}),
-    "log_switch": vol.Schema(
+    "reboot": probatio.Schema(DEVICES),
+    "reset": probatio.Schema(
+        {**DEVICES, probatio.Optional(ATTR_CLEAR_DATA, default=False): cv.boolean}
+    ),
+    "log_switch": probatio.Schema(
         {
             **DEVICES,
-            vol.Required(ATTR_ENABLE): cv.boolean,
-            vol.Optional(ATTR_MODE, default="single"): vol.In(LOG_MODES),
-            vol.Optional(ATTR_INTERVAL, default=10): vol.All(vol.Coerce(int), vol.Range(1, 360)),
-            vol.Optional(ATTR_LEVEL, default="info"): vol.In(LOG_LEVELS),
+            probatio.Required(ATTR_ENABLE): cv.boolean,
+            probatio.Optional(ATTR_MODE, default="single"): probatio.In(LOG_MODES),
+            probatio.Optional(ATTR_INTERVAL, default=10): probatio.All(
+                probatio.Coerce(int), probatio.Range(1, 360)
+            ),
+            probatio.Optional(ATTR_LEVEL, default="info"): probatio.In(LOG_LEVELS),
         }
     ),
-    "config_settings": vol.Schema(
+    "config_settings": probatio.Schema(
         {
             **ONE_DEVICE,
-            vol.Required(ATTR_TYPE): vol.In(CONFIG_TYPES),
-            vol.Required(ATTR_SETTINGS): dict,
+            probatio.Required(ATTR_TYPE): probatio.In(CONFIG_TYPES),
+            probatio.Required(ATTR_SETTINGS): dict,
         }
     ),
-    "clear_data": vol.Schema(DEVICES),
-    "common_cmd": vol.Schema(
+    "clear_data": probatio.Schema(DEVICES),
+    "common_cmd": probatio.Schema(
         {
             **ONE_DEVICE,
-            vol.Required(ATTR_CMD_TYPE): cv.string,
-            vol.Optional(ATTR_CMD_DATA, default=dict): dict,
+            probatio.Required(ATTR_CMD_TYPE): cv.string,
+            probatio.Optional(ATTR_CMD_DATA, default=dict): dict,
         }
     ),
 }
@@ -180,7 +184,7 @@ HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
 
 _MODULES: Final = (lock_codes, gateway_services, firmware, cloud_services)
 """The other modules offering services, each with its `SCHEMAS` and `HANDLERS`."""
-ALL_SCHEMAS: Final[dict[str, vol.Schema]] = {
+ALL_SCHEMAS: Final[dict[str, probatio.Schema]] = {
     **SCHEMAS,
     **{name: schema for m in _MODULES for name, schema in m.SCHEMAS.items()},
 }

@@ -436,5 +436,12 @@ class EmbeddedBroker:
 
     async def stop(self) -> None:
         broker, self._broker = self._broker, None
-        if broker is not None:
-            await broker.shutdown()
+        if broker is None:
+            return
+        handlers = [handler for _session, handler in broker._sessions.values()]
+        await broker.shutdown()
+        # amqtt re-arms a client's keep-alive timer on the last packet it writes while
+        # shutting down, and nothing cancels it afterwards.
+        for handler in handlers:
+            if isinstance(timer := getattr(handler, "_keepalive_task", None), asyncio.Handle):
+                timer.cancel()

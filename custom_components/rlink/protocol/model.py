@@ -142,7 +142,7 @@ def _number(value: Any, path: str) -> float | None:
         raise ModelError("expected a number, got a boolean", field=path)
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except TypeError, ValueError:
         raise ModelError(f"expected a number, got {value!r}", field=path) from None
     if not math.isfinite(number):
         raise ModelError("expected a finite number", field=path)

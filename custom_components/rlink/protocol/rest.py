@@ -331,7 +331,7 @@ class RestClient:
                 if attempt + 1 >= attempts or not retryable:
                     self.failures += 1
                     raise
-            except (RestError, RlinkError):
+            except RestError, RlinkError:
                 self.failures += 1
                 raise
             await asyncio.sleep(delay)

@@ -186,6 +186,10 @@ class MqttSession:
         self._runner: asyncio.Task[None] | None = None
         self._misc: asyncio.TimerHandle | None = None
         self._routes: dict[str, MessageHandler] = {}
+        # SUBSCRIBE packets the broker has not acknowledged yet (paho message ids).
+        self._unacked_subscriptions: set[int] = set()
+        self._subscriptions_acked = asyncio.Event()
+        self._subscriptions_acked.set()
         self._pending: dict[tuple[str, str], asyncio.Future[Message]] = {}
         self._parse_log: dict[tuple[str, str], float] = {}
         self._inflight: list[mqtt.MQTTMessageInfo] = []
@@ -207,7 +211,7 @@ class MqttSession:
         _check_filter(topic_filter)
         self._routes[topic_filter] = handler
         if self.connected and self._client is not None:
-            self._client.subscribe(topic_filter, qos=1)
+            self._send_subscribe(self._client, [(topic_filter, 1)])
 
         def unsubscribe() -> None:
             if self._routes.get(topic_filter) is handler:
@@ -233,6 +237,15 @@ class MqttSession:
     async def wait_connected(self) -> None:
         """Wait until the session is connected (wrap it in a timeout)."""
         await self._up.wait()
+
+    async def wait_subscribed(self) -> None:
+        """Wait until connected with every subscription acknowledged (wrap it in a timeout).
+
+        Until the SUBACK, a broker may drop what is published to the new filter.
+        """
+        while not (self.connected and self._subscriptions_acked.is_set()):
+            await self._up.wait()
+            await self._subscriptions_acked.wait()
 
     def reconnect(self, reason: str) -> None:
         """Drop the connection now; the session comes back with fresh credentials."""
@@ -369,6 +382,7 @@ class MqttSession:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.on_socket_close = self._on_socket_close
         client.on_socket_unregister_write = self._on_socket_unregister_write
         # While connect() runs in the executor these two fire there: hop to the loop.
@@ -492,14 +506,31 @@ class MqttSession:
             if waiter is not None and not waiter.done():
                 waiter.set_exception(cls(f"{self.host}:{self.port} refused the connection: {name}"))
             return
+        self._unacked_subscriptions.clear()
+        self._subscriptions_acked.set()
         if self._routes:
-            client.subscribe([(topic, 1) for topic in self._routes])
+            self._send_subscribe(client, [(topic, 1) for topic in self._routes])
         if self._ever_connected:
             self.stats.reconnects += 1
         self._ever_connected = True
         self._set_state(SessionState.CONNECTED, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def _send_subscribe(self, client: mqtt.Client, filters: list[tuple[str, int]]) -> None:
+        result, mid = client.subscribe(filters)
+        if result == mqtt.MQTT_ERR_SUCCESS and mid is not None:
+            self._unacked_subscriptions.add(mid)
+            self._subscriptions_acked.clear()
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        if client is not self._client:
+            return
+        self._unacked_subscriptions.discard(mid)
+        if not self._unacked_subscriptions:
+            self._subscriptions_acked.set()
 
     def _on_disconnect(
         self,
