@@ -23,7 +23,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import aiohttp
+from homeassistant.components.http import config as http_config
 from homeassistant.config_entries import STORAGE_VERSION, STORAGE_VERSION_MINOR, ConfigEntry
+from homeassistant.util import dt as dt_util
 
 from custom_components.rlink.const import (
     CONF_APP_SECRET,
@@ -64,12 +67,9 @@ HUB_ENTRY_ID = "01RLINKDEVELOPMENTHUB0000"
 CLOUD_ENTRY_ID = "01RLINKDEVELOPMENTCLOUD00"
 CONFIGURATION = """\
 # The development instance of the rlink integration (created by scripts/develop).
-# A light set of Home Assistant's own integrations: the UI, history and the sun.
-frontend:
-config:
-history:
-logbook:
-sun:
+# What a new installation has: Home Assistant's default set of integrations.
+# scripts/develop sets the UI's port in .storage/http (8123 when it is free).
+default_config:
 
 logger:
   default: info
@@ -193,9 +193,32 @@ def cloud_entry(port: int, rest_port: int, devices: list[DeviceConfig]) -> dict[
     )
 
 
-def prepare(config: Path, entry: dict[str, Any]) -> None:
+def set_http_port(config: Path, port: int) -> None:
+    """The UI's port lives in Home Assistant's HTTP store (its YAML form is deprecated)."""
+    storage = config / ".storage" / http_config.STORAGE_KEY
+    if storage.exists():
+        stored = json.loads(storage.read_text())
+    else:
+        now = dt_util.utcnow().isoformat()
+        stable = {**http_config.HTTP_STORAGE_SCHEMA({}), "created_at": now}
+        stored = {
+            "version": http_config.STORAGE_VERSION,
+            "minor_version": http_config.STORAGE_MINOR_VERSION,
+            "key": http_config.STORAGE_KEY,
+            "data": {
+                http_config.KEY_STABLE: {**stable, "error": None, "error_message": None},
+                http_config.KEY_YAML_MIGRATION_DONE: True,
+            },
+        }
+    stored["data"][http_config.KEY_STABLE][http_config.CONF_SERVER_PORT] = port
+    stored["data"][http_config.KEY_PENDING] = None
+    storage.write_text(json.dumps(stored, indent=2))
+
+
+def prepare(config: Path, entry: dict[str, Any], http_port: int) -> None:
     """Write everything Home Assistant needs to start with `entry` (hub or cloud) configured."""
     (config / ".storage").mkdir(parents=True, exist_ok=True)
+    set_http_port(config, http_port)
     if not (config / "configuration.yaml").exists():
         (config / "configuration.yaml").write_text(CONFIGURATION)
     link = config / "custom_components"
@@ -274,26 +297,43 @@ def _start_home_assistant(config: Path) -> subprocess.Popen[bytes]:
     )
 
 
+async def _wait_for_ui(http_port: int, process: subprocess.Popen[bytes], seconds: float) -> str:
+    """Wait until Home Assistant serves its frontend; return the address to open."""
+    url = f"http://127.0.0.1:{http_port}"
+    async with asyncio.timeout(seconds), aiohttp.ClientSession() as client:
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"Home Assistant exited with status {process.returncode}")
+            with contextlib.suppress(aiohttp.ClientError):
+                async with client.get(f"{url}/manifest.json") as response:
+                    if response.status == 200:
+                        return url
+            await asyncio.sleep(0.5)
+
+
 async def _stop_home_assistant(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.terminate()
         await asyncio.to_thread(process.wait, 60)
 
 
-async def run_hub(config: Path, port: int, devices: list[DeviceConfig]) -> None:
+async def run_hub(config: Path, port: int, http_port: int, devices: list[DeviceConfig]) -> None:
     """Home Assistant's embedded broker first, then the house connects to it."""
     process = _start_home_assistant(config)
     try:
         logging.info("Waiting for Home Assistant and its embedded broker on port %d", port)
         await _wait_for_broker(port, devices[0], process, 600)
+        url = await _wait_for_ui(http_port, process, 600)
         async with Simulator("127.0.0.1", port, devices):
-            logging.info("The simulated house is connected. Open http://localhost:8123")
+            logging.info("The simulated house is connected. Open %s", url)
             await _until_stopped(process)
     finally:
         await _stop_home_assistant(process)
 
 
-async def run_cloud(config: Path, port: int, rest_port: int, devices: list[DeviceConfig]) -> None:
+async def run_cloud(
+    config: Path, port: int, rest_port: int, http_port: int, devices: list[DeviceConfig]
+) -> None:
     """The fake cloud and its house first, then Home Assistant logs in to it as an app."""
     async with FakeCloud(devices, mqtt_port=port, rest_port=rest_port) as cloud:
         # Something for rlink.cloud_group_control and rlink.cloud_execute_scene to act on.
@@ -304,7 +344,8 @@ async def run_cloud(config: Path, port: int, rest_port: int, devices: list[Devic
         try:
             logging.info("Waiting for Home Assistant to log in to the fake cloud")
             await _wait_for_app(cloud, process, 600)
-            logging.info("The cloud account is connected. Open http://localhost:8123")
+            url = await _wait_for_ui(http_port, process, 600)
+            logging.info("The cloud account is connected. Open %s", url)
             await _until_stopped(process)
         finally:
             await _stop_home_assistant(process)
@@ -321,6 +362,9 @@ def main() -> None:
         "--rest-port", type=int, default=8180, help="preferred REST port of the fake cloud"
     )
     parser.add_argument(
+        "--http-port", type=int, default=8123, help="preferred port of Home Assistant's UI"
+    )
+    parser.add_argument(
         "--prepare-only", action="store_true", help="write config/ and exit without starting"
     )
     args = parser.parse_args()
@@ -328,21 +372,22 @@ def main() -> None:
     for chatty in ("amqtt", "transitions"):  # the fake cloud's broker logs every step
         logging.getLogger(chatty).setLevel(logging.WARNING)
     port, devices = free_port(args.port), house()
+    http_port = free_port(args.http_port)
     rest_port = free_port(args.rest_port) if args.cloud else 0
     if args.cloud:
-        prepare(args.config, cloud_entry(port, rest_port, devices))
+        prepare(args.config, cloud_entry(port, rest_port, devices), http_port)
         logging.info(
             "config/ is ready (cloud account: MQTT port %d, REST port %d)", port, rest_port
         )
     else:
-        prepare(args.config, hub_entry(port, devices))
+        prepare(args.config, hub_entry(port, devices), http_port)
         logging.info("config/ is ready (hub on port %d, %d devices)", port, len(devices))
     if args.prepare_only:
         return
     if args.cloud:
-        asyncio.run(run_cloud(args.config, port, rest_port, devices))
+        asyncio.run(run_cloud(args.config, port, rest_port, http_port, devices))
     else:
-        asyncio.run(run_hub(args.config, port, devices))
+        asyncio.run(run_hub(args.config, port, http_port, devices))
 
 
 if __name__ == "__main__":

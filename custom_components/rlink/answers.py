@@ -13,6 +13,7 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
+from homeassistant.components.web_rtc import async_get_ice_servers
 from homeassistant.const import ATTR_TEMPERATURE, UnitOfTemperature
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import area_registry as ar
@@ -64,20 +65,9 @@ STS_LIFETIME: Final = 3600
 _NETWORK_FROM_INFO = {"currentSsid": "currentSsid", "mac": "mac", "ip": "ip"}
 
 
-# What Home Assistant's web_rtc offers browsers when nothing is configured.
-DEFAULT_ICE_SERVERS: Final = (
-    RTCIceServer(urls=["stun:stun.home-assistant.io:3478", "stun:stun.home-assistant.io:80"]),
-)
-
-
 def ice_servers(hass: HomeAssistant) -> list[RTCIceServer]:
-    """Home Assistant's ICE servers: web_rtc's when it runs, else the core config's."""
-    try:
-        from homeassistant.components.web_rtc import async_get_ice_servers  # noqa: PLC0415
-
-        return list(async_get_ice_servers(hass))
-    except KeyError:  # web_rtc is not set up
-        return list(hass.config.webrtc.ice_servers or DEFAULT_ICE_SERVERS)
+    """Home Assistant's ICE servers, as web_rtc (a dependency) offers them to browsers."""
+    return list(async_get_ice_servers(hass))
 
 
 def turn_auth(hass: HomeAssistant, lifetime: int) -> JsonObject | None:

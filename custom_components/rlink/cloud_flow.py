@@ -52,9 +52,17 @@ _PORT = selector.NumberSelector(
     selector.NumberSelectorConfig(min=1, max=65535, mode=selector.NumberSelectorMode.BOX)
 )
 _HOMES = selector.TextSelector(selector.TextSelectorConfig(multiple=True))
+# Algorithm names read the same in every language: labels, not translations.
+_SIGN_METHOD_LABELS: Final = {
+    SignMethod.HMAC_SHA1: "HMAC-SHA1",
+    SignMethod.HMAC_SHA256: "HMAC-SHA256",
+}
 _SIGN_METHODS = selector.SelectSelector(
     selector.SelectSelectorConfig(
-        options=[str(m) for m in SignMethod], translation_key="sign_method"
+        options=[
+            selector.SelectOptionDict(value=str(method), label=label)
+            for method, label in _SIGN_METHOD_LABELS.items()
+        ]
     )
 )
 
