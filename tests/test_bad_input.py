@@ -132,6 +132,20 @@ async def test_values_outside_the_model_change_nothing(
     await until(lambda: hass.states.get(power).state == "7.5")
 
 
+async def test_a_huge_value_is_logged_as_a_short_excerpt(
+    plug_hub: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    huge = "9" * (1 << 20)
+    reply = await plug_hub.report({"power": huge})
+    assert reply.res == 0
+    lines = [r.getMessage() for r in caplog.records if "model does not allow" in r.getMessage()]
+    assert len(lines) == 1
+    assert len(lines[0]) < 300
+    assert f"({len(repr(huge))} characters)" in lines[0]
+    assert plug_hub.hass.states.get(plug_hub.power).state == "5.0"
+
+
 async def test_refused_and_unanswered_commands(plug_hub: Any) -> None:
     hass = plug_hub.hass
     entry = plug_hub.entry

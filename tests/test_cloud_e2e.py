@@ -394,10 +394,16 @@ async def test_diagnostics_keep_the_account_secret(hass: HomeAssistant, cloud: F
 
     entry = await cloud_entry(hass, cloud)
     report = await async_get_config_entry_diagnostics(hass, entry)
-    assert DEFAULT_SECRET not in repr(report)
+    text = repr(report)
+    assert DEFAULT_SECRET not in text
+    # Nor who the account is, or where its cloud lives.
+    assert DEFAULT_USER not in text
+    assert cloud.rest_url not in text
     assert report["hub"]["mode"] == "cloud"
-    assert report["hub"]["rest"]["base_url"] == cloud.rest_url
-    assert report["entry"]["data"]["app_secret"] == "**REDACTED**"
+    assert report["hub"]["rest"]["base_url"] == "**REDACTED**"
+    assert report["hub"]["session"]["host"] == "**REDACTED**"
+    for key in ("app_secret", "user_id", "host", "rest_url"):
+        assert report["entry"]["data"][key] == "**REDACTED**", key
 
 
 async def test_cloud_groups_scenes_and_reports(hass: HomeAssistant, cloud: FakeCloud) -> None:

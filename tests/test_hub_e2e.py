@@ -116,6 +116,12 @@ async def test_number_and_select_write_through_the_device(hass: HomeAssistant) -
         )
         await until(lambda: hass.states.get(countdown).state == "42")
         assert sim.device(plug.uuid).values["countdown"] == 42
+        # An integer property takes the nearest integer, not the one below.
+        await hass.services.async_call(
+            "number", "set_value", {"entity_id": countdown, "value": 58.7}, blocking=True
+        )
+        await until(lambda: hass.states.get(countdown).state == "59")
+        assert sim.device(plug.uuid).values["countdown"] == 59
         await hass.services.async_call(
             "select", "select_option", {"entity_id": mode, "option": "2"}, blocking=True
         )

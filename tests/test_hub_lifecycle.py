@@ -11,6 +11,7 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -303,6 +304,9 @@ async def test_diagnostics_hold_no_secret(hass: HomeAssistant) -> None:
                 "config": json.dumps(
                     {"currentSsid": "home", "wifiList": [{"ssid": "x", "pwd": "wifipass1"}]}
                 ),
+                "currentSsid": "MyHomeWifi",
+                "mac": "a4:cf:12:34:56:78",
+                "ip": "192.168.77.41",
             },
         )
         await sim.device(lock.uuid).send(
@@ -310,6 +314,12 @@ async def test_diagnostics_hold_no_secret(hass: HomeAssistant) -> None:
         )
         diagnostics = await async_get_config_entry_diagnostics(hass, entry)
         per_device = await async_get_device_diagnostics(hass, entry, device_entry(hass, lock.uuid))
+        # A registry device the hub does not know: diagnostics still answer.
+        stranger = dr.async_get(hass).async_get_or_create(
+            config_entry_id=entry.entry_id, identifiers={(DOMAIN, "rn01strangerdev01")}
+        )
+        unknown = await async_get_device_diagnostics(hass, entry, stranger)
+    assert unknown["device"] is None
     text = json.dumps(diagnostics, default=str) + json.dumps(per_device, default=str)
     for secret in (
         lock.secret,
@@ -317,6 +327,9 @@ async def test_diagnostics_hold_no_secret(hass: HomeAssistant) -> None:
         "4711",
         "unlockme99",
         "s3cretkey",
+        "MyHomeWifi",
+        "a4:cf:12:34:56:78",
+        "192.168.77.41",
         entry.runtime_data.broker.hub_credentials.password if entry.runtime_data.broker else "",
     ):
         if secret:

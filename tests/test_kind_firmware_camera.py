@@ -15,6 +15,7 @@ from yarl import URL
 
 from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.firmware import DATA_FIRMWARE
+from custom_components.rlink.protocol.codes import DeviceEvent
 from tools.rlink_sim import Simulator
 from tools.rlink_sim.webrtc import viewer_offer
 
@@ -114,6 +115,24 @@ async def test_firmware_install_downloads_from_home_assistant(
         assert failed.value.translation_key == "ota_md5_mismatch"
         assert hass.states.get(update).attributes["installed_version"] == "1.1.0"
         assert hass.states.get(update).attributes["in_progress"] is False
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_download_progress_as_devices_send_it(hass: HomeAssistant) -> None:
+    plug = device("plug")
+    entry = await hub_with(hass, plug)
+    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [plug]) as sim:
+        update = entity_id(hass, "update", plug.uuid, "firmware")
+        virtual = sim.device(plug.uuid)
+        for percent, shown in ((40, 40), (37.5, 38), ("61", 61), (140, 100), ("soon", None)):
+            await virtual.send(
+                DeviceEvent.OTA_PROGRESS, {"type": "downloading", "percent": percent}
+            )
+            await until(
+                lambda p=percent: entry.runtime_data.devices[plug.uuid].ota.get("percent") == p
+            )
+            await hass.async_block_till_done()
+            assert hass.states.get(update).attributes["update_percentage"] == shown, percent
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -219,6 +238,20 @@ async def test_camera_webrtc_through_the_websocket_api(
         assert (await client.receive_json())["success"]
         closing = (await waiter).data
         assert (closing["method"], closing["peerClientId"]) == ("CLOSE", peer)
+        # A late candidate for the closed session: a translated error, nothing sent.
+        await client.send_json_auto_id(
+            {
+                "type": "camera/webrtc/candidate",
+                "entity_id": cam,
+                "session_id": session["session_id"],
+                "candidate": {"candidate": "candidate:2 1 UDP 1 127.0.0.1 9 typ host"},
+            }
+        )
+        late = await client.receive_json()
+        assert not late["success"]
+        assert late["error"]["message"].startswith(
+            f"There is no live view {session['session_id']} on this camera any more"
+        )
 
         # A busy camera: the browser gets a clear error.
         busy_cam = entity_id(hass, "camera", busy.uuid, "camera")

@@ -31,6 +31,7 @@ from webrtc_models import RTCIceCandidateInit
 
 from . import RlinkConfigEntry
 from .answers import SIGNAL_MODEL_EVENT, SIGNAL_WEBRTC, turn_auth
+from .const import DOMAIN
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
 from .kinds import Kind
@@ -166,7 +167,11 @@ class RlinkCamera(RlinkEntity, Camera):
         self, session_id: str, candidate: RTCIceCandidateInit
     ) -> None:
         if session_id not in self._sessions:
-            raise HomeAssistantError(f"No WebRTC session {session_id}")
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="no_webrtc_session",
+                translation_placeholders={"session_id": session_id},
+            )
         await self._signal(session_id, "ICE_CANDIDATE", json.dumps([candidate.to_dict()]))
 
     @callback

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Any, Final
 
 from homeassistant.components.diagnostics import async_redact_data
-from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntry
 
@@ -15,11 +15,13 @@ from .cloud import RlinkCloud
 from .const import (
     CONF_ACCESS_TOKEN,
     CONF_APP_SECRET,
+    CONF_REST_URL,
     CONF_SECRET,
     CONF_STORE_ACCESS_KEY,
     CONF_STORE_SECRET_KEY,
     CONF_STORE_SESSION_TOKEN,
     CONF_UNLOCK_PASSWORD,
+    CONF_USER_ID,
     DOMAIN,
 )
 from .device import RlinkDevice
@@ -54,6 +56,15 @@ TO_REDACT: Final = {
     "wifiList",
     "config",
     "userId",
+    CONF_USER_ID,
+    # Where the account and the house are: hosts, addresses, network names.
+    CONF_HOST,
+    CONF_REST_URL,
+    "base_url",
+    "mac",
+    "ip",
+    "currentSsid",
+    "ssid",
 }
 
 
@@ -148,7 +159,10 @@ async def async_get_device_diagnostics(
     hass: HomeAssistant, entry: RlinkConfigEntry, device: DeviceEntry
 ) -> dict[str, Any]:
     hub = entry.runtime_data
-    uuid = next(i for d, i in device.identifiers if d == DOMAIN)
+    uuid = next((i for d, i in device.identifiers if d == DOMAIN), None)
+    known = hub.devices.get(uuid) if uuid is not None else None
+    # A registry device the hub no longer knows (removed, not yet spoken of) has no state.
     return async_redact_data(
-        {"hub": _hub(hub), "device": _device(hub, hub.devices[uuid])}, TO_REDACT
+        {"hub": _hub(hub), "device": _device(hub, known) if known is not None else None},
+        TO_REDACT,
     )

@@ -75,7 +75,8 @@ class RlinkNumber(RlinkEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         prop = self.entity_description.prop
-        native: float | int = int(value) if prop and prop.type is DataType.INT else value
+        # The slider or a template may give 41.6 for an integer: the nearest one, not 41.
+        native: float | int = round(value) if prop and prop.type is DataType.INT else value
         await self.hub.async_set_properties(
             self.device, {self.entity_description.identifier: native}
         )

@@ -49,6 +49,14 @@ _LOG_INTERVAL: Final = 300.0
 type DevicesListener = Callable[[RlinkDevice], None]
 
 
+def excerpt(value: Any, limit: int = 80) -> str:
+    """A value as a log line may show it: a device can send a megabyte where a number goes."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
+
+
 class RateLimitedLog:
     """Log a problem once per key per interval, so a chatty device cannot flood the log."""
 
@@ -201,10 +209,10 @@ class DeviceRuntime(ABC):
                 else:
                     self.log.warning(
                         ("value", device.uuid, key),
-                        "%s reported %s=%r, which its model does not allow; ignored",
+                        "%s reported %s=%s, which its model does not allow; ignored",
                         device.name,
-                        key,
-                        value,
+                        excerpt(key),
+                        excerpt(value),
                     )
         changed = device.apply_values(accepted)
         if changed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -80,10 +81,16 @@ class RlinkFirmware(RlinkEntity, UpdateEntity):
 
     @property
     def update_percentage(self) -> int | None:
+        if self.device.ota.get("type") != "downloading":
+            return None
         percent = self.device.ota.get("percent")
-        if self.device.ota.get("type") == "downloading" and isinstance(percent, int):
-            return max(0, min(100, percent))
-        return None
+        if isinstance(percent, bool) or not isinstance(percent, int | float | str):
+            return None
+        try:
+            value = float(percent)  # devices send 40, 37.5 or "40"
+        except ValueError:
+            return None
+        return max(0, min(100, round(value))) if math.isfinite(value) else None
 
     async def async_install(self, version: str | None, backup: bool, **kwargs: Any) -> None:
         catalog = self.hass.data[DATA_FIRMWARE]

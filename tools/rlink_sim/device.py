@@ -176,17 +176,20 @@ class VirtualDevice:
         self.started.clear()
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(self._tolerating_disconnects(coro))
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._job_done)
 
-    async def _tolerating_disconnects(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def _job_done(self, task: asyncio.Task[Any]) -> None:
         """A background job (a reboot, an OTA) that loses the broker just ends, as on a
-        real device; anything else is a simulator bug and surfaces."""
-        try:
-            await coro
-        except SessionError as err:
+        real device; anything else is a simulator bug and is logged as one."""
+        self._tasks.discard(task)
+        if task.cancelled() or (err := task.exception()) is None:
+            return
+        if isinstance(err, SessionError):
             _LOGGER.info("%s: connection lost during a background job: %s", self.uuid, err)
+        else:
+            _LOGGER.error("%s: background job failed", self.uuid, exc_info=err)
 
     async def start_sequence(self) -> None:
         """What a freshly connected device says: bind, info, time, model, then its state."""
