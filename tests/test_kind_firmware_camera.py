@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from homeassistant.components.camera import async_get_image
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
@@ -267,9 +269,76 @@ async def test_camera_webrtc_through_the_websocket_api(
             "message": "The camera is busy with another viewer",
         }
 
-        # An alarm with a picture: the camera keeps it as its still image.
-        await virtual.emit("alarm", {"type": "ipc_motion", "imageUrl": "http://127.0.0.1:9/a.jpg"})
-        await until(lambda: "alarm_image" in hass.states.get(cam).attributes)
-        assert hass.states.get(cam).attributes["alarm_image"] == "http://127.0.0.1:9/a.jpg"
+        # The doorbell's button is a doorbell event to Home Assistant.
+        press = entity_id(hass, "event", camera.uuid, "event_doorbell")
+        assert hass.states.get(press).attributes["device_class"] == "doorbell"
+        await virtual.emit("doorbell", {})
+        await until(lambda: hass.states.get(press).attributes.get("event_type") == "doorbell")
+
         assert hass.states.get(entity_id(hass, "event", camera.uuid, "event_alarm")) is not None
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_the_alarm_picture_comes_only_from_where_a_device_may_point(
+    hass: HomeAssistant, loopback_ice: None
+) -> None:
+    """A device names its alarm picture's address; Home Assistant fetches it only from the
+    device itself or a public host, and never shows the address."""
+    camera_device = device("camera")
+    entry = await hub_with(hass, camera_device)
+    served = b"\xff\xd8 a jpeg"
+    hits: list[str] = []
+
+    async def picture(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        if request.path == "/page":
+            return web.Response(text="<html>", content_type="text/html")
+        return web.Response(body=served, content_type="image/jpeg")
+
+    app = web.Application()
+    app.router.add_get("/{name}", picture)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [camera_device]) as sim:
+            virtual = sim.device(camera_device.uuid)
+            cam = entity_id(hass, "camera", camera_device.uuid, "camera")
+            await until(lambda: hass.states.get(cam).state == "idle")
+            url = f"http://127.0.0.1:{port}/a.jpg"
+            alarm = entity_id(hass, "event", camera_device.uuid, "event_alarm")
+
+            async def alarm_with(address: str) -> None:
+                """The device raises an alarm; wait until Home Assistant has it."""
+                before = hass.states.get(alarm).state
+                await virtual.emit("alarm", {"type": "ipc_motion", "imageUrl": address})
+                await until(lambda: hass.states.get(alarm).state != before)
+
+            # The device has not said it is 127.0.0.1: that is Home Assistant's own host.
+            await alarm_with(url)
+            with pytest.raises(HomeAssistantError):
+                await async_get_image(hass, cam)
+            assert hits == []
+
+            # Once it has, the picture is its own to show.
+            info = {"version": "1.1.0", "config": json.dumps({"ip": "127.0.0.1"})}
+            await virtual.send(DeviceEvent.INFO, info)
+            await until(lambda: entry.runtime_data.devices[camera_device.uuid].network.get("ip"))
+            assert (await async_get_image(hass, cam)).content == served
+            assert "alarm_image" not in hass.states.get(cam).attributes
+            assert url not in repr(hass.states.get(cam).attributes)
+
+            # Not a picture, or not an address Home Assistant fetches from: nothing.
+            await alarm_with(f"http://127.0.0.1:{port}/page")
+            with pytest.raises(HomeAssistantError):
+                await async_get_image(hass, cam)
+            for refused in ("file:///etc/passwd", "http://user:pw@127.0.0.1/x", "x" * 5000):
+                await alarm_with(refused)
+            with pytest.raises(HomeAssistantError):  # the last good address was the page
+                await async_get_image(hass, cam)
+            assert hits == ["/a.jpg", "/page", "/page"]
+    finally:
+        await runner.cleanup()
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -13,7 +13,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Final
 
-from aiohttp import ClientTimeout
 from homeassistant.components.camera import Camera, CameraEntityDescription, CameraEntityFeature
 from homeassistant.components.camera.webrtc import (
     WebRTCAnswer,
@@ -24,10 +23,10 @@ from homeassistant.components.camera.webrtc import (
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from webrtc_models import RTCIceCandidateInit
+from yarl import URL
 
 from . import RlinkConfigEntry
 from .answers import SIGNAL_MODEL_EVENT, SIGNAL_WEBRTC, turn_auth
@@ -35,6 +34,7 @@ from .const import DOMAIN
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
 from .kinds import Kind
+from .picture import PictureRefused, checked_url, fetch_picture
 from .protocol.codes import DeviceCommand as Cmd
 from .runtime import DeviceRuntime
 
@@ -108,7 +108,7 @@ class RlinkCamera(RlinkEntity, Camera):
         RlinkEntity.__init__(self, hub, device, description)
         Camera.__init__(self)
         self._sessions: dict[str, WebRTCSendMessage] = {}
-        self._alarm_image: str | None = None
+        self._alarm_image: URL | None = None
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
@@ -219,27 +219,26 @@ class RlinkCamera(RlinkEntity, Camera):
     @callback
     def _on_event(self, identifier: str, output: dict[str, Any]) -> None:
         image = next((output[k] for k in ALARM_IMAGE_KEYS if output.get(k)), None)
-        if identifier == "alarm" and isinstance(image, str):
-            self._alarm_image = image
-            self.async_write_ha_state()
+        if identifier != "alarm" or image is None:
+            return
+        try:
+            self._alarm_image = checked_url(image)
+        except PictureRefused as err:
+            _LOGGER.info("Ignored the alarm picture address of %s: %s", self.device.name, err)
+            return
+        # The address is the device's word: it is used, never shown.
+        self.async_write_ha_state()
 
     async def async_camera_image(
         self, width: int | None = None, height: int | None = None
     ) -> bytes | None:
-        if not self._alarm_image:
+        if self._alarm_image is None:
             return None
-        session = async_get_clientsession(self.hass)
         try:
-            async with session.get(self._alarm_image, timeout=ClientTimeout(total=10)) as response:
-                response.raise_for_status()
-                return await response.read()
-        except Exception as err:
+            return await fetch_picture(self.hass, self._alarm_image, self.device.network.get("ip"))
+        except PictureRefused as err:
             _LOGGER.info("Could not fetch the alarm picture of %s: %s", self.device.name, err)
             return None
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        return {"alarm_image": self._alarm_image} if self._alarm_image else None
 
 
 async def async_setup_entry(

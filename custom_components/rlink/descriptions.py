@@ -14,6 +14,7 @@ from typing import Final, TypedDict
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
+from homeassistant.components.sensor.const import DEVICE_CLASS_STATE_CLASSES, DEVICE_CLASS_UNITS
 from homeassistant.const import (
     LIGHT_LUX,
     PERCENTAGE,
@@ -141,7 +142,7 @@ _BINARY_CLASSES: Final[Mapping[str, BinarySensorDeviceClass]] = MappingProxyType
     }
 )
 
-# Energy counters only grow; everything else numeric is a measurement.
+# Energy counters only grow; other measured quantities are measurements.
 _STATE_CLASSES: Final[Mapping[SensorDeviceClass, SensorStateClass]] = MappingProxyType(
     {SensorDeviceClass.ENERGY: SensorStateClass.TOTAL_INCREASING}
 )
@@ -177,18 +178,32 @@ def properties_for(device: RlinkDevice, platform: Platform) -> list[Property]:
     ]
 
 
+def _class_allows(device_class: SensorDeviceClass, unit: str | None) -> bool:
+    """Whether Home Assistant accepts the unit for the device class (its own table)."""
+    allowed = DEVICE_CLASS_UNITS.get(device_class)
+    return allowed is None or unit in allowed
+
+
 def unit_and_class(prop: Property) -> UnitInfo:
+    """The unit, and a device class only where Home Assistant accepts it with that unit:
+    the identifier's class first (``%`` alone could be anything), then the unit's."""
     info = _UNITS.get(prop.unit or "", UnitInfo(prop.unit or None))
-    device_class = _IDENTIFIER_CLASSES.get(prop.identifier.lower(), info.device_class)
-    return UnitInfo(info.unit, device_class)
+    named = _IDENTIFIER_CLASSES.get(prop.identifier.lower())
+    for candidate in (named, info.device_class):
+        if candidate is not None and _class_allows(candidate, info.unit):
+            return UnitInfo(info.unit, candidate)
+    return UnitInfo(info.unit, None)
 
 
-def state_class_for(prop: Property, device_class: SensorDeviceClass | None) -> SensorStateClass:
-    return (
-        _STATE_CLASSES.get(device_class, SensorStateClass.MEASUREMENT)
-        if device_class
-        else (SensorStateClass.MEASUREMENT)
-    )
+def state_class_for(
+    device_class: SensorDeviceClass | None, unit: str | None
+) -> SensorStateClass | None:
+    """Long-term statistics for quantities only: a number with neither a class nor a unit is
+    more likely a code or a level than something to average."""
+    if device_class is None:
+        return SensorStateClass.MEASUREMENT if unit else None
+    preferred = _STATE_CLASSES.get(device_class, SensorStateClass.MEASUREMENT)
+    return preferred if preferred in DEVICE_CLASS_STATE_CLASSES.get(device_class, set()) else None
 
 
 def binary_class_for(prop: Property) -> BinarySensorDeviceClass | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
-from homeassistant.components.event import EventEntity, EventEntityDescription
+from homeassistant.components.event import EventDeviceClass, EventEntity, EventEntityDescription
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -20,6 +22,22 @@ from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 ALARM = "alarm"
+
+# Model events Home Assistant has a class for, by identifier: a doorbell press shows and
+# triggers as one.
+DEVICE_CLASSES: Final[Mapping[str, EventDeviceClass]] = MappingProxyType(
+    {
+        "doorbell": EventDeviceClass.DOORBELL,
+        "doorbell_press": EventDeviceClass.DOORBELL,
+        "ring": EventDeviceClass.DOORBELL,
+        "button": EventDeviceClass.BUTTON,
+        "button_press": EventDeviceClass.BUTTON,
+        "key_press": EventDeviceClass.BUTTON,
+        "press": EventDeviceClass.BUTTON,
+        "motion": EventDeviceClass.MOTION,
+        "pir": EventDeviceClass.MOTION,
+    }
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +65,7 @@ def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
             key=f"event_{identifier}",
             identifier=f"event_{identifier}",
             event_types=[identifier],
+            device_class=DEVICE_CLASSES.get(identifier.lower()),
             watch=frozenset(),
             **naming,
         )

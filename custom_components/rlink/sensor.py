@@ -72,7 +72,7 @@ def _numeric(prop: Property) -> dict[str, Any]:
     return {
         "native_unit_of_measurement": info.unit,
         "device_class": info.device_class,
-        "state_class": state_class_for(prop, info.device_class),
+        "state_class": state_class_for(info.device_class, info.unit),
         "value_fn": lambda d: _number(d.values.get(prop.identifier)),
     }
 

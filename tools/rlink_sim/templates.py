@@ -45,6 +45,9 @@ _ALARM = {
     "outputData": [prop("type", "text", "Alarm type", "r"), prop("imageUrl", "text", "Image", "r")],
 }
 
+# A video doorbell's button: an event of its own beside the alarm.
+_DOORBELL = {"identifier": "doorbell", "name": "Doorbell press", "type": "info", "outputData": []}
+
 TEMPLATES: dict[str, Template] = {
     t.kind: t
     for t in (
@@ -104,7 +107,7 @@ TEMPLATES: dict[str, Template] = {
                 prop("night_vision", "enum", "Night vision", enums=["0", "1", "2"]),
             ],
             {"motion_detect": 1, "battery": 70, "night_vision": 0},
-            [_ALARM],
+            [_ALARM, _DOORBELL],
         ),
         Template(
             "vacuum",

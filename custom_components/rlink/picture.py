@@ -1,0 +1,88 @@
+"""Pictures a device points at (alarm thumbnails), fetched with care.
+
+The address comes from the device, so Home Assistant checks it before asking for it: http or
+https only, a host that is the device's own address or a public one (never Home Assistant
+itself, the router or other hosts of the house), no redirects, a time limit and a size limit.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Final
+
+from aiohttp import ClientError, ClientTimeout
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from yarl import URL
+
+MAX_URL_LENGTH: Final = 2048
+MAX_BYTES: Final = 5 * 1024 * 1024
+TIMEOUT: Final = ClientTimeout(total=10)
+_SCHEMES: Final = frozenset({"http", "https"})
+
+type Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class PictureRefused(Exception):
+    """The address or the answer is not one Home Assistant takes from a device."""
+
+
+def checked_url(raw: object) -> URL:
+    """The address if its form is acceptable (scheme, host, length)."""
+    if not isinstance(raw, str) or not raw or len(raw) > MAX_URL_LENGTH:
+        raise PictureRefused("not an address of a sensible length")
+    try:
+        url = URL(raw)
+    except ValueError as err:
+        raise PictureRefused(f"unreadable address: {err}") from err
+    if url.scheme not in _SCHEMES or not url.host or url.user or url.password:
+        raise PictureRefused("only http(s) addresses with a host and no credentials")
+    return url
+
+
+def _permitted(address: Address, device_address: Address | None) -> bool:
+    return address == device_address or address.is_global
+
+
+def _address(text: str | None) -> Address | None:
+    try:
+        return ipaddress.ip_address(text) if text else None
+    except ValueError:
+        return None
+
+
+async def _resolve(hass: HomeAssistant, host: str) -> list[Address]:
+    literal = _address(host.strip("[]"))
+    if literal is not None:
+        return [literal]
+    try:
+        infos = await hass.loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError as err:
+        raise PictureRefused(f"cannot resolve {host}: {err}") from err
+    found = [_address(str(info[4][0])) for info in infos]
+    return [a for a in found if a is not None]
+
+
+async def fetch_picture(hass: HomeAssistant, url: URL, device_ip: str | None) -> bytes:
+    """The picture's bytes, or `PictureRefused` with the reason."""
+    assert url.host is not None  # checked_url made sure
+    addresses = await _resolve(hass, url.host)
+    device_address = _address(device_ip)
+    if not addresses or not all(_permitted(a, device_address) for a in addresses):
+        raise PictureRefused(f"{url.host} is neither the device nor a public host")
+    session = async_get_clientsession(hass)
+    try:
+        async with session.get(url, timeout=TIMEOUT, allow_redirects=False) as response:
+            if response.status != 200:
+                raise PictureRefused(f"the answer was HTTP {response.status}")
+            if not response.content_type.startswith("image/"):
+                raise PictureRefused(f"the answer is {response.content_type}, not a picture")
+            if (response.content_length or 0) > MAX_BYTES:
+                raise PictureRefused("the picture is too large")
+            body = await response.content.read(MAX_BYTES + 1)
+    except (ClientError, TimeoutError) as err:
+        raise PictureRefused(f"the request failed: {err}") from err
+    if len(body) > MAX_BYTES:
+        raise PictureRefused("the picture is too large")
+    return body
