@@ -17,6 +17,7 @@ from yarl import URL
 
 from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.firmware import DATA_FIRMWARE
+from custom_components.rlink.picture import MAX_BYTES, PictureRefused, checked_url
 from custom_components.rlink.protocol.codes import DeviceEvent
 from tools.rlink_sim import Simulator
 from tools.rlink_sim.webrtc import viewer_offer
@@ -291,9 +292,13 @@ async def test_the_alarm_picture_comes_only_from_where_a_device_may_point(
 
     async def picture(request: web.Request) -> web.Response:
         hits.append(request.path)
-        if request.path == "/page":
-            return web.Response(text="<html>", content_type="text/html")
-        return web.Response(body=served, content_type="image/jpeg")
+        answers = {
+            "/page": web.Response(text="<html>", content_type="text/html"),
+            "/missing": web.Response(status=404),
+            "/moved": web.Response(status=302, headers={"Location": "/a.jpg"}),
+            "/huge.jpg": web.Response(body=b"\0" * (MAX_BYTES + 1), content_type="image/jpeg"),
+        }
+        return answers.get(request.path) or web.Response(body=served, content_type="image/jpeg")
 
     app = web.Application()
     app.router.add_get("/{name}", picture)
@@ -338,7 +343,38 @@ async def test_the_alarm_picture_comes_only_from_where_a_device_may_point(
                 await alarm_with(refused)
             with pytest.raises(HomeAssistantError):  # the last good address was the page
                 await async_get_image(hass, cam)
-            assert hits == ["/a.jpg", "/page", "/page"]
+            # Missing, moved elsewhere (not followed), too large: nothing either.
+            for path in ("/missing", "/moved", "/huge.jpg"):
+                await alarm_with(f"http://127.0.0.1:{port}{path}")
+                with pytest.raises(HomeAssistantError):
+                    await async_get_image(hass, cam)
+            # A name, not an address: it must resolve to the device or to a public host.
+            await alarm_with(f"http://localhost:{port}/a.jpg")
+            with pytest.raises(HomeAssistantError):
+                await async_get_image(hass, cam)
+            assert hits == ["/a.jpg", "/page", "/page", "/missing", "/moved", "/huge.jpg"]
     finally:
         await runner.cleanup()
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        None,
+        42,
+        "",
+        "x" * 3000,
+        "ftp://host/a.jpg",
+        "http:///a.jpg",
+        "http://u:p@host/a",
+        "http://[::1",
+    ],
+)
+def test_picture_addresses_a_device_may_not_give(address: object) -> None:
+    with pytest.raises(PictureRefused):
+        checked_url(address)
+
+
+def test_picture_addresses_a_device_may_give() -> None:
+    assert str(checked_url("https://cdn.example.net/alarm/1.jpg?sig=x")).startswith("https://")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from types import MappingProxyType
 from typing import Any
 
 import probatio
@@ -9,9 +11,13 @@ import pytest
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 
 from custom_components.rlink.const import DOMAIN
+from custom_components.rlink.light import HsvCodec
+from custom_components.rlink.lock import locked_value
+from custom_components.rlink.protocol.model import DataType, Property
 from tools.rlink_sim import Simulator
 
 from .brokers import until
@@ -107,7 +113,37 @@ async def test_lock_unlocks_with_the_configured_password(hass: HomeAssistant) ->
         # Re-opening the options keeps the stored password when the field is left empty.
         await _set_device_options(hass, entry, lock.uuid, lock={"unlock_index": 901})
         assert entry.options["devices"][lock.uuid]["unlock_password"] == "70f05e98"
+
+        # A code typed in Home Assistant's lock dialog is the password sent.
+        waiter = hass.async_create_task(virtual.wait_for("remote_unlock"))
+        await hass.services.async_call(
+            "lock", "unlock", {"entity_id": door, "code": "2580abcd"}, blocking=True
+        )
+        assert (await waiter).data == {"type": 9, "index": 901, "pwd": "2580abcd"}
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("prop", "value"),
+    [
+        (Property("lock_state", DataType.BOOL), True),
+        (Property("lock_state", DataType.ENUM, enums=("0", "1")), "1"),
+        (
+            Property(
+                "lock_state",
+                DataType.ENUM,
+                enums=("3", "7"),
+                enum_labels=MappingProxyType({"3": "Open", "7": "Closed"}),
+            ),
+            "7",
+        ),
+        # Nothing means "locked": nothing is written (not None).
+        (Property("lock_state", DataType.ENUM, enums=("0", "2")), None),
+        (Property("lock_state", DataType.INT), None),
+    ],
+)
+def test_the_value_that_locks(prop: Property, value: Any) -> None:
+    assert locked_value(prop) == value
 
 
 async def test_lock_passwords(hass: HomeAssistant) -> None:
@@ -246,7 +282,9 @@ async def test_sleeping_lock_gets_held_writes_when_it_wakes(hass: HomeAssistant)
 async def test_kinds_can_be_overridden_in_options(hass: HomeAssistant) -> None:
     plug = device("plug")
     entry = await hub_with(hass, plug)
-    assert entity_id(hass, "switch", plug.uuid, "switch")
+    power = entity_id(hass, "switch", plug.uuid, "switch")
+    registry = er.async_get(hass)
+    registry.async_update_entity(power, name="Lamp relay", area_id="kitchen")
     # A plug whose relay drives a lamp: make it a light, its "switch" the light's on/off.
     await _set_device_options(
         hass, entry, plug.uuid, device={"kinds": ["light"], "roles": {"on": "switch"}}
@@ -254,11 +292,53 @@ async def test_kinds_can_be_overridden_in_options(hass: HomeAssistant) -> None:
     hub = entry.runtime_data
     assert hub.devices[plug.uuid].profile.kinds == {"light"}
     assert entity_id(hass, "light", plug.uuid, "light")
-    assert hass.states.get("switch.plug_power") is None
+    # The switch is no longer provided, but what the user made of it is kept.
+    await until(
+        lambda: hass.states.get(power) is None or hass.states.get(power).state == "unavailable"
+    )
+    kept = registry.async_get(power)
+    assert kept is not None
+    assert (kept.name, kept.area_id) == ("Lamp relay", "kitchen")
     async with Simulator("127.0.0.1", hub.broker.port, [plug]) as sim:
         lamp = entity_id(hass, "light", plug.uuid, "light")
         await until(lambda: hass.states.get(lamp).state == "off")
         assert hass.states.get(lamp).attributes["supported_color_modes"] == ["onoff"]
         await hass.services.async_call("light", "turn_on", {"entity_id": lamp}, blocking=True)
         await until(lambda: sim.device(plug.uuid).values["switch"] in (1, True))
+        # Back to a plug: the same switch returns, with its name and area.
+        await _set_device_options(hass, entry, plug.uuid, device={"kinds": []})
+        await until(lambda: hass.states.get(power).state == "on")
+        assert entity_id(hass, "switch", plug.uuid, "switch") == power
+        assert hass.states.get(power).attributes["friendly_name"].endswith("Lamp relay")
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+_HSV_STRUCT = Property(
+    "colour_data",
+    DataType.STRUCT,
+    members=(
+        Property("h", DataType.INT, max=360),
+        Property("s", DataType.INT, max=1000),
+        Property("v", DataType.INT, max=1000),
+    ),
+)
+
+
+def test_colour_in_a_struct_keeps_its_brightness() -> None:
+    codec = HsvCodec(_HSV_STRUCT)
+    assert codec.read({"h": 120, "s": 500, "v": 800}) == (120.0, 50.0)
+    assert codec.write((240.4, 25.0), {"h": 1, "s": 1, "v": 800}) == {"h": 240, "s": 250, "v": 800}
+    assert codec.write((10, 100), None) == {"h": 10, "s": 1000, "v": 1000}
+
+
+def test_colour_as_json_text() -> None:
+    codec = HsvCodec(Property("colour_data", DataType.TEXT))
+    assert codec.read('{"h": 30, "s": 1000, "v": 10}') == (30.0, 100.0)
+    written = codec.write((60, 50), '{"h": 30, "s": 1000, "v": 10}')
+    assert json.loads(written) == {"h": 60, "s": 500, "v": 10}
+    assert json.loads(codec.write((60, 50), "not json")) == {"h": 60, "s": 500, "v": 1000}
+
+
+@pytest.mark.parametrize("raw", ["not json", '["h"]', {"h": 1}, {"h": "x", "s": 2}, None, 7])
+def test_colour_values_that_are_not_colours(raw: Any) -> None:
+    assert HsvCodec(_HSV_STRUCT).read(raw) is None

@@ -201,10 +201,12 @@ def _steps(strings: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
             yield f"config_subentries.{kind}.step.{name}", step
 
 
-def test_every_field_description_belongs_to_a_field() -> None:
+def test_every_field_has_a_description_and_every_description_a_field() -> None:
     for where, step in _steps(STRINGS):
-        extra = set(step.get("data_description", {})) - set(step.get("data", {}))
-        assert not extra, f"{where}: data_description without data: {extra}"
+        fields, described = set(step.get("data", {})), set(step.get("data_description", {}))
+        assert not described - fields, f"{where}: data_description without data"
+        # The quality scale's config-flow rule: each field says what it is for.
+        assert not fields - described, f"{where}: fields without a description"
 
 
 def test_services_and_icons_follow_hassfest() -> None:

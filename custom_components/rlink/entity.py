@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -189,12 +188,12 @@ class EntityFactory:
             return
         built = {(platform, e.unique_id): e for e in builder(self.hub, device) if e.unique_id}
         created = self._created.setdefault(device.uuid, {})
-        registry = er.async_get(self.hass)
         for key in [k for k in created if k[0] is platform and k not in built]:
-            entity_id = registry.async_get_entity_id(key[0], DOMAIN, key[1])
-            if entity_id is not None:
-                registry.async_remove(entity_id)
-            del created[key]
+            # A kind or role change took it away: it leaves Home Assistant, but its registry
+            # entry (name, area, settings the user gave) stays for when it comes back.
+            gone = created.pop(key)
+            if gone.hass is not None:
+                self.hass.async_create_task(gone.async_remove(), eager_start=False)
         new: list[RlinkEntity] = []
         for key, entity in built.items():
             old = created.get(key)

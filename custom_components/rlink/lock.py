@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from homeassistant.components.lock import LockEntity, LockEntityDescription
-from homeassistant.const import Platform
+from homeassistant.const import ATTR_CODE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -17,7 +17,7 @@ from .device import RlinkDevice
 from .entity import CompositeEntity, RlinkEntity, RlinkEntityDescription, async_setup_platform
 from .kinds import Kind
 from .protocol.codes import DeviceCommand as Cmd
-from .protocol.model import DataType
+from .protocol.model import DataType, Property
 from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
@@ -28,6 +28,22 @@ REMOTE_UNLOCK_TYPE: Final = 9
 # Lock-state enum values (or their labels) by meaning.
 _LOCKED_WORDS: Final = frozenset({"1", "locked", "lock", "closed", "close"})
 _UNLOCKED_WORDS: Final = frozenset({"0", "unlocked", "unlock", "open", "opened"})
+
+
+def locked_value(prop: Property) -> Any | None:
+    """What to write to the lock-state property to lock; None when no value means it."""
+    if prop.type is DataType.BOOL:
+        return True
+    if prop.type is DataType.ENUM:
+        return next(
+            (
+                v
+                for v in prop.enums
+                if {v.lower(), prop.enum_labels.get(v, "").lower()} & _LOCKED_WORDS
+            ),
+            None,
+        )
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,7 +82,9 @@ class RlinkLock(CompositeEntity, LockEntity):
 
     async def async_unlock(self, **kwargs: Any) -> None:
         options = self.hub.device_options(self.device.uuid)
-        index, password = options.get(CONF_UNLOCK_INDEX), options.get(CONF_UNLOCK_PASSWORD)
+        # A code typed in the lock's dialog stands in for the stored password.
+        index = options.get(CONF_UNLOCK_INDEX)
+        password = kwargs.get(ATTR_CODE) or options.get(CONF_UNLOCK_PASSWORD)
         if index is None or not password:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
@@ -84,21 +102,14 @@ class RlinkLock(CompositeEntity, LockEntity):
 
     async def async_lock(self, **kwargs: Any) -> None:
         prop = self.role("lock_state")
-        if prop is None or prop.access is None or not prop.writable:
+        value = None
+        if prop is not None and prop.access is not None and prop.writable:
+            value = locked_value(prop)
+        if value is None:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="lock_not_supported",
                 translation_placeholders={"device": self.device.name},
-            )
-        value: Any = True
-        if prop.type is DataType.ENUM:
-            value = next(
-                (
-                    v
-                    for v in prop.enums
-                    if {v.lower(), prop.enum_labels.get(v, "").lower()} & _LOCKED_WORDS
-                ),
-                None,
             )
         await self.async_write_roles({"lock_state": value})
 

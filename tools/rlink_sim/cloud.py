@@ -52,6 +52,7 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_USER: Final = "simUser01"
 DEFAULT_SECRET: Final = "sim-app-secret-0123456789abcdef"  # noqa: S105 - simulator only
 DEFAULT_HOME: Final = "home01"
+STOP_STEP_SECONDS: Final = 15
 OTA_TYPES: Final = {
     "downloading": "download",
     "burning": "burning",
@@ -230,7 +231,8 @@ class FakeCloud(Running):
         await session.connect()
         app = web.Application()
         app.router.add_post(BASE_PATH + "{endpoint}", self._on_rest)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A stop does not wait a minute for the app's kept-alive connections to go quiet.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         self._site = web.TCPSite(self._runner, self.host, self._rest_port)
         await self._site.start()
@@ -238,15 +240,24 @@ class FakeCloud(Running):
             await self.start_devices()
 
     async def stop(self) -> None:
-        if self.simulator is not None:
-            await self.simulator.stop()
+        """Stop everything; a step that does not finish in time is named and skipped, so a
+        stuck part shows in the log instead of holding up whoever stops the cloud."""
         for task in list(self._tasks):
             task.cancel()
+        steps: list[tuple[str, Awaitable[Any]]] = []
+        if self.simulator is not None:
+            steps.append(("the simulated devices", self.simulator.stop()))
         if self._runner is not None:
-            await self._runner.cleanup()
+            steps.append(("the REST server", self._runner.cleanup()))
         if self.session is not None:
-            await self.session.close()
-        await self.broker.stop()
+            steps.append(("the cloud's own session", self.session.close()))
+        steps.append(("the broker", self.broker.stop()))
+        for name, step in steps:
+            try:
+                async with asyncio.timeout(STOP_STEP_SECONDS):
+                    await step
+            except TimeoutError:
+                _LOGGER.warning("Stopping %s took over %s s; went on", name, STOP_STEP_SECONDS)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
