@@ -193,7 +193,9 @@ class EntityFactory:
             # entry (name, area, settings the user gave) stays for when it comes back.
             gone = created.pop(key)
             if gone.hass is not None:
-                self.hass.async_create_task(gone.async_remove(), eager_start=False)
+                self.hub.entry.async_create_task(
+                    self.hass, gone.async_remove(), "rlink entity removal", eager_start=False
+                )
         new: list[RlinkEntity] = []
         for key, entity in built.items():
             old = created.get(key)
