@@ -1,4 +1,4 @@
-"""Real brokers for tests: the embedded amqtt broker and a Mosquitto process."""
+"""Real servers for tests: the rlink device server and a Mosquitto process."""
 
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from custom_components.rlink.protocol.broker import BrokerTls, DeviceGate, EmbeddedBroker
+from custom_components.rlink.protocol.policy import RlinkPolicy
+from custom_components.rlink.protocol.server.limits import Limits
+from custom_components.rlink.protocol.server.link import ServerLink
+from custom_components.rlink.protocol.server.server import DeviceServer, TlsListener
 
 MOSQUITTO = shutil.which("mosquitto") or next(
     (p for p in ("/usr/sbin/mosquitto", "/usr/bin/mosquitto") if Path(p).exists()), None
@@ -57,7 +60,11 @@ async def wait_listening(port: int, seconds: float = 10.0) -> None:
 
 @dataclass
 class EmbeddedRig:
-    """An embedded broker with a device directory the test controls."""
+    """A device server with a device directory the test controls.
+
+    `link` is the server's owner (what the local hub would be): subscribe to device topics
+    on it, publish and request through it.
+    """
 
     secrets: dict[str, str] = field(default_factory=dict)
     pids: dict[str, str] = field(default_factory=dict)
@@ -65,22 +72,36 @@ class EmbeddedRig:
     offline: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     port: int = 0
-    tls: BrokerTls | None = None
-    broker: EmbeddedBroker | None = None
+    tls: TlsListener | None = None
+    limits: Limits | None = None
+    policy: RlinkPolicy | None = None
+    broker: DeviceServer | None = None
+    link: ServerLink = field(init=False)
 
-    def gate(self) -> DeviceGate:
-        return DeviceGate(
-            secret_for=self.secrets.get,
-            pid_for=self.pids.get,
-            on_online=self.online.append,
-            on_offline=self.offline.append,
-            on_unknown=self.unknown.append,
+    def __post_init__(self) -> None:
+        self.link = ServerLink(
+            "test hub",
+            on_connected=lambda p: self.online.append(p.identity),
+            on_disconnected=lambda p: self.offline.append(p.identity),
         )
+        if self.policy is None:
+            self.policy = RlinkPolicy(
+                secret_for=self.secrets.get, pid_for=self.pids.get, on_unknown=self.unknown.append
+            )
 
-    async def start(self) -> EmbeddedBroker:
-        gate = self.broker.gate if self.broker else self.gate()
-        self.broker = EmbeddedBroker(gate, host="127.0.0.1", port=self.port, tls=self.tls)
+    async def start(self) -> DeviceServer:
+        assert self.policy is not None
+        if self.broker is None:
+            self.broker = DeviceServer(
+                self.policy,
+                self.link,
+                host="127.0.0.1",
+                port=self.port,
+                tls=self.tls,
+                limits=self.limits,
+            )
         await self.broker.start()
+        self.link.attach(self.broker)
         self.port = self.broker.port
         return self.broker
 

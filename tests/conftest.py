@@ -71,7 +71,7 @@ def fixture_sockets(socket_enabled: Any) -> None:
 
 @pytest.fixture(name="embedded")
 async def fixture_embedded(sockets: None) -> Any:
-    """A running embedded broker."""
+    """A running rlink device server."""
     from .brokers import EmbeddedRig  # noqa: PLC0415
 
     rig = EmbeddedRig()
@@ -88,6 +88,19 @@ async def fixture_mosquitto(sockets: None, tmp_path: Any) -> Any:
     if MOSQUITTO is None:
         pytest.skip("mosquitto is not installed (scripts/setup installs it when run as root)")
     broker = Mosquitto(tmp_path)
+    await broker.start()
+    yield broker
+    await broker.stop()
+
+
+@pytest.fixture(name="strict_mosquitto")
+async def fixture_strict_mosquitto(sockets: None, tmp_path: Any) -> Any:
+    """A Mosquitto that lets only user "hub" with password "right" in."""
+    from .brokers import MOSQUITTO, Mosquitto  # noqa: PLC0415
+
+    if MOSQUITTO is None:
+        pytest.skip("mosquitto is not installed (scripts/setup installs it when run as root)")
+    broker = Mosquitto(tmp_path, users={"hub": "right"})
     await broker.start()
     yield broker
     await broker.stop()

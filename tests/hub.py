@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -82,6 +83,18 @@ async def hub_with(hass: HomeAssistant, *configs: DeviceConfig) -> ConfigEntry:
 def entity_id(hass: HomeAssistant, platform: str, uuid: str, identifier: str) -> str:
     found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{uuid}_{identifier}")
     assert found is not None, f"no {platform} entity for {uuid}_{identifier}"
+    return found
+
+
+async def entity_id_soon(
+    hass: HomeAssistant, platform: str, uuid: str, identifier: str, seconds: float = 5.0
+) -> str:
+    """The entity id once the entity exists (entities of an inferred model come later)."""
+    registry = er.async_get(hass)
+    unique_id = f"{uuid}_{identifier}"
+    async with asyncio.timeout(seconds):
+        while (found := registry.async_get_entity_id(platform, DOMAIN, unique_id)) is None:  # noqa: ASYNC110 - the registry has no event for one entity
+            await asyncio.sleep(0.02)
     return found
 
 

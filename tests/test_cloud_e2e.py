@@ -272,7 +272,7 @@ async def test_watchdog_reconnects_a_silent_session(hass: HomeAssistant, cloud: 
     assert runtime.watchdog_reconnects == 1
     await until(lambda: len(cloud.app_logins) > logins, 10)
     assert cloud.app_logins[-1] != first_client  # a fresh ts, a new client id
-    await until(lambda: runtime.session.connected, 10)
+    await asyncio.wait_for(runtime.session.wait_subscribed(), 10)
     # Notifications flow again.
     cloud.notify(Note.ALERT, {"deviceId": plug_id})
     await until(lambda: runtime.router.handled.get(Note.ALERT, 0) == 1)
@@ -512,7 +512,7 @@ async def test_the_cloud_broker_going_away_and_coming_back(
         await cloud.broker.start()
         await until(lambda: runtime.session.connected, 20)
         # The cloud's own link and the plug come back on their own schedules.
-        await until(lambda: cloud.session.connected and cloud.gate.is_connected(PLUG.uuid), 20)
+        await until(lambda: cloud.session.connected and cloud.broker.is_connected(PLUG.uuid), 20)
         await until(lambda: hass.states.get(switch).state == "on", 20)
         await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
         await until(lambda: hass.states.get(switch).state == "off", 10)

@@ -14,7 +14,6 @@ from custom_components.rlink import const
 from custom_components.rlink.const import DOMAIN, SUBENTRY_DEVICE
 from custom_components.rlink.protocol.model import parse_model
 from custom_components.rlink.protocol.responder import DeviceRef, Responder, ResponderBackend
-from custom_components.rlink.protocol.session import MqttSession
 from custom_components.rlink.protocol.topics import TopicKind, device_filter, device_topic
 from tools.rlink_sim import TEMPLATES, Simulator
 
@@ -99,17 +98,16 @@ async def test_embedded_port_in_use_and_certificates(hass: HomeAssistant, tmp_pa
 
 
 async def test_external_broker_errors(
-    hass: HomeAssistant, embedded: EmbeddedRig, tmp_path: Any
+    hass: HomeAssistant, strict_mosquitto: Mosquitto, tmp_path: Any
 ) -> None:
     result = await _start(hass, "local_hub", "external")
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"host": "127.0.0.1", "port": free_port()}
     )
     assert result["errors"] == {"base": "cannot_connect"}
-    # The embedded broker of another hub refuses unknown logins.
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
-        {"host": "127.0.0.1", "port": embedded.port, "username": "u", "password": "wrong"},
+        {"host": "127.0.0.1", "port": strict_mosquitto.port, "username": "u", "password": "wrong"},
     )
     assert result["errors"] == {"base": "invalid_auth"}
 
@@ -177,14 +175,13 @@ async def test_model_fetched_from_the_platform(
     plug = device("plug", pid="platplug")
     embedded.secrets[plug.uuid] = plug.secret
     responder = Responder(_PlatformModels())
-    cloud = MqttSession("127.0.0.1", embedded.port, lambda: embedded.broker.hub_credentials)
+    cloud = embedded.link
 
     def answer(topic: Any, message: Any) -> None:
         reply = responder.handle(DeviceRef(topic.uuid, topic.pid), message)
         cloud.publish(device_topic(TopicKind.REPORT_RESPONSE, topic.pid, topic.uuid), reply)
 
     cloud.subscribe(device_filter(TopicKind.REPORT), answer)
-    await cloud.connect()
     monkeypatch.setitem(const.PLATFORM_HOSTS, "test", ("127.0.0.1", embedded.port))
     monkeypatch.setitem(const.PLATFORM_HOSTS, "formal", ("127.0.0.1", free_port()))
     entry = await create_embedded_hub(hass)
@@ -390,7 +387,7 @@ async def test_model_fetch_that_times_out_or_brings_a_broken_model(
     silent, broken = device("plug", "silent", pid="silentpid"), device("plug", "bad", pid="badpid")
     for plug in (silent, broken):
         embedded.secrets[plug.uuid] = plug.secret
-    platform = MqttSession("127.0.0.1", embedded.port, lambda: embedded.broker.hub_credentials)
+    platform = embedded.link
 
     def answer(topic: Any, message: Any) -> None:
         if topic.pid == "badpid":
@@ -398,7 +395,6 @@ async def test_model_fetch_that_times_out_or_brings_a_broken_model(
             platform.publish(device_topic(TopicKind.REPORT_RESPONSE, topic.pid, topic.uuid), reply)
 
     platform.subscribe(device_filter(TopicKind.REPORT), answer)
-    await platform.connect()
     monkeypatch.setitem(const.PLATFORM_HOSTS, "test", ("127.0.0.1", embedded.port))
     # The real fetch, with a wait short enough for a test.
     monkeypatch.setattr(config_flow, "fetch_model", partial(config_flow.fetch_model, timeout=1))

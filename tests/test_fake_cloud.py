@@ -84,7 +84,7 @@ async def test_apps_need_the_right_secret_and_see_only_their_homes(cloud: FakeCl
     app.subscribe(app_topic(TopicKind.NOTIFY, "someone-elses-home"), lambda t, m: heard.append(m))
     app.subscribe(app_topic(TopicKind.USER_NOTIFY, DEFAULT_USER), lambda t, m: heard.append(m))
     await app.connect()
-    assert cloud.session is not None
+    await asyncio.wait_for(app.wait_subscribed(), 5)
     from custom_components.rlink.protocol import messages  # noqa: PLC0415
 
     cloud.session.publish(

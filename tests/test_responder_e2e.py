@@ -255,8 +255,8 @@ async def check_sub_property_report(rig: Rig, body: dict[str, Any]) -> None:
     await _bind_sub(rig, "uuid1", "xxxxxxx")
     assert await rig.send(body) is None
     sub = rig.hub.devices["uuid1"]
-    await until(lambda: sub.values == {"color": "red", "brightness": 80})  # inferred model
-    assert sub.model_inferred
+    # The values are taken at once, the model they teach follows.
+    await until(lambda: sub.values == {"color": "red", "brightness": 80} and sub.model_inferred)
 
 
 async def check_local_config(rig: Rig, body: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""The MQTT session against real brokers: the embedded one and Mosquitto."""
+"""The MQTT session (external brokers, devices, apps) against Mosquitto and the device server."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from custom_components.rlink.protocol import auth, errors, messages
 from custom_components.rlink.protocol.auth import Credentials
 from custom_components.rlink.protocol.codes import DeviceCommand, DeviceEvent
 from custom_components.rlink.protocol.messages import Message
+from custom_components.rlink.protocol.server.server import TlsListener
 from custom_components.rlink.protocol.session import (
     AuthRefused,
     CannotConnect,
@@ -48,22 +49,9 @@ class Rig:
         return lambda: auth.device_credentials(UUID, SECRET)
 
 
-@pytest.fixture(name="rig", params=["embedded", "mosquitto"])
-async def fixture_rig(request: pytest.FixtureRequest, sockets: None, tmp_path: Any) -> Any:
-    if request.param == "embedded":
-        embedded = EmbeddedRig(secrets={UUID: SECRET})
-        await embedded.start()
-        assert embedded.broker is not None
-        hub = embedded.broker.hub_credentials
-
-        async def restart_embedded() -> None:
-            await embedded.stop()
-            await asyncio.sleep(0.5)
-            await embedded.start()
-
-        yield Rig(embedded.port, lambda: hub, restart_embedded, embedded.stop)
-        await embedded.stop()
-        return
+@pytest.fixture(name="rig")
+async def fixture_rig(sockets: None, tmp_path: Any) -> Any:
+    """Mosquitto: the session is the hub's client of an external broker."""
     if MOSQUITTO is None:
         pytest.skip("mosquitto is not installed (scripts/setup installs it when run as root)")
     mosquitto = Mosquitto(tmp_path)
@@ -270,18 +258,15 @@ async def test_handler_errors_do_not_break_the_session(rig: Rig) -> None:
 
 
 async def test_unsubscribe_stops_delivery(embedded: EmbeddedRig) -> None:
-    assert embedded.broker is not None
-    hub_creds = embedded.broker.hub_credentials
+    """On the device server the hub's link routes like a session."""
     embedded.secrets[UUID] = SECRET
-    hub = MqttSession("127.0.0.1", embedded.port, lambda: hub_creds)
-    await hub.connect()
+    hub = embedded.link
     got: list[Message] = []
     undo = hub.subscribe(device_filter(K.REPORT), lambda t, m: got.append(m))
     undo()
     # A filter that stays: a reply on it, sent after the report, shows that the report
     # had its chance to arrive.
     hub.subscribe(device_filter(K.ISSUE_RESPONSE), lambda t, m: None)
-    await _subscribed(hub)
     device = MqttSession("127.0.0.1", embedded.port, lambda: auth.device_credentials(UUID, SECRET))
     await device.connect()
     device.publish(device_topic(K.REPORT, PID, UUID), messages.event(DeviceEvent.PROPERTY_REPORT))
@@ -315,34 +300,59 @@ async def test_connect_errors_are_typed(
     closed_port = free_port()
     with pytest.raises(CannotConnect, match="cannot reach"):
         await MqttSession("127.0.0.1", closed_port, lambda: Credentials("c", "u", "p", 0)).connect()
+    embedded.secrets[UUID] = SECRET
     with pytest.raises(AuthRefused, match="refused"):
         await MqttSession(
-            "127.0.0.1", embedded.port, lambda: Credentials("rlink_hub_x", "u", "p", 0)
+            "127.0.0.1", embedded.port, lambda: auth.device_credentials(UUID, "wrong" * 6)
         ).connect()
 
 
 async def test_tls_to_a_plain_listener_fails_within_the_connect_timeout(
     embedded: EmbeddedRig, sockets: None
 ) -> None:
-    """The plain listener never answers a TLS hello; paho alone would wait its keep-alive
-    (60 s) for the handshake. The session gives up after its own timeout, says why, and
-    keeps working with the same broker afterwards."""
-    creds = embedded.broker.hub_credentials if embedded.broker else None
-    assert creds is not None
+    """The plain listener takes a TLS hello for a malformed packet and closes the connection;
+    a listener that stays silent instead would leave paho waiting its keep-alive (60 s) for
+    the handshake, where the session gives up after its own timeout. Either way it says
+    why, and works with the same server afterwards."""
+    embedded.secrets[UUID] = SECRET
     session = MqttSession(
         "127.0.0.1",
         embedded.port,
-        lambda: creds,
+        lambda: auth.device_credentials(UUID, SECRET),
+        tls=TlsOptions(insecure=True),
+        connect_timeout=1,
+    )
+    with pytest.raises(TlsFailure, match=r"no TLS handshake|TLS with .* failed"):
+        await session.connect()
+    await session.close()
+    plain = MqttSession(
+        "127.0.0.1", embedded.port, lambda: auth.device_credentials(UUID, SECRET), connect_timeout=5
+    )
+    await plain.connect()
+    assert plain.connected
+    await plain.close()
+
+
+async def test_tls_to_a_silent_listener_gives_up_after_the_connect_timeout(
+    sockets: None,
+) -> None:
+    held: list[asyncio.StreamWriter] = []
+    silent = await asyncio.start_server(lambda _r, w: held.append(w), "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    session = MqttSession(
+        "127.0.0.1",
+        port,
+        lambda: auth.device_credentials(UUID, SECRET),
         tls=TlsOptions(insecure=True),
         connect_timeout=1,
     )
     with pytest.raises(TlsFailure, match="no TLS handshake"):
         await session.connect()
     await session.close()
-    plain = MqttSession("127.0.0.1", embedded.port, lambda: creds, connect_timeout=5)
-    await plain.connect()
-    assert plain.connected
-    await plain.close()
+    for writer in held:
+        writer.close()
+    silent.close()
+    await silent.wait_closed()
 
 
 async def test_tls_with_mosquitto(sockets: None, tmp_path: Any) -> None:
@@ -371,11 +381,9 @@ async def test_tls_with_mosquitto(sockets: None, tmp_path: Any) -> None:
         await broker.stop()
 
 
-async def test_tls_listener_of_the_embedded_broker(sockets: None, tmp_path: Any) -> None:
-    from custom_components.rlink.protocol.broker import BrokerTls  # noqa: PLC0415
-
+async def test_tls_listener_of_the_device_server(sockets: None, tmp_path: Any) -> None:
     cert, key = self_signed(tmp_path)
-    rig = EmbeddedRig(tls=BrokerTls(str(cert), str(key), port=free_port()))
+    rig = EmbeddedRig(tls=TlsListener(str(cert), str(key), port=free_port()))
     rig.secrets[UUID] = SECRET
     await rig.start()
     try:

@@ -69,14 +69,10 @@ def _config(kind: str, **kw: Any) -> DeviceConfig:
 @pytest.fixture(name="cloud")
 async def fixture_cloud(sockets: None) -> Any:
     rig = EmbeddedRig()
-    broker = await rig.start()
-    hub_creds = broker.hub_credentials
-    session = MqttSession("127.0.0.1", rig.port, lambda: hub_creds)
-    await session.connect()
-    cloud = MiniCloud(session)
+    await rig.start()
+    cloud = MiniCloud(rig.link)
     cloud.rig = rig  # type: ignore[attr-defined]
     yield cloud
-    await session.close()
     await rig.stop()
 
 

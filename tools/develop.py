@@ -369,8 +369,6 @@ def main() -> None:
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s develop: %(message)s")
-    for chatty in ("amqtt", "transitions"):  # the fake cloud's broker logs every step
-        logging.getLogger(chatty).setLevel(logging.WARNING)
     port, devices = free_port(args.port), house()
     http_port = free_port(args.http_port)
     rest_port = free_port(args.rest_port) if args.cloud else 0

@@ -22,6 +22,8 @@ CONF_TLS_CA: Final = "tls_ca"
 CONF_CERTFILE: Final = "certfile"
 CONF_KEYFILE: Final = "keyfile"
 CONF_TLS_PORT: Final = "tls_port"
+CONF_BIND_HOST: Final = "bind_host"
+DEFAULT_BIND_HOST: Final = "0.0.0.0"  # noqa: S104 - devices on the LAN must reach the server
 DEFAULT_PORT: Final = 1883
 DEFAULT_TLS_PORT: Final = 8883
 

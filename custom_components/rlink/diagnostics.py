@@ -26,6 +26,7 @@ from .const import (
 )
 from .device import RlinkDevice
 from .hub import RlinkHub
+from .protocol.server.link import ServerLink
 from .protocol.session import MqttSession
 from .runtime import DeviceRuntime
 
@@ -98,9 +99,14 @@ def _device(hub: DeviceRuntime, device: RlinkDevice) -> dict[str, Any]:
     }
 
 
-def _session(session: MqttSession | None) -> dict[str, Any] | None:
+def _session(session: MqttSession | ServerLink | None) -> dict[str, Any] | None:
     if session is None:
         return None
+    if isinstance(session, ServerLink):
+        return {
+            "state": "running" if session.connected else "stopped",
+            "stats": asdict(session.stats),
+        }
     return {
         "state": session.state,
         "host": session.host,
@@ -133,6 +139,7 @@ def _hub(hub: DeviceRuntime) -> dict[str, Any]:
         "mode": "local",
         "broker": "embedded" if hub.embedded else "external",
         "broker_port": hub.broker.port if hub.broker else None,
+        "device_server": asdict(hub.broker.stats) if hub.broker else None,
         **common,
     }
 

@@ -1,8 +1,10 @@
 """The local hub: a broker, one session, the devices, and the answers to their events.
 
-The hub plays the rlink cloud. It starts the embedded broker (or uses an external one),
-subscribes to every device's ``report`` and ``issue_response``, answers events through the
-`Responder`, keeps a `RlinkDevice` per device, and sends commands.
+The hub plays the rlink cloud. It runs the rlink device server (or uses an external
+broker), takes every device's ``report`` and ``issue_response``, answers events through the
+`Responder`, keeps a `RlinkDevice` per device, and sends commands. On its own server the
+hub has no MQTT client: the server calls it with each message and puts its commands on the
+devices' connections.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from homeassistant.helpers import device_registry as dr
 from .const import (
     BROKER_EMBEDDED,
     COMMAND_TIMEOUT,
+    CONF_BIND_HOST,
     CONF_BROKER,
     CONF_CERTFILE,
     CONF_KEYFILE,
@@ -36,6 +39,7 @@ from .const import (
     CONF_TLS_INSECURE,
     CONF_TLS_PORT,
     CONF_UUID,
+    DEFAULT_BIND_HOST,
     DEFAULT_PING_INTERVAL,
     DEFAULT_TLS_PORT,
     DOMAIN,
@@ -46,13 +50,15 @@ from .kinds import BEHAVIOUR
 from .models import ModelStore
 from .protocol import messages
 from .protocol.auth import Credentials
-from .protocol.broker import BrokerStartError, BrokerTls, DeviceGate, EmbeddedBroker
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.codes import DeviceEvent as Evt
 from .protocol.codes import ProductCommand
 from .protocol.errors import RlinkError
 from .protocol.messages import Message
+from .protocol.policy import Principal, ReplayGuard, RlinkPolicy, Role
 from .protocol.responder import DeviceRef, Responder
+from .protocol.server.link import ServerLink
+from .protocol.server.server import DeviceServer, ServerStartError, TlsListener
 from .protocol.session import (
     MqttSession,
     NotConnected,
@@ -121,8 +127,10 @@ class RlinkHub(DeviceRuntime):
     def __init__(self, hass: HomeAssistant, entry: ConfigEntry, models: ModelStore) -> None:
         super().__init__(hass, entry, models, _LOGGER)
         self.secrets: dict[str, str] = {}
-        self.broker: EmbeddedBroker | None = None
-        self.session: MqttSession | None = None
+        self.broker: DeviceServer | None = None
+        self.policy: RlinkPolicy | None = None
+        self.session: MqttSession | ServerLink | None = None
+        self._link: ServerLink | None = None
         self.responder = Responder(self.answers)
         self._ids = messages.MessageIds()
         self._product_replies: dict[str, _Gathering] = {}
@@ -144,7 +152,7 @@ class RlinkHub(DeviceRuntime):
         cache = await self._load_cache()
         self.async_sync_subentries(cache.get("devices", {}))
         if self.embedded:
-            await self._start_embedded_broker()
+            await self._start_device_server(cache.get("logins", {}))
         session = self._make_session()
         self.session = session
         session.subscribe(device_filter(TopicKind.REPORT), self._on_report)
@@ -152,7 +160,11 @@ class RlinkHub(DeviceRuntime):
         session.subscribe(
             str(ProductTopic(TopicKind.PRODUCT_ISSUE_RESPONSE, "+")), self._on_product_response
         )
-        await self._connect(session, "broker_auth_failed")
+        if isinstance(session, MqttSession):
+            await self._connect(session, "broker_auth_failed")
+        else:
+            self.follow_models()
+            self._on_session_state(SessionState.CONNECTED, None)
         self._unsubscribe.append(
             self.hass.bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, self._on_registry_updated)
         )
@@ -160,47 +172,57 @@ class RlinkHub(DeviceRuntime):
             self.spawn(self._watch_silence(), "rlink ping")
         self.spawn(self._expire_held_writes(), "rlink held writes")
 
-    async def _start_embedded_broker(self) -> None:
+    async def _start_device_server(self, logins: dict[str, int]) -> None:
         data = self.entry.data
         tls = None
         if data.get(CONF_CERTFILE) and data.get(CONF_KEYFILE):
-            tls = BrokerTls(
+            tls = TlsListener(
                 data[CONF_CERTFILE], data[CONF_KEYFILE], data.get(CONF_TLS_PORT, DEFAULT_TLS_PORT)
             )
-        gate = DeviceGate(
+        self.policy = RlinkPolicy(
             secret_for=self.secrets.get,
             pid_for=self._pid_for,
-            on_online=self._on_device_online,
-            on_offline=self._on_device_offline,
+            product_pids_for=self._sub_pids,
             on_unknown=self._on_unknown_device,
+            replays=ReplayGuard(logins, on_change=self.save_soon),
         )
-        self.broker = EmbeddedBroker(gate, port=data[CONF_PORT], tls=tls)
+        link = ServerLink(
+            on_connected=self._on_principal_online, on_disconnected=self._on_principal_offline
+        )
+        server = DeviceServer(
+            self.policy,
+            link,
+            host=data.get(CONF_BIND_HOST) or DEFAULT_BIND_HOST,
+            port=data[CONF_PORT],
+            tls=tls,
+        )
         try:
-            await self.broker.start()
-        except BrokerStartError as err:
-            self.broker = None
+            await server.start()
+        except ServerStartError as err:
             raise ConfigEntryNotReady(
                 translation_domain=DOMAIN,
                 translation_key="broker_start_failed",
                 translation_placeholders={"reason": str(err)},
             ) from err
+        link.attach(server)
+        self.broker = server
+        self._link = link
 
-    def _make_session(self) -> MqttSession:
-        if self.broker is not None:
-            broker = self.broker
-            return MqttSession(
-                "127.0.0.1",
-                broker.port,
-                lambda: broker.hub_credentials,
-                on_state=self._on_session_state,
-                name="rlink hub",
-            )
+    def _make_session(self) -> MqttSession | ServerLink:
+        if self._link is not None:
+            return self._link
         return external_session(
             self.entry.data,
             f"rlink_hub_{self.entry.entry_id[-12:]}",
             on_state=self._on_session_state,
             name="rlink hub",
         )
+
+    def _cache_data(self) -> dict[str, Any]:
+        data = super()._cache_data()
+        if self.policy is not None:
+            data["logins"] = self.policy.replays.snapshot()
+        return data
 
     async def async_stop(self) -> None:
         if self.session is not None:
@@ -209,6 +231,7 @@ class RlinkHub(DeviceRuntime):
         if self.broker is not None:
             await self.broker.stop()
             self.broker = None
+            self._link = None
         await super().async_stop()
 
     # --- devices ------------------------------------------------------------------------
@@ -261,12 +284,18 @@ class RlinkHub(DeviceRuntime):
         self.secrets.pop(uuid, None)
         for sub_uuid in [u for u, d in self.devices.items() if d.gateway == uuid]:
             self.devices.pop(sub_uuid, None)
+        if self.policy is not None:
+            self.policy.forget(uuid)
         if self.broker is not None:
-            self.broker.gate.learned_pids.pop(uuid, None)
+            self.broker.disconnect(uuid)  # a device that left the hub is not served any more
 
     def _pid_for(self, uuid: str) -> str | None:
         device = self.devices.get(uuid)
         return device.pid if device is not None and device.pid else None
+
+    def _sub_pids(self, uuid: str) -> set[str]:
+        """The products of a gateway's sub-devices: it may answer their product commands."""
+        return {d.pid for d in self.devices.values() if d.gateway == uuid and d.pid}
 
     def learn_behaviour(self, device: RlinkDevice, message: Message) -> None:
         """An event only some kinds send: maybe the device (or its sub-device) is one."""
@@ -334,6 +363,14 @@ class RlinkHub(DeviceRuntime):
 
     # --- presence -----------------------------------------------------------------------
 
+    def _on_principal_online(self, principal: Principal) -> None:
+        if principal.role is Role.DEVICE:
+            self._on_device_online(principal.identity)
+
+    def _on_principal_offline(self, principal: Principal) -> None:
+        if principal.role is Role.DEVICE:
+            self._on_device_offline(principal.identity)
+
     def _on_device_online(self, uuid: str) -> None:
         device = self.devices.get(uuid)
         if device is not None:
@@ -360,8 +397,8 @@ class RlinkHub(DeviceRuntime):
             heard.cancel()
 
     def _still_connected(self, device: RlinkDevice) -> bool:
-        """A message may arrive after its sender left; the embedded broker knows."""
-        return self.broker is None or self.broker.gate.is_connected(device.uuid)
+        """A message may arrive after its sender left; the device server knows."""
+        return self.broker is None or self.broker.is_connected(device.uuid)
 
     def _on_unknown_device(self, uuid: str) -> None:
         from .discovery import async_discovered_device  # noqa: PLC0415 - avoids a cycle

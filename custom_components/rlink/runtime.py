@@ -170,7 +170,7 @@ class DeviceRuntime(ABC):
     async def _connect(self, session: MqttSession, refused_key: str) -> None:
         """First connection: a refusal asks for new credentials, anything else retries later.
 
-        Afterwards the runtime follows model changes.
+        Afterwards the runtime follows model changes (`follow_models`).
         """
         try:
             await session.connect()
@@ -186,6 +186,10 @@ class DeviceRuntime(ABC):
                 translation_key="broker_unreachable",
                 translation_placeholders={"reason": str(err)},
             ) from err
+        self.follow_models()
+
+    def follow_models(self) -> None:
+        """A model that arrives or changes is applied to the devices of its product."""
         self._unsubscribe.append(self.models.async_add_listener(self._on_model_changed))
 
     async def _load_cache(self) -> dict[str, Any]:

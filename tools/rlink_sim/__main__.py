@@ -1,6 +1,6 @@
 """Run simulated devices: ``python -m rlink_sim --broker HOST:PORT --config devices.yaml``.
 
-With ``--cloud`` the devices get a small rlink cloud of their own instead: its broker listens
+With ``--cloud`` the devices get a small rlink cloud of their own instead: its device server listens
 on ``--broker``, its app REST API on ``--rest-port``, and an app (the integration's cloud
 account) logs in with the user id, secret and home it prints.
 
@@ -118,8 +118,6 @@ def main() -> None:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
     )
-    for chatty in ("amqtt", "transitions"):  # the broker's state machine logs every step
-        logging.getLogger(chatty).setLevel(logging.WARNING)
     host, _, port = args.broker.rpartition(":")
     devices = load(args.config)
     if args.cloud:

@@ -1,6 +1,6 @@
-"""A small rlink cloud: the broker, the app REST API and the app notifications.
+"""A small rlink cloud: the device server, the app REST API and the app notifications.
 
-Simulated devices log in to its broker with their own credentials, and apps with
+Simulated devices log in to its device server with their own credentials, and apps with
 app credentials. REST commands become device ``issue``s; what devices report and reply
 becomes notifications on ``app/v2/{home}/notify`` (device matters) or
 ``app/v2/{userId}/userNotify`` (account matters). The REST signature is checked with
@@ -21,12 +21,12 @@ from typing import Any, Final
 from aiohttp import web
 
 from custom_components.rlink.protocol import messages
-from custom_components.rlink.protocol.broker import DeviceGate, EmbeddedBroker
 from custom_components.rlink.protocol.codes import AppNotification as Note
 from custom_components.rlink.protocol.codes import DeviceCommand as Cmd
 from custom_components.rlink.protocol.errors import ProtocolError, RlinkError
 from custom_components.rlink.protocol.messages import JsonObject, Message
 from custom_components.rlink.protocol.model import ObjectModel, parse_model
+from custom_components.rlink.protocol.policy import Principal, RlinkPolicy, Role
 from custom_components.rlink.protocol.responder import (
     DeviceRef,
     Responder,
@@ -34,7 +34,9 @@ from custom_components.rlink.protocol.responder import (
     SubDeviceRef,
 )
 from custom_components.rlink.protocol.rest import BASE_PATH, Endpoint, verify_auth_headers
-from custom_components.rlink.protocol.session import MqttSession, RequestTimeout, SessionError
+from custom_components.rlink.protocol.server.link import ServerLink
+from custom_components.rlink.protocol.server.server import DeviceServer
+from custom_components.rlink.protocol.session import RequestTimeout, SessionError
 from custom_components.rlink.protocol.topics import (
     DeviceTopic,
     Topic,
@@ -142,16 +144,18 @@ class FakeCloud(Running):
         self.notifications: list[tuple[str, Message]] = []
         self.app_logins: list[str] = []
         """Client ids of the apps that logged in, in order."""
-        self.gate = DeviceGate(
+        self.policy = RlinkPolicy(
             secret_for=self._device_secret,
-            on_online=lambda uuid: self._presence(uuid, True),
-            on_offline=lambda uuid: self._presence(uuid, False),
             app_secret_for=self._app_secret,
             homes_for=lambda user: (self.home,) if user == self.user_id else (),
-            on_app_online=self._app_online,
         )
-        self.broker = EmbeddedBroker(self.gate, host=host, port=mqtt_port)
-        self.session: MqttSession | None = None
+        self.session = ServerLink(
+            "fake cloud", on_connected=self._connected, on_disconnected=self._disconnected
+        )
+        self.session.subscribe(device_filter(TopicKind.REPORT), self._on_report)
+        # Replies are routed to their waiting request; the handler sees only late ones.
+        self.session.subscribe(device_filter(TopicKind.ISSUE_RESPONSE), lambda _t, _m: None)
+        self.broker = DeviceServer(self.policy, self.session, host=host, port=mqtt_port)
         self.responder = Responder(_Backend(self))
         self._rest_port = rest_port
         self._runner: web.AppRunner | None = None
@@ -185,7 +189,17 @@ class FakeCloud(Running):
             return None
         return self.secret
 
-    def _app_online(self, user_id: str, client_id: str) -> None:
+    def _connected(self, principal: Principal) -> None:
+        if principal.role is Role.APP:
+            self._app_online(principal.client_id)
+        else:
+            self._presence(principal.identity, True)
+
+    def _disconnected(self, principal: Principal) -> None:
+        if principal.role is Role.DEVICE:
+            self._presence(principal.identity, False)
+
+    def _app_online(self, client_id: str) -> None:
         self.app_logins.append(client_id)
         self.faults.muted = False
         # The app API lists no devices: tell a new session what is bound, as bind results.
@@ -196,7 +210,7 @@ class FakeCloud(Running):
         entries = [
             _bind_entry(self, d.config.uuid, d.config.product_id, d.gateway, "add")
             for d in self.devices.values()
-            if self.gate.is_connected(d.gateway or d.config.uuid)
+            if self.broker.is_connected(d.gateway or d.config.uuid)
         ]
         if entries:
             self.notify(Note.BIND_RESULT, {"devices": entries})
@@ -221,14 +235,7 @@ class FakeCloud(Running):
 
     async def start(self, *, with_devices: bool = True) -> None:
         await self.broker.start()
-        session = MqttSession(
-            "127.0.0.1", self.broker.port, lambda: self.broker.hub_credentials, name="fake cloud"
-        )
-        session.subscribe(device_filter(TopicKind.REPORT), self._on_report)
-        # Replies are routed to their waiting request; the handler sees only late ones.
-        session.subscribe(device_filter(TopicKind.ISSUE_RESPONSE), lambda _t, _m: None)
-        self.session = session
-        await session.connect()
+        self.session.attach(self.broker)
         app = web.Application()
         app.router.add_post(BASE_PATH + "{endpoint}", self._on_rest)
         # A stop does not wait a minute for the app's kept-alive connections to go quiet.
@@ -249,9 +256,8 @@ class FakeCloud(Running):
             steps.append(("the simulated devices", self.simulator.stop()))
         if self._runner is not None:
             steps.append(("the REST server", self._runner.cleanup()))
-        if self.session is not None:
-            steps.append(("the cloud's own session", self.session.close()))
-        steps.append(("the broker", self.broker.stop()))
+        steps.append(("the cloud's own link", self.session.close()))
+        steps.append(("the device server", self.broker.stop()))
         for name, step in steps:
             try:
                 async with asyncio.timeout(STOP_STEP_SECONDS):
@@ -268,7 +274,7 @@ class FakeCloud(Running):
 
     def notify(self, code: Note, data: JsonObject) -> None:
         """Publish a notification where an app of this account hears it."""
-        if self.faults.muted or self.session is None or not self.session.connected:
+        if self.faults.muted or not self.session.connected:
             return
         kind, owner = (
             (TopicKind.USER_NOTIFY, self.user_id)
@@ -286,7 +292,7 @@ class FakeCloud(Running):
 
     def _on_report(self, topic: Topic, message: Message) -> None:
         assert isinstance(topic, DeviceTopic)
-        if message.is_reply or topic.uuid not in self.devices or self.session is None:
+        if message.is_reply or topic.uuid not in self.devices:
             return
         reply = self.responder.handle(DeviceRef(topic.uuid, topic.pid), message)
         if reply is not None:
@@ -331,7 +337,6 @@ class FakeCloud(Running):
         self, device: CloudDevice, code: Cmd, data: JsonObject, *, ack: bool = True
     ) -> JsonObject:
         """Send a command to the device (through its gateway for a sub-device)."""
-        assert self.session is not None
         carrier = self.devices[device.gateway] if device.gateway else device
         pid, uuid = carrier.config.product_id, carrier.config.uuid
         message = messages.command(code, data, ack=ack, msg_id=self._ids())

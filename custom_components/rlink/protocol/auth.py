@@ -77,12 +77,26 @@ def _username(identity: str, method: SignMethod, ts: int) -> str:
     return f"{identity}|signMethod={method},ts={ts}"
 
 
+_last_ts: dict[str, int] = {}
+
+
+def _fresh_ts(identity: str) -> int:
+    """Now, but later than any ts this process signed for `identity` before.
+
+    A server accepts each login's ts once; a client reconnecting within the same second
+    must not present the same one again.
+    """
+    ts = max(int(time.time()), _last_ts.get(identity, 0) + 1)
+    _last_ts[identity] = ts
+    return ts
+
+
 def device_credentials(
     uuid: str, secret: str, method: SignMethod = SignMethod.HMAC_SHA256, ts: int | None = None
 ) -> Credentials:
     """Credentials a device uses to connect, signed now unless `ts` is given."""
     _check_identity(uuid, "uuid")
-    ts = int(time.time()) if ts is None else ts
+    ts = _fresh_ts(uuid) if ts is None else ts
     return Credentials(
         client_id=f"{DEVICE_CLIENT_PREFIX}{uuid}{DEVICE_CLIENT_SUFFIX}",
         username=_username(uuid, method, ts),
@@ -96,7 +110,7 @@ def app_credentials(
 ) -> Credentials:
     """Credentials an app uses to connect, signed now unless `ts` is given."""
     _check_identity(user_id, "userId")
-    ts = int(time.time()) if ts is None else ts
+    ts = _fresh_ts(f"app:{user_id}") if ts is None else ts
     return Credentials(
         client_id=f"{APP_CLIENT_PREFIX}{user_id}|{ts}",
         username=_username(user_id, method, ts),

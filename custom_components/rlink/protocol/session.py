@@ -23,7 +23,6 @@ import random
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,27 +34,41 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from .auth import Credentials
-from .errors import ProtocolError
-from .messages import Message, decode, encode
-from .topics import AppTopic, DeviceTopic, ProductTopic, Topic, parse_topic
+from .messages import Message, encode
+from .routing import (
+    LinkError,
+    LinkStats,
+    MessageHandler,
+    MessageRouter,
+    NotConnected,
+    RequestTimeout,
+)
+
+__all__ = [
+    "AuthRefused",
+    "CannotConnect",
+    "ConnectError",
+    "CredentialSource",
+    "MessageHandler",
+    "MqttSession",
+    "NotConnected",
+    "RequestTimeout",
+    "SessionError",
+    "SessionState",
+    "SessionStats",
+    "StateListener",
+    "TlsFailure",
+    "TlsOptions",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
 MAX_PACKETS_PER_READ: Final = 500
 _AUTH_REFUSALS: Final = frozenset({"Bad user name or password", "Not authorized"})
-_PARSE_LOG_INTERVAL: Final = 300.0  # seconds between two log lines about the same bad sender
 
 
-class SessionError(Exception):
-    """Base of the session's errors."""
-
-
-class NotConnected(SessionError):
-    """The session is down: nothing was sent."""
-
-
-class RequestTimeout(SessionError):
-    """No reply arrived in time."""
+SessionError = LinkError
+SessionStats = LinkStats
 
 
 class ConnectError(SessionError):
@@ -97,55 +110,8 @@ class TlsOptions:
         return context
 
 
-@dataclass(slots=True)
-class SessionStats:
-    """Counters for diagnostics and benchmarks."""
-
-    messages_in: int = 0
-    messages_out: int = 0
-    parse_errors: int = 0
-    reconnects: int = 0
-    unmatched_replies: int = 0
-    """Replies no request waited for (late, or not ours); handlers still see them."""
-    requests: int = 0
-    request_seconds_total: float = 0.0
-    request_seconds_max: float = 0.0
-
-    @property
-    def request_seconds_mean(self) -> float:
-        return self.request_seconds_total / self.requests if self.requests else 0.0
-
-
-type MessageHandler = Callable[[Topic, Message], None]
 type StateListener = Callable[[SessionState, str | None], None]
 type CredentialSource = Callable[[], Credentials]
-
-
-def _route_keys(topic: Topic) -> tuple[str, ...]:
-    """The subscription filters that can match `topic`, most specific first."""
-    match topic:
-        case DeviceTopic(kind, pid, uuid):
-            return (
-                str(topic),
-                f"rlink/v2/{pid}/+/{kind}",
-                f"rlink/v2/+/{uuid}/{kind}",
-                f"rlink/v2/+/+/{kind}",
-            )
-        case ProductTopic(_, pid):
-            return (str(topic), str(topic).replace(f"/{pid}/", "/+/", 1))
-        case AppTopic(kind, _):
-            return (str(topic), f"app/v2/+/{kind}")
-
-
-def _check_filter(topic_filter: str) -> None:
-    """Accept only filters `_route_keys` can find: `+` may stand for an id segment."""
-    concrete = "/".join("_" if part == "+" else part for part in topic_filter.split("/"))
-    try:
-        routable = topic_filter in _route_keys(parse_topic(concrete))
-    except ProtocolError:
-        routable = False
-    if not routable:
-        raise ProtocolError(f"{topic_filter!r} is not a routable filter", field="topic")
 
 
 class MqttSession:
@@ -168,7 +134,8 @@ class MqttSession:
         self.host = host
         self.port = port
         self.name = name
-        self.stats = SessionStats()
+        self._router = MessageRouter(name)
+        self.stats = self._router.stats
         self._credentials = credentials
         self._tls = tls
         self._keepalive = keepalive
@@ -185,13 +152,10 @@ class MqttSession:
         self._up = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._misc: asyncio.TimerHandle | None = None
-        self._routes: dict[str, MessageHandler] = {}
         # SUBSCRIBE packets the broker has not acknowledged yet (paho message ids).
         self._unacked_subscriptions: set[int] = set()
         self._subscriptions_acked = asyncio.Event()
         self._subscriptions_acked.set()
-        self._pending: dict[tuple[str, str], asyncio.Future[Message]] = {}
-        self._parse_log: dict[tuple[str, str], float] = {}
         self._inflight: list[mqtt.MQTTMessageInfo] = []
         self._ever_connected = False
         self.last_credentials: Credentials | None = None
@@ -208,16 +172,13 @@ class MqttSession:
 
     def subscribe(self, topic_filter: str, handler: MessageHandler) -> Callable[[], None]:
         """Route messages matching `topic_filter` to `handler`; returns the undo function."""
-        _check_filter(topic_filter)
-        self._routes[topic_filter] = handler
+        remove = self._router.add(topic_filter, handler)
         if self.connected and self._client is not None:
             self._send_subscribe(self._client, [(topic_filter, 1)])
 
         def unsubscribe() -> None:
-            if self._routes.get(topic_filter) is handler:
-                del self._routes[topic_filter]
-                if self.connected and self._client is not None:
-                    self._client.unsubscribe(topic_filter)
+            if remove() and self.connected and self._client is not None:
+                self._client.unsubscribe(topic_filter)
 
         return unsubscribe
 
@@ -319,26 +280,7 @@ class MqttSession:
         comes in time and `NotConnected` at once when the session is down. The reply topic
         must be subscribed (with any handler) for the reply to arrive.
         """
-        key = (message.id, str(message.code))
-        waiter: asyncio.Future[Message] = self._loop.create_future()
-        self._pending[key] = waiter
-        started = time.monotonic()
-        try:
-            self.publish(topic, message)
-            async with asyncio.timeout(timeout):
-                reply = await waiter
-        except TimeoutError:
-            raise RequestTimeout(
-                f"{self.name}: no reply to {message.code} {message.id} within {timeout:g} s"
-            ) from None
-        finally:
-            self._pending.pop(key, None)
-        elapsed = time.monotonic() - started
-        self.stats.requests += 1
-        self.stats.request_seconds_total += elapsed
-        self.stats.request_seconds_max = max(self.stats.request_seconds_max, elapsed)
-        reply.raise_for_status()
-        return reply
+        return await self._router.request(lambda: self.publish(topic, message), message, timeout)
 
     # --- connection management ----------------------------------------------------------
 
@@ -476,10 +418,7 @@ class MqttSession:
                 _LOGGER.exception("%s: state listener failed", self.name)
 
     def _fail_pending(self, reason: str) -> None:
-        for waiter in self._pending.values():
-            if not waiter.done():
-                waiter.set_exception(NotConnected(f"{self.name}: {reason}"))
-        self._pending.clear()
+        self._router.fail_pending(NotConnected(f"{self.name}: {reason}"))
 
     # --- paho callbacks (all on the loop, except where `_threadsafe` hops) ---------------
 
@@ -508,8 +447,8 @@ class MqttSession:
             return
         self._unacked_subscriptions.clear()
         self._subscriptions_acked.set()
-        if self._routes:
-            self._send_subscribe(client, [(topic, 1) for topic in self._routes])
+        if self._router.routes:
+            self._send_subscribe(client, [(topic, 1) for topic in self._router.routes])
         if self._ever_connected:
             self.stats.reconnects += 1
         self._ever_connected = True
@@ -592,36 +531,7 @@ class MqttSession:
     # --- incoming messages --------------------------------------------------------------
 
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self.stats.messages_in += 1
-        try:
-            topic = parse_topic(msg.topic)
-            message = decode(topic.kind, msg.payload)
-        except ProtocolError as err:
-            self._note_parse_error(msg.topic, err)
-            return
-        if message.is_reply:
-            waiter = self._pending.pop((message.id, str(message.code)), None)
-            if waiter is not None:
-                if not waiter.done():
-                    waiter.set_result(message)
-                return
-            # Late, or not ours; a device still wants unsolicited ones such as a pushed `time`.
-            self.stats.unmatched_replies += 1
-        handler = next((h for key in _route_keys(topic) if (h := self._routes.get(key))), None)
-        if handler is None:
-            return
-        try:
-            handler(topic, message)
-        except Exception:
-            _LOGGER.exception("%s: handler for %s failed", self.name, msg.topic)
-
-    def _note_parse_error(self, topic: str, err: ProtocolError) -> None:
-        self.stats.parse_errors += 1
-        key = (topic, type(err).__name__ + (err.field or ""))
-        now = time.monotonic()
-        if now - self._parse_log.get(key, -_PARSE_LOG_INTERVAL) >= _PARSE_LOG_INTERVAL:
-            self._parse_log[key] = now
-            _LOGGER.warning("%s: dropped a message on %s: %s", self.name, topic, err)
+        self._router.dispatch(msg.topic, msg.payload)
 
 
 def _remembering(

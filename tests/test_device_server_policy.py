@@ -1,4 +1,4 @@
-"""The embedded broker: who may log in, what each device may touch, and presence."""
+"""The device server's rlink policy: who may log in, what each device may touch, presence."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import pytest
 
 from custom_components.rlink.protocol import auth, messages
 from custom_components.rlink.protocol.auth import Credentials, SignMethod
-from custom_components.rlink.protocol.broker import DeviceGate, EmbeddedBroker, PortInUse
 from custom_components.rlink.protocol.codes import DeviceCommand, DeviceEvent, ProductCommand
 from custom_components.rlink.protocol.messages import Message
-from custom_components.rlink.protocol.session import AuthRefused, MqttSession
+from custom_components.rlink.protocol.policy import RlinkPolicy
+from custom_components.rlink.protocol.server.link import ServerLink
+from custom_components.rlink.protocol.server.server import DeviceServer, PortInUse
+from custom_components.rlink.protocol.session import AuthRefused, ConnectError, MqttSession
 from custom_components.rlink.protocol.topics import TopicKind as K
 from custom_components.rlink.protocol.topics import (
     device_filter,
@@ -43,15 +45,13 @@ async def _connect(rig: EmbeddedRig, creds: Callable[[], Credentials]) -> MqttSe
     return session
 
 
-async def _hub(rig: EmbeddedRig) -> tuple[MqttSession, list[tuple[str, Message]]]:
-    assert rig.broker is not None
-    hub_creds = rig.broker.hub_credentials
-    hub = await _connect(rig, lambda: hub_creds)
+async def _hub(rig: EmbeddedRig) -> tuple[ServerLink, list[tuple[str, Message]]]:
+    """The server's owner, as the local hub is: it hears everything devices may publish."""
+    hub = rig.link
     seen: list[tuple[str, Message]] = []
     for kind in (K.REPORT, K.ISSUE_RESPONSE):
         hub.subscribe(device_filter(kind), lambda t, m: seen.append((str(t), m)))
     hub.subscribe("product/v2/+/issue_response", lambda t, m: seen.append((str(t), m)))
-    await asyncio.sleep(0.1)
     return hub, seen
 
 
@@ -86,13 +86,17 @@ def _device(uuid: str, secret: str, **kw: Any) -> Callable[[], Credentials]:
             id="not-a-device",
         ),
         pytest.param(lambda: Credentials("rlink_hub_guess", "hub", "guess", 0), id="hub-guess"),
+        pytest.param(
+            lambda: Credentials("app_someone|5", "someone|signMethod=hmacSha1,ts=5", "p", 5),
+            id="app-without-apps",
+        ),
     ],
 )
 async def test_bad_credentials_are_refused(
     rig: EmbeddedRig, creds: Callable[[], Credentials]
 ) -> None:
     hub, seen = await _hub(rig)
-    with pytest.raises(AuthRefused):
+    with pytest.raises(ConnectError, match="refused"):  # bad credentials or identifier
         await _connect(rig, creds)
     assert rig.online == []
     assert seen == []
@@ -105,22 +109,6 @@ async def test_unknown_device_is_refused_and_reported(rig: EmbeddedRig) -> None:
         await _connect(rig, _device(stranger, "s" * 32))
     assert rig.unknown == [stranger]
     assert rig.online == []
-
-
-async def test_optional_skew_window(sockets: None) -> None:
-    gate = DeviceGate(secret_for={ALICE: ALICE_SECRET}.get, max_skew=300)
-    broker = EmbeddedBroker(gate, host="127.0.0.1", port=0)
-    await broker.start()
-    try:
-        with pytest.raises(AuthRefused):
-            await MqttSession(
-                "127.0.0.1", broker.port, _device(ALICE, ALICE_SECRET, ts=1000)
-            ).connect()
-        fresh = MqttSession("127.0.0.1", broker.port, _device(ALICE, ALICE_SECRET))
-        await fresh.connect()
-        await fresh.close()
-    finally:
-        await broker.stop()
 
 
 async def test_device_may_only_publish_to_its_own_topics(rig: EmbeddedRig) -> None:
@@ -260,6 +248,8 @@ async def test_keepalive_expiry_means_offline(rig: EmbeddedRig) -> None:
 
 
 async def test_port_in_use_is_a_clear_error(rig: EmbeddedRig) -> None:
-    second = EmbeddedBroker(DeviceGate(secret_for=lambda _u: None), host="127.0.0.1", port=rig.port)
+    second = DeviceServer(
+        RlinkPolicy(secret_for=lambda _u: None), ServerLink(), host="127.0.0.1", port=rig.port
+    )
     with pytest.raises(PortInUse, match=f"port {rig.port} .* already in use"):
         await second.start()

@@ -1,0 +1,310 @@
+"""One client connection: reads packets, applies the server's rules, writes the answers.
+
+An `asyncio.Protocol`, so a packet is handled in the callback that read it: no task, no
+queue per client. A client that sends faster than it is handled is read a batch at a time
+(others get their turn in between), and is not read at all while its own answers wait to
+be written: TCP then slows it down, and nothing it sent is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ..policy import Principal, Refused
+from .codec import (
+    PINGRESP,
+    SUBACK_FAILURE,
+    ConnackCode,
+    Connect,
+    MalformedPacket,
+    PacketReader,
+    PacketType,
+    UnacceptableProtocol,
+    check_flags,
+    decode_connect,
+    decode_empty,
+    decode_packet_id,
+    decode_publish,
+    decode_subscribe,
+    decode_unsubscribe,
+    encode_ack,
+    encode_connack,
+    encode_suback,
+    encode_unsuback,
+)
+
+if TYPE_CHECKING:
+    from .server import DeviceServer
+    from .sessions import ClientSession
+
+_LOGGER = logging.getLogger(__name__)
+KEEP_ALIVE_GRACE = 1.5  # the server waits one and a half keep-alive periods (MQTT-3.1.2-24)
+
+
+class Connection(asyncio.Protocol):
+    __slots__ = (
+        "_allowed",
+        "_clean_end",
+        "_keep_alive",
+        "_last_read",
+        "_loop",
+        "_paused",
+        "_reader",
+        "_server",
+        "_timer",
+        "_transport",
+        "address",
+        "closing",
+        "connect",
+        "principal",
+        "session",
+    )
+
+    def __init__(self, server: DeviceServer) -> None:
+        self._server = server
+        self._loop = server.loop
+        self._reader = PacketReader(server.limits.max_packet_size)
+        self._transport: asyncio.Transport | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._paused: set[str] = set()
+        self._keep_alive = 0.0
+        self._last_read = 0.0
+        self._allowed: set[str] = set()  # topics this login was allowed to publish to
+        self._clean_end = False
+        self.address = "?"
+        self.closing = False
+        self.connect: Connect | None = None
+        self.principal: Principal | None = None
+        self.session: ClientSession | None = None
+
+    # --- transport callbacks ------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        peer = transport.get_extra_info("peername")
+        self.address = str(peer[0]) if isinstance(peer, tuple) else str(peer)
+        if not self._server.admit(self):
+            self.closing = True
+            transport.abort()
+            return
+        self._last_read = self._loop.time()
+        self._timer = self._loop.call_later(self._server.limits.connect_timeout, self._expire)
+
+    def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return
+        self._last_read = self._loop.time()
+        self._reader.feed(data)
+        self._handle_packets()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._server.gone(self, clean=self._clean_end)
+
+    def pause_writing(self) -> None:
+        self._pause("writing")
+        transport = self._transport
+        if transport is not None and (
+            transport.get_write_buffer_size() > self._server.limits.max_write_buffer
+        ):
+            self.drop("does not read what is sent to it")
+
+    def resume_writing(self) -> None:
+        self._resume("writing")
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _handle_packets(self) -> None:
+        handled = 0
+        while not self.closing and not self._paused:
+            try:
+                packet = self._reader.next()
+                if packet is None:
+                    return
+                self._dispatch(*packet)
+            except MalformedPacket as err:
+                self.violation(str(err))
+                return
+            handled += 1
+            if handled >= self._server.limits.packets_per_turn and self._reader.buffered:
+                self._pause("turn")
+                self._loop.call_soon(self._next_turn)
+                return
+
+    def _next_turn(self) -> None:
+        self._resume("turn")
+
+    def _pause(self, reason: str) -> None:
+        if not self._paused and self._transport is not None and not self.closing:
+            self._transport.pause_reading()
+        self._paused.add(reason)
+
+    def _resume(self, reason: str) -> None:
+        self._paused.discard(reason)
+        if not self._paused and not self.closing and self._transport is not None:
+            self._transport.resume_reading()
+            self._handle_packets()
+
+    def _dispatch(self, packet_type: int, flags: int, body: bytes) -> None:
+        kind = check_flags(packet_type, flags)
+        if self.principal is None:
+            if kind is not PacketType.CONNECT:
+                raise MalformedPacket(f"{kind.name} before CONNECT")  # MQTT-3.1.0-1
+            self._on_connect(body)
+            return
+        session = self.session
+        assert session is not None
+        match kind:
+            case PacketType.PUBLISH:
+                self._on_publish(flags, body, session)
+            case PacketType.PUBACK | PacketType.PUBREC | PacketType.PUBCOMP:
+                session.acknowledged(kind, decode_packet_id(body))
+            case PacketType.PUBREL:
+                packet_id = decode_packet_id(body)
+                session.awaiting_release.discard(packet_id)
+                self.write(encode_ack(PacketType.PUBCOMP, packet_id))
+            case PacketType.SUBSCRIBE:
+                self._on_subscribe(body, session)
+            case PacketType.UNSUBSCRIBE:
+                request = decode_unsubscribe(body)
+                for topic_filter in request.filters:
+                    self._server.unsubscribe(session, topic_filter)
+                self.write(encode_unsuback(request.packet_id))  # MQTT-3.10.4-4
+            case PacketType.PINGREQ:
+                decode_empty(kind, body)
+                self.write(PINGRESP)  # MQTT-3.12.4-1
+            case PacketType.DISCONNECT:
+                decode_empty(kind, body)
+                self._clean_end = True  # the will is discarded (MQTT-3.14.4-3)
+                self.close()
+            case PacketType.CONNECT:
+                raise MalformedPacket("a second CONNECT")  # MQTT-3.1.0-2
+
+    # --- packets ------------------------------------------------------------------------
+
+    def _on_connect(self, body: bytes) -> None:
+        try:
+            connect = decode_connect(body)
+        except UnacceptableProtocol as err:
+            self._refuse(ConnackCode.UNACCEPTABLE_PROTOCOL, str(err))
+            return
+        if not connect.client_id:
+            self._refuse(ConnackCode.IDENTIFIER_REJECTED, "empty client identifier")
+            return
+        try:
+            principal = self._server.policy.login(connect)
+        except Refused as refusal:
+            self._server.login_failed(self, connect.client_id, refusal)
+            self._refuse(refusal.code, refusal.reason)
+            return
+        self.connect = connect
+        self.principal = principal
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        present = self._server.attach(self, principal, connect)
+        self.write(encode_connack(present, ConnackCode.ACCEPTED))
+        if connect.keep_alive:
+            self._keep_alive = connect.keep_alive * KEEP_ALIVE_GRACE
+            self._timer = self._loop.call_at(self._last_read + self._keep_alive, self._expire)
+        self._server.logged_in(self)
+
+    def _refuse(self, code: ConnackCode, reason: str) -> None:
+        _LOGGER.debug("Refused a CONNECT from %s: %s", self.address, reason)
+        self.write(encode_connack(False, code))  # MQTT-3.2.2-4
+        self.close()
+
+    def _on_publish(self, flags: int, body: bytes, session: ClientSession) -> None:
+        publish = decode_publish(flags, body)
+        if publish.qos == 2 and publish.packet_id in session.awaiting_release:
+            self.write(encode_ack(PacketType.PUBREC, publish.packet_id))  # seen: not again
+            return
+        if self._may_publish(publish.topic):
+            self._server.route(self, publish.topic, publish.payload, publish.qos)
+        if publish.qos == 1:
+            self.write(encode_ack(PacketType.PUBACK, publish.packet_id))  # MQTT-3.3.4-1
+        elif publish.qos == 2:
+            if len(session.awaiting_release) >= self._server.limits.max_awaiting_release:
+                self.drop("too many QoS 2 messages not released")
+                return
+            session.awaiting_release.add(publish.packet_id)
+            self.write(encode_ack(PacketType.PUBREC, publish.packet_id))
+
+    def _may_publish(self, topic: str) -> bool:
+        if topic in self._allowed:
+            return True
+        assert self.principal is not None
+        if self._server.policy.may_publish(self.principal, topic):
+            self._allowed.add(topic)
+            return True
+        self._server.refused_publish(self, topic)
+        return False
+
+    def _on_subscribe(self, body: bytes, session: ClientSession) -> None:
+        request = decode_subscribe(body)
+        assert self.principal is not None
+        codes = []
+        for topic_filter, qos in request.filters:
+            new = topic_filter not in session.subscriptions
+            if (
+                qos < 0
+                or (new and len(session.subscriptions) >= self._server.limits.max_subscriptions)
+                or not self._server.policy.may_subscribe(self.principal, topic_filter)
+            ):
+                codes.append(SUBACK_FAILURE)
+                self._server.refused_subscribe(self, topic_filter)
+                continue
+            self._server.subscribe(session, topic_filter, qos)
+            codes.append(qos)
+        self.write(encode_suback(request.packet_id, codes))  # MQTT-3.8.4-1, MQTT-3.8.4-5
+
+    # --- writing and ending -------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if self._transport is not None and not self.closing:
+            self._transport.write(data)
+
+    def close(self) -> None:
+        """End after what was written is flushed."""
+        if self._transport is not None and not self.closing:
+            self.closing = True
+            self._transport.close()
+
+    def drop(self, reason: str) -> None:
+        """End at once, without flushing."""
+        self._server.note_drop(self, reason)
+        if self._transport is not None:
+            self.closing = True
+            self._transport.abort()
+
+    def violation(self, reason: str) -> None:
+        """A malformed or forbidden packet: the connection ends (MQTT-4.8.0-1)."""
+        self._server.note_violation(self, reason)
+        self.drop(reason)
+
+    def _expire(self) -> None:
+        self._timer = None
+        if self.closing:
+            return
+        if self.principal is None:
+            self.drop("no CONNECT in time")
+            return
+        due = self._last_read + self._keep_alive
+        if self._loop.time() >= due:
+            self.drop("keep-alive expired")
+        else:
+            self._timer = self._loop.call_at(due, self._expire)
+
+    @property
+    def clean_end(self) -> bool:
+        return self._clean_end
+
+    def __repr__(self) -> str:
+        who: Any = self.principal.client_id if self.principal else "not logged in"
+        return f"<Connection {self.address} {who}>"
