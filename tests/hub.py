@@ -36,7 +36,7 @@ def write_models(hass: HomeAssistant, kinds: Iterable[str]) -> Path:
 
 
 async def create_embedded_hub(hass: HomeAssistant, port: int | None = None) -> ConfigEntry:
-    """Go through the config flow as a user would: menu, local hub, embedded broker."""
+    """Go through the config flow as a user would: menu, local hub, device server."""
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "local_hub"}

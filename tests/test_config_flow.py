@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
@@ -94,6 +95,38 @@ async def test_embedded_port_in_use_and_certificates(hass: HomeAssistant, tmp_pa
     )
     assert again["type"] is FlowResultType.ABORT
     assert again["reason"] == "already_configured"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_embedded_listen_address(hass: HomeAssistant, sockets: None) -> None:
+    """All interfaces by default; one address when asked, refused when it is not an address."""
+    result = await _start(hass, "local_hub", "embedded")
+    for bad in ("my-hub.local", "999.1.1.1", "::1"):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"port": free_port(), "bind_host": bad}
+        )
+        assert result["errors"] == {"bind_host": "invalid_bind_host"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"port": free_port(), "bind_host": "127.0.0.1"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    await hass.async_block_till_done()
+    server = entry.runtime_data.broker
+    assert server.host == "127.0.0.1"
+    _reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.close()
+    await writer.wait_closed()
+    # Reconfigure back to every interface: the hub restarts there.
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": "reconfigure", "entry_id": entry.entry_id}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"port": entry.data["port"], "bind_host": "0.0.0.0"}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.runtime_data.broker.host == "0.0.0.0"
     await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -1,4 +1,4 @@
-"""End to end: Home Assistant + embedded broker + simulated devices, set up through the UI flow."""
+"""End to end: Home Assistant + device server + simulated devices, set up through the UI flow."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Every device event of the protocol, sent as the spec writes it, gets its answer from HA.
 
-A raw client logs in to the hub's embedded broker as a configured gateway and publishes
+A raw client logs in to the hub's device server as a configured gateway and publishes
 the spec's example of each event code. The checks assert the exact reply (status and data)
 or what changed in Home Assistant: registry, device state, bus events, commands issued back.
 """

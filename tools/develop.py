@@ -2,7 +2,7 @@
 
 ``python -m tools.develop`` prepares ``config/`` (configuration, models, the hub's config
 entry with one subentry per simulated device), starts Home Assistant, waits for the
-embedded broker, and runs the simulated devices until Ctrl-C.
+device server, and runs the simulated devices until Ctrl-C.
 
 With ``--cloud`` the house lives behind a fake rlink cloud (broker and app REST API) started
 here, and Home Assistant gets a cloud account entry for it instead of the hub.
@@ -150,7 +150,7 @@ def _entry(
 
 
 def hub_entry(port: int, devices: list[DeviceConfig]) -> dict[str, Any]:
-    """The local hub on the embedded broker, with the house's devices."""
+    """The local hub on the device server, with the house's devices."""
     return _entry(
         HUB_ENTRY_ID,
         "rlink development hub",
@@ -318,10 +318,10 @@ async def _stop_home_assistant(process: subprocess.Popen[bytes]) -> None:
 
 
 async def run_hub(config: Path, port: int, http_port: int, devices: list[DeviceConfig]) -> None:
-    """Home Assistant's embedded broker first, then the house connects to it."""
+    """Home Assistant's device server first, then the house connects to it."""
     process = _start_home_assistant(config)
     try:
-        logging.info("Waiting for Home Assistant and its embedded broker on port %d", port)
+        logging.info("Waiting for Home Assistant and its device server on port %d", port)
         await _wait_for_broker(port, devices[0], process, 600)
         url = await _wait_for_ui(http_port, process, 600)
         async with Simulator("127.0.0.1", port, devices):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 import ssl
@@ -36,6 +37,7 @@ from .cloud_notify import CONF_GATEWAY_ID
 from .const import (
     BROKER_EMBEDDED,
     BROKER_EXTERNAL,
+    CONF_BIND_HOST,
     CONF_BROKER,
     CONF_CERTFILE,
     CONF_DEVICE_ID,
@@ -71,6 +73,7 @@ from .const import (
     CONF_UUID,
     CONF_WATCHDOG_INTERVAL,
     CONF_WEATHER_ENTITY,
+    DEFAULT_BIND_HOST,
     DEFAULT_PING_INTERVAL,
     DEFAULT_PORT,
     DEFAULT_TLS_PORT,
@@ -117,14 +120,21 @@ def _connect_error(err: ConnectError) -> str:
 # --- checks that touch sockets and files (run in the executor) ----------------------------
 
 
-def _port_free(port: int) -> bool:
+def _port_free(port: int, host: str = DEFAULT_BIND_HOST) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind(("0.0.0.0", port))  # noqa: S104 - the broker listens on all interfaces
-        except OSError:  # taken, or not ours to take (a privileged port)
+            sock.bind((host, port))
+        except OSError:  # taken, not ours to take (a privileged port), or not our address
             return False
     return True
+
+
+def _bind_host_ok(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).version == 4
+    except ValueError:
+        return False
 
 
 def _certificate_ok(certfile: str, keyfile: str) -> bool:
@@ -140,7 +150,10 @@ def _certificate_ok(certfile: str, keyfile: str) -> bool:
 
 async def _check_embedded(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if not await hass.async_add_executor_job(_port_free, data[CONF_PORT]):
+    host = data.get(CONF_BIND_HOST) or DEFAULT_BIND_HOST
+    if not _bind_host_ok(host):
+        return {CONF_BIND_HOST: "invalid_bind_host"}
+    if not await hass.async_add_executor_job(_port_free, data[CONF_PORT], host):
         errors[CONF_PORT] = "port_in_use"
     certfile, keyfile = data.get(CONF_CERTFILE), data.get(CONF_KEYFILE)
     if bool(certfile) != bool(keyfile):
@@ -149,7 +162,7 @@ async def _check_embedded(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[
         if not await hass.async_add_executor_job(_certificate_ok, certfile, keyfile):
             errors[CONF_CERTFILE] = "invalid_certificate"
         elif not await hass.async_add_executor_job(
-            _port_free, data.get(CONF_TLS_PORT, DEFAULT_TLS_PORT)
+            _port_free, data.get(CONF_TLS_PORT, DEFAULT_TLS_PORT), host
         ):
             errors[CONF_TLS_PORT] = "port_in_use"
     return errors
@@ -187,6 +200,9 @@ def _embedded_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
             probatio.Optional(
                 CONF_TLS_PORT, default=defaults.get(CONF_TLS_PORT, DEFAULT_TLS_PORT)
             ): _PORT_SELECTOR,
+            probatio.Optional(
+                CONF_BIND_HOST, default=defaults.get(CONF_BIND_HOST, DEFAULT_BIND_HOST)
+            ): str,
         }
     )
 
@@ -393,8 +409,11 @@ class RlinkConfigFlow(CloudFlowMixin, domain=DOMAIN):
             data = {**entry.data, **_ports(user_input)}
             if embedded:
                 unique_id = f"embedded:{data[CONF_PORT]}"
-                unchanged_port = data[CONF_PORT] == entry.data[CONF_PORT]
-                errors = {} if unchanged_port else await _check_embedded(self.hass, data)
+                # The hub holds its own port: only a new port needs to be free.
+                if data[CONF_PORT] != entry.data[CONF_PORT]:
+                    errors = await _check_embedded(self.hass, data)
+                elif not _bind_host_ok(data.get(CONF_BIND_HOST) or DEFAULT_BIND_HOST):
+                    errors = {CONF_BIND_HOST: "invalid_bind_host"}
             else:
                 unique_id = f"{data[CONF_HOST]}:{data[CONF_PORT]}"
                 errors = await _check_external(data)
@@ -411,7 +430,7 @@ class RlinkConfigFlow(CloudFlowMixin, domain=DOMAIN):
     async def async_step_integration_discovery(
         self, discovery_info: dict[str, Any]
     ) -> ConfigFlowResult:
-        """A device with an unknown uuid tried to log in to an embedded broker, or a
+        """A device with an unknown uuid tried to log in to the device server, or a
         cloud account's gateway found one nearby."""
         if discovery_info.get(CONF_GATEWAY_ID):
             return await self._found_nearby(discovery_info)

@@ -1,4 +1,4 @@
-"""Devices that knock on the embedded broker without being known become discoveries."""
+"""Devices that knock on the device server without being known become discoveries."""
 
 from __future__ import annotations
 
