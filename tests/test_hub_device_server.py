@@ -1,0 +1,108 @@
+"""The local hub on its device server: entries from before it, logins across restarts,
+devices that leave, and presence taken from the connections themselves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.rlink.const import DOMAIN, SUBENTRY_DEVICE
+from custom_components.rlink.protocol import auth
+from custom_components.rlink.protocol.session import AuthRefused, MqttSession
+from tools.rlink_sim import Simulator
+
+from .brokers import free_port, self_signed, until
+from .hub import add_device, create_embedded_hub, device, write_models
+
+pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
+
+
+async def test_an_entry_from_before_the_device_server_keeps_its_port_and_tls(
+    hass: HomeAssistant, tmp_path: Any
+) -> None:
+    """Entries keep the shape they had with the earlier broker: same port, same TLS files,
+    and no listen address, which means every interface."""
+    cert, key = self_signed(tmp_path)
+    port, tls_port = free_port(), free_port()
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={
+            "mode": "local",
+            "broker": "embedded",
+            "port": port,
+            "certfile": str(cert),
+            "keyfile": str(key),
+            "tls_port": tls_port,
+        },
+        unique_id=f"embedded:{port}",
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    server = entry.runtime_data.broker
+    assert (server.host, server.port, server.tls_port) == ("0.0.0.0", port, tls_port)
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_captured_login_stays_refused_after_a_restart(hass: HomeAssistant) -> None:
+    write_models(hass, ["plug"])
+    plug = device("plug")
+    entry = await create_embedded_hub(hass)
+    await add_device(hass, entry, plug)
+    captured = auth.device_credentials(plug.uuid, plug.secret)
+    port = entry.runtime_data.broker.port
+    first = MqttSession("127.0.0.1", port, lambda: captured)
+    await first.connect()
+    await first.close()
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    with pytest.raises(AuthRefused):
+        await MqttSession("127.0.0.1", port, lambda: captured).connect()
+    fresh = MqttSession("127.0.0.1", port, lambda: auth.device_credentials(plug.uuid, plug.secret))
+    await fresh.connect()
+    await fresh.close()
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_removed_device_is_disconnected_and_kept_out(hass: HomeAssistant) -> None:
+    write_models(hass, ["plug"])
+    plug, other = device("plug"), device("plug", "other")
+    entry = await create_embedded_hub(hass)
+    await add_device(hass, entry, plug)
+    await add_device(hass, entry, other)
+    hub = entry.runtime_data
+    async with Simulator("127.0.0.1", hub.broker.port, [plug, other]):
+        await until(lambda: hub.broker.is_connected(plug.uuid) and hub.devices[plug.uuid].online)
+        (subentry_id,) = [
+            s.subentry_id
+            for s in entry.subentries.values()
+            if s.subentry_type == SUBENTRY_DEVICE and s.data["uuid"] == plug.uuid
+        ]
+        hass.config_entries.async_remove_subentry(entry, subentry_id)
+        await hass.async_block_till_done()
+        await until(lambda: not hub.broker.is_connected(plug.uuid))
+        assert hub.broker.is_connected(other.uuid)
+        with pytest.raises(AuthRefused):
+            await MqttSession(
+                "127.0.0.1",
+                hub.broker.port,
+                lambda: auth.device_credentials(plug.uuid, plug.secret),
+            ).connect()
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_presence_is_the_connection(hass: HomeAssistant) -> None:
+    write_models(hass, ["plug"])
+    plug = device("plug")
+    entry = await create_embedded_hub(hass)
+    await add_device(hass, entry, plug)
+    hub = entry.runtime_data
+    async with Simulator("127.0.0.1", hub.broker.port, [plug]):
+        await until(lambda: hub.devices[plug.uuid].online)
+    await until(lambda: not hub.devices[plug.uuid].online)
+    await hass.config_entries.async_unload(entry.entry_id)
