@@ -65,7 +65,7 @@ class Connection(asyncio.Protocol):
     def __init__(self, server: DeviceServer) -> None:
         self._server = server
         self._loop = server.loop
-        self._reader = PacketReader(server.limits.max_packet_size)
+        self._reader = PacketReader(server.limits.max_connect_size)
         self._transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._paused: set[str] = set()
@@ -205,6 +205,7 @@ class Connection(asyncio.Protocol):
             return
         self.connect = connect
         self.principal = principal
+        self._reader.max_size = self._server.limits.max_packet_size
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

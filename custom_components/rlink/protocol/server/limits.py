@@ -26,9 +26,13 @@ class Limits:
     """Seconds from accept to a complete CONNECT (and TLS handshake)."""
     max_packet_size: int = 1 << 20
     """Largest remaining length accepted: the spec's largest messages (maps, models) fit."""
+    max_connect_size: int = 64 << 10
+    """Largest packet before login (the CONNECT, will included): a stranger buffers little."""
     max_connections: int = field(default_factory=default_max_connections)
     max_pending_per_address: int = 16
     """Connections from one address that have not logged in yet."""
+    max_pending: int = 256
+    """Connections from all addresses that have not logged in yet."""
     failed_logins_allowed: int = 5
     """Failed logins from one address before it must wait."""
     backoff_first: float = 2.0
@@ -54,23 +58,32 @@ class AddressBook:
     def __init__(self, limits: Limits) -> None:
         self._limits = limits
         self.pending: dict[str, int] = {}
+        self._pending_total = 0
         self._failures: dict[str, tuple[int, float]] = {}
         """address -> (failed logins in a row, refused until this monotonic time)."""
 
     def may_connect(self, address: str) -> str | None:
         """Why a new connection from `address` is refused, or None."""
         if self.pending.get(address, 0) >= self._limits.max_pending_per_address:
+            return "too many connections from it that have not logged in"
+        if self.pending_total >= self._limits.max_pending:
             return "too many connections that have not logged in"
         _count, until = self._failures.get(address, (0, 0.0))
         if until > time.monotonic():
             return "too many failed logins, waiting"
         return None
 
+    @property
+    def pending_total(self) -> int:
+        return self._pending_total
+
     def opened(self, address: str) -> None:
         self.pending[address] = self.pending.get(address, 0) + 1
+        self._pending_total += 1
 
     def settled(self, address: str) -> None:
         """A pending connection logged in or went away."""
+        self._pending_total -= 1
         left = self.pending.get(address, 0) - 1
         if left > 0:
             self.pending[address] = left
