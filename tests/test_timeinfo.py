@@ -134,3 +134,28 @@ def test_transitions_helper_for_a_zone_that_dropped_dst() -> None:
 def test_unknown_zone() -> None:
     with pytest.raises(ZoneInfoNotFoundError):
         time_reply("Mars/Olympus_Mons", 0)
+
+
+def test_a_zone_with_negative_dst_is_in_dst_in_summer() -> None:
+    """Europe/Dublin's legal standard time is its summer time (zoneinfo gives winter a DST
+    of -1 h); a device still hears of DST the way clocks go: ahead in summer."""
+    winter, summer = (
+        time_reply("Europe/Dublin", _utc(2025, 1, 15)),
+        time_reply("Europe/Dublin", _utc(2025, 7, 15)),
+    )
+    assert winter["is_dst"] is False
+    assert summer["is_dst"] is True
+    assert summer["zone_offset"] - winter["zone_offset"] == 3600
+    # The same transitions as London's, in the same order.
+    london = time_reply("Europe/London", _utc(2025, 7, 15))
+    assert (summer["dst_start_ts"], summer["dst_end_ts"]) == (
+        london["dst_start_ts"],
+        london["dst_end_ts"],
+    )
+    assert summer["dst_start_ts"] < summer["dst_end_ts"]
+    assert summer["dst_start_local_date_time"] == "2025-03-30 01:00:00"
+
+
+def test_a_loaded_zone_is_taken_as_it_is() -> None:
+    zone = ZoneInfo("Europe/Paris")
+    assert time_reply(zone, _utc(2025, 7, 15)) == time_reply("Europe/Paris", _utc(2025, 7, 15))

@@ -89,8 +89,11 @@ def _entry_update_listener(entry: RlinkConfigEntry) -> UpdateListenerType:
         if dict(entry.data) != started_with:
             hass.config_entries.async_schedule_reload(entry.entry_id)
             return
-        entry.runtime_data.async_sync_subentries()
-        entry.runtime_data.async_refresh_profiles()
+        runtime = entry.runtime_data
+        runtime.async_sync_subentries()
+        runtime.async_refresh_profiles()
+        if isinstance(runtime, RlinkHub):
+            await runtime.answers.async_load_time_zones()
 
     return entry_updated
 

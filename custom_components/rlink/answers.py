@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.components.web_rtc import async_get_ice_servers
@@ -35,6 +35,7 @@ from .const import (
     CONF_STORE_SECRET_KEY,
     CONF_STORE_SESSION_TOKEN,
     CONF_STORE_TYPE,
+    CONF_DEVICES,
     CONF_TIME_ZONE,
     CONF_WEATHER_ENTITY,
     DOMAIN,
@@ -90,6 +91,7 @@ class HubAnswers(ResponderBackend):
         self.hub = hub
         self.sweepers: dict[str, SweeperStore] = {}
         self.local_configs: dict[str, JsonObject] = {}
+        self.time_zones: dict[str, tzinfo] = {}
 
     # --- persistence --------------------------------------------------------------------
 
@@ -122,9 +124,18 @@ class HubAnswers(ResponderBackend):
 
     # --- answers ------------------------------------------------------------------------
 
-    def time_zone(self, device: DeviceRef) -> str:
+    def time_zone(self, device: DeviceRef) -> tzinfo:
+        """The device's own zone once loaded (`async_load_time_zones`), else Home Assistant's."""
         override = self.hub.device_options(device.uuid).get(CONF_TIME_ZONE)
-        return str(override or self.hub.hass.config.time_zone)
+        zone = self.time_zones.get(override) if override else None
+        return zone or dt_util.get_default_time_zone()
+
+    async def async_load_time_zones(self) -> None:
+        """Load the zones devices are set to: reading zone files is not for the event loop."""
+        options = self.hub.entry.options.get(CONF_DEVICES, {})
+        for name in {o.get(CONF_TIME_ZONE) for o in options.values()} - {None, ""}:
+            if name not in self.time_zones and (zone := await dt_util.async_get_time_zone(name)):
+                self.time_zones[name] = zone
 
     def model(self, pid: str) -> ObjectModel | None:
         return self.hub.models.get(pid)

@@ -151,6 +151,7 @@ class RlinkHub(DeviceRuntime):
         """Start the broker and the session; raises ConfigEntry* errors for HA to show."""
         cache = await self._load_cache()
         self.async_sync_subentries(cache.get("devices", {}))
+        await self.answers.async_load_time_zones()
         if self.embedded:
             await self._start_device_server(cache.get("logins", {}))
         session = self._make_session()

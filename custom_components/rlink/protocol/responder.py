@@ -13,6 +13,8 @@ carries status 1002 and the reason, and nothing is recorded.
 
 from __future__ import annotations
 
+from datetime import UTC, tzinfo
+
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -52,8 +54,9 @@ class ResponderBackend:
 
     # --- answers ------------------------------------------------------------------------
 
-    def time_zone(self, device: DeviceRef) -> str:
-        return "UTC"
+    def time_zone(self, device: DeviceRef) -> tzinfo | str:
+        """The device's zone: loaded, or a name (which `time_reply` loads, reading a file)."""
+        return UTC
 
     def model(self, pid: str) -> ObjectModel | None:
         return None
