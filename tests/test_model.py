@@ -484,3 +484,32 @@ def test_any_value_passes_or_is_rejected_cleanly(value: Any, kind: DataType) -> 
         validate(prop, value)
     except ValueRejected as err:
         assert err.identifier.startswith("a")
+
+
+def test_written_specs_keep_every_digit() -> None:
+    """A colour range up to 16777215 and a step of 0.001 come back exactly as they went in."""
+    source = {
+        "properties": [
+            {
+                "identifier": "rgb",
+                "name": "Colour",
+                "accessMode": "rw",
+                "dataType": {"type": "int", "specs": {"min": 0, "max": 16777215, "step": 1}},
+            },
+            {
+                "identifier": "dose",
+                "name": "Dose",
+                "accessMode": "rw",
+                "dataType": {
+                    "type": "double",
+                    "specs": {"min": "-0.5", "max": "2.5", "step": "0.001"},
+                },
+            },
+        ]
+    }
+    model = parse_model(source)
+    written = model_to_format(model, ModelFormat.COMPLETE)
+    rgb, dose = written["properties"]
+    assert rgb["dataType"]["specs"] == {"min": "0", "max": "16777215", "step": "1"}
+    assert dose["dataType"]["specs"] == {"min": "-0.5", "max": "2.5", "step": "0.001"}
+    assert parse_model(written).properties == model.properties

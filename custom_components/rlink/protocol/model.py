@@ -344,6 +344,14 @@ def parse_model(data: Any) -> ObjectModel:
 # --- writing a model in a requested format ----------------------------------------------
 
 
+def _exact_text(number: float) -> str:
+    """A number as the platform writes specs (text), with every digit it has: 16777215
+    stays "16777215" and 0.1 "0.1"."""
+    if number.is_integer() and abs(number) < 2**53:
+        return str(int(number))
+    return repr(number)
+
+
 def _specs_json(prop: Property) -> dict[str, Any] | list[dict[str, Any]]:
     if prop.type is DataType.STRUCT:
         return [_property_json(m, ModelFormat.COMPLETE) for m in prop.members]
@@ -358,7 +366,7 @@ def _specs_json(prop: Property) -> dict[str, Any] | list[dict[str, Any]]:
         ("size", prop.size),
     ):
         if value is not None:
-            specs[key] = f"{value:g}" if isinstance(value, float) else value
+            specs[key] = _exact_text(value) if isinstance(value, float) else value
     if prop.enum_labels:
         specs["enums"] = dict(prop.enum_labels)
     elif prop.enums:
