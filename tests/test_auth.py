@@ -169,7 +169,12 @@ def test_identity_must_be_topic_safe() -> None:
     [
         ("rn014ebe0C20E122", True),
         ("rn010c0B9cB35EA9", True),
+        ("inv01De86b75d01bb", True),  # the spec's camera
+        ("inv01cfbAaeb1E02E", True),  # the spec's vacuum
         ("rn014ebe0C20E12", False),
+        ("01014ebe0C20E122", False),  # no product letters
+        ("aaaaaxxxx", False),  # a placeholder of the spec
+        ("uuid1", False),
         ("rn014ebe0C20E12Z", False),
         ("rn01-ebe0C20E122", False),
         ("", False),

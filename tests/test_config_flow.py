@@ -450,3 +450,14 @@ async def test_model_fetch_that_times_out_or_brings_a_broken_model(
         assert entry.runtime_data.models.get(plug.product_id) is None
     await platform.close()
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_the_spec_s_own_devices_can_be_added(hass: HomeAssistant) -> None:
+    """The camera and vacuum of the protocol's examples have five-character product lines."""
+    from tools.rlink_sim import DeviceConfig  # noqa: PLC0415
+
+    entry = await create_embedded_hub(hass)
+    for uuid, kind in (("inv01De86b75d01bb", "camera"), ("inv01cfbAaeb1E02E", "vacuum")):
+        await add_device(hass, entry, DeviceConfig(uuid, "s" * 32, kind=kind))
+    assert {"inv01De86b75d01bb", "inv01cfbAaeb1E02E"} <= set(entry.runtime_data.devices)
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -21,8 +21,9 @@ DEVICE_CLIENT_PREFIX: Final = "rlink_"
 DEVICE_CLIENT_SUFFIX: Final = "_V2"
 APP_CLIENT_PREFIX: Final = "app_"
 
-# Four characters of product line followed by twelve hex digits, e.g. rn014ebe0C20E122.
-DEVICE_UUID: Final = re.compile(r"[A-Za-z0-9]{4}[0-9A-Fa-f]{12}")
+# A product line (letters, then two digits) and twelve hex digits: rn014ebe0C20E122 and
+# inv01De86b75d01bb are both in the spec.
+DEVICE_UUID: Final = re.compile(r"[A-Za-z]{1,8}[0-9]{2}[0-9A-Fa-f]{12}")
 SECRET_LENGTH: Final = 32
 # An identity ends up inside topics and the username, so it must not contain their separators.
 _IDENTITY: Final = re.compile(r"[^|/+#,=\s\x00]+")
