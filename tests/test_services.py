@@ -5,6 +5,7 @@ from __future__ import annotations
 import probatio
 import pytest
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 
 from custom_components.rlink.const import DOMAIN
 from tools.rlink_sim import Simulator
@@ -85,6 +86,24 @@ async def test_every_service(hass: HomeAssistant) -> None:
             DOMAIN, "reboot", {"device_id": device_entry(hass, sub_uuid).id}, blocking=True
         )
         assert (await waiter).data == {"subUuid": sub_uuid}
+        # Commands with no sub-device form would act on the gateway itself: refused.
+        before = len(gw.received)
+        sub_target = {"device_id": device_entry(hass, sub_uuid).id}
+        for service, data in (
+            ("reset", {"clear_data": True}),
+            ("log_switch", {"enable": False}),
+            ("config_settings", {"type": "white_list", "settings": {}}),
+            ("common_cmd", {"cmd_type": "x", "cmd_data": {}}),
+        ):
+            with pytest.raises(ServiceValidationError) as refused:
+                await hass.services.async_call(
+                    DOMAIN, service, {**sub_target, **data}, blocking=True
+                )
+            assert refused.value.translation_key == "not_for_sub_device"
+        waiter = hass.async_create_task(gw.wait_for("clean_data"))
+        await hass.services.async_call(DOMAIN, "clear_data", sub_target, blocking=True)
+        assert (await waiter).data == {"subUuid": sub_uuid}
+        assert [str(m.code) for m in gw.received[before:]] == ["clean_data"]
 
         with pytest.raises(probatio.Invalid, match="unknown command code"):
             await hass.services.async_call(

@@ -15,7 +15,7 @@ from .protocol.codes import DeviceCommand as Cmd
 from .protocol.codes import lookup
 from .protocol.messages import JsonObject
 from .runtime import DeviceRuntime
-from .service_targets import DEVICES, ONE_DEVICE, Handler, redact, sub_field, targets
+from .service_targets import DEVICES, ONE_DEVICE, Handler, invalid, redact, sub_field, targets
 
 ATTR_PROPERTIES: Final = "properties"
 ATTR_CODE: Final = "code"
@@ -128,10 +128,20 @@ async def _reboot(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     return None
 
 
+def _direct(hass: HomeAssistant, call: ServiceCall, code: Cmd) -> list[tuple[Any, Any]]:
+    """The targets of a command the protocol gives no sub-device form: sent to a gateway,
+    it would act on the gateway itself, so a sub-device among them refuses the call."""
+    found = targets(hass, call)
+    for _hub, device in found:
+        if device.gateway:
+            raise invalid("not_for_sub_device", device=device.name, command=str(code))
+    return found
+
+
 async def _reset(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    for hub, device in targets(hass, call):
-        data = {"clearData": call.data[ATTR_CLEAR_DATA], **sub_field(device)}
-        await hub.async_command(hub.target(device), Cmd.RESET, data, ack=False)
+    for hub, device in _direct(hass, call, Cmd.RESET):
+        data = {"clearData": call.data[ATTR_CLEAR_DATA]}
+        await hub.async_command(device, Cmd.RESET, data, ack=False)
     return None
 
 
@@ -143,15 +153,15 @@ async def _log_switch(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse
             "intervalTime": call.data[ATTR_INTERVAL],
             "level": LOG_LEVELS[call.data[ATTR_LEVEL]],
         }
-    for hub, device in targets(hass, call):
-        await hub.async_command(hub.target(device), Cmd.LOG_SWITCH, data, ack=False)
+    for hub, device in _direct(hass, call, Cmd.LOG_SWITCH):
+        await hub.async_command(device, Cmd.LOG_SWITCH, data, ack=False)
     return None
 
 
 async def _config_settings(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    ((hub, device),) = targets(hass, call)
+    ((hub, device),) = _direct(hass, call, Cmd.CONFIG_SETTINGS)
     data = {"type": call.data[ATTR_TYPE], "settings": call.data[ATTR_SETTINGS]}
-    reply = await hub.async_command(hub.target(device), Cmd.CONFIG_SETTINGS, data, ack=True)
+    reply = await hub.async_command(device, Cmd.CONFIG_SETTINGS, data, ack=True)
     return redact(reply.data) if reply is not None else {}
 
 
@@ -162,9 +172,9 @@ async def _clear_data(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse
 
 
 async def _common_cmd(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    ((hub, device),) = targets(hass, call)
+    ((hub, device),) = _direct(hass, call, Cmd.COMMON_CMD)
     data = {"cmdType": call.data[ATTR_CMD_TYPE], "cmdData": call.data[ATTR_CMD_DATA]}
-    reply = await hub.async_command(hub.target(device), Cmd.COMMON_CMD, data, ack=True)
+    reply = await hub.async_command(device, Cmd.COMMON_CMD, data, ack=True)
     return redact(reply.data) if reply is not None else {}
 
 
