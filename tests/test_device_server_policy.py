@@ -253,3 +253,25 @@ async def test_port_in_use_is_a_clear_error(rig: EmbeddedRig) -> None:
     )
     with pytest.raises(PortInUse, match=f"port {rig.port} .* already in use"):
         await second.start()
+
+
+def test_a_gateway_may_hear_any_product_and_answer_for_its_sub_devices() -> None:
+    """A gateway subscribes to its sub-devices' products before the hub knows them; other
+    devices hear only their own product."""
+    from custom_components.rlink.protocol.policy import Principal, Role  # noqa: PLC0415
+
+    policy = RlinkPolicy(
+        secret_for=lambda _u: None,
+        pid_for={ALICE: "gw01", BOB: PID}.get,
+        product_pids_for=lambda uuid: {"sensor01"} if uuid == ALICE else set(),
+        hears_any_product=lambda uuid: uuid == ALICE,
+    )
+    gateway = Principal(f"rlink_{ALICE}_V2", ALICE, Role.DEVICE)
+    plug = Principal(f"rlink_{BOB}_V2", BOB, Role.DEVICE)
+    assert policy.may_subscribe(gateway, product_topic(K.PRODUCT_ISSUE, "not-yet-known"))
+    assert not policy.may_subscribe(gateway, "product/v2/+/issue")  # still no wildcards
+    assert not policy.may_subscribe(gateway, product_topic(K.PRODUCT_ISSUE_RESPONSE, "x"))
+    assert policy.may_publish(gateway, product_topic(K.PRODUCT_ISSUE_RESPONSE, "sensor01"))
+    assert not policy.may_publish(gateway, product_topic(K.PRODUCT_ISSUE_RESPONSE, "other"))
+    assert policy.may_subscribe(plug, product_topic(K.PRODUCT_ISSUE, PID))
+    assert not policy.may_subscribe(plug, product_topic(K.PRODUCT_ISSUE, "sensor01"))

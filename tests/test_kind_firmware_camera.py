@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from pathlib import Path
@@ -15,6 +16,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
 from yarl import URL
 
+from custom_components.rlink import firmware as firmware_module
 from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.firmware import DATA_FIRMWARE
 from custom_components.rlink.picture import MAX_BYTES, PictureRefused, checked_url
@@ -184,6 +186,31 @@ async def test_firmware_service_for_devices_and_a_whole_product(
                 DOMAIN, "firmware_update", {"product": "nosuchpid"}, blocking=True
             )
         assert missing.value.translation_key == "no_firmware"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_product_offer_for_sub_devices_reaches_their_gateway(
+    hass: HomeAssistant, hass_client_no_auth: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway hears its sub-devices' product topic and answers once for all of them;
+    the offer is complete with that one answer, long before its window ends."""
+    subs = [device("sensor", f"sub-{n}") for n in range(2)]
+    gateway = device("gateway", sub_devices=subs)
+    entry = await hub_with(hass, gateway)
+    await _serve_http(hass, hass_client_no_auth)
+    pid = subs[0].product_id
+    _firmware(hass, pid, "sensor.bin", b"sub-device firmware")
+    _firmware(hass, pid, "sensor.bin.json", b'{"version": "3.0.0"}')
+    monkeypatch.setattr(firmware_module, "SILENCE_WINDOW", 600.0)
+    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [gateway]) as sim:
+        await until(lambda: all(s.uuid in entry.runtime_data.devices for s in subs))
+        async with asyncio.timeout(30):
+            reply = await hass.services.async_call(
+                DOMAIN, "firmware_update", {"product": pid}, blocking=True, return_response=True
+            )
+        assert reply["devices"] == {s.uuid: {"result": "accepted"} for s in subs}
+        virtual = sim.device(gateway.uuid)
+        await until(lambda: all(virtual.subs[s.uuid].config.version == "3.0.0" for s in subs))
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 

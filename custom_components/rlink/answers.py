@@ -24,6 +24,7 @@ from homeassistant.util.unit_conversion import TemperatureConverter
 from webrtc_models import RTCIceServer
 
 from .const import (
+    CONF_DEVICES,
     CONF_LOG_ENABLE,
     CONF_LOG_INTERVAL,
     CONF_LOG_MODE,
@@ -35,7 +36,6 @@ from .const import (
     CONF_STORE_SECRET_KEY,
     CONF_STORE_SESSION_TOKEN,
     CONF_STORE_TYPE,
-    CONF_DEVICES,
     CONF_TIME_ZONE,
     CONF_WEATHER_ENTITY,
     DOMAIN,

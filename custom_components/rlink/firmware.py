@@ -269,9 +269,13 @@ async def async_install(
 
 
 async def async_silence_ota(
-    hub: DeviceRuntime, pid: str, firmware: FirmwareFile, window: float = SILENCE_WINDOW
+    hub: DeviceRuntime, pid: str, firmware: FirmwareFile, window: float | None = None
 ) -> dict[str, Any]:
-    """Offer a firmware to every device of a product; returns who accepted it."""
+    """Offer a firmware to every device of a product; returns who accepted it.
+
+    The answers are awaited for `window` seconds (`SILENCE_WINDOW` unless given), or until
+    every device that can hear the offer has answered.
+    """
     catalog = hub.hass.data[DATA_FIRMWARE]
     is_sub = any(d.pid == pid and d.gateway for d in hub.devices.values())
     task_id = uuid_lib.uuid4().hex
@@ -287,7 +291,7 @@ async def async_silence_ota(
         "version": "ALL",
         "targetVersion": firmware.version,
     }
-    devices = await hub.async_offer_firmware(pid, data, window)
+    devices = await hub.async_offer_firmware(pid, data, window or SILENCE_WINDOW)
     return {"task_id": task_id, "version": firmware.version, "devices": devices}
 
 

@@ -46,7 +46,7 @@ from .const import (
     SUBENTRY_DEVICE,
 )
 from .device import RlinkDevice
-from .kinds import BEHAVIOUR
+from .kinds import BEHAVIOUR, Kind
 from .models import ModelStore
 from .protocol import messages
 from .protocol.auth import Credentials
@@ -184,6 +184,7 @@ class RlinkHub(DeviceRuntime):
             secret_for=self.secrets.get,
             pid_for=self._pid_for,
             product_pids_for=self._sub_pids,
+            hears_any_product=self._is_gateway,
             on_unknown=self._on_unknown_device,
             replays=ReplayGuard(logins, on_change=self.save_soon),
         )
@@ -293,6 +294,13 @@ class RlinkHub(DeviceRuntime):
     def _pid_for(self, uuid: str) -> str | None:
         device = self.devices.get(uuid)
         return device.pid if device is not None and device.pid else None
+
+    def _is_gateway(self, uuid: str) -> bool:
+        device = self.devices.get(uuid)
+        return device is not None and (
+            device.profile.has(Kind.GATEWAY)
+            or any(d.gateway == uuid for d in self.devices.values())
+        )
 
     def _sub_pids(self, uuid: str) -> set[str]:
         """The products of a gateway's sub-devices: it may answer their product commands."""
@@ -574,9 +582,12 @@ class RlinkHub(DeviceRuntime):
     ) -> dict[str, Any]:
         """`silence_ota` to the whole product; every device of it says yes, no, or nothing."""
         message = messages.product_command(ProductCommand.SILENCE_OTA, order, ack=True)
-        reachable = sum(1 for d in self.devices.values() if d.pid == pid and self.reachable(d))
+        # One reply per connection: a gateway answers once for all its sub-devices.
+        carriers = {
+            self.target(d).uuid for d in self.devices.values() if d.pid == pid and self.reachable(d)
+        }
         replies = await self.async_product_request(
-            product_topic(TopicKind.PRODUCT_ISSUE, pid), message, window, reachable
+            product_topic(TopicKind.PRODUCT_ISSUE, pid), message, window, len(carriers)
         )
         devices: dict[str, Any] = {
             d.uuid: {"result": "not_accepted"} for d in self.devices.values() if d.pid == pid

@@ -19,7 +19,13 @@ from custom_components.rlink.protocol.codes import ProductCommand
 from custom_components.rlink.protocol.errors import RlinkError
 from custom_components.rlink.protocol.messages import Message
 from custom_components.rlink.protocol.session import MqttSession, SessionError, TlsOptions
-from custom_components.rlink.protocol.topics import Topic, TopicKind, device_topic, product_topic
+from custom_components.rlink.protocol.topics import (
+    ProductTopic,
+    Topic,
+    TopicKind,
+    device_topic,
+    product_topic,
+)
 
 from .templates import TEMPLATES, Template
 from .webrtc import sdp_answer
@@ -160,7 +166,9 @@ class VirtualDevice:
         )
         session.subscribe(self.topic(TopicKind.ISSUE), self._on_issue)
         session.subscribe(self.topic(TopicKind.REPORT_RESPONSE), self._on_unsolicited_reply)
-        session.subscribe(product_topic(TopicKind.PRODUCT_ISSUE, self.pid), self._on_issue)
+        # A gateway also hears the product-wide commands of its sub-devices' products.
+        for pid in {self.pid, *(sub.config.product_id for sub in self.subs.values())}:
+            session.subscribe(product_topic(TopicKind.PRODUCT_ISSUE, pid), self._on_issue)
         self.session = session
         await session.connect()
         await self.start_sequence()
@@ -340,8 +348,8 @@ class VirtualDevice:
                 else TopicKind.ISSUE_RESPONSE
             )
             reply_topic = (
-                product_topic(kind, self.pid)
-                if kind is TopicKind.PRODUCT_ISSUE_RESPONSE
+                product_topic(kind, topic.pid)
+                if isinstance(topic, ProductTopic)
                 else self.topic(kind)
             )
             self.session.publish(reply_topic, messages.reply(message, data, res=res))
@@ -419,12 +427,29 @@ class VirtualDevice:
 
     async def _on_silence_ota(self, message: Message) -> dict[str, Any]:
         data = message.data
+        subs = [u for u, sub in self.subs.items() if sub.config.product_id == data.get("pid")]
+        if subs and data.get("pid") != self.pid:
+            return self._sub_silence_ota(data, subs)
         if data.get("version") not in ("ALL", self.version):
             raise RlinkError(1002, "not for this version")
         if data.get("targetVersion") == self.version:
             return {"taskId": data.get("taskId"), "devices": []}  # nothing to do
         self._spawn(self._run_ota(str(data.get("targetVersion") or self.version), [], data))
         return {"taskId": data.get("taskId"), "devices": [{"pid": self.pid, "uuid": self.uuid}]}
+
+    def _sub_silence_ota(self, data: dict[str, Any], subs: list[str]) -> dict[str, Any]:
+        """A product offer for sub-devices: one answer for all of them, one upgrade each."""
+        target = str(data.get("targetVersion") or "")
+        wanting = [
+            u
+            for u in subs
+            if self.subs[u].config.version != target
+            and data.get("version") in ("ALL", self.subs[u].config.version)
+        ]
+        for uuid in wanting:
+            self._spawn(self._run_ota(target, [uuid], data))
+        devices = [{"pid": self.subs[u].config.product_id, "uuid": u} for u in wanting]
+        return {"taskId": data.get("taskId"), "devices": devices}
 
     async def _download(self, url: str, size: Any, md5: Any) -> int:
         """Fetch the firmware; 0, or the protocol's error code."""

@@ -39,6 +39,15 @@ _DEVICE_PUBLISH: Final = frozenset({TopicKind.REPORT, TopicKind.ISSUE_RESPONSE})
 _DEVICE_SUBSCRIBE: Final = frozenset({TopicKind.REPORT_RESPONSE, TopicKind.ISSUE})
 DISCOVERY_REPEAT: Final = 600.0  # seconds before the same unknown uuid is announced again
 DISCOVERY_BURST: Final = 10  # unknown devices announced per minute at most
+MAX_USERNAME: Final = 256  # "{id}|signMethod=hmacSha256,ts={ts}" is about 60 characters
+
+
+def _is_product_topic(topic: str, kind: TopicKind) -> bool:
+    try:
+        parsed = parse_topic(topic)
+    except ProtocolError:
+        return False
+    return isinstance(parsed, ProductTopic) and parsed.kind is kind
 
 
 class Role(StrEnum):
@@ -121,6 +130,9 @@ class RlinkPolicy:
     """The product id a uuid must use, when known; otherwise learned from its first topic."""
     product_pids_for: Callable[[str], Collection[str]] = lambda _uuid: ()
     """Further products a device may serve (a gateway's sub-devices)."""
+    hears_any_product: Callable[[str], bool] = lambda _uuid: False
+    """Whether a device may subscribe to any product's commands: a gateway subscribes for
+    sub-devices the hub may not know yet (they are learned from what it says later)."""
     on_unknown: Callable[[str], None] = lambda _uuid: None
     """Called (throttled) with the uuid of an unknown device that tried to log in."""
     app_secret_for: Callable[[str], str | None] = lambda _user: None
@@ -136,6 +148,9 @@ class RlinkPolicy:
     def login(self, connect: Connect) -> Principal:
         """The principal of a CONNECT, or `Refused`."""
         username = connect.username or ""
+        if len(username) > MAX_USERNAME:
+            # Refused before parsing: a ts of thousands of digits makes int() raise.
+            raise Refused(ConnackCode.BAD_CREDENTIALS, f"user name of {len(username)} characters")
         try:
             password = (connect.password or b"").decode()
         except UnicodeDecodeError:
@@ -195,9 +210,12 @@ class RlinkPolicy:
     def may_subscribe(self, principal: Principal, topic_filter: str) -> bool:
         if principal.role is Role.APP:
             return self._app_may_read(principal.identity, topic_filter)
-        return self._device_may(
-            principal.identity, topic_filter, _DEVICE_SUBSCRIBE, TopicKind.PRODUCT_ISSUE
-        )
+        uuid = principal.identity
+        if self.hears_any_product(uuid) and _is_product_topic(
+            topic_filter, TopicKind.PRODUCT_ISSUE
+        ):
+            return True
+        return self._device_may(uuid, topic_filter, _DEVICE_SUBSCRIBE, TopicKind.PRODUCT_ISSUE)
 
     def _device_may(
         self, uuid: str, topic: str, own: frozenset[TopicKind], product_kind: TopicKind

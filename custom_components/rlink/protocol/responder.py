@@ -13,11 +13,10 @@ carries status 1002 and the reason, and nothing is recorded.
 
 from __future__ import annotations
 
-from datetime import UTC, tzinfo
-
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from types import MappingProxyType
 from typing import Any, Final
 
