@@ -56,6 +56,9 @@ async def open_webrtc_session(
     candidate = (await client.receive_json())["event"]
     assert candidate["type"] == "candidate"
     assert "127.0.0.1" in candidate["candidate"]["candidate"]
+    # The device's usernameFragment reaches the browser (as Home Assistant names it).
+    ufrag = next(line for line in answer["answer"].splitlines() if line.startswith("a=ice-ufrag:"))
+    assert candidate["candidate"]["userFragment"] == ufrag.removeprefix("a=ice-ufrag:")
     return subscribed, session
 
 
@@ -251,14 +254,26 @@ async def test_camera_webrtc_through_the_websocket_api(
                 "type": "camera/webrtc/candidate",
                 "entity_id": cam,
                 "session_id": session["session_id"],
-                "candidate": {"candidate": "candidate:1 1 UDP 1 127.0.0.1 9 typ host"},
+                # Home Assistant's websocket API names the fragment userFragment.
+                "candidate": {
+                    "candidate": "candidate:1 1 UDP 1 127.0.0.1 9 typ host",
+                    "sdpMid": "0",
+                    "userFragment": "T3TR",
+                },
             }
         )
         assert (await client.receive_json())["success"]
         trickled = (await waiter).data
         assert trickled["method"] == "ICE_CANDIDATE"
         assert trickled["peerClientId"] == peer
-        assert json.loads(trickled["params"])[0]["candidate"].startswith("candidate:1")
+        # To the device in the browser's (and the spec's) shape: usernameFragment.
+        assert json.loads(trickled["params"]) == [
+            {
+                "candidate": "candidate:1 1 UDP 1 127.0.0.1 9 typ host",
+                "sdpMid": "0",
+                "usernameFragment": "T3TR",
+            }
+        ]
 
         # The browser leaves: the device is told the session is over.
         waiter = hass.async_create_task(virtual.wait_for("webrtc_signal_exchange"))

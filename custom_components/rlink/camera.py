@@ -91,9 +91,24 @@ def _candidates(params: Any) -> list[RTCIceCandidateInit]:
                     entry["candidate"],
                     sdp_mid=entry.get("sdpMid"),
                     sdp_m_line_index=entry.get("sdpMLineIndex"),
+                    user_fragment=entry.get("usernameFragment"),
                 )
             )
     return found
+
+
+def _candidate_json(candidate: RTCIceCandidateInit) -> dict[str, Any]:
+    """A candidate as browsers write it (RTCIceCandidateInit), which devices expect:
+    `usernameFragment`, where Home Assistant's own serialisation says `userFragment`."""
+    out: dict[str, Any] = {"candidate": candidate.candidate}
+    for key, value in (
+        ("sdpMid", candidate.sdp_mid),
+        ("sdpMLineIndex", candidate.sdp_m_line_index),
+        ("usernameFragment", candidate.user_fragment),
+    ):
+        if value is not None:
+            out[key] = value
+    return out
 
 
 class RlinkCamera(RlinkEntity, Camera):
@@ -172,7 +187,7 @@ class RlinkCamera(RlinkEntity, Camera):
                 translation_key="no_webrtc_session",
                 translation_placeholders={"session_id": session_id},
             )
-        await self._signal(session_id, "ICE_CANDIDATE", json.dumps([candidate.to_dict()]))
+        await self._signal(session_id, "ICE_CANDIDATE", json.dumps([_candidate_json(candidate)]))
 
     @callback
     def close_webrtc_session(self, session_id: str) -> None:

@@ -27,9 +27,19 @@ class BadOffer(ValueError):
 
 
 def _candidates(sdp: str) -> list[dict[str, Any]]:
+    """The answer's candidates as a device trickles them, in the spec's shape."""
+    lines = sdp.splitlines()
+    ufrag = next(
+        (line[len("a=ice-ufrag:") :] for line in lines if line.startswith("a=ice-ufrag:")), None
+    )
     return [
-        {"candidate": line[2:], "sdpMid": "0", "sdpMLineIndex": 0}
-        for line in sdp.splitlines()
+        {
+            "candidate": line[2:],
+            "sdpMid": "0",
+            "sdpMLineIndex": 0,
+            **({"usernameFragment": ufrag} if ufrag else {}),
+        }
+        for line in lines
         if line.startswith("a=candidate:")
     ]
 
