@@ -67,6 +67,7 @@ def test_app_credentials() -> None:
     assert auth.verify_password("app-secret", auth.parse_username(creds.username), creds.password)
 
 
+@mock.patch.dict(auth._last_ts, clear=True)
 def test_fresh_ts_by_default() -> None:
     with mock.patch("custom_components.rlink.protocol.auth.time.time", return_value=1000.7):
         first = auth.device_credentials("rn014ebe0C20E122", "s" * 32)
@@ -74,6 +75,16 @@ def test_fresh_ts_by_default() -> None:
         second = auth.device_credentials("rn014ebe0C20E122", "s" * 32)
     assert (first.ts, second.ts) == (1000, 1005)
     assert first.password != second.password
+
+
+@mock.patch.dict(auth._last_ts, clear=True)
+def test_a_login_within_the_same_second_still_gets_a_new_ts() -> None:
+    """A server accepts each ts once: reconnecting at once must not reuse it."""
+    with mock.patch("custom_components.rlink.protocol.auth.time.time", return_value=1000.2):
+        first = auth.device_credentials("rn014ebe0C20E122", "s" * 32)
+        again = auth.device_credentials("rn014ebe0C20E122", "s" * 32)
+        app = auth.app_credentials("user1", "secret")
+    assert (first.ts, again.ts, app.ts) == (1000, 1001, 1000)
 
 
 def test_verification_uses_compare_digest() -> None:

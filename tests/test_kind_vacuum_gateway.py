@@ -242,10 +242,15 @@ async def test_gateway_sub_devices_groups_and_rules(hass: HomeAssistant) -> None
         assert pushed["groups"] == [{"shortId": 7, "deviceUuids": [kids[0].uuid, kids[1].uuid]}]
         assert pushed["executes"][0]["shortId"] == 3
         waiter = hass.async_create_task(gw.wait_for("gateway_data_init"))
-        await gw.send(Evt.LOCAL_DATA_SYNC, {})
+        await gw.send(Evt.LOCAL_DATA_SYNC, gw.local_data())
         initial = (await waiter).data
         assert initial["localGroups"][0]["name"] == "All kids"
-        assert set(initial["subUuids"]) >= {kids[0].uuid, kids[1].uuid}
+        assert initial["subUuids"] == list(gw.subs)  # the gateway's own list
+        # One list in the spec's shape for scenes and one-click executions alike.
+        assert initial["localScenes"][0]["shortId"] == 3
+        assert initial["localScenes"][0]["actions"][0]["uuid"] == kids[1].uuid
+        assert "scenes" not in initial
+        assert "executes" not in initial
 
         # Replace: the new sub-device takes over the old one's entity ids.
         old_entity, old_uuid = kid_switch, kids[0].uuid

@@ -19,12 +19,12 @@ from homeassistant.core import Event, HomeAssistant
 from custom_components.rlink.const import CONF_DEVICES, CONF_REMOTE_CONFIG, DOMAIN
 from custom_components.rlink.hub import RlinkHub
 from custom_components.rlink.protocol import messages
-from custom_components.rlink.protocol.auth import device_credentials
+from custom_components.rlink.protocol.auth import device_credentials, is_device_uuid
 from custom_components.rlink.protocol.codes import DeviceEvent
 from custom_components.rlink.protocol.messages import Message
 from custom_components.rlink.protocol.session import MqttSession
 from custom_components.rlink.protocol.topics import Topic, TopicKind, device_topic
-from tools.rlink_sim import TEMPLATES
+from tools.rlink_sim import TEMPLATES, make_uuid
 
 from .brokers import until
 from .hub import add_device, create_embedded_hub, device, find_device, write_models
@@ -54,8 +54,17 @@ class Rig:
     def device(self) -> Any:
         return self.hub.devices[self.uuid]
 
-    async def send(self, body: dict[str, Any]) -> Message | None:
-        """Publish an event as the gateway; return the hub's reply when it asked for one."""
+    @staticmethod
+    def real(placeholder: str) -> str:
+        """The device uuid a test uses where the spec writes a placeholder such as uuid1."""
+        return placeholder if is_device_uuid(placeholder) else make_uuid(placeholder)
+
+    async def send(self, body: dict[str, Any], *, as_written: bool = False) -> Message | None:
+        """Publish an event as the gateway; return the hub's reply when it asked for one.
+
+        The spec's placeholder uuids become real ones, unless `as_written`."""
+        if not as_written:
+            body = _real_uuids(body)
         event = messages.decode(TopicKind.REPORT, json.dumps(body))
         self.client.publish(device_topic(TopicKind.REPORT, self.pid, self.uuid), event)
         if not event.ack:
@@ -69,6 +78,19 @@ class Rig:
     async def issued_code(self, code: str) -> Message:
         await until(lambda: any(str(m.code) == code for m in self.issued))
         return next(m for m in self.issued if str(m.code) == code)
+
+
+_UUID_KEYS = frozenset({"uuid", "subUuid", "subUuids", "deviceUuids", "trdUuid"})
+
+
+def _real_uuids(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _real_uuids(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_real_uuids(v, key) for v in value]
+    if key in _UUID_KEYS and isinstance(value, str) and value:
+        return Rig.real(value)
+    return value
 
 
 def _spec_reports() -> dict[str, list[dict[str, Any]]]:
@@ -202,14 +224,18 @@ async def check_property_report(rig: Rig, body: dict[str, Any]) -> None:
 async def check_ota_progress(rig: Rig, body: dict[str, Any]) -> None:
     await _bind_sub(rig, "xxxxxxxxxx", "xxxxx")
     assert await rig.send(body) is None
-    sub = rig.hub.devices["xxxxxxxxxx"]
+    sub = rig.hub.devices[rig.real("xxxxxxxxxx")]
     await until(lambda: sub.ota.get("type") == body["data"]["type"])
 
 
 async def check_sub_bind(rig: Rig, body: dict[str, Any]) -> None:
+    # As written, the example's placeholder is no device uuid: nothing is bound.
+    refused = _ok(await rig.send(body, as_written=True)).data
+    assert refused == {"devices": []}
+    assert find_device(rig.hass, "aaaaaxxxx") is None
     data = _ok(await rig.send(body)).data
-    assert data == {"devices": [{"uuid": "aaaaaxxxx", "pid": "2vRXuUhlmmDZCGUa"}]}
-    sub = find_device(rig.hass, "aaaaaxxxx")
+    assert data == {"devices": [{"uuid": rig.real("aaaaaxxxx"), "pid": "2vRXuUhlmmDZCGUa"}]}
+    sub = find_device(rig.hass, rig.real("aaaaaxxxx"))
     gateway = find_device(rig.hass, rig.uuid)
     assert sub.via_device_id == gateway.id
     assert sub.sw_version == "1.1.2"
@@ -219,21 +245,21 @@ async def check_sub_delete(rig: Rig, body: dict[str, Any]) -> None:
     assert _ok(await rig.send(body)).data == {"devices": []}  # never bound: nothing removed
     await _bind_sub(rig)
     data = _ok(await rig.send({**body, "id": "d2"})).data
-    assert data == {"devices": [{"uuid": "xxxxxx", "pid": "xxxxxxxxxxxxx"}]}
-    assert find_device(rig.hass, "xxxxxx") is None
+    assert data == {"devices": [{"uuid": rig.real("xxxxxx"), "pid": "xxxxxxxxxxxxx"}]}
+    assert find_device(rig.hass, rig.real("xxxxxx")) is None
 
 
 async def check_sub_login(rig: Rig, body: dict[str, Any]) -> None:
     await _bind_sub(rig)
     assert await rig.send(body) is None
-    await until(lambda: rig.hub.devices["xxxxxx"].online)
+    await until(lambda: rig.hub.devices[rig.real("xxxxxx")].online)
 
 
 async def check_sub_loginout(rig: Rig, body: dict[str, Any]) -> None:
     await _bind_sub(rig)
-    rig.hub.devices["xxxxxx"].online = True
+    rig.hub.devices[rig.real("xxxxxx")].online = True
     assert await rig.send(body) is None
-    await until(lambda: not rig.hub.devices["xxxxxx"].online)
+    await until(lambda: not rig.hub.devices[rig.real("xxxxxx")].online)
 
 
 async def check_sub_model(rig: Rig, body: dict[str, Any]) -> None:
@@ -254,26 +280,32 @@ async def check_sub_model(rig: Rig, body: dict[str, Any]) -> None:
 async def check_sub_property_report(rig: Rig, body: dict[str, Any]) -> None:
     await _bind_sub(rig, "uuid1", "xxxxxxx")
     assert await rig.send(body) is None
-    sub = rig.hub.devices["uuid1"]
+    sub = rig.hub.devices[rig.real("uuid1")]
     # The values are taken at once, the model they teach follows.
     await until(lambda: sub.values == {"color": "red", "brightness": 80} and sub.model_inferred)
 
 
 async def check_local_config(rig: Rig, body: dict[str, Any]) -> None:
+    # The hub knows nothing of the gateway's groups and rules: it sends nothing over them.
     assert await rig.send(body) is None  # the example asks for no reply
+    await rig.send({**body, "id": "marker", "code": "time", "ack": 1})  # answered after it
+    assert not any(str(m.code) == "update_local_config" for m in rig.issued)
+    # A group made through Home Assistant is known in full; rules still are not sent.
+    rig.hub.answers.local_store(rig.device)["groups"].append(
+        {"shortId": 1, "name": "Hall", "deviceUuids": [rig.real("xxxxxx")]}
+    )
+    assert await rig.send({**body, "id": "again"}) is None
     issued = await rig.issued_code("update_local_config")
     assert issued.data == {
-        "updates": ["groups", "scenes", "executes"],
-        "groups": [],
-        "scenes": [],
-        "executes": [],
+        "updates": ["groups"],
+        "groups": [{"shortId": 1, "deviceUuids": [rig.real("xxxxxx")]}],
     }
 
 
 async def check_sub_list(rig: Rig, body: dict[str, Any]) -> None:
     await _bind_sub(rig, "ssssxxxx", "pidx")
     data = _ok(await rig.send(body)).data
-    assert data["devices"][0]["uuid"] == "ssssxxxx"
+    assert data["devices"][0]["uuid"] == rig.real("ssssxxxx")
     assert data["devices"][0]["pid"] == "pidx"
     assert set(data["devices"][0]) == {"pid", "uuid", "name", "assetId", "assetName"}
 
@@ -308,24 +340,33 @@ async def check_find_alert(rig: Rig, body: dict[str, Any]) -> None:
 async def check_find_report(rig: Rig, body: dict[str, Any]) -> None:
     assert await rig.send(body) is None
     await until(lambda: any(e.event_type == "rlink_found_devices" for e in rig.events))
-    assert rig.events[-1].data["devices"] == [{"uuid": "xxxxxx", "pid": "xxxxxxxxxxxxx"}]
+    assert rig.events[-1].data["devices"] == [{"uuid": rig.real("xxxxxx"), "pid": "xxxxxxxxxxxxx"}]
 
 
 async def check_pwd_sync(rig: Rig, body: dict[str, Any]) -> None:
     await _bind_sub(rig, "xxxxx", "xxxxx")  # the example's lock sits behind the gateway
     assert _ok(await rig.send(body)).data == {}
-    assert [p["index"] for p in rig.hub.devices["xxxxx"].passwords] == [1, 2, 3]
+    assert [p["index"] for p in rig.hub.devices[rig.real("xxxxx")].passwords] == [1, 2, 3]
     own = {k: v for k, v in body["data"].items() if k not in ("subPid", "subUuid")}
     assert _ok(await rig.send({**body, "data": own})).data == {}
     assert len(rig.device.passwords) == 3
 
 
 async def check_local_data_sync(rig: Rig, body: dict[str, Any]) -> None:
+    """A gateway that arrives with sub-devices, groups and rules Home Assistant never saw:
+    it learns the sub-devices, keeps the gateway's lists, and sends none it lacks."""
     await _bind_sub(rig, "uuid1", "pid1")
     assert _ok(await rig.send(body)).data == {}
     issued = await rig.issued_code("gateway_data_init")
-    assert issued.data["subUuids"] == ["uuid1"]
-    assert issued.data["localGroups"] == []
+    both = [rig.real("uuid1"), rig.real("uuid2")]
+    assert issued.data["subUuids"] == both  # the gateway's own list, echoed
+    assert [d["uuid"] for d in issued.data["subDevices"]] == both  # with names and rooms
+    assert "localGroups" not in issued.data  # groups 1-3: content unknown to the hub
+    assert "localScenes" not in issued.data
+    assert rig.real("uuid2") in rig.hub.devices  # learned from the sync itself
+    stored = rig.hub.answers.local_store(rig.device)
+    assert [g["shortId"] for g in stored["groups"]] == [1, 2, 3]
+    assert [r["shortId"] for r in stored["scenes"]] == [4, 5, 6]
 
 
 async def check_webrtc_signal_exchange(rig: Rig, body: dict[str, Any]) -> None:
@@ -446,3 +487,52 @@ def test_every_event_code_has_a_check_and_an_example() -> None:
 )
 async def test_spec_example_is_answered(rig: Rig, code: str, index: int) -> None:
     await CHECKS[code](rig, SPEC_REPORTS[code][index])
+
+
+async def test_a_gateway_from_another_cloud_is_learned_from_what_it_says(rig: Rig) -> None:
+    """Home Assistant never saw this gateway's sub-devices bound: it does not claim an empty
+    list, and it learns each sub-device from the gateway's own reports."""
+    ask = {"id": "l1", "ts": 1, "code": "sub_list", "ack": 1}
+    refused = await rig.send(ask)
+    assert refused is not None
+    assert refused.res == 1006  # not "no sub-devices"
+    first, second = rig.real("first"), rig.real("second")
+    await rig.send(
+        {
+            "id": "s1",
+            "ts": 1,
+            "code": "sub_login",
+            "ack": 0,
+            "data": {"devices": [{"uuid": first, "pid": "pid1"}]},
+        }
+    )
+    await rig.send(
+        {
+            "id": "s2",
+            "ts": 1,
+            "code": "sub_property_report",
+            "ack": 0,
+            "data": {"devices": [{"uuid": second, "pid": "pid2", "properties": {"x": 1}}]},
+        }
+    )
+    await until(lambda: first in rig.hub.devices and second in rig.hub.devices)
+    assert rig.hub.devices[first].online
+    await until(lambda: rig.hub.devices[second].values == {"x": 1})
+    listed = _ok(await rig.send({**ask, "id": "l2"})).data
+    assert {(d["uuid"], d["pid"]) for d in listed["devices"]} == {
+        (first, "pid1"),
+        (second, "pid2"),
+    }
+    # A placeholder is no device: it is not learned.
+    await rig.send(
+        {
+            "id": "s3",
+            "ts": 1,
+            "code": "sub_login",
+            "ack": 0,
+            "data": {"devices": [{"uuid": "aaaaaxxxx", "pid": "p"}]},
+        },
+        as_written=True,
+    )
+    await rig.send({**ask, "id": "l3"})
+    assert "aaaaaxxxx" not in rig.hub.devices

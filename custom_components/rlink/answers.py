@@ -23,6 +23,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import TemperatureConverter
 from webrtc_models import RTCIceServer
 
+from . import gateway_data
 from .const import (
     CONF_DEVICES,
     CONF_LOG_ENABLE,
@@ -43,6 +44,8 @@ from .const import (
     EVENT_FIND_ALERT,
 )
 from .device import RlinkDevice
+from .gateway_data import REPORTED
+from .protocol.auth import is_device_uuid
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.codes import Status
 from .protocol.errors import ServiceNotActivated
@@ -122,6 +125,33 @@ class HubAnswers(ResponderBackend):
             return None
         return sub
 
+    def _learn_sub(self, gateway: DeviceRef, uuid: str, pid: str | None) -> RlinkDevice | None:
+        """The sub-device a gateway speaks of, learned if it is new: the gateway is the
+        master of its sub-devices, whether Home Assistant saw them bound or not."""
+        sub = self.hub.devices.get(uuid)
+        if sub is not None and sub.gateway == gateway.uuid:
+            if pid and not sub.pid:
+                self.hub.add_subdevice(self._device(gateway), uuid, pid)
+            return sub
+        if sub is not None:
+            self.hub.log.warning(
+                ("sub", gateway.uuid, uuid),
+                "Gateway %s spoke of %s, which is not one of its sub-devices; ignored",
+                gateway.uuid,
+                uuid,
+            )
+            return None
+        if not is_device_uuid(uuid):
+            self.hub.log.warning(
+                ("sub", gateway.uuid, uuid),
+                "Gateway %s spoke of a sub-device %r, which is not a device uuid; ignored",
+                gateway.uuid,
+                uuid[:40],
+            )
+            return None
+        _LOGGER.info("Gateway %s has a sub-device new to Home Assistant: %s", gateway.uuid, uuid)
+        return self.hub.add_subdevice(self._device(gateway), uuid, pid or "")
+
     # --- answers ------------------------------------------------------------------------
 
     def time_zone(self, device: DeviceRef) -> tzinfo:
@@ -154,9 +184,14 @@ class HubAnswers(ResponderBackend):
         }
 
     def sub_list(self, device: DeviceRef) -> list[JsonObject]:
-        return [
-            self._sub_entry(sub) for sub in self.hub.devices.values() if sub.gateway == device.uuid
-        ]
+        subs = [self._sub_entry(s) for s in self.hub.devices.values() if s.gateway == device.uuid]
+        if not subs and REPORTED not in self.local_configs.get(device.uuid, {}):
+            # An empty list would tell the gateway it has no sub-devices: say instead that
+            # the hub does not know them (yet).
+            raise ServiceNotActivated(
+                Status.SERVICE_NOT_ACTIVATED, "the hub does not know this gateway's sub-devices"
+            )
+        return subs
 
     def device_info(self, device: RlinkDevice) -> JsonObject:
         """Name and room as Home Assistant's registries have them (assetId = area id)."""
@@ -326,11 +361,22 @@ class HubAnswers(ResponderBackend):
         async_dispatcher_send(self.hub.hass, SIGNAL_WEBRTC.format(device.uuid), data)
 
     def sub_bound(self, device: DeviceRef, subs: list[SubDeviceRef]) -> list[SubDeviceRef]:
+        """Bind what has a device uuid; the reply lists only those."""
         gateway = self._device(device)
+        bound = []
         for sub in subs:
+            if not is_device_uuid(sub.uuid):
+                self.hub.log.warning(
+                    ("sub", gateway.uuid, sub.uuid),
+                    "Gateway %s bound a sub-device %r, which is not a device uuid; ignored",
+                    gateway.uuid,
+                    sub.uuid[:40],
+                )
+                continue
             added = self.hub.add_subdevice(gateway, sub.uuid, sub.pid or "")
             self.hub.update_versions(added, sub.raw)
-        return subs
+            bound.append(sub)
+        return bound
 
     def sub_deleted(self, device: DeviceRef, subs: list[SubDeviceRef]) -> list[SubDeviceRef]:
         removed = [s for s in subs if self._sub(device, s.uuid) is not None]
@@ -340,12 +386,13 @@ class HubAnswers(ResponderBackend):
 
     def sub_presence(self, device: DeviceRef, subs: list[SubDeviceRef], online: bool) -> None:
         for ref in subs:
-            if (sub := self._sub(device, ref.uuid)) is not None:
+            found = self._learn_sub(device, ref.uuid, ref.pid) if online else None
+            if (sub := found or self._sub(device, ref.uuid)) is not None:
                 sub.seen()
                 self.hub.set_online(sub, online)
 
     def sub_properties(self, device: DeviceRef, sub: SubDeviceRef, values: JsonObject) -> None:
-        target = self._sub(device, sub.uuid)
+        target = self._learn_sub(device, sub.uuid, sub.pid)
         if target is not None:
             target.seen()
             if not target.online:
@@ -360,48 +407,52 @@ class HubAnswers(ResponderBackend):
             devices=[{"uuid": s.uuid, "pid": s.pid} for s in subs],
         )
 
-    def local_store(self, gateway: RlinkDevice) -> dict[str, list[JsonObject]]:
+    def local_store(self, gateway: RlinkDevice) -> dict[str, Any]:
         """The gateway's groups, scenes and executions as the hub keeps them (with names)."""
-        stored = self.local_configs.setdefault(gateway.uuid, {})
-        for key in ("groups", "scenes", "executes"):
-            stored.setdefault(key, [])
+        stored = self.local_configs.setdefault(gateway.uuid, gateway_data.empty_store())
+        for key, value in gateway_data.empty_store().items():
+            stored.setdefault(key, value)
         return stored
 
-    def local_config_payload(self, gateway: RlinkDevice) -> JsonObject:
-        """The stored configuration in `update_local_config`'s shape."""
-        stored = self.local_store(gateway)
-        return {
-            "updates": ["groups", "scenes", "executes"],
-            "groups": [
-                {"shortId": g["shortId"], "deviceUuids": g.get("deviceUuids", [])}
-                for g in stored["groups"]
-            ],
-            "scenes": [
-                {k: s[k] for k in ("shortId", "executeType", "conditions", "actions") if k in s}
-                for s in stored["scenes"]
-            ],
-            "executes": [
-                {"shortId": e["shortId"], "actions": e.get("actions", [])}
-                for e in stored["executes"]
-            ],
-        }
+    def local_config_payload(self, gateway: RlinkDevice) -> JsonObject | None:
+        """`update_local_config` with what the hub knows in full, or None."""
+        return gateway_data.config_payload(self.local_store(gateway))
 
     def local_config_requested(self, device: DeviceRef) -> None:
         gateway = self._device(device)
-        self._issue_later(gateway, Cmd.UPDATE_LOCAL_CONFIG, self.local_config_payload(gateway))
+        payload = self.local_config_payload(gateway)
+        if payload is None:
+            _LOGGER.info(
+                "%s asked for its local configuration; the hub knows none in full, so the "
+                "gateway keeps its own",
+                gateway.name,
+            )
+            return
+        self._issue_later(gateway, Cmd.UPDATE_LOCAL_CONFIG, payload)
 
     def local_data_sync(self, device: DeviceRef, data: JsonObject) -> None:
         gateway = self._device(device)
+        listed = [u for u in data.get("subUuids") or [] if isinstance(u, str)]
+        for uuid in listed:
+            self._learn_sub(device, uuid, None)
+        for sub in self.hub.devices.values():
+            if "subUuids" in data and sub.gateway == gateway.uuid and sub.uuid not in listed:
+                self.hub.log.warning(
+                    ("unlisted", sub.uuid),
+                    "%s no longer lists its sub-device %s; remove it from Home Assistant "
+                    "if it is gone",
+                    gateway.name,
+                    sub.name,
+                )
+        store = self.local_store(gateway)
+        gateway_data.merge_reported(store, data)
+        self.hub.save_soon()
+        self.hub.announce(gateway)  # scenes follow the executions that still exist
         subs = [self._sub_entry(s) for s in self.hub.devices.values() if s.gateway == gateway.uuid]
-        stored = self.local_config_payload(gateway)
-        payload = {
-            "subUuids": [s["uuid"] for s in subs],
-            "subDevices": subs,
-            "localGroups": self.local_store(gateway)["groups"],
-            "scenes": stored["scenes"],
-            "executes": stored["executes"],
-        }
-        self._issue_later(gateway, Cmd.GATEWAY_DATA_INIT, payload)
+        own = store[REPORTED].get("subUuids", [s["uuid"] for s in subs])
+        self._issue_later(
+            gateway, Cmd.GATEWAY_DATA_INIT, gateway_data.init_payload(store, subs, own)
+        )
 
     @callback
     def _issue_later(self, gateway: RlinkDevice, code: Cmd, data: JsonObject) -> None:

@@ -1,8 +1,9 @@
 """Gateway services: sub-devices (search, remove, replace) and local groups, scenes, rules.
 
-The gateway runs its local groups, scenes and one-click executions without the hub. The hub
-keeps the master copy (in `HubAnswers.local_configs`) so it can answer `local_config` and
-`local_data_sync`; every edit goes to the gateway and, once accepted, into that copy.
+The gateway runs its local groups, scenes and one-click executions without the hub, and is
+their master (see `gateway_data`). The hub keeps a copy (in `HubAnswers.local_configs`) so
+it can answer `local_config` and `local_data_sync`; every edit goes to the gateway and,
+once accepted, into that copy.
 """
 
 from __future__ import annotations
@@ -282,9 +283,10 @@ async def _update_scene(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
 
 async def _sync(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     hub, gateway = _gateway(hass, call)
-    await hub.async_command(
-        gateway, Cmd.UPDATE_LOCAL_CONFIG, hub.answers.local_config_payload(gateway), ack=True
-    )
+    payload = hub.answers.local_config_payload(gateway)
+    if payload is None:
+        raise invalid("local_config_unknown", gateway=gateway.name)
+    await hub.async_command(gateway, Cmd.UPDATE_LOCAL_CONFIG, payload, ack=True)
     return None
 
 

@@ -689,13 +689,27 @@ class VirtualDevice:
         }
 
     async def _on_update_local_config(self, message: Message) -> None:
+        """Replace the lists named in `updates`, and only those."""
         data = message.data
-        self.local_groups = {
-            int(g["shortId"]): list(g.get("deviceUuids") or []) for g in data.get("groups") or []
-        }
-        self.local_rules = {
-            int(r["shortId"]): list(r.get("actions") or [])
-            for r in [*(data.get("scenes") or []), *(data.get("executes") or [])]
+        updates = set(data.get("updates") or [])
+        if "groups" in updates:
+            self.local_groups = {
+                int(g["shortId"]): list(g.get("deviceUuids") or [])
+                for g in data.get("groups") or []
+            }
+        for key in ("scenes", "executes") if updates & {"scenes", "executes"} else ():
+            if key in updates:
+                for rule in data.get(key) or []:
+                    self.local_rules[int(rule["shortId"])] = list(rule.get("actions") or [])
+
+    def local_data(self) -> dict[str, Any]:
+        """What a gateway reports in `local_data_sync`: the sub-devices, groups and rules it has."""
+        return {
+            "subUuids": list(self.subs),
+            "groupShortIds": sorted(self.local_groups),
+            "dpGroupShortIds": [],
+            "sceneShortIds": sorted(self.local_rules),
+            "dpBinds": [],
         }
 
     async def _on_common_cmd(self, message: Message) -> dict[str, Any]:
