@@ -218,3 +218,27 @@ async def test_service_on_a_device_of_another_integration(hass: HomeAssistant) -
         )
     assert err.value.translation_key == "not_an_rlink_device"
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_write_is_confirmed_by_the_report_of_the_new_value(plug_hub: Any) -> None:
+    """A device that never answers `property_set` but reports the value it took: the write
+    succeeds as soon as the report arrives, long before a reply would time out."""
+    hass = plug_hub.hass
+    plug = plug_hub.plug
+    client = plug_hub.client
+    issue = device_topic(TopicKind.ISSUE, plug.product_id, plug.uuid)
+    sets: list[Message] = []
+
+    def report_instead(topic_: Topic, message: Message) -> None:
+        if str(message.code) == "property_set":
+            sets.append(message)
+            event = messages.event(DeviceEvent.PROPERTY_REPORT, message.data, ack=False)
+            client.publish(plug_hub.topic, event)
+
+    client.subscribe(issue, report_instead)
+    await client.wait_subscribed()
+    switch = entity_id(hass, "switch", plug.uuid, "switch")
+    async with asyncio.timeout(5):  # a reply would be waited for 10 s
+        await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
+    assert hass.states.get(switch).state == "off"
+    assert sets[0].ack is True  # asked for, so a refusal can say why

@@ -63,6 +63,9 @@ class RlinkDevice:
     )
     _listeners: list[DeviceListener] = field(default_factory=list, repr=False)
     _heard: list[asyncio.Future[None]] = field(default_factory=list, repr=False)
+    _watches: list[tuple[Callable[[RlinkDevice], bool], asyncio.Future[None]]] = field(
+        default_factory=list, repr=False
+    )
 
     @callback
     def async_add_listener(self, listener: DeviceListener) -> Callable[[], None]:
@@ -79,6 +82,23 @@ class RlinkDevice:
         keys = None if changed is None else frozenset(changed)
         for listener in list(self._listeners):
             listener(keys)
+        self._check_watches()
+
+    def when(self, condition: Callable[[RlinkDevice], bool]) -> asyncio.Future[None]:
+        """Resolves once `condition` holds after something the device said (a report, a
+        progress event): how a command the device does not answer is confirmed."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._watches.append((condition, waiter))
+        return waiter
+
+    def _check_watches(self) -> None:
+        pending = []
+        for condition, waiter in self._watches:
+            if not waiter.done() and condition(self):
+                waiter.set_result(None)
+            elif not waiter.done():
+                pending.append((condition, waiter))
+        self._watches = pending
 
     def seen(self) -> None:
         self.last_seen = time.monotonic()
@@ -108,6 +128,8 @@ class RlinkDevice:
             if prop is not None and prop.type == "bool":
                 self.bool_encoding = bool_encoding_of(value) or self.bool_encoding
         self.values.update(values)
+        if not changed:
+            self._check_watches()  # a report of the value it already had confirms too
         return frozenset(changed)
 
     @callback

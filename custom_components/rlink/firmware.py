@@ -247,8 +247,12 @@ async def async_install(
     device.notify({"ota"})
     undo = device.async_add_listener(follow)
     try:
-        await hub.async_command(
-            hub.target(device), Cmd.OTA, ota_data(catalog, device, firmware), ack=True
+        # Confirmed by the reply or by the first progress the device reports.
+        await hub.async_confirmed(
+            hub.target(device),
+            Cmd.OTA,
+            ota_data(catalog, device, firmware),
+            device.when(lambda d: d.ota.get("type") not in (None, "requested")),
         )
         async with asyncio.timeout(timeout):
             await outcome

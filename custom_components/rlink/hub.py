@@ -656,15 +656,18 @@ class RlinkHub(DeviceRuntime):
         return answer
 
     async def async_write(self, device: RlinkDevice, prepared: Mapping[str, Any]) -> None:
-        """Send values already checked and encoded by `prepare_values`."""
+        """Send values already checked and encoded by `prepare_values`; done when the
+        device confirms them, by its reply or by reporting them."""
+        expected = dict(prepared)
+        reported = device.when(lambda d: all(d.values.get(k) == v for k, v in expected.items()))
         if device.gateway is None:
-            await self.async_command(device, Cmd.PROPERTY_SET, {"properties": prepared}, ack=True)
+            await self.async_confirmed(device, Cmd.PROPERTY_SET, {"properties": expected}, reported)
             return
-        await self.async_command(
+        await self.async_confirmed(
             self.target(device),
             Cmd.SUB_PROPERTY_SET,
-            {"devices": [{"uuid": device.uuid, "properties": prepared}]},
-            ack=True,
+            {"devices": [{"uuid": device.uuid, "properties": expected}]},
+            reported,
         )
 
     async def async_refresh(self, device: RlinkDevice) -> None:

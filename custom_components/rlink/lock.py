@@ -95,9 +95,13 @@ class RlinkLock(CompositeEntity, LockEntity):
         if self.device.gateway:
             data["subUuid"] = self.device.uuid
         # An unlock is never held for later: a door opening hours after the request is
-        # worse than a clear failure now.
-        await self.hub.async_command(
-            self.hub.target(self.device), Cmd.REMOTE_UNLOCK, data, ack=True
+        # worse than a clear failure now. The lock confirms by its reply or by reporting
+        # itself unlocked.
+        await self.hub.async_confirmed(
+            self.hub.target(self.device),
+            Cmd.REMOTE_UNLOCK,
+            data,
+            self.device.when(lambda _device: self.is_locked is False),
         )
 
     async def async_lock(self, **kwargs: Any) -> None:

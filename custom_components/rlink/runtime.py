@@ -131,6 +131,37 @@ class DeviceRuntime(ABC):
     async def async_write(self, device: RlinkDevice, prepared: Mapping[str, Any]) -> None:
         """Send values already checked and encoded by `prepare_values`."""
 
+    async def async_confirmed(
+        self,
+        target: RlinkDevice,
+        code: Cmd,
+        data: Mapping[str, Any],
+        confirmed: asyncio.Future[None],
+        *,
+        timeout: float = COMMAND_TIMEOUT,  # noqa: ASYNC109
+    ) -> None:
+        """Send a command the device confirms by its reply or by what it reports next,
+        whichever comes first; fail only when neither comes (or the reply refuses).
+
+        The command asks for a reply although the spec's default for these codes is none:
+        a refusal then comes back with the device's reason, where a missing report could
+        not say why nothing changed. A device that only reports is still taken at its word.
+        """
+        reply = asyncio.ensure_future(
+            self.async_command(target, code, data, ack=True, timeout=timeout)
+        )
+        try:
+            waiting: set[asyncio.Future[Any]] = {reply, confirmed}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if not confirmed.done():
+                reply.result()  # the reply came first: success, or its error
+        finally:
+            confirmed.cancel()
+            if not reply.done():
+                reply.cancel()
+            with contextlib.suppress(asyncio.CancelledError, HomeAssistantError):
+                await reply
+
     async def async_set_properties_many(
         self, devices: list[RlinkDevice], values: Mapping[str, Any]
     ) -> None:
