@@ -242,3 +242,34 @@ async def test_a_write_is_confirmed_by_the_report_of_the_new_value(plug_hub: Any
         await hass.services.async_call("switch", "turn_off", {"entity_id": switch}, blocking=True)
     assert hass.states.get(switch).state == "off"
     assert sets[0].ack is True  # asked for, so a refusal can say why
+
+
+async def test_stray_events_do_not_change_what_a_modelled_device_is(plug_hub: Any) -> None:
+    """The plug has a model: events of other kinds (a lock's, a camera's, a vacuum's, a
+    gateway's) are answered, and it stays a plug."""
+    hub = plug_hub.entry.runtime_data
+    plug = hub.devices[plug_hub.plug.uuid]
+    before = plug.profile
+    client = plug_hub.client
+    for code, data in (
+        (DeviceEvent.PWD_SYNC, {"pwdList": []}),
+        (DeviceEvent.WEBRTC_CONFIG, {}),
+        (DeviceEvent.SWEEPER_MAP_ADD, {"mapId": "m1"}),
+        (DeviceEvent.SUB_LIST, {}),
+    ):
+        client.publish(plug_hub.topic, messages.event(code, data, ack=False))
+    await plug_hub.report({"switch": 0})  # answered after all of them
+    assert plug.profile == before
+    assert not plug.behaviours
+
+
+def test_a_colour_name_is_no_light_colour() -> None:
+    """The spec's `property_report {"color": "red"}`: a text named colour is a sensor of its
+    own, not the encoded colour a light is driven with."""
+    from custom_components.rlink.kinds import find_roles  # noqa: PLC0415
+    from custom_components.rlink.models import infer_model  # noqa: PLC0415
+
+    inferred = infer_model("pid", {"switch": 1, "brightness": 80, "color": "red"})
+    assert "color" not in find_roles(inferred, {})
+    encoded = infer_model("pid", {"switch": 1, "brightness": 80, "colour_data": "00b403e803e8"})
+    assert find_roles(encoded, {})["color"].identifier == "colour_data"

@@ -52,7 +52,7 @@ from .protocol import messages
 from .protocol.auth import Credentials
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.codes import DeviceEvent as Evt
-from .protocol.codes import ProductCommand
+from .protocol.codes import ProductCommand, Status
 from .protocol.errors import RlinkError
 from .protocol.messages import Message
 from .protocol.policy import Principal, ReplayGuard, RlinkPolicy, Role
@@ -307,13 +307,20 @@ class RlinkHub(DeviceRuntime):
         return {d.pid for d in self.devices.values() if d.gateway == uuid and d.pid}
 
     def learn_behaviour(self, device: RlinkDevice, message: Message) -> None:
-        """An event only some kinds send: maybe the device (or its sub-device) is one."""
+        """An event only some kinds send: maybe the device (or its sub-device) is one.
+
+        Only for a device without a real model (the model says what a device is), and only
+        from an event that was handled without error: one stray message must not make a
+        plug a lock.
+        """
         code = str(message.code)
         if code not in BEHAVIOUR:
             return
         sub = self.devices.get(str(message.data.get("subUuid") or ""))
         if sub is not None and sub.gateway == device.uuid:
             device = sub
+        if device.model is not None and not device.model_inferred:
+            return
         if code not in device.behaviours:
             device.behaviours.add(code)
             self.save_soon()
@@ -520,8 +527,11 @@ class RlinkHub(DeviceRuntime):
         if not device.online and self._still_connected(device):
             device.needs_resync = True
             self.set_online(device, True)
-        self.learn_behaviour(device, message)
-        reply = self.responder.handle(DeviceRef(device.uuid, device.pid), message)
+        reply, status = self.responder.handle_with_status(
+            DeviceRef(device.uuid, device.pid), message
+        )
+        if status == Status.SUCCESS:
+            self.learn_behaviour(device, message)
         if reply is not None:
             device.record("out", str(reply.code), reply.data)
             self._publish(device_topic(TopicKind.REPORT_RESPONSE, device.pid, device.uuid), reply)

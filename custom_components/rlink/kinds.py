@@ -162,8 +162,15 @@ class DeviceProfile:
 EMPTY_PROFILE: Final = DeviceProfile()
 
 
+# Text carries a colour only where the identifier says it is the encoded HSV; a bare
+# "color" text is a colour's name ("red"), which no light can be driven with.
+_HSV_TEXT: Final = frozenset({"colour_data", "color_data", "hsv"})
+
+
 def _fits(role: str, prop: Property | None) -> bool:
-    return prop is not None and prop.type in _ROLE_TYPES[role]
+    if prop is None or prop.type not in _ROLE_TYPES[role]:
+        return False
+    return not (role == "color" and prop.type is DataType.TEXT and prop.identifier not in _HSV_TEXT)
 
 
 def find_roles(model: ObjectModel | None, overrides: Mapping[str, Any]) -> dict[str, Property]:

@@ -295,17 +295,24 @@ class Responder:
 
     def handle(self, device: DeviceRef, message: Message) -> Message | None:
         """Act on `message` and return the reply to publish, if the device wants one."""
+        return self.handle_with_status(device, message)[0]
+
+    def handle_with_status(
+        self, device: DeviceRef, message: Message
+    ) -> tuple[Message | None, int]:
+        """`handle`, and the status it came to, whether the device wants a reply or not."""
         answer = _ANSWERS[Evt(message.code)]
         try:
             data = answer(self, device, message)
         except ProtocolError as err:
             _LOGGER.debug("%s sent a malformed %s: %s", device.uuid, message.code, err)
-            return self._reply(message, None, Status.INVALID_PARAMETER, str(err))
+            status = Status.INVALID_PARAMETER
+            return self._reply(message, None, status, str(err)), status
         except RlinkError as err:
             if err.code == Status.SERVICE_NOT_ACTIVATED:
                 _LOGGER.info("%s asked for %s: %s", device.uuid, message.code, err.msg)
-            return self._reply(message, None, err.code, err.msg)
-        return self._reply(message, data, Status.SUCCESS, None)
+            return self._reply(message, None, err.code, err.msg), err.code
+        return self._reply(message, data, Status.SUCCESS, None), Status.SUCCESS
 
     def _reply(
         self, message: Message, data: JsonObject | None, res: int, msg: str | None
