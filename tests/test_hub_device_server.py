@@ -106,3 +106,42 @@ async def test_presence_is_the_connection(hass: HomeAssistant) -> None:
         await until(lambda: hub.devices[plug.uuid].online)
     await until(lambda: not hub.devices[plug.uuid].online)
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_busy_device_does_not_keep_its_cache_from_being_written(
+    hass: HomeAssistant,
+) -> None:
+    """Changes keep coming; the write is due SAVE_DELAY after the first, not after the last."""
+    from unittest import mock  # noqa: PLC0415
+
+    entry = await create_embedded_hub(hass)
+    hub = entry.runtime_data
+    with mock.patch.object(hub._cache, "async_delay_save") as delay_save:
+        for _ in range(5):
+            hub.save_soon()
+        assert delay_save.call_count == 1
+        data_func = delay_save.call_args.args[0]
+        assert "devices" in data_func()  # the write happens: the next change schedules again
+        hub.save_soon()
+        assert delay_save.call_count == 2
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_devices_are_let_go_when_home_assistant_stops(hass: HomeAssistant) -> None:
+    from homeassistant.const import EVENT_HOMEASSISTANT_STOP  # noqa: PLC0415
+
+    write_models(hass, ["plug"])
+    plug = device("plug")
+    entry = await create_embedded_hub(hass)
+    await add_device(hass, entry, plug)
+    hub = entry.runtime_data
+    async with Simulator("127.0.0.1", hub.broker.port, [plug]) as sim:
+        await until(lambda: hub.devices[plug.uuid].online)
+        sim.device(plug.uuid).set("power", 12.5)  # reported and acknowledged
+        await until(lambda: hub.devices[plug.uuid].values.get("power") == 12.5)
+        hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+        await hass.async_block_till_done()
+        assert not hub.broker.running
+        assert not hub.broker.is_connected(plug.uuid)
+    assert hub._cache_data()["devices"][plug.uuid]["values"]["power"] == 12.5
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -400,3 +400,28 @@ async def test_tls_listener_of_the_device_server(sockets: None, tmp_path: Any) -
         await device.close()
     finally:
         await rig.stop()
+
+
+async def test_close_says_disconnect_and_closes_the_socket(sockets: None) -> None:
+    """A broker sees a clean DISCONNECT (it drops the will) and then the end of the stream."""
+    received: list[bytes] = []
+    done = asyncio.Event()
+
+    async def broker(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)  # the CONNECT
+        writer.write(b"\x20\x02\x00\x00")  # CONNACK, accepted
+        await writer.drain()
+        while chunk := await reader.read(1024):
+            received.append(chunk)
+        done.set()  # EOF: the client closed its socket
+        writer.close()
+
+    server = await asyncio.start_server(broker, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    session = MqttSession("127.0.0.1", port, lambda: Credentials("c1", "u", "p", 0))
+    await session.connect()
+    await session.close()
+    await asyncio.wait_for(done.wait(), 5)
+    assert b"".join(received).endswith(b"\xe0\x00")
+    server.close()
+    await server.wait_closed()

@@ -16,7 +16,13 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.const import (
+    CONF_HOST,
+    CONF_PASSWORD,
+    CONF_PORT,
+    CONF_USERNAME,
+    EVENT_HOMEASSISTANT_STOP,
+)
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import (
     ConfigEntryNotReady,
@@ -209,6 +215,15 @@ class RlinkHub(DeviceRuntime):
         link.attach(server)
         self.broker = server
         self._link = link
+        self._unsubscribe.append(
+            self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._on_stopping)
+        )
+
+    async def _on_stopping(self, _event: Event) -> None:
+        """Home Assistant stops: devices are let go before the last writes, so everything
+        they were told was taken (every PUBACK) is in the cache that is written then."""
+        if self.broker is not None:
+            await self.broker.stop()
 
     def _make_session(self) -> MqttSession | ServerLink:
         if self._link is not None:

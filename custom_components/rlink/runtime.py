@@ -94,6 +94,7 @@ class DeviceRuntime(ABC):
         self._cache: Store[dict[str, Any]] = Store(
             hass, CACHE_VERSION, f"{DOMAIN}.{entry.entry_id}.devices"
         )
+        self._save_due = False
         self.entities = EntityFactory(hass, self)
         self.desired = DesiredState(self)
         self._device_listeners: list[DevicesListener] = [self.entities.async_device_changed]
@@ -196,6 +197,7 @@ class DeviceRuntime(ABC):
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._save_due = False
         await self._cache.async_save(self._cache_data())
 
     async def _connect(self, session: MqttSession, refused_key: str) -> None:
@@ -424,7 +426,20 @@ class DeviceRuntime(ABC):
         return (device.online or device.profile.sleeping) and self._carrier_up(device)
 
     def save_soon(self) -> None:
-        self._cache.async_delay_save(self._cache_data, SAVE_DELAY)
+        """Write the cache within SAVE_DELAY of the first change since the last write.
+
+        Home Assistant's delayed save moves the write later at every call: with a device
+        reporting more often than the delay, it would wait for shutdown. So one call
+        schedules the write, and the rest wait for it (it saves the state of its moment).
+        """
+        if self._save_due:
+            return
+        self._save_due = True
+        self._cache.async_delay_save(self._cache_now, SAVE_DELAY)
+
+    def _cache_now(self) -> dict[str, Any]:
+        self._save_due = False
+        return self._cache_data()
 
     def _cache_data(self) -> dict[str, Any]:
         return {

@@ -215,14 +215,7 @@ class MqttSession:
             return
         _LOGGER.info("%s: reconnecting: %s", self.name, reason)
         self._client = None
-        self._release_socket(client)
-        with contextlib.suppress(Exception):
-            client.disconnect()
-            client.loop_write()  # sends DISCONNECT and closes the socket
-        sock = client.socket()
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.close()
+        self._hang_up(client)
         self._fail_pending(reason)
         self._set_state(SessionState.DISCONNECTED, reason)
         self._lost.set()
@@ -239,9 +232,7 @@ class MqttSession:
             await self._drain(timeout=1.0)
         self._client = None
         if client is not None:
-            with contextlib.suppress(Exception):
-                client.disconnect()
-            self._release_socket(client)
+            self._hang_up(client)
         self._fail_pending("session closed")
         self._set_state(SessionState.CLOSED, None)
 
@@ -393,6 +384,17 @@ class MqttSession:
             client.disconnect()
         self._release_socket(client)
         self._set_state(SessionState.DISCONNECTED, "connection attempt failed")
+
+    def _hang_up(self, client: mqtt.Client) -> None:
+        """Say DISCONNECT (so the broker drops the will) and close the socket now."""
+        self._release_socket(client)
+        with contextlib.suppress(Exception):
+            client.disconnect()
+            client.loop_write()  # writes the DISCONNECT paho has just queued
+        sock = client.socket()
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
 
     def _release_socket(self, client: mqtt.Client) -> None:
         sock = client.socket()
