@@ -145,3 +145,42 @@ async def test_devices_are_let_go_when_home_assistant_stops(hass: HomeAssistant)
         assert not hub.broker.is_connected(plug.uuid)
     assert hub._cache_data()["devices"][plug.uuid]["values"]["power"] == 12.5
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_removed_device_takes_its_options_and_issues_and_the_entry_its_cache(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    from homeassistant.helpers import issue_registry as ir  # noqa: PLC0415
+
+    write_models(hass, ["plug"])
+    plug, other = device("plug"), device("plug", "other")
+    entry = await create_embedded_hub(hass)
+    await add_device(hass, entry, plug)
+    await add_device(hass, entry, other)
+    hass.config_entries.async_update_entry(
+        entry,
+        options={"devices": {plug.uuid: {"time_zone": "Europe/Paris"}, other.uuid: {}}},
+    )
+    await hass.async_block_till_done()
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        f"pending_expired_{plug.uuid}",
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="pending_expired",
+    )
+    (subentry_id,) = [
+        s.subentry_id for s in entry.subentries.values() if s.data.get("uuid") == plug.uuid
+    ]
+    hass.config_entries.async_remove_subentry(entry, subentry_id)
+    await hass.async_block_till_done()
+    assert set(entry.options["devices"]) == {other.uuid}
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"pending_expired_{plug.uuid}") is None
+
+    assert await hass.config_entries.async_unload(entry.entry_id)  # writes the cache
+    key = f"rlink.{entry.entry_id}.devices"
+    assert key in hass_storage
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, UpdateListenerType
 from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
@@ -10,6 +11,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util.hass_dict import HassKey
 
@@ -18,7 +20,7 @@ from .const import CONF_MODE, DOMAIN, MODE_CLOUD, PLATFORMS
 from .firmware import DATA_FIRMWARE, FirmwareCatalog, FirmwareView
 from .hub import RlinkHub
 from .models import ModelStore
-from .runtime import DeviceRuntime
+from .runtime import CACHE_VERSION, DeviceRuntime, cache_key
 from .services import async_setup_services
 
 type RlinkConfigEntry = ConfigEntry[DeviceRuntime]
@@ -96,6 +98,11 @@ def _entry_update_listener(entry: RlinkConfigEntry) -> UpdateListenerType:
             await runtime.answers.async_load_time_zones()
 
     return entry_updated
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> None:
+    """The entry is deleted: its device cache goes with it."""
+    await Store[dict[str, Any]](hass, CACHE_VERSION, cache_key(entry.entry_id)).async_remove()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> bool:

@@ -301,6 +301,8 @@ class RlinkHub(DeviceRuntime):
         self.secrets.pop(uuid, None)
         for sub_uuid in [u for u, d in self.devices.items() if d.gateway == uuid]:
             self.devices.pop(sub_uuid, None)
+            self.forget_extras(sub_uuid)
+        self.forget_extras(uuid)
         if self.policy is not None:
             self.policy.forget(uuid)
         if self.broker is not None:

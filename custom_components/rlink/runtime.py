@@ -24,6 +24,7 @@ from homeassistant.exceptions import (
     ServiceValidationError,
 )
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
 from .answers import HubAnswers
@@ -43,6 +44,13 @@ if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
 
 CACHE_VERSION: Final = 1
+
+
+def cache_key(entry_id: str) -> str:
+    """The storage key of an entry's device cache."""
+    return f"{DOMAIN}.{entry_id}.devices"
+
+
 WAKE_TIMEOUT: Final = 10.0
 _LOG_INTERVAL: Final = 300.0
 
@@ -91,9 +99,7 @@ class DeviceRuntime(ABC):
         self._link_lost = False
         self.log = RateLimitedLog(logger)
         self.started_at = time.monotonic()
-        self._cache: Store[dict[str, Any]] = Store(
-            hass, CACHE_VERSION, f"{DOMAIN}.{entry.entry_id}.devices"
-        )
+        self._cache: Store[dict[str, Any]] = Store(hass, CACHE_VERSION, cache_key(entry.entry_id))
         self._save_due = False
         self.entities = EntityFactory(hass, self)
         self.desired = DesiredState(self)
@@ -406,8 +412,23 @@ class DeviceRuntime(ABC):
         if sub is None or sub.gateway is None:
             return None
         del self.devices[uuid]
+        self.forget_extras(uuid)
         self.save_soon()
         return sub
+
+    @callback
+    def forget_extras(self, uuid: str) -> None:
+        """A device left: its options and its repair issues go with it."""
+        ir.async_delete_issue(self.hass, DOMAIN, f"pending_expired_{uuid}")
+        devices = self.entry.options.get(CONF_DEVICES, {})
+        if uuid in devices:
+            self.hass.config_entries.async_update_entry(
+                self.entry,
+                options={
+                    **self.entry.options,
+                    CONF_DEVICES: {k: v for k, v in devices.items() if k != uuid},
+                },
+            )
 
     @callback
     def remove_subdevice(self, uuid: str) -> None:
