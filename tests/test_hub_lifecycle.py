@@ -398,3 +398,46 @@ async def test_external_broker_reauth_through_to_success(
         assert await hass.config_entries.async_unload(entry.entry_id)
     finally:
         await broker.stop()
+
+
+async def test_a_password_changed_on_the_broker_asks_for_new_credentials(
+    hass: HomeAssistant, sockets: None, tmp_path: Any
+) -> None:
+    """Set up fine, then the broker's password changes: the hub, refused at its next
+    login, opens a reauth flow (once) instead of retrying in silence."""
+    from .brokers import MOSQUITTO, _password_file  # noqa: PLC0415
+
+    if MOSQUITTO is None:
+        pytest.skip("mosquitto is not installed (scripts/setup installs it when run as root)")
+    broker = Mosquitto(tmp_path, users={"hub": "right"})
+    await broker.start()
+    try:
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            data={
+                "mode": "local",
+                "broker": "external",
+                "host": "127.0.0.1",
+                "port": broker.port,
+                "username": "hub",
+                "password": "right",
+            },
+            unique_id=f"127.0.0.1:{broker.port}",
+        )
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        await broker.stop()
+        _password_file(tmp_path, {"hub": "changed"})
+        await broker.start()
+        await until(
+            lambda: any(
+                f["context"]["source"] == "reauth"
+                for f in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+            ),
+            20,
+        )
+        await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await broker.stop()

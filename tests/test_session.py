@@ -425,3 +425,22 @@ async def test_close_says_disconnect_and_closes_the_socket(sockets: None) -> Non
     assert b"".join(received).endswith(b"\xe0\x00")
     server.close()
     await server.wait_closed()
+
+
+async def test_a_failing_connection_loop_is_started_again(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    session = MqttSession("127.0.0.1", rig.port, rig.hub, backoff=(0.1, 0.5), name="fragile")
+    real_run = session._run
+    failures = [RuntimeError("a bug in the loop")]
+
+    async def run_once_failing(*, connected: bool) -> None:
+        if failures:
+            raise failures.pop()
+        await real_run(connected=connected)
+
+    session._run = run_once_failing  # type: ignore[method-assign]
+    session.start()
+    await asyncio.wait_for(session.wait_connected(), 10)
+    assert [r for r in caplog.records if "connection loop failed" in r.getMessage()]
+    await session.close()

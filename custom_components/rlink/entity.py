@@ -204,8 +204,11 @@ class EntityFactory:
             elif old.entity_description.prop != entity.entity_description.prop:
                 # Same entity, new definition (a model replaced an inferred one): swap the
                 # object and keep the registry entry, so entity ids and user settings stay.
-                self.hass.async_create_task(
-                    self._replace(old, entity, add, device.subentry_id), eager_start=False
+                self.hub.entry.async_create_task(
+                    self.hass,
+                    self._replace(old, entity, add, device.subentry_id),
+                    "rlink entity replacement",
+                    eager_start=False,
                 )
             created[key] = entity
         if new:

@@ -66,6 +66,8 @@ from .protocol.responder import DeviceRef, Responder
 from .protocol.server.link import ServerLink
 from .protocol.server.server import DeviceServer, ServerStartError, TlsListener
 from .protocol.session import (
+    AuthRefused,
+    ConnectError,
     MqttSession,
     NotConnected,
     RequestTimeout,
@@ -137,6 +139,7 @@ class RlinkHub(DeviceRuntime):
         self.policy: RlinkPolicy | None = None
         self.session: MqttSession | ServerLink | None = None
         self._link: ServerLink | None = None
+        self._refused = False
         self.responder = Responder(self.answers)
         self._ids = messages.MessageIds()
         self._product_replies: dict[str, _Gathering] = {}
@@ -232,8 +235,21 @@ class RlinkHub(DeviceRuntime):
             self.entry.data,
             f"rlink_hub_{self.entry.entry_id[-12:]}",
             on_state=self._on_session_state,
+            on_connect_error=self._on_connect_error,
             name="rlink hub",
         )
+
+    def _on_connect_error(self, err: ConnectError) -> None:
+        """The broker's password changed after setup: ask the user, once per refusal run."""
+        if not isinstance(err, AuthRefused):
+            self._refused = False
+            return
+        if not self._refused:
+            self._refused = True
+            _LOGGER.warning(
+                "%s: the broker refuses Home Assistant's login: %s", self.entry.title, err
+            )
+            self.entry.async_start_reauth(self.hass)
 
     def _cache_data(self) -> dict[str, Any]:
         data = super()._cache_data()
@@ -441,6 +457,8 @@ class RlinkHub(DeviceRuntime):
     @callback
     def _on_session_state(self, state: SessionState, reason: str | None) -> None:
         self._log_link(state, reason)
+        if state is SessionState.CONNECTED:
+            self._refused = False
         if state is SessionState.CONNECTED and self.session is not None:
             if not self.embedded:
                 # The broker says nothing about who is there: ask everyone, and mark them

@@ -38,6 +38,7 @@ from .protocol.codes import DeviceCommand as Cmd
 from .protocol.errors import ValueRejected
 from .protocol.messages import JsonObject, Message
 from .protocol.model import Property, encode_value, validate, validate_write
+from .protocol.server.limits import LogThrottle
 from .protocol.session import AuthRefused, ConnectError, MqttSession, SessionState
 
 if TYPE_CHECKING:
@@ -70,13 +71,10 @@ class RateLimitedLog:
 
     def __init__(self, logger: Any, interval: float = _LOG_INTERVAL) -> None:
         self._logger = logger
-        self._interval = interval
-        self._last: dict[tuple[str, ...], float] = {}
+        self._due = LogThrottle(interval)  # its key table is bounded
 
     def warning(self, key: tuple[str, ...], text: str, *args: Any) -> None:
-        now = time.monotonic()
-        if now - self._last.get(key, -self._interval) >= self._interval:
-            self._last[key] = now
+        if self._due(key):
             self._logger.warning(text, *args)
 
 

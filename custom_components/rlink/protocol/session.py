@@ -185,15 +185,29 @@ class MqttSession:
     async def connect(self) -> None:
         """Connect once, raising `ConnectError` on failure; then stay connected until `close`."""
         await self._attempt()
-        self._runner = self._loop.create_task(
-            self._run(connected=True), name=f"{self.name} session"
-        )
+        self._start_runner(connected=True)
 
     def start(self) -> None:
         """Keep (re)connecting in the background until `close`, without waiting."""
-        self._runner = self._loop.create_task(
-            self._run(connected=False), name=f"{self.name} session"
+        self._start_runner(connected=False)
+
+    def _start_runner(self, *, connected: bool) -> None:
+        runner = self._loop.create_task(self._run(connected=connected), name=f"{self.name} session")
+        runner.add_done_callback(self._runner_ended)
+        self._runner = runner
+
+    def _runner_ended(self, runner: asyncio.Task[None]) -> None:
+        """The reconnect loop must not die in silence: say why, and start it again."""
+        if runner is not self._runner or runner.cancelled() or runner.exception() is None:
+            return
+        _LOGGER.error(
+            "%s: the connection loop failed (%r); starting it again", self.name, runner.exception()
         )
+        self._loop.call_later(self._backoff[0], self._restart_runner, runner)
+
+    def _restart_runner(self, failed: asyncio.Task[None]) -> None:
+        if self._runner is failed:  # not closed meanwhile
+            self._start_runner(connected=False)
 
     async def wait_connected(self) -> None:
         """Wait until the session is connected (wrap it in a timeout)."""
