@@ -273,3 +273,20 @@ def test_a_colour_name_is_no_light_colour() -> None:
     assert "color" not in find_roles(inferred, {})
     encoded = infer_model("pid", {"switch": 1, "brightness": 80, "colour_data": "00b403e803e8"})
     assert find_roles(encoded, {})["color"].identifier == "colour_data"
+
+
+async def test_an_update_the_device_started_ends_when_it_starts_again(plug_hub: Any) -> None:
+    """The device upgraded itself: progress, then it restarts and says its new version.
+    The update entity does not stay in progress."""
+    hass = plug_hub.hass
+    plug = plug_hub.plug
+    client = plug_hub.client
+    update = entity_id(hass, "update", plug.uuid, "firmware")
+    for data in ({"resCode": 0, "type": "downloading", "percent": 40}, {"type": "burning"}):
+        client.publish(plug_hub.topic, messages.event(DeviceEvent.OTA_PROGRESS, data, ack=False))
+    await until(lambda: hass.states.get(update).attributes.get("in_progress") is True)
+    client.publish(
+        plug_hub.topic, messages.event(DeviceEvent.INFO, {"version": "9.9.9"}, ack=False)
+    )
+    await until(lambda: hass.states.get(update).attributes.get("installed_version") == "9.9.9")
+    assert hass.states.get(update).attributes.get("in_progress") is False

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
 
 CACHE_VERSION: Final = 1
+OTA_BUSY: Final = frozenset({"requested", "downloading", "burning"})
 
 
 def cache_key(entry_id: str) -> str:
@@ -268,6 +269,11 @@ class DeviceRuntime(ABC):
             device.version, changed = version, True
         if isinstance(mcu, str) and mcu and mcu != device.mcu_version:
             device.mcu_version, changed = mcu, True
+        if device.ota.get("type") in OTA_BUSY and data.get("type") != "report":
+            # A device telling its versions (bind, info) has started again: whatever it was
+            # installing, on its own or on request, is over.
+            device.ota = {"type": "done", "version": device.version} if changed else {}
+            device.notify({"ota"})
         if changed:
             self.register(device)
             device.notify({"version", "mcu_version"})

@@ -21,11 +21,9 @@ from .const import DOMAIN
 from .device import RlinkDevice
 from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
 from .firmware import DATA_FIRMWARE, FirmwareFile, async_install, newer
-from .runtime import DeviceRuntime
+from .runtime import OTA_BUSY, DeviceRuntime
 
 PARALLEL_UPDATES = 0
-
-_BUSY: Final = frozenset({"requested", "downloading", "burning"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,7 +75,7 @@ class RlinkFirmware(RlinkEntity, UpdateEntity):
 
     @property
     def in_progress(self) -> bool:
-        return self.device.ota.get("type") in _BUSY
+        return self.device.ota.get("type") in OTA_BUSY
 
     @property
     def update_percentage(self) -> int | None:
