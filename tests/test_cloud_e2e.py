@@ -235,6 +235,24 @@ async def test_replies_arrive_as_response_data(hass: HomeAssistant, cloud: FakeC
     )
     assert reply == {"respType": "start_talk", "respData": {"a": 1}}
     assert [c.endpoint for c in cloud.calls if c.endpoint == "commonCmd"] == ["commonCmd"]
+    # Two alike commands at once: each gets its own answer, not both the first.
+    both = await asyncio.gather(
+        *(
+            hass.services.async_call(
+                DOMAIN,
+                "common_cmd",
+                {
+                    "device_id": _device_id(hass, plug_id),
+                    "cmd_type": "start_talk",
+                    "cmd_data": {"n": n},
+                },
+                blocking=True,
+                return_response=True,
+            )
+            for n in (1, 2)
+        )
+    )
+    assert sorted(r["respData"]["n"] for r in both) == [1, 2]
     # A code added on the lock's keypad: the lock syncs its list, the cloud passes it on as
     # pwd_set_result, and the list is the response of get_lock_passwords (codes left out).
     assert cloud.simulator is not None

@@ -245,3 +245,21 @@ async def test_a_device_dropping_off_is_logged_once_and_its_return_once(
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("rlink simplug01")]
     name = _device(runtime).name
     assert lines == [f"{name} is offline", f"{name} is back online"]
+
+
+async def test_a_repeated_notice_is_one_notification(hass: HomeAssistant, cloud: FakeCloud) -> None:
+    from homeassistant.components.persistent_notification import (  # noqa: PLC0415
+        _async_get_or_create_notifications,
+    )
+
+    entry = await cloud_entry(hass, cloud)
+    runtime = entry.runtime_data
+    notice = {"type": "message", "messageInfo": {"title": "Filter", "body": "Change it"}}
+    other = {"type": "message", "messageInfo": {"title": "Filter", "body": "Changed, thanks"}}
+    for data in (notice, notice, other):
+        _publish(cloud, "sys_notice", data)
+    await until(lambda: runtime.router.handled.get(Note.SYS_NOTICE, 0) == 3)
+    titled = [
+        n for n in _async_get_or_create_notifications(hass).values() if n["title"] == "Filter"
+    ]
+    assert sorted(n["message"] for n in titled) == ["Change it", "Changed, thanks"]

@@ -257,11 +257,22 @@ class RlinkCloud(DeviceRuntime):
         return waiter
 
     def resolve(self, code: Note, key: str, data: JsonObject) -> bool:
-        """Hand a notification to whoever waits for it; False when nobody does."""
-        waiters = [w for w in self._waiters.pop((code, key), []) if not w.done()]
-        for waiter in waiters:
-            waiter.set_result(data)
-        return bool(waiters)
+        """Hand a notification to the longest waiting request for it; False when none waits.
+
+        A reply notification carries no request id: one notification answers one request,
+        in the order they were sent, so two alike commands each get their own answer.
+        """
+        waiting = [w for w in self._waiters.get((code, key), []) if not w.done()]
+        if not waiting:
+            self._waiters.pop((code, key), None)
+            return False
+        first, rest = waiting[0], waiting[1:]
+        first.set_result(data)
+        if rest:
+            self._waiters[(code, key)] = rest
+        else:
+            self._waiters.pop((code, key), None)
+        return True
 
     def _forget(self, code: Note, key: str, waiter: Waiter) -> None:
         waiting = self._waiters.get((code, key), [])

@@ -7,6 +7,7 @@ once per code and interval, and change nothing.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
@@ -266,7 +267,11 @@ class NotificationRouter:
         info: JsonObject = raw if isinstance(raw, dict) else {}
         title = str(info.get("title") or "rlink")
         body = str(info.get("body") or info.get("msgCode") or data.get("type") or "")
-        persistent_notification.async_create(self.hass, body, title=title)
+        # The same notice again replaces its notification instead of adding one more.
+        digest = hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()[:16]
+        persistent_notification.async_create(
+            self.hass, body, title=title, notification_id=f"{DOMAIN}_notice_{digest}"
+        )
         self._fire(EVENT_CLOUD_NOTICE, code=str(Note.SYS_NOTICE), data=data)
         device_id = info.get("deviceId")
         if info.get("msgType") == "device_alarm" and device_id in self.cloud.devices:
