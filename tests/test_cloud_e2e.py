@@ -543,3 +543,33 @@ async def test_the_cloud_broker_going_away_and_coming_back(
         assert len(lines) == 2, lines
         assert lines[0].startswith("lost its broker connection")
         assert lines[1] == "is connected to its broker again"
+
+
+async def test_a_reconnect_asks_for_values_a_few_devices_at_a_time(
+    hass: HomeAssistant, cloud: FakeCloud
+) -> None:
+    from custom_components.rlink.cloud import RESYNC_PARALLEL  # noqa: PLC0415
+    from custom_components.rlink.protocol.session import SessionState  # noqa: PLC0415
+
+    entry = await cloud_entry(hass, cloud)
+    runtime = entry.runtime_data
+    await hass.async_block_till_done()
+    for n in range(12):
+        runtime.device_for(f"devmany{n:02d}", pid="simplug01")
+    active, most, asked = 0, 0, []
+    release = asyncio.Event()
+
+    async def slow_resync(device: Any) -> None:
+        nonlocal active, most
+        active += 1
+        most = max(most, active)
+        asked.append(device.uuid)
+        await release.wait()
+        active -= 1
+
+    runtime._resync = slow_resync
+    runtime._on_session_state(SessionState.CONNECTED, None)
+    await until(lambda: active == RESYNC_PARALLEL)
+    release.set()
+    await until(lambda: len(asked) == len(runtime.devices))
+    assert most == RESYNC_PARALLEL

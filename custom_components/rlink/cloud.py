@@ -69,6 +69,8 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 PROBE_WAIT: Final = 15.0
+RESYNC_PARALLEL: Final = 4
+"""REST calls a reconnect makes at once to ask devices for their values."""
 """Seconds the watchdog waits for news after its probe before it reconnects."""
 
 type Waiter = asyncio.Future[JsonObject]
@@ -152,10 +154,20 @@ class RlinkCloud(DeviceRuntime):
         self._log_link(state, reason)
         if state is SessionState.CONNECTED:
             self.last_notification = time.monotonic()
-            for device in list(self.devices.values()):
-                self.spawn(self._resync(device), f"rlink cloud resync {device.uuid}")
+            self.spawn(self._resync_all(), "rlink cloud resync")
         for device in self.devices.values():
             device.notify()
+
+    async def _resync_all(self) -> None:
+        """Ask for every device's values again, a few at a time: a reconnect of a large
+        account must not fire hundreds of REST calls at once."""
+        limit = asyncio.Semaphore(RESYNC_PARALLEL)
+
+        async def one(device: RlinkDevice) -> None:
+            async with limit:
+                await self._resync(device)
+
+        await asyncio.gather(*(one(d) for d in list(self.devices.values())))
 
     # --- devices ------------------------------------------------------------------------
 
