@@ -275,3 +275,15 @@ def test_a_gateway_may_hear_any_product_and_answer_for_its_sub_devices() -> None
     assert not policy.may_publish(gateway, product_topic(K.PRODUCT_ISSUE_RESPONSE, "other"))
     assert policy.may_subscribe(plug, product_topic(K.PRODUCT_ISSUE, PID))
     assert not policy.may_subscribe(plug, product_topic(K.PRODUCT_ISSUE, "sensor01"))
+
+
+async def test_connections_are_probed_by_tcp_keep_alive(rig: EmbeddedRig) -> None:
+    """MQTT keep-alive 0 means no MQTT-level check: TCP probes still find a dead device."""
+    import socket  # noqa: PLC0415
+
+    alice = await _connect(rig, _device(ALICE, ALICE_SECRET))
+    assert rig.broker is not None
+    (connection,) = list(rig.broker._connections)
+    sock = connection._transport.get_extra_info("socket")  # type: ignore[union-attr]
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+    await alice.close()

@@ -9,8 +9,10 @@ be written: TCP then slows it down, and nothing it sent is dropped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+import socket
+from typing import TYPE_CHECKING, Any, Final
 
 from ..policy import Principal, Refused
 from .codec import (
@@ -41,6 +43,26 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 KEEP_ALIVE_GRACE = 1.5  # the server waits one and a half keep-alive periods (MQTT-3.1.2-24)
+
+
+_TCP_KEEPALIVE: Final = (
+    ("TCP_KEEPIDLE", 120),  # seconds of silence before the first probe
+    ("TCP_KEEPINTVL", 30),
+    ("TCP_KEEPCNT", 4),
+)
+
+
+def _keep_probing(transport: asyncio.BaseTransport) -> None:
+    """TCP keep-alive probes: a device that logged in with MQTT keep-alive 0 and then lost
+    its power is still noticed, after about four minutes."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for name, value in _TCP_KEEPALIVE:
+            if hasattr(socket, name):
+                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
 
 
 class Connection(asyncio.Protocol):
@@ -90,6 +112,7 @@ class Connection(asyncio.Protocol):
             self.closing = True
             transport.abort()
             return
+        _keep_probing(transport)
         self._last_read = self._loop.time()
         self._timer = self._loop.call_later(self._server.limits.connect_timeout, self._expire)
 
@@ -108,12 +131,7 @@ class Connection(asyncio.Protocol):
         self._server.gone(self, clean=self._clean_end)
 
     def pause_writing(self) -> None:
-        self._pause("writing")
-        transport = self._transport
-        if transport is not None and (
-            transport.get_write_buffer_size() > self._server.limits.max_write_buffer
-        ):
-            self.drop("does not read what is sent to it")
+        self._pause("writing")  # `write` drops the client if the buffer still grows
 
     def resume_writing(self) -> None:
         self._resume("writing")
@@ -226,14 +244,18 @@ class Connection(asyncio.Protocol):
         if publish.qos == 2 and publish.packet_id in session.awaiting_release:
             self.write(encode_ack(PacketType.PUBREC, publish.packet_id))  # seen: not again
             return
+        if publish.qos == 2 and (
+            len(session.awaiting_release) >= self._server.limits.max_awaiting_release
+        ):
+            # Checked before routing: the client sends this one again, which must then be
+            # its only delivery.
+            self.drop("too many QoS 2 messages not released")
+            return
         if self._may_publish(publish.topic):
             self._server.route(self, publish.topic, publish.payload, publish.qos)
         if publish.qos == 1:
             self.write(encode_ack(PacketType.PUBACK, publish.packet_id))  # MQTT-3.3.4-1
         elif publish.qos == 2:
-            if len(session.awaiting_release) >= self._server.limits.max_awaiting_release:
-                self.drop("too many QoS 2 messages not released")
-                return
             session.awaiting_release.add(publish.packet_id)
             self.write(encode_ack(PacketType.PUBREC, publish.packet_id))
 
@@ -268,8 +290,18 @@ class Connection(asyncio.Protocol):
     # --- writing and ending -------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        if self._transport is not None and not self.closing:
-            self._transport.write(data)
+        transport = self._transport
+        if transport is None or self.closing:
+            return
+        transport.write(data)
+        # Checked on every write while paused, not only when pause_writing comes (once, at
+        # the high-water mark): QoS 0 to a client that stopped reading must stay bounded.
+        if (
+            "writing" in self._paused
+            and not self.closing
+            and transport.get_write_buffer_size() > self._server.limits.max_write_buffer
+        ):
+            self.drop("does not read what is sent to it")
 
     def close(self) -> None:
         """End after what was written is flushed."""

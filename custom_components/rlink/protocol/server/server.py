@@ -252,7 +252,9 @@ class DeviceServer:
             existing.writer = None
             old.session = None
             self._ended(old, principal_changes=False)
-            old.close()  # MQTT-3.1.4-2: the older connection goes
+            # MQTT-3.1.4-2: the older connection goes, at once: flushing first would wait
+            # for ever on a connection that no longer reads (the device rebooted).
+            old.drop("taken over by a new login")
         if existing is not None and (connect.clean_session or existing.clean):
             self._discard(existing)
             existing = None
