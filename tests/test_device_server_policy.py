@@ -287,3 +287,41 @@ async def test_connections_are_probed_by_tcp_keep_alive(rig: EmbeddedRig) -> Non
     sock = connection._transport.get_extra_info("socket")  # type: ignore[union-attr]
     assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
     await alice.close()
+
+
+async def test_tls_handshakes_count_against_the_connection_limits(
+    sockets: None, tmp_path: Any
+) -> None:
+    """Connections that never finish their TLS handshake are held by the same limits as
+    plain ones: past the per-address limit they are cut at once, and a real device still
+    gets in over TLS once they are gone."""
+    from custom_components.rlink.protocol.server.limits import Limits  # noqa: PLC0415
+    from custom_components.rlink.protocol.server.server import TlsListener  # noqa: PLC0415
+    from custom_components.rlink.protocol.session import TlsOptions  # noqa: PLC0415
+
+    from .brokers import free_port, self_signed  # noqa: PLC0415
+
+    cert, key = self_signed(tmp_path)
+    rig = EmbeddedRig(
+        secrets={ALICE: ALICE_SECRET},
+        tls=TlsListener(str(cert), str(key), port=free_port()),
+        limits=Limits(max_pending_per_address=3, connect_timeout=2.0),
+    )
+    await rig.start()
+    assert rig.broker is not None
+    tls_port = rig.broker.tls_port
+    assert tls_port is not None
+    held = [await asyncio.open_connection("127.0.0.1", tls_port) for _ in range(3)]
+    await until(lambda: rig.broker is not None and rig.broker.connection_count == 3)
+    extra_reader, extra_writer = await asyncio.open_connection("127.0.0.1", tls_port)
+    assert await asyncio.wait_for(extra_reader.read(), 5) == b""  # cut at once
+    await until(lambda: rig.broker is not None and rig.broker.connection_count == 0, 10)
+    device = MqttSession(
+        "127.0.0.1", tls_port, _device(ALICE, ALICE_SECRET), tls=TlsOptions(ca_file=str(cert))
+    )
+    await device.connect()
+    await until(lambda: rig.online == [ALICE])
+    await device.close()
+    for _reader, writer in [*held, (extra_reader, extra_writer)]:
+        writer.close()
+    await rig.stop()

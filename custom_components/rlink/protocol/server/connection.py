@@ -105,14 +105,32 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
+        if self.admitted(transport):
+            self._start(transport)
+
+    def admitted(self, transport: asyncio.Transport) -> bool:
+        """Count the connection against the limits, or cut it at once."""
         self._transport = transport
         peer = transport.get_extra_info("peername")
         self.address = str(peer[0]) if isinstance(peer, tuple) else str(peer)
         if not self._server.admit(self):
             self.closing = True
             transport.abort()
-            return
+            return False
         _keep_probing(transport)
+        return True
+
+    def secured(self, transport: asyncio.Transport) -> None:
+        """The TLS handshake of an admitted connection is done: MQTT starts."""
+        self._start(transport)
+
+    def handshake_failed(self, reason: str) -> None:
+        self.closing = True
+        self._server.note_drop(self, f"TLS handshake failed: {reason}")
+        self._server.gone(self, clean=False)
+
+    def _start(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
         self._last_read = self._loop.time()
         self._timer = self._loop.call_later(self._server.limits.connect_timeout, self._expire)
 

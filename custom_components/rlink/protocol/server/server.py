@@ -20,9 +20,10 @@ from .codec import Connect, filter_matches
 from .connection import Connection
 from .limits import AddressBook, Limits, LogThrottle
 from .sessions import ClientSession
+from .tls import TlsGate
 
 if TYPE_CHECKING:
-    from collections.abc import Collection
+    from collections.abc import Callable, Collection, Coroutine
 
 _LOGGER = logging.getLogger(__name__)
 _LOG_INTERVAL: Final = 300.0
@@ -108,6 +109,7 @@ class DeviceServer:
         self._addresses = AddressBook(self.limits)
         self._throttle = LogThrottle(_LOG_INTERVAL)
         self._stopping = False
+        self._handshakes: set[asyncio.Task[None]] = set()
         self.loop: asyncio.AbstractEventLoop  # the loop `start` runs in
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -150,13 +152,11 @@ class DeviceServer:
 
     async def _listen(self, name: str, port: int, context: ssl.SSLContext | None) -> None:
         try:
+            factory: Callable[[], asyncio.Protocol] = (
+                (lambda: Connection(self)) if context is None else (lambda: TlsGate(self, context))
+            )
             self._listeners[name] = await self.loop.create_server(
-                lambda: Connection(self),
-                self.host,
-                port,
-                ssl=context,
-                ssl_handshake_timeout=self.limits.connect_timeout if context else None,
-                reuse_address=True,
+                factory, self.host, port, reuse_address=True
             )
         except OSError as err:
             if err.errno == errno.EADDRINUSE:
@@ -171,6 +171,8 @@ class DeviceServer:
         listeners, self._listeners = list(self._listeners.values()), {}
         for listener in listeners:
             listener.close()
+        for handshake in list(self._handshakes):
+            handshake.cancel()
         for connection in list(self._connections):
             connection.close()
         try:
@@ -212,6 +214,12 @@ class DeviceServer:
             self._discard(self._sessions[client_id])
 
     # --- connections --------------------------------------------------------------------
+
+    def track(self, handshake: Coroutine[None, None, None]) -> None:
+        """Run a TLS handshake; `stop` cancels those still running."""
+        task = self.loop.create_task(handshake)
+        self._handshakes.add(task)
+        task.add_done_callback(self._handshakes.discard)
 
     def admit(self, connection: Connection) -> bool:
         if self._stopping:
