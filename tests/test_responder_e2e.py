@@ -208,7 +208,12 @@ async def check_bind(rig: Rig, body: dict[str, Any]) -> None:
 
 async def check_info(rig: Rig, body: dict[str, Any]) -> None:
     data = _ok(await rig.send(body)).data
-    assert data == {"bindStatus": 1, "isClearData": 0, "logSwitch": {"enable": 0}}
+    assert data == {
+        "bindStatus": 1,
+        "isClearData": 0,
+        "tcpUrl": rig.hass.config.api.local_ip,  # Home Assistant's own address
+        "logSwitch": {"enable": 0},
+    }
     assert rig.device.network["currentSsid"] == "PT_2.4G"
     assert "12345678" not in json.dumps(rig.device.snapshot())  # the wifi list's password
 

@@ -11,20 +11,24 @@ import json
 import logging
 import time
 from datetime import timedelta, tzinfo
+from ipaddress import ip_address
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.components.web_rtc import async_get_ice_servers
-from homeassistant.const import ATTR_TEMPERATURE, UnitOfTemperature
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import ATTR_TEMPERATURE, Platform, UnitOfTemperature
+from homeassistant.core import HomeAssistant, State, callback
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.sun import get_astral_event_date
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import TemperatureConverter
 from webrtc_models import RTCIceServer
+from yarl import URL
 
 from . import gateway_data
 from .const import (
+    CONF_BIND_HOST,
     CONF_DEVICES,
     CONF_LOG_ENABLE,
     CONF_LOG_INTERVAL,
@@ -67,6 +71,10 @@ TURN_LIFETIME: Final = 86400
 STS_LIFETIME: Final = 3600
 """Seconds the upload credentials are said to last; they are the configured static keys."""
 _NETWORK_FROM_INFO = {"currentSsid": "currentSsid", "mac": "mac", "ip": "ip"}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def ice_servers(hass: HomeAssistant) -> list[RTCIceServer]:
@@ -220,15 +228,53 @@ class HubAnswers(ResponderBackend):
             "sunriseTs": int(sunrise.timestamp()),
             "sunsetTs": int(sunset.timestamp()),
         }
-        entity_id = self.hub.device_options(device.uuid).get(CONF_WEATHER_ENTITY)
-        state = hass.states.get(entity_id) if entity_id else None
-        temperature = state.attributes.get(ATTR_TEMPERATURE) if state is not None else None
-        if state is not None and isinstance(temperature, int | float):
+        if (state := self._weather_state(device)) is not None:
+            temperature = state.attributes[ATTR_TEMPERATURE]
             unit = state.attributes.get("temperature_unit", UnitOfTemperature.CELSIUS)
             answer["temperature"] = round(
                 TemperatureConverter.convert(temperature, unit, UnitOfTemperature.CELSIUS)
             )
         return answer
+
+    def _weather_state(self, device: DeviceRef) -> State | None:
+        """The weather entity whose temperature the device gets: the one chosen in its
+        options, else the first of Home Assistant's weather entities that has one, so the
+        answer is complete without a choice. None when there is no temperature to give:
+        the key is then left out rather than made up."""
+        hass = self.hub.hass
+        chosen = self.hub.device_options(device.uuid).get(CONF_WEATHER_ENTITY)
+        states = (
+            [hass.states.get(chosen)]
+            if chosen
+            else sorted(hass.states.async_all(Platform.WEATHER), key=lambda s: s.entity_id)
+        )
+        return next(
+            (s for s in states if s is not None and _is_number(s.attributes.get(ATTR_TEMPERATURE))),
+            None,
+        )
+
+    def tcp_url(self, device: DeviceRef) -> str | None:
+        """The host a low-power device is to keep its TCP link with: Home Assistant's own.
+
+        Home Assistant runs no separate low-power service. The host it is reached at is
+        named all the same, so a device that opens such a link turns to the machine that
+        already acts as its cloud rather than to some other host. That is the device
+        server's listening address when it has a specific one, else the host of Home
+        Assistant's local URL (where devices also fetch firmware): a bare host, as in the
+        protocol's example. None when neither is known.
+        """
+        bind = str(self.hub.entry.data.get(CONF_BIND_HOST) or "")
+        try:
+            specific = bool(bind) and not ip_address(bind).is_unspecified
+        except ValueError:
+            specific = True  # a host name
+        if specific:
+            return bind
+        try:
+            url = get_url(self.hub.hass, allow_external=False, allow_cloud=False)
+        except NoURLAvailableError:
+            return None
+        return URL(url).host
 
     def webrtc_config(self, device: DeviceRef) -> JsonObject:
         urls = [

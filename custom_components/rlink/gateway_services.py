@@ -165,12 +165,14 @@ async def async_move_identity(
 
 async def _replace(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     hub, sub = _sub_device(hass, call)
-    gateway = hub.target(sub)
+    # A local hub asks the gateway, naming the old uuid; a cloud account names the device
+    # to be replaced itself (subReplace's deviceId), not its gateway.
+    carrier = hub.target(sub) if hub.keys_are_uuids else sub
     new_uuid = call.data["new_uuid"].strip()
     if new_uuid in hub.devices:
         raise invalid("uuid_in_use", uuid=new_uuid)
     old_uuid = sub.hardware_uuid or sub.uuid
-    answer = await _request(hub, gateway, Cmd.SUB_REPLACE, {"uuid": old_uuid, "newUuid": new_uuid})
+    answer = await _request(hub, carrier, Cmd.SUB_REPLACE, {"uuid": old_uuid, "newUuid": new_uuid})
     if hub.keys_are_uuids:
         await async_move_identity(hass, hub, sub, new_uuid)
     else:  # the cloud keeps its device id: only the hardware behind it changed

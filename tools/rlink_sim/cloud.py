@@ -62,6 +62,7 @@ OTA_TYPES: Final = {
     "fail": "fail",
 }
 """Device OTA vocabulary -> the app's."""
+_SIGNAL_FIELDS: Final = ("peerClientId", "method", "params", "rawData", "error")
 USER_CODES: Final = frozenset(
     {Note.SYS_NOTICE, Note.MATTER_FIND, Note.MATTER_PAIR, Note.IPC_TOKEN_USED}
 )
@@ -281,6 +282,9 @@ class FakeCloud(Running):
             if code in USER_CODES
             else (TopicKind.NOTIFY, self.home)
         )
+        if code is Note.PROPERTY_CHANGE:
+            # Both lists, as in the protocol's example, the one with nothing to say empty.
+            data = {"devices": [], "groups": [], **data}
         message = messages.notification(code, data, msg_id=self._ids())
         topic = app_topic(kind, owner)
         self.notifications.append((topic, message))
@@ -408,7 +412,7 @@ class FakeCloud(Running):
     async def _scan_issue(self, body: JsonObject) -> None:
         gateway = self.by_device_id(body["deviceId"])
         data = {k: body[k] for k in ("bind", "find", "uuids", "pids") if k in body}
-        data["time"] = body.get("second", 60)
+        data["second"] = body.get("second", 60)
         await self.issue(gateway, Cmd.FIND_BIND, data)
 
     async def _group_props_issue(self, body: JsonObject) -> None:
@@ -655,7 +659,9 @@ class _Backend(ResponderBackend):
         )
 
     def webrtc_signal(self, device: DeviceRef, data: JsonObject) -> None:
-        self.cloud.notify(Note.WEBRTC_SIGNAL_EXCHANGE, {"deviceId": self._id(device), **data})
+        # The protocol's fields, and the device's `error` (a busy camera says so with it).
+        passed = {k: data[k] for k in _SIGNAL_FIELDS if k in data}
+        self.cloud.notify(Note.WEBRTC_SIGNAL_EXCHANGE, {"deviceId": self._id(device), **passed})
 
     def sub_bound(self, device: DeviceRef, subs: list[SubDeviceRef]) -> list[SubDeviceRef]:
         for sub in subs:

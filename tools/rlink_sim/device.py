@@ -107,6 +107,8 @@ class VirtualDevice:
         """Every command and every reply this device got, in order."""
         self.sent: list[Message] = []
         """Every event this device published, in order."""
+        self.replied: list[Message] = []
+        """Every reply this device published to a command, in order."""
         self.downloaded: bytes | None = None
         """The last firmware this device downloaded."""
         self.replies: dict[str, Message] = {}
@@ -238,7 +240,13 @@ class VirtualDevice:
             Evt.SUB_BIND,
             {
                 "devices": [
-                    {**d, "trdUuid": d["uuid"], "version": s.config.version, "type": "rino"}
+                    {
+                        **d,
+                        "trdUuid": d["uuid"],
+                        "version": s.config.version,
+                        "mcuVersion": "1.0.0",
+                        "type": "rino",
+                    }
                     for d, s in zip(devices, subs, strict=True)
                 ]
             },
@@ -352,7 +360,9 @@ class VirtualDevice:
                 if isinstance(topic, ProductTopic)
                 else self.topic(kind)
             )
-            self.session.publish(reply_topic, messages.reply(message, data, res=res))
+            reply = messages.reply(message, data, res=res)
+            self.replied.append(reply)
+            self.session.publish(reply_topic, reply)
 
     # --- command handlers -----------------------------------------------------------------
 
@@ -559,6 +569,8 @@ class VirtualDevice:
                 {**base, "method": "SDP_ANSWER", "error": -1, "params": "{}", "rawData": "{}"},
             )
             return
+        # As in the protocol's examples: `error` on every signal (0 when all is well), the
+        # viewer's `source` on the answer only.
         await self.send(
             Evt.WEBRTC_SIGNAL_EXCHANGE,
             {
@@ -566,16 +578,18 @@ class VirtualDevice:
                 "method": "SDP_ANSWER",
                 "params": json.dumps({"type": "answer", "sdp": answer}),
                 "rawData": "{}",
+                "error": 0,
             },
         )
         for candidate in candidates:
             await self.send(
                 Evt.WEBRTC_SIGNAL_EXCHANGE,
                 {
-                    **base,
+                    "peerClientId": peer,
                     "method": "ICE_CANDIDATE",
                     "params": json.dumps(candidate),
                     "rawData": "{}",
+                    "error": 0,
                 },
             )
 

@@ -85,6 +85,10 @@ class ResponderBackend:
         """Where the map's data can be fetched (`mapSignPath`), when the backend knows."""
         return None
 
+    def tcp_url(self, device: DeviceRef) -> str | None:
+        """The host of the low-power TCP link (`tcpUrl` of the `info` answer), if any."""
+        return None
+
     # --- what devices tell --------------------------------------------------------------
 
     def bound(self, device: DeviceRef, data: JsonObject) -> None:
@@ -297,9 +301,7 @@ class Responder:
         """Act on `message` and return the reply to publish, if the device wants one."""
         return self.handle_with_status(device, message)[0]
 
-    def handle_with_status(
-        self, device: DeviceRef, message: Message
-    ) -> tuple[Message | None, int]:
+    def handle_with_status(self, device: DeviceRef, message: Message) -> tuple[Message | None, int]:
         """`handle`, and the status it came to, whether the device wants a reply or not."""
         answer = _ANSWERS[Evt(message.code)]
         try:
@@ -357,11 +359,12 @@ class Responder:
 
     def _info(self, device: DeviceRef, message: Message) -> JsonObject:
         self.backend.info(device, message.data)
-        return {
-            "bindStatus": 1,
-            "isClearData": 0,
-            "logSwitch": self.backend.log_switch(device),
-        }
+        answer: JsonObject = {"bindStatus": 1, "isClearData": 0}
+        # No `logUploadUrl`: nothing here takes device logs. A `tcpUrl` only when known.
+        if (tcp_url := self.backend.tcp_url(device)) is not None:
+            answer["tcpUrl"] = tcp_url
+        answer["logSwitch"] = self.backend.log_switch(device)
+        return answer
 
     def _property_report(self, device: DeviceRef, message: Message) -> None:
         self.backend.properties(device, _object(message.data, "properties"))
@@ -466,8 +469,10 @@ class Responder:
         entry = self.backend.sweeper(device).current()
         if entry is None:
             return {}
-        link = self.backend.map_link(device, entry)
-        return {**entry, "mapSignPath": link} if link else dict(entry)
+        # The key is always there; empty when the map cannot be linked (its path is a key
+        # in a store whose public address is unknown), as the protocol's other unknown
+        # strings are.
+        return {**entry, "mapSignPath": self.backend.map_link(device, entry) or ""}
 
     def _sweeper_map_add(self, device: DeviceRef, message: Message) -> JsonObject:
         entry = self.backend.sweeper(device).add_map(message.data, self._clock())
