@@ -7,6 +7,7 @@ device sessions: nothing is mocked.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -573,3 +574,19 @@ async def test_a_reconnect_asks_for_values_a_few_devices_at_a_time(
     release.set()
     await until(lambda: len(asked) == len(runtime.devices))
     assert most == RESYNC_PARALLEL
+
+
+async def test_a_sub_device_command_names_the_sub_device_not_its_gateway(
+    hass: HomeAssistant, cloud: FakeCloud
+) -> None:
+    entry = await cloud_entry(hass, cloud)
+    (plug_id,) = await connect_devices(entry, cloud, PLUG)
+    runtime = entry.runtime_data
+    sub = runtime.device_for("devsub0001", pid="simplug01", gateway=plug_id)
+    sub.online = True
+    with contextlib.suppress(HomeAssistantError):  # the fake cloud knows no such device
+        await hass.services.async_call(
+            DOMAIN, "reboot", {"device_id": _device_id(hass, sub.uuid)}, blocking=True
+        )
+    (call,) = [c for c in cloud.calls if c.endpoint == "reboot"]
+    assert call.body["deviceId"] == "devsub0001"

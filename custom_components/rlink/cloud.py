@@ -261,6 +261,11 @@ class RlinkCloud(DeviceRuntime):
     def _carrier_up(self, device: RlinkDevice) -> bool:
         return self.session is not None and self.session.connected
 
+    def target(self, device: RlinkDevice) -> RlinkDevice:
+        """The app API addresses every device by its own deviceId, sub-devices included:
+        a command for a sub-device must not name its gateway (a reboot would restart it)."""
+        return device
+
     # --- replies that come as notifications ---------------------------------------------
 
     def expect(self, code: Note, key: str) -> Waiter:
