@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
+import logging
 import sys
 import tempfile
 import time
@@ -34,13 +34,13 @@ import paho.mqtt.client as mqtt
 import yaml
 
 import custom_components  # noqa: F401 - must be imported before Home Assistant's loader looks
-from benchmarks.end_to_end import _free_port, _quiet, run_facts
-from benchmarks.transport import RESULTS, ROOT, _ms, write_report
+from benchmarks.end_to_end import RESULTS, ROOT, env, load_average, ms, run_facts, write_report
+from benchmarks.rows import free_port
 from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.protocol import rest
 from custom_components.rlink.protocol.auth import Credentials, app_credentials
 from custom_components.rlink.protocol.topics import TopicKind, app_topic
-from tools.rlink_sim import TEMPLATES, make_secret, make_uuid
+from tools.rlink_sim import make_secret, make_uuid
 from tools.rlink_sim.cloud import device_id_for
 
 UUID = make_uuid("bench-cloud")
@@ -64,14 +64,14 @@ async def cloud_process(config_dir: str) -> AsyncIterator[dict[str, Any]]:
         "rlink_sim",
         "--cloud",
         "--broker",
-        f"127.0.0.1:{_free_port()}",
+        f"127.0.0.1:{free_port()}",
         "--rest-port",
-        str(_free_port()),
+        str(free_port()),
         "--config",
         str(spec),
         "--summary",
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tools")])},
+        env=env(),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )
@@ -114,22 +114,18 @@ def _switch(i: int) -> int:
 
 
 async def through_home_assistant(account: dict[str, Any], samples: int) -> dict[str, Any]:
-    from homeassistant import loader  # noqa: PLC0415
     from homeassistant.helpers import device_registry as dr  # noqa: PLC0415
     from homeassistant.helpers import entity_registry as er  # noqa: PLC0415
-    from pytest_homeassistant_custom_component.common import (  # noqa: PLC0415
-        MockConfigEntry,
-        async_test_home_assistant,
-    )
+
+    from benchmarks.rows import home_assistant  # noqa: PLC0415
 
     host, _, port = account["mqtt"].rpartition(":")
     with tempfile.TemporaryDirectory() as config_dir:
-        models = Path(config_dir, "rlink", "models")
-        models.mkdir(parents=True)
-        plug = TEMPLATES["plug"]
-        (models / f"{plug.pid}.json").write_text(json.dumps(plug.model()))
-        async with async_test_home_assistant(config_dir=config_dir) as hass:
-            hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
+        async with home_assistant(config_dir) as hass:
+            from pytest_homeassistant_custom_component.common import (  # noqa: PLC0415
+                MockConfigEntry,
+            )
+
             entry = MockConfigEntry(
                 domain=DOMAIN,
                 data={
@@ -279,7 +275,8 @@ def render(r: dict[str, Any]) -> str:
         "# Cloud-account benchmark",
         "",
         f"Run {r['when']} on {r['machine']}, Python {r['python']}, Home Assistant "
-        f"{r['ha_version']}; {r['samples']} samples per path. The simulated rlink cloud and "
+        f"{r['ha_version']}; {r['samples']} samples per path. Load average (1 / 5 / 15 min) "
+        f"{r['load_before']} before, {r['load_after']} after. The simulated rlink cloud and "
         "its plug run in their own process. Floor: a bare app (aiohttp POST, paho on the "
         "event loop) through the same cloud in the same run.",
         "",
@@ -288,7 +285,7 @@ def render(r: dict[str, Any]) -> str:
     ]
     for key, bare_name, ha_name in ROWS:
         ha, bare = r[f"ha_{key}"], r[f"bare_{key}"]
-        (ha50, ha99), (bare50, bare99) = _ms(ha), _ms(bare)
+        (ha50, ha99), (bare50, bare99) = ms(ha), ms(bare)
         lines += [
             f"| bare app: {bare_name} (floor) | {bare50:.2f} | {bare99:.2f} | {len(bare)} | 1.00 |",
             f"| Home Assistant: {ha_name} | {ha50:.2f} | {ha99:.2f} | {len(ha)} "
@@ -298,7 +295,7 @@ def render(r: dict[str, Any]) -> str:
 
 
 async def run(samples: int) -> dict[str, Any]:
-    results = run_facts(samples)
+    results = run_facts() | {"samples": samples}
     with tempfile.TemporaryDirectory() as config_dir:
         async with cloud_process(config_dir) as account:
             print("-- through Home Assistant", flush=True)
@@ -313,8 +310,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--output", type=Path, default=RESULTS / "cloud.md")
     args = parser.parse_args()
-    with _quiet():
-        results = asyncio.run(run(args.samples))
+    logging.basicConfig(level=logging.ERROR)
+    results = asyncio.run(run(args.samples))
+    results["load_after"] = load_average()
     write_report(render(results), args.output)
 
 

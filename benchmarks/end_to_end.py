@@ -1,16 +1,29 @@
-"""End-to-end benchmark: device → embedded broker → hub → Home Assistant state, and back.
+"""End-to-end benchmark: rlink next to what a user would use instead, in one run.
 
-Home Assistant runs in this process with the integration and its embedded broker, as it
-does in a real installation. Every figure is set against the floor measured in the same run
-on the same broker: bare paho clients.
+Four rows get the same fleet of simulated devices (`benchmarks.fleet`: each device
+subscribed to its own ``issue`` and ``report_response``, QoS 1 reports, half sensors and
+half plugs) and are measured from a device's report to the value read back:
 
-1. report → HA state latency (p50, p99) next to bare publish → receive;
-2. service call → ``issue`` → device → ``issue_response`` → service returns, next to a bare
-   paho round trip;
-3. N simulated devices (another process) reporting a changing value once a second: reports
-   sent against HA state changes seen;
-4. setup time and memory of the config entry for 100 / 500 / 1000 devices, each size in a
-   fresh process.
+1. floor: the devices → Mosquitto → a bare paho subscriber;
+2. Home Assistant's own MQTT integration on Mosquitto, the devices announced by MQTT
+   discovery with as many entities as rlink gives them; report → Home Assistant state;
+3. rlink's local hub on an external broker (Mosquitto); report → state;
+4. rlink's local hub on its own device server (the default); report → state.
+
+Each row runs in processes of its own (`benchmarks.rows`, a Mosquitto where it has one,
+a fleet), all started before the first measurement and kept up to the last, and every
+measurement is taken in rounds that go through the rows one after the other (the order
+turning each round), so whatever else the machine does hits all rows alike:
+
+- sustained reports/s into states with no loss: windows at a rate found by doubling and
+  then bisection; a rate holds when nothing is lost and the backlog (reports sent minus
+  states changed, sampled every second during the window) does not grow;
+- report → state latency (p50, p99) at a moderate rate with every device connected, and
+  at 1,000 reports/s;
+- CPU of Home Assistant and of its broker with twice as many devices reporting once a
+  second each, then with those devices connected and idle;
+- the service round trip (service call → ``issue`` → device → ``issue_response``), and
+  setup time and memory for 100 / 500 / 1000 devices (a fresh process each).
 
 Run ``scripts/bench`` (or ``python -m benchmarks.end_to_end --help``).
 """
@@ -19,450 +32,73 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
+import shutil
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
-import paho.mqtt.client as mqtt
 import psutil
-import yaml
 
-import custom_components  # noqa: F401 - must be imported before Home Assistant's loader looks
-from benchmarks.transport import RESULTS, ROOT, _ms, write_report
-from custom_components.rlink.const import DOMAIN, SUBENTRY_DEVICE
-from custom_components.rlink.protocol import messages
-from custom_components.rlink.protocol.auth import Credentials, device_credentials
-from custom_components.rlink.protocol.broker import DeviceGate, EmbeddedBroker
-from custom_components.rlink.protocol.codes import DeviceEvent
-from custom_components.rlink.protocol.topics import TopicKind, device_filter, device_topic
-from tools.rlink_sim import TEMPLATES, make_secret, make_uuid
+from benchmarks.fleet import Counters, read_sends
+from benchmarks.rows import ROWS, free_port
 
-FLOOR = "e2e-floor"
-SIZES = (100, 500, 1000)
-
-
-# --- Home Assistant in this process ----------------------------------------------------------
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    import logging  # noqa: PLC0415
-
-    logging.basicConfig(level=logging.ERROR)
-    yield
+ROOT: Final = Path(__file__).resolve().parents[1]
+RESULTS: Final = ROOT / "benchmarks" / "results"
+SIZES: Final = (100, 500, 1000)
+TITLES: Final = {
+    "floor": "floor: devices → Mosquitto → bare paho subscriber",
+    "mqtt": "Home Assistant MQTT integration (discovery) on Mosquitto",
+    "rlink-mosquitto": "rlink on Mosquitto (external broker)",
+    "rlink-server": "rlink on its device server",
+}
+SHORT: Final = {
+    "floor": "floor",
+    "mqtt": "HA MQTT",
+    "rlink-mosquitto": "rlink + Mosquitto",
+    "rlink-server": "rlink server",
+}
+HIGH_RATE: Final = 1000.0
+MAX_RATE: Final = 32000.0
+DRAIN_SECONDS: Final = 30.0
 
 
-def _subentries(seeds: list[str], kind: str) -> list[dict[str, Any]]:
-    pid = TEMPLATES[kind].pid
-    return [
-        {
-            "data": {"uuid": make_uuid(s), "secret": make_secret(s), "pid": pid},
-            "subentry_type": SUBENTRY_DEVICE,
-            "title": s,
-            "unique_id": make_uuid(s),
-        }
-        for s in seeds
-    ]
+def env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tools")])}
 
 
-async def _hass_with_hub(config_dir: str, seeds: list[str], kind: str) -> tuple[Any, Any, Any]:
-    """Start a Home Assistant with a hub knowing `seeds` devices; returns (cm, hass, entry)."""
-    from homeassistant import loader  # noqa: PLC0415
-    from pytest_homeassistant_custom_component.common import (  # noqa: PLC0415
-        MockConfigEntry,
-        async_test_home_assistant,
-    )
-
-    models = Path(config_dir, "rlink", "models")
-    models.mkdir(parents=True, exist_ok=True)
-    for template in TEMPLATES.values():
-        (models / f"{template.pid}.json").write_text(json.dumps(template.model()))
-    manager = async_test_home_assistant(config_dir=config_dir)
-    hass = await manager.__aenter__()
-    hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
-    port = _free_port()
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        data={"mode": "local", "broker": "embedded", "port": port},
-        unique_id=f"embedded:{port}",
-        subentries_data=_subentries(seeds, kind),
-    )
-    entry.add_to_hass(hass)
-    return manager, hass, entry
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def _free_port() -> int:
-    import socket  # noqa: PLC0415
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def ms(values: list[float]) -> tuple[float, float]:
+    """Median and 99th percentile."""
+    return statistics.median(values), percentile(values, 99)
 
 
-@contextmanager
-def _paho(
-    port: int, creds: Credentials, subscribe: str | None = None, on_message: Any = None
-) -> Iterator[mqtt.Client]:
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=creds.client_id)
-    client.username_pw_set(creds.username, creds.password)
-    subscribed = threading.Event()
-    client.on_subscribe = lambda *a: subscribed.set()
-    if on_message is not None:
-        client.on_message = lambda c, u, m: on_message(m)
-    client.connect("127.0.0.1", port, 60)
-    client.socket().setsockopt(6, 1, 1)  # TCP_NODELAY, as the session does
-    client.loop_start()
-    if subscribe:
-        client.subscribe(subscribe, qos=1)
-        subscribed.wait(10)
-    try:
-        yield client
-    finally:
-        client.loop_stop()
-        client.disconnect()
+def load_average() -> str:
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-# --- 1 and 2: latency and round trips ---------------------------------------------------------
+def write_report(report: str, output: Path) -> None:
+    print(report)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(report)
+    print(f"written to {output}")
 
 
-async def latency_and_rtt(samples: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as config_dir:
-        manager, hass, entry = await _hass_with_hub(config_dir, [FLOOR], "sensor")
-        try:
-            await hass.config_entries.async_setup(entry.entry_id)
-            await hass.async_block_till_done()
-            from homeassistant.helpers import entity_registry as er  # noqa: PLC0415
-
-            hub = entry.runtime_data
-            port = hub.broker.port
-            uuid, pid = make_uuid(FLOOR), TEMPLATES["sensor"].pid
-            creds = device_credentials(uuid, make_secret(FLOOR))
-            report, response = (
-                device_topic(TopicKind.REPORT, pid, uuid),
-                device_topic(TopicKind.ISSUE_RESPONSE, pid, uuid),
-            )
-            issue = device_topic(TopicKind.ISSUE, pid, uuid)
-            results: dict[str, Any] = {}
-
-            def answer(m: mqtt.MQTTMessage) -> None:
-                request = messages.decode(TopicKind.ISSUE, m.payload)
-                device.publish(response, messages.encode(messages.reply(request, {"signal": 1})))
-
-            with _paho(port, creds, issue, answer) as device:
-                # HA path: report -> state; the state's own timestamp of the change.
-                entity = er.async_get(hass).async_get_entity_id(
-                    "sensor", DOMAIN, f"{uuid}_temperature"
-                )
-                changed = asyncio.Event()
-                stamps: list[float] = []
-
-                def on_state(event: Any) -> None:
-                    if event.data["entity_id"] == entity:
-                        stamps.append(time.perf_counter_ns())
-                        changed.set()
-
-                hass.bus.async_listen("state_changed", on_state)
-                ha_latency = []
-                for i in range(samples):
-                    changed.clear()
-                    value = round(20 + (i % 200) / 10, 1)  # differs from the one before
-                    body = messages.encode(
-                        messages.event(
-                            DeviceEvent.PROPERTY_REPORT, {"properties": {"temperature": value}}
-                        )
-                    )
-                    sent = time.perf_counter_ns()
-                    device.publish(report, body, qos=1)
-                    try:
-                        async with asyncio.timeout(5):
-                            await changed.wait()
-                    except TimeoutError:
-                        continue
-                    ha_latency.append((stamps[-1] - sent) / 1e6)
-                results["ha_latency"] = ha_latency
-
-                # Service call -> issue -> device -> reply -> service returns.
-                from homeassistant.helpers import device_registry as dr  # noqa: PLC0415
-
-                (registered,) = dr.async_get(hass).async_get_devices(identifiers={(DOMAIN, uuid)})
-                device_id = registered.id
-                rtt = []
-                for _ in range(samples):
-                    started = time.perf_counter_ns()
-                    await hass.services.async_call(
-                        DOMAIN,
-                        "send_command",
-                        {"device_id": device_id, "code": "ping"},
-                        blocking=True,
-                        return_response=True,
-                    )
-                    rtt.append((time.perf_counter_ns() - started) / 1e6)
-                results["service_rtt"] = rtt
-
-            # The floor: the same broker code on the same event loop, with bare paho clients
-            # (a broker of its own, so the floor's hub login does not take over the hub's).
-            floor = EmbeddedBroker(
-                DeviceGate(secret_for={uuid: make_secret(FLOOR)}.get), host="127.0.0.1", port=0
-            )
-            await floor.start()
-            try:
-                results["bare_latency"] = await asyncio.to_thread(
-                    _bare_latency, floor.port, creds, floor.hub_credentials, report, samples
-                )
-                results["bare_rtt"] = await asyncio.to_thread(
-                    _bare_rtt, floor.port, creds, floor.hub_credentials, issue, response, samples
-                )
-            finally:
-                await floor.stop()
-        finally:
-            await hass.config_entries.async_unload(entry.entry_id)
-            await hass.async_block_till_done()
-            await manager.__aexit__(None, None, None)
-    return results
-
-
-def _bare_latency(
-    port: int, creds: Credentials, hub: Credentials, topic: str, count: int
-) -> list[float]:
-    arrived = threading.Event()
-    out: list[float] = []
-
-    def on_message(m: mqtt.MQTTMessage) -> None:
-        out.append((time.perf_counter_ns() - int(json.loads(m.payload)["ts"])) / 1e6)
-        arrived.set()
-
-    with (
-        _paho(port, hub, device_filter(TopicKind.REPORT), on_message),
-        _paho(port, creds) as publisher,
-    ):
-        for _ in range(count):
-            arrived.clear()
-            publisher.publish(topic, json.dumps({"ts": time.perf_counter_ns()}), qos=1)
-            arrived.wait(5)
-    return out
-
-
-def _bare_rtt(
-    port: int, creds: Credentials, hub: Credentials, issue: str, response: str, count: int
-) -> list[float]:
-    answered = threading.Event()
-    holder: list[mqtt.Client] = []
-    with _paho(port, creds, issue, lambda m: holder[0].publish(response, m.payload, qos=1)) as d:
-        holder.append(d)
-        with _paho(port, hub, response, lambda m: answered.set()) as hub_client:
-            out = []
-            for _ in range(count):
-                answered.clear()
-                started = time.perf_counter_ns()
-                hub_client.publish(issue, b"{}", qos=1)
-                answered.wait(5)
-                out.append((time.perf_counter_ns() - started) / 1e6)
-    return out
-
-
-# --- 3: many devices ---------------------------------------------------------------------------
-
-
-async def fleet(devices: int, seconds: float) -> dict[str, Any]:
-    seeds = [f"e2e-fleet-{i}" for i in range(devices)]
-    with tempfile.TemporaryDirectory() as config_dir:
-        manager, hass, entry = await _hass_with_hub(config_dir, seeds, "sensor")
-        process: subprocess.Popen[str] | None = None
-        try:
-            await hass.config_entries.async_setup(entry.entry_id)
-            await hass.async_block_till_done()
-            hub = entry.runtime_data
-            targets = {f"sensor.{s.replace('-', '_')}_temperature" for s in seeds}
-            changes = 0
-
-            def on_state(event: Any) -> None:
-                nonlocal changes
-                old, new = event.data["old_state"], event.data["new_state"]
-                if event.data["entity_id"] in targets and old and new:
-                    try:
-                        if float(old.state) != float(new.state):
-                            changes += 1
-                    except ValueError:
-                        return
-
-            hass.bus.async_listen("state_changed", on_state)
-            spec = Path(config_dir, "fleet.yaml")
-            spec.write_text(
-                yaml.safe_dump(
-                    {
-                        "devices": [
-                            {
-                                "uuid": make_uuid(s),
-                                "secret": make_secret(s),
-                                "kind": "sensor",
-                                "report_interval": 1.0,
-                                "vary": "temperature",
-                            }
-                            for s in seeds
-                        ]
-                    }
-                )
-            )
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "rlink_sim",
-                    "--broker",
-                    f"127.0.0.1:{hub.broker.port}",
-                    "--config",
-                    str(spec),
-                    "--summary",
-                ],
-                cwd=ROOT,
-                env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tools")])},
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            assert process.stdout is not None
-            started = time.perf_counter()
-            line = await asyncio.to_thread(process.stdout.readline)
-            connect_seconds = time.perf_counter() - started
-            assert json.loads(line)["connected"] == devices
-            own = psutil.Process()
-            cpu0, wall0, changes0 = own.cpu_times(), time.perf_counter(), changes
-            peak = 0
-            end = time.perf_counter() + seconds
-            while time.perf_counter() < end:
-                await asyncio.sleep(1)
-                peak = max(peak, own.memory_info().rss)
-            cpu1, wall = own.cpu_times(), time.perf_counter() - wall0
-            process.terminate()
-            summary = json.loads(await asyncio.to_thread(process.stdout.readline))
-            await asyncio.sleep(2)
-            await hass.async_block_till_done()
-            sent = summary["periodic_reports"]  # each one changes the value
-            return {
-                "devices": devices,
-                "seconds": seconds,
-                "connect_seconds": connect_seconds,
-                "sent": sent,
-                "changes": changes,
-                "lost": sent - changes,
-                "rate": (changes - changes0) / wall,
-                "ha_cpu_percent": 100
-                * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system))
-                / wall,
-                "ha_peak_rss_mb": peak / 2**20,
-            }
-        finally:
-            if process is not None and process.poll() is None:
-                process.kill()
-            await hass.config_entries.async_unload(entry.entry_id)
-            await hass.async_block_till_done()
-            await manager.__aexit__(None, None, None)
-
-
-# --- 4: setup cost -----------------------------------------------------------------------------
-
-
-async def setup_cost(devices: int) -> dict[str, Any]:
-    """Runs in a fresh process: memory and time to set up a hub with `devices` devices."""
-    seeds = [f"e2e-setup-{i}" for i in range(devices)]
-    with tempfile.TemporaryDirectory() as config_dir:
-        manager, hass, entry = await _hass_with_hub(config_dir, seeds, "plug")
-        try:
-            # Load the integration's code first, so the figures are the entry's own.
-            from homeassistant.setup import async_setup_component  # noqa: PLC0415
-
-            await async_setup_component(hass, "sensor", {})
-            rss0 = psutil.Process().memory_info().rss
-            started = time.perf_counter()
-            await hass.config_entries.async_setup(entry.entry_id)
-            await hass.async_block_till_done()
-            seconds = time.perf_counter() - started
-            rss1 = psutil.Process().memory_info().rss
-            return {
-                "devices": devices,
-                "seconds": seconds,
-                "entities": len(hass.states.async_all()),
-                "rss_mb": (rss1 - rss0) / 2**20,
-            }
-        finally:
-            await hass.config_entries.async_unload(entry.entry_id)
-            await hass.async_block_till_done()
-            await manager.__aexit__(None, None, None)
-
-
-def _setup_in_subprocess(devices: int) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.end_to_end", "--setup-only", str(devices)],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tools")])},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-# --- report ------------------------------------------------------------------------------------
-
-
-def render(r: dict[str, Any]) -> str:
-    ha, bare = _ms(r["ha_latency"]), _ms(r["bare_latency"])
-    svc, rtt = _ms(r["service_rtt"]), _ms(r["bare_rtt"])
-    lines = [
-        "# End-to-end benchmark",
-        "",
-        f"Run {r['when']} on {r['machine']}, Python {r['python']}. Home Assistant "
-        f"{r['ha_version']} with the embedded broker in one process; {r['samples']} samples "
-        "per latency. Floor: bare paho clients on the same broker in the same run.",
-        "",
-        "## Latency",
-        "",
-        "| path | p50 (ms) | p99 (ms) | p50 against the floor |",
-        "|---|---|---|---|",
-        f"| bare paho publish → receive (floor) | {bare[0]:.2f} | {bare[1]:.2f} | 1.00 |",
-        f"| device report → Home Assistant state | {ha[0]:.2f} | {ha[1]:.2f} | "
-        f"{ha[0] / bare[0]:.2f} |",
-        f"| bare paho round trip (floor) | {rtt[0]:.2f} | {rtt[1]:.2f} | 1.00 |",
-        f"| service call → device → reply → service returns | {svc[0]:.2f} | {svc[1]:.2f} | "
-        f"{svc[0] / rtt[0]:.2f} |",
-    ]
-    f = r.get("fleet")
-    if f:
-        lines += [
-            "",
-            f"## {f['devices']} devices, one changing report a second each, {f['seconds']:.0f} s",
-            "",
-            "| connected in (s) | reports sent | HA state changes | lost | state changes/s "
-            "| HA process CPU (% of a core) | HA peak RSS (MB) |",
-            "|---|---|---|---|---|---|---|",
-            f"| {f['connect_seconds']:.1f} | {f['sent']} | {f['changes']} | {f['lost']} "
-            f"| {f['rate']:.0f} | {f['ha_cpu_percent']:.0f} | {f['ha_peak_rss_mb']:.0f} |",
-        ]
-    if r.get("setup"):
-        lines += [
-            "",
-            "## Setup cost (fresh process per size)",
-            "",
-            "| devices | entities | setup (s) | memory (MB) | ms per device | MB per device |",
-            "|---|---|---|---|---|---|",
-        ]
-        for s in r["setup"]:
-            lines.append(
-                f"| {s['devices']} | {s['entities']} | {s['seconds']:.2f} | {s['rss_mb']:.0f} "
-                f"| {1000 * s['seconds'] / s['devices']:.2f} | {s['rss_mb'] / s['devices']:.3f} |"
-            )
-    return "\n".join(lines) + "\n"
-
-
-def run_facts(samples: int) -> dict[str, Any]:
+def run_facts() -> dict[str, Any]:
     """When and where a run happened, for the report's first line."""
     from homeassistant.const import __version__  # noqa: PLC0415
 
@@ -472,38 +108,838 @@ def run_facts(samples: int) -> dict[str, Any]:
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB",
         "python": platform.python_version(),
         "ha_version": __version__,
-        "samples": samples,
+        "load_before": load_average(),
     }
 
 
+# --- processes ---------------------------------------------------------------------------------
+
+
+def mosquitto_binary() -> str | None:
+    return shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/bin/mosquitto") if Path(p).exists()), None
+    )
+
+
+def start_mosquitto(workdir: Path, name: str) -> tuple[subprocess.Popen[bytes], int]:
+    binary = mosquitto_binary()
+    if binary is None:
+        raise SystemExit("mosquitto is not installed")
+    port = free_port()
+    conf = workdir / f"{name}.conf"
+    # A queue deep enough that a slow subscriber shows as backlog, not as loss; no Nagle
+    # delay, as the device server and the clients.
+    conf.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        "max_queued_messages 1000000\nset_tcp_nodelay true\n"
+    )
+    process = subprocess.Popen(
+        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    wait_listening(port)
+    return process, port
+
+
+def wait_listening(port: int) -> None:
+    for _ in range(100):
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.1):
+            return
+        time.sleep(0.05)
+
+
+class Child:
+    """A process spoken to in JSON lines on its stdin and stdout."""
+
+    def __init__(self, process: asyncio.subprocess.Process, name: str) -> None:
+        self.process = process
+        self.name = name
+
+    @classmethod
+    async def start(cls, name: str, *args: str) -> Child:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *args,
+            cwd=ROOT,
+            env=env(),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        return cls(process, name)
+
+    async def read(self, timeout: float = 600) -> dict[str, Any]:  # noqa: ASYNC109
+        assert self.process.stdout is not None
+        line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
+        if not line:
+            raise RuntimeError(f"{self.name} ended (exit status {await self.process.wait()})")
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    def send(self, request: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write((json.dumps(request) + "\n").encode())
+
+    async def ask(self, request: dict[str, Any], timeout: float = 600) -> dict[str, Any]:  # noqa: ASYNC109
+        self.send(request)
+        return await self.read(timeout)
+
+    async def stop(self) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                self.send({"cmd": "stop"})
+            try:
+                await asyncio.wait_for(self.process.wait(), 30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+
+@dataclass
+class Row:
+    name: str
+    index: int
+    receiver: Child
+    fleet: Child | None = None
+    broker: subprocess.Popen[bytes] | None = None
+    port: int = 0
+    setup_seconds: float = 0.0
+    entities: int = 0
+    connect_seconds: float = 0.0
+    missing: list[int] = field(default_factory=list)
+    """Devices whose reported entity Home Assistant refused to add (its cap per entry)."""
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def expected(self, sent: int, devices: int) -> int:
+        """States `sent` reports over devices 0..devices-1 in turn should change."""
+        rounds, extra = divmod(sent, devices)
+        skipped = sum(rounds + (d < extra) for d in self.missing if d < devices)
+        return sent - skipped
+
+    @property
+    def sent_slot(self) -> int:
+        return 3 * self.index
+
+    @property
+    def applied_slot(self) -> int:
+        return 3 * self.index + 1
+
+    @property
+    def stop_slot(self) -> int:
+        return 3 * self.index + 2
+
+    def processes(self) -> list[psutil.Process]:
+        pids = [self.receiver.process.pid] + ([self.broker.pid] if self.broker else [])
+        return [psutil.Process(pid) for pid in pids]
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> list[float]:
+    return [sum(p.cpu_times()[:2]) for p in processes]
+
+
+@contextlib.asynccontextmanager
+async def rows_running(
+    workdir: Path, counters_path: Path, devices: int, most: int, names: list[str]
+) -> AsyncIterator[list[Row]]:
+    """Every row up, its fleet's first `devices` devices connected; `most` configured."""
+    rows: list[Row] = []
+    try:
+        for index, name in enumerate(names):
+            broker, port = (None, 0)
+            if name != "rlink-server":
+                broker, port = start_mosquitto(workdir, name)
+            size = devices if name == "floor" else most
+            print(f"-- {TITLES[name]}: setting up", flush=True)
+            receiver = await Child.start(
+                name,
+                "-m",
+                "benchmarks.rows",
+                name,
+                "--port",
+                str(port),
+                "--devices",
+                str(size),
+                "--counters",
+                str(counters_path),
+                "--slot",
+                str(3 * index + 1),
+            )
+            row = Row(name, index, receiver, broker=broker, port=port)
+            rows.append(row)
+            # One after the other: each row is set up with the machine to itself.
+            ready = await row.receiver.read()
+            row.port, row.setup_seconds, row.entities = (
+                ready["port"],
+                ready["setup_seconds"],
+                ready["entities"],
+            )
+            row.missing = ready["missing"]
+            row.fleet = await Child.start(
+                f"{row.name} fleet",
+                "-m",
+                "benchmarks.fleet",
+                "--port",
+                str(row.port),
+                "--devices",
+                str(devices if row.name == "floor" else most),
+                "--counters",
+                str(counters_path),
+                "--slot",
+                str(row.sent_slot),
+                "--stop-slot",
+                str(row.stop_slot),
+            )
+            connected = await row.fleet.ask({"cmd": "connect", "devices": devices})
+            row.connect_seconds = connected["seconds"]
+            print(
+                f"   set up in {row.setup_seconds:.1f} s, {row.entities} entities; "
+                f"{connected['connected']} devices connected in {row.connect_seconds:.1f} s",
+                flush=True,
+            )
+        for row in rows:
+            await warm_up(row, devices)
+        yield rows
+    finally:
+        for row in rows:
+            if row.fleet is not None:
+                await row.fleet.stop()
+            await row.receiver.stop()
+            if row.broker is not None:
+                row.broker.terminate()
+                row.broker.wait(10)
+
+
+async def warm_up(row: Row, devices: int) -> None:
+    """Two reports from every device, unmeasured: a hub on an external broker learns that a
+    device is online from its first report (and writes every entity of it), which is a
+    start-up cost, not the steady state the windows measure. Then a full garbage
+    collection, which a fresh process owes too."""
+    assert row.fleet is not None
+    rate = min(1000.0, float(devices))
+    await row.fleet.ask(
+        {"cmd": "run", "rate": rate, "seconds": 2 * devices / rate + 0.5, "devices": devices}
+    )
+    await asyncio.sleep(2)
+    collected = await row.receiver.ask({"cmd": "collect"})
+    row.results.setdefault("collections_ms", []).append(collected["collected_ms"])
+
+
+# --- one measurement window ----------------------------------------------------------------------
+
+
+@dataclass
+class Window:
+    rate: float
+    sent: int
+    achieved: float
+    applied: int
+    lost: int
+    backlog: list[int]
+    cpu: list[float]
+    """% of a core per process: Home Assistant (or the bare subscriber), then the broker."""
+    latencies: list[float]
+    unmatched: int
+    stopped_early: bool
+    gc_max_ms: float = 0.0
+    """The longest garbage collection in the receiving process (latency windows)."""
+    gc_over_10_ms: int = 0
+
+    @property
+    def growth(self) -> float:
+        """How much the backlog grew from the window's first third to its last."""
+        samples = self.backlog[1:]
+        if len(samples) < 3:
+            return 0.0
+        third = max(1, len(samples) // 3)
+        return statistics.mean(samples[-third:]) - statistics.mean(samples[:third])
+
+    def sustained(self) -> bool:
+        if self.stopped_early or self.lost or self.achieved < 0.95 * self.rate:
+            return False
+        end = self.backlog[-1] if self.backlog else 0
+        return self.growth <= max(50.0, 0.05 * self.rate) and end <= max(100.0, 0.2 * self.rate)
+
+
+async def window(
+    row: Row,
+    counters: Counters,
+    rate: float,
+    seconds: float,
+    devices: int,
+    workdir: Path,
+    *,
+    record: bool = False,
+    stop_behind: bool = False,
+) -> Window:
+    """`rate` reports/s over the first `devices` devices for `seconds`, then drain."""
+    assert row.fleet is not None
+    sends_path, changes_path = workdir / f"{row.name}.sends", workdir / f"{row.name}.changes"
+    if record:
+        await row.receiver.ask({"cmd": "record"})
+    counters.set(row.stop_slot, 0)
+    sent0, applied0 = counters.get(row.sent_slot), counters.get(row.applied_slot)
+    processes = row.processes()
+    cpu0, wall0 = cpu_seconds(processes), time.perf_counter()
+    request: dict[str, Any] = {"cmd": "run", "rate": rate, "seconds": seconds, "devices": devices}
+    if record:
+        request["record"] = str(sends_path)
+    row.fleet.send(request)
+    reply = asyncio.ensure_future(row.fleet.read(seconds + 120))
+    backlog: list[int] = []
+    stopped = False
+    while not reply.done():
+        await asyncio.wait({reply}, timeout=1.0)
+        if reply.done():
+            break
+        sent_now = counters.get(row.sent_slot) - sent0
+        behind = sent_now - (counters.get(row.applied_slot) - applied0)
+        if not 0 <= behind <= sent_now:
+            print(f"   (a counter read {behind} behind of {sent_now} sent: not counted)")
+            continue
+        backlog.append(behind)
+        # Two samples in a row more than two seconds' worth behind: this rate is lost, and
+        # waiting only lengthens the drain.
+        limit = max(2000, 2 * rate)
+        if stop_behind and not stopped and len(backlog) > 1 and min(backlog[-2:]) > limit:
+            counters.set(row.stop_slot, 1)
+            stopped = True
+    result = reply.result()
+    cpu1, wall = cpu_seconds(processes), time.perf_counter() - wall0
+    sent = row.expected(result["sent"], devices)
+    applied, last, still = counters.get(row.applied_slot) - applied0, -1, time.monotonic()
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while applied < sent and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        applied = counters.get(row.applied_slot) - applied0
+        if applied != last:
+            last, still = applied, time.monotonic()
+        elif time.monotonic() - still > 3:
+            break  # nothing more is coming
+    latencies: list[float] = []
+    unmatched = 0
+    gc_pauses: dict[str, Any] = {}
+    if record:
+        gc_pauses = await row.receiver.ask({"cmd": "save", "path": str(changes_path)})
+        ns, device, step = read_sends(sends_path)
+        sent_at = {(d, s): t for t, d, s in zip(ns, device, step, strict=True)}
+        for t, d, s in zip(*read_sends(changes_path), strict=True):
+            started = sent_at.get((d, s))
+            if started is None or t < started:
+                unmatched += 1
+            else:
+                latencies.append((t - started) / 1e6)
+    return Window(
+        rate=rate,
+        sent=result["sent"],
+        achieved=result["achieved"],
+        applied=applied,
+        lost=max(0, sent - applied),
+        backlog=backlog,
+        cpu=[100 * (b - a) / wall for a, b in zip(cpu0, cpu1, strict=True)],
+        latencies=latencies,
+        unmatched=unmatched,
+        stopped_early=stopped,
+        gc_max_ms=gc_pauses.get("gc_max_ms", 0.0),
+        gc_over_10_ms=gc_pauses.get("gc_over_10_ms", 0),
+    )
+
+
+def rotated(rows: list[Row], turn: int) -> list[Row]:
+    turn %= len(rows)
+    return rows[turn:] + rows[:turn]
+
+
+# --- the phases ---------------------------------------------------------------------------------
+
+
+async def latency_phase(
+    rows: list[Row], counters: Counters, args: argparse.Namespace, workdir: Path
+) -> None:
+    for key, rate in (("latency", args.rate), ("latency_high", HIGH_RATE)):
+        for turn in range(args.rounds):
+            for row in rotated(rows, turn):
+                w = await window(
+                    row, counters, rate, args.seconds, args.devices, workdir, record=True
+                )
+                entry = row.results.setdefault(key, {"latencies": [], "sent": 0, "lost": 0})
+                entry["latencies"] += w.latencies
+                entry["sent"] += w.sent
+                entry["lost"] += w.lost
+                entry.setdefault("unmatched", 0)
+                entry["unmatched"] += w.unmatched
+                entry["gc_max_ms"] = max(entry.get("gc_max_ms", 0.0), w.gc_max_ms)
+                entry["gc_over_10_ms"] = entry.get("gc_over_10_ms", 0) + w.gc_over_10_ms
+                if w.latencies:
+                    p50, p99 = ms(w.latencies)
+                    slow = sum(1 for x in w.latencies if x > 50)
+                    print(
+                        f"   {key} {rate:.0f}/s round {turn + 1}: {SHORT[row.name]}: "
+                        f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {max(w.latencies):.1f} ms "
+                        f"({slow} over 50 ms), lost {w.lost}, unmatched {w.unmatched}, "
+                        f"longest GC {w.gc_max_ms:.1f} ms",
+                        flush=True,
+                    )
+
+
+async def throughput_phase(
+    rows: list[Row], counters: Counters, args: argparse.Namespace, workdir: Path
+) -> None:
+    state = {row.name: {"lo": 0.0, "hi": None, "tried": []} for row in rows}
+
+    def next_rate(s: dict[str, Any]) -> float | None:
+        lo, hi = s["lo"], s["hi"]
+        if hi is None:
+            rate = lo * 2 if lo else args.start_rate
+            return rate if rate <= MAX_RATE else None
+        if hi / max(lo, 1.0) <= 1.1:
+            return None
+        return (lo * hi) ** 0.5 if lo else hi / 2
+
+    for turn in range(args.search_rounds):
+        active = [row for row in rows if next_rate(state[row.name]) is not None]
+        if not active:
+            break
+        for row in rotated(active, turn):
+            s = state[row.name]
+            rate = round(next_rate(s) or 0.0, -1)
+            w = await window(
+                row, counters, rate, args.seconds, args.devices, workdir, stop_behind=True
+            )
+            ok = w.sustained()
+            s["tried"].append(
+                {
+                    "rate": rate,
+                    "achieved": w.achieved,
+                    "sent": w.sent,
+                    "lost": w.lost,
+                    "growth": w.growth,
+                    "backlog_end": w.backlog[-1] if w.backlog else 0,
+                    "backlog_max": max(w.backlog, default=0),
+                    "stopped": w.stopped_early,
+                    "ok": ok,
+                }
+            )
+            if ok:
+                s["lo"] = max(s["lo"], rate)
+            else:
+                s["hi"] = rate if s["hi"] is None else min(s["hi"], rate)
+            print(
+                f"   throughput round {turn + 1}: {SHORT[row.name]} at {rate:.0f}/s: "
+                f"{'held' if ok else 'not held'} (sent {w.sent}, lost {w.lost}, "
+                f"backlog end {w.backlog[-1] if w.backlog else 0}, growth {w.growth:.0f}"
+                f"{', stopped early' if w.stopped_early else ''})",
+                flush=True,
+            )
+            if not ok and w.achieved < 0.95 * rate and not w.lost and not w.stopped_early:
+                print("   (the fleet could not offer this rate)", flush=True)
+    for row in rows:
+        row.results["throughput"] = state[row.name]
+
+
+async def cpu_phase(
+    rows: list[Row], counters: Counters, args: argparse.Namespace, workdir: Path
+) -> None:
+    measured = [row for row in rows if row.name != "floor"]
+    for row in measured:
+        assert row.fleet is not None
+        connected = await row.fleet.ask({"cmd": "connect", "devices": args.cpu_devices})
+        print(
+            f"   {SHORT[row.name]}: {connected['connected']} devices connected "
+            f"(+{connected['seconds']:.1f} s)",
+            flush=True,
+        )
+        await warm_up(row, args.cpu_devices)
+    for turn in range(args.rounds):
+        for row in rotated(measured, turn):
+            w = await window(
+                row, counters, float(args.cpu_devices), args.seconds, args.cpu_devices, workdir
+            )
+            row.results.setdefault("cpu", []).append({"cpu": w.cpu, "sent": w.sent, "lost": w.lost})
+            print(
+                f"   CPU round {turn + 1}: {SHORT[row.name]}: "
+                + " + ".join(f"{c:.1f}" for c in w.cpu)
+                + f" % (lost {w.lost})",
+                flush=True,
+            )
+    # Idle: every device connected, none reporting; all rows at once, nothing else runs.
+    await asyncio.sleep(3)
+    processes = {row.name: row.processes() for row in rows}
+    before = {name: cpu_seconds(p) for name, p in processes.items()}
+    started = time.perf_counter()
+    await asyncio.sleep(args.idle_seconds)
+    wall = time.perf_counter() - started
+    for row in rows:
+        after = cpu_seconds(processes[row.name])
+        row.results["idle"] = [
+            100 * (b - a) / wall for a, b in zip(before[row.name], after, strict=True)
+        ]
+
+
+async def rtt_phase(rows: list[Row], args: argparse.Namespace) -> None:
+    for row in rows:
+        if row.name != "mqtt":
+            reply = await row.receiver.ask({"cmd": "rtt", "samples": args.samples})
+            row.results["rtt"] = reply["rtt"]
+
+
+async def comparison(args: argparse.Namespace) -> dict[str, Any]:
+    results = run_facts()
+    results["args"] = {
+        k: v for k, v in vars(args).items() if isinstance(v, int | float | str | list)
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        counters_path = workdir / "counters"
+        counters = Counters(counters_path, create=True)
+        async with rows_running(
+            workdir, counters_path, args.devices, args.cpu_devices, args.rows
+        ) as rows:
+            results["setup"] = {
+                row.name: {
+                    "setup_seconds": row.setup_seconds,
+                    "entities": row.entities,
+                    "connect_seconds": row.connect_seconds,
+                    "missing": len(row.missing),
+                }
+                for row in rows
+            }
+            print(f"-- latency, load average {load_average()}", flush=True)
+            await latency_phase(rows, counters, args, workdir)
+            print(f"-- sustained rate, load average {load_average()}", flush=True)
+            await throughput_phase(rows, counters, args, workdir)
+            print(f"-- service round trips, load average {load_average()}", flush=True)
+            await rtt_phase(rows, args)
+            print(f"-- CPU, load average {load_average()}", flush=True)
+            await cpu_phase(rows, counters, args, workdir)
+            results["rows"] = {row.name: row.results for row in rows}
+        counters.close()
+    results["load_after"] = load_average()
+    return results
+
+
+# --- setup cost -----------------------------------------------------------------------------------
+
+
+async def setup_cost(devices: int) -> dict[str, Any]:
+    """Runs in a fresh process: memory and time to set up a hub with `devices` devices."""
+    from homeassistant.setup import async_setup_component  # noqa: PLC0415
+
+    from benchmarks.rows import home_assistant, rlink_entry  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as config_dir:
+        async with home_assistant(config_dir) as hass:
+            # Load the platforms' code first, so the figures are the entry's own.
+            for domain in ("sensor", "switch", "number", "button", "event", "update"):
+                await async_setup_component(hass, domain, {})
+            rss0 = psutil.Process().memory_info().rss
+            started = time.perf_counter()
+            data = {"broker": "embedded", "port": free_port(), "bind_host": "127.0.0.1"}
+            entry = await rlink_entry(hass, data, devices)
+            seconds = time.perf_counter() - started
+            rss1 = psutil.Process().memory_info().rss
+            result = {
+                "devices": devices,
+                "seconds": seconds,
+                "entities": len(hass.states.async_all()),
+                "rss_mb": (rss1 - rss0) / 2**20,
+            }
+            await hass.config_entries.async_unload(entry.entry_id)
+            await hass.async_block_till_done()
+            return result
+
+
+def _setup_in_subprocess(devices: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.end_to_end", "--setup-only", str(devices)],
+        cwd=ROOT,
+        env=env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+# --- report ----------------------------------------------------------------------------------------
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def render(r: dict[str, Any]) -> str:
+    a = r["args"]
+    rows: dict[str, dict[str, Any]] = r["rows"]
+    names = [n for n in ROWS if n in rows]
+    lines = [
+        "# End-to-end benchmark: rlink next to the alternatives",
+        "",
+        f"Run {r['when']} on {r['machine']}, Python {r['python']}, Home Assistant "
+        f"{r['ha_version']}. Load average (1 / 5 / 15 min) {r['load_before']} before the run, "
+        f"{r['load_after']} after it.",
+        "",
+        f"{a['devices']} simulated devices per row (half sensors, half plugs), each connected "
+        "with its own MQTT connection and subscribed to its own `issue` and "
+        "`report_response`, QoS 1 reports; a window is "
+        f"{a['seconds']:g} s; rounds alternate the rows, the order turning each round. "
+        "The devices run in a process of their own, the same code for every row. "
+        "Home Assistant listens with a `@callback` state listener (in the event loop, no task).",
+        "",
+        "| row | how it is set up |",
+        "|---|---|",
+        "| floor | the devices → Mosquitto → a bare paho subscriber to `rlink/v2/+/+/report` "
+        "(QoS 1, paho's network thread) that decodes each JSON report |",
+        "| HA MQTT | Home Assistant's `mqtt` integration on Mosquitto (MQTT 5, QoS 1); each "
+        "device announced by one retained MQTT device-discovery message with an entity for "
+        "each entity rlink gives it; the sensors read the report topic with "
+        "`value_json` templates |",
+        "| rlink + Mosquitto | the integration's local hub on an external broker (Mosquitto), "
+        "one rlink device subentry per device |",
+        "| rlink server | the local hub on its own device server (the default set-up); the "
+        "devices log in with their signed rlink credentials |",
+        "",
+        "## Set-up",
+        "",
+        "Each receiving process does a full garbage collection once its devices have "
+        "reported (and again once more devices connect), before any window: a fresh start "
+        "owes those collections, a Home Assistant that has run a while has done them, and "
+        "in a window one would stall it for as long as the column says.",
+        "",
+        "| row | configured devices | entities in Home Assistant | devices missing their "
+        f"reported entity | set up (s) | {a['devices']} devices connected in (s) "
+        "| first full collection (ms) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    capped = False
+    for name in names:
+        s = r["setup"][name]
+        configured = a["devices"] if name == "floor" else a["cpu_devices"]
+        capped = capped or bool(s.get("missing"))
+        lines.append(
+            f"| {SHORT[name]} | {configured} | {s['entities'] or '-'} | {s.get('missing', 0)} "
+            f"| {s['setup_seconds']:.1f} | {s['connect_seconds']:.1f} "
+            f"| {rows[name].get('collections_ms', [0.0])[0]:.0f} |"
+        )
+    if capped:
+        lines += [
+            "",
+            "Home Assistant adds at most 10,000 enabled entities per config entry; only "
+            "bridges such as `mqtt`, `zha` or `zwave_js` are exempt. One rlink hub's devices "
+            "past that cap get no more entities (whichever platform reaches the cap is cut "
+            "short; the table counts the devices left without the entity their reports "
+            "change). The phases with every device connected count, for a row "
+            "with such devices, only the reports to devices that have their entity.",
+        ]
+
+    def lat(name: str, key: str) -> tuple[float, float] | None:
+        values = rows[name].get(key, {}).get("latencies")
+        return ms(values) if values else None
+
+    floor50 = (lat("floor", "latency") or (float("nan"),))[0] if "floor" in rows else None
+    lines += [
+        "",
+        "## Report → state latency",
+        "",
+        f"All {a['devices']} devices connected and subscribed; {a['rounds']} rounds per rate, "
+        "every report's send time joined to the time its state changed. The longest "
+        "garbage collection in the receiving process during those windows is given, since "
+        "one shows in the p99.",
+        "",
+        f"| row | p50 at {a['rate']:g}/s (ms) | p99 at {a['rate']:g}/s (ms) "
+        f"| p50 at {HIGH_RATE:g}/s (ms) | p99 at {HIGH_RATE:g}/s (ms) | max (ms) | samples "
+        "| lost | longest GC pause (ms) | p50 against the floor |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        low, high = lat(name, "latency"), lat(name, "latency_high")
+        if low is None or high is None:
+            lines.append(f"| {SHORT[name]} | - | - | - | - | - | 0 | - | - | - |")
+            continue
+        samples = len(rows[name]["latency"]["latencies"]) + len(
+            rows[name]["latency_high"]["latencies"]
+        )
+        both = (rows[name]["latency"], rows[name]["latency_high"])
+        lost = sum(e["lost"] for e in both)
+        longest = max(max(e["latencies"]) for e in both)
+        pause = max(e.get("gc_max_ms", 0.0) for e in both)
+        ratio = f"{low[0] / floor50:.2f}" if floor50 else "-"
+        lines.append(
+            f"| {SHORT[name]} | {low[0]:.2f} | {low[1]:.2f} | {high[0]:.2f} | {high[1]:.2f} "
+            f"| {longest:.1f} | {samples} | {lost} | {pause:.1f} | {ratio} |"
+        )
+
+    lines += [
+        "",
+        "## Sustained reports per second into states, no loss",
+        "",
+        "The highest rate held: nothing lost, and the backlog (reports sent minus states "
+        "changed, sampled every second during the window) not growing. Rates tried, in order "
+        "(✓ held, ✗ not; a window more than 2 s behind at two samples in a row is stopped early):",
+        "",
+        "| row | sustained (reports/s) | first rate not held | windows |",
+        "|---|---|---|---|",
+    ]
+    for name in names:
+        t = rows[name]["throughput"]
+        tried = ", ".join(
+            f"{w['rate']:.0f} {'✓' if w['ok'] else '✗'}"
+            + ("" if w["ok"] else f" (lost {w['lost']}, backlog {w['backlog_end']})")
+            + (
+                f" (the fleet offered {w['achieved']:.0f}/s)"
+                if w["achieved"] < 0.95 * w["rate"]
+                else ""
+            )
+            for w in t["tried"]
+        )
+        hi = f"{t['hi']:.0f}" if t["hi"] else f"none up to {MAX_RATE:.0f}"
+        lines.append(f"| {SHORT[name]} | {t['lo']:.0f} | {hi} | {tried} |")
+
+    lines += [
+        "",
+        f"## CPU at {a['cpu_devices']} devices",
+        "",
+        f"% of one core, Home Assistant's process + the broker's, over {a['seconds']:g} s "
+        f"windows ({a['rounds']} rounds, mean) with every device reporting once a second "
+        f"({a['cpu_devices']} reports/s), and over {a['idle_seconds']:g} s with all of them "
+        "connected and idle (keep-alive pings only).",
+        "",
+        "| row | HA | broker | total, reporting | reports lost | HA idle | broker idle "
+        "| total, idle |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    cpu_total: dict[str, float] = {}
+    for name in names:
+        if "cpu" not in rows[name]:
+            continue
+        samples = rows[name]["cpu"]
+        ha = statistics.mean(s["cpu"][0] for s in samples)
+        broker = (
+            statistics.mean(s["cpu"][1] for s in samples) if len(samples[0]["cpu"]) > 1 else 0.0
+        )
+        cpu_total[name] = ha + broker
+        idle = rows[name]["idle"]
+        idle_broker = idle[1] if len(idle) > 1 else 0.0
+        has_broker = len(samples[0]["cpu"]) > 1
+        lines.append(
+            f"| {SHORT[name]} | {ha:.1f} | {f'{broker:.1f}' if has_broker else '- (inside HA)'} "
+            f"| {ha + broker:.1f} | {sum(s['lost'] for s in samples)} | {idle[0]:.1f} "
+            f"| {f'{idle_broker:.1f}' if has_broker else '-'} | {idle[0] + idle_broker:.1f} |"
+        )
+
+    if any("rtt" in rows[n] for n in names):
+        lines += [
+            "",
+            "## Request round trip",
+            "",
+            f"`ping` to one device and its answer, {a['samples']} samples: bare paho through "
+            "Mosquitto, and Home Assistant's `rlink.send_command` service (call → `issue` → "
+            "device → `issue_response` → the service returns).",
+            "",
+            "| row | p50 (ms) | p99 (ms) | p50 against the floor |",
+            "|---|---|---|---|",
+        ]
+        floor_rtt = ms(rows["floor"]["rtt"])[0] if rows.get("floor", {}).get("rtt") else None
+        for name in names:
+            values = rows[name].get("rtt")
+            if not values:
+                continue
+            p50, p99 = ms(values)
+            ratio = f"{p50 / floor_rtt:.2f}" if floor_rtt else "-"
+            lines.append(f"| {SHORT[name]} | {p50:.2f} | {p99:.2f} | {ratio} |")
+
+    # Targets: ratios, met or not; nothing here fails a run.
+    if {"floor", "mqtt", "rlink-server"} <= set(rows):
+        ours, theirs = rows["rlink-server"], rows["mqtt"]
+        rate_ratio = ours["throughput"]["lo"] / max(theirs["throughput"]["lo"], 1.0)
+        o50, t50 = lat("rlink-server", "latency"), lat("mqtt", "latency")
+        high = lat("rlink-server", "latency_high")
+        lines += [
+            "",
+            "## Targets",
+            "",
+            "| target | measured | |",
+            "|---|---|---|",
+            f"| rlink server sustains ≥ 1.5x HA MQTT's rate | {rate_ratio:.2f}x "
+            f"({ours['throughput']['lo']:.0f} against {theirs['throughput']['lo']:.0f}/s) "
+            f"| {_met(rate_ratio >= 1.5)} |",
+        ]
+        if o50 and t50 and floor50:
+            lines += [
+                f"| report → state p50 ≤ HA MQTT's p50 | {o50[0] / t50[0]:.2f}x "
+                f"({o50[0]:.2f} against {t50[0]:.2f} ms) | {_met(o50[0] <= t50[0])} |",
+                f"| report → state p50 ≤ 1.5x the floor | {o50[0] / floor50:.2f}x "
+                f"({o50[0]:.2f} against {floor50:.2f} ms) | {_met(o50[0] <= 1.5 * floor50)} |",
+            ]
+        if high:
+            lines.append(
+                f"| p99 ≤ 10 ms at {HIGH_RATE:g} reports/s | {high[1]:.2f} ms "
+                f"| {_met(high[1] <= 10)} |"
+            )
+        if "rlink-server" in cpu_total and "mqtt" in cpu_total:
+            c_ours, c_theirs = cpu_total["rlink-server"], cpu_total["mqtt"]
+            lines.append(
+                f"| CPU at {a['cpu_devices']} devices x 1/s ≤ HA MQTT + Mosquitto "
+                f"| {c_ours / c_theirs:.2f}x ({c_ours:.1f} against {c_theirs:.1f} %) "
+                f"| {_met(c_ours <= c_theirs)} |"
+            )
+        idle = ours.get("idle")
+        if idle:
+            lines.append(
+                f"| {a['cpu_devices']} idle devices on the device server ≤ 2 % of a core "
+                f"| {idle[0]:.1f} % | {_met(idle[0] <= 2)} |"
+            )
+
+    if r.get("setup_cost"):
+        lines += [
+            "",
+            "## Setup cost of the device server's hub (fresh process per size)",
+            "",
+            "| devices | entities | setup (s) | memory (MB) | ms per device | MB per device |",
+            "|---|---|---|---|---|---|",
+        ]
+        for s in r["setup_cost"]:
+            lines.append(
+                f"| {s['devices']} | {s['entities']} | {s['seconds']:.2f} | {s['rss_mb']:.0f} "
+                f"| {1000 * s['seconds'] / s['devices']:.2f} | {s['rss_mb'] / s['devices']:.3f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    results = run_facts(args.samples)
-    print("-- latency and round trips", flush=True)
-    results |= await latency_and_rtt(args.samples)
-    if args.devices:
-        print(f"-- {args.devices} devices for {args.seconds:.0f} s", flush=True)
-        results["fleet"] = await fleet(args.devices, args.seconds)
-    results["setup"] = []
+    results = await comparison(args)
+    results["setup_cost"] = []
     for size in args.sizes:
         print(f"-- setup with {size} devices", flush=True)
-        results["setup"].append(await asyncio.to_thread(_setup_in_subprocess, size))
+        results["setup_cost"].append(await asyncio.to_thread(_setup_in_subprocess, size))
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=500)
-    parser.add_argument("--devices", type=int, default=500)
-    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--devices", type=int, default=500, help="devices per row")
+    parser.add_argument("--seconds", type=float, default=8, help="length of a window")
+    parser.add_argument("--rate", type=float, default=200, help="the moderate rate (reports/s)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per latency / CPU figure")
+    parser.add_argument("--search-rounds", type=int, default=7)
+    parser.add_argument("--start-rate", type=float, default=1000)
+    parser.add_argument(
+        "--cpu-devices", type=int, help="devices for the CPU figures (2 x --devices)"
+    )
+    parser.add_argument("--idle-seconds", type=float, default=20)
+    parser.add_argument("--samples", type=int, default=300, help="request round trips")
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
+    parser.add_argument("--rows", nargs="*", default=list(ROWS), choices=ROWS)
     parser.add_argument("--setup-only", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, help="also keep the raw results here")
     parser.add_argument("--output", type=Path, default=RESULTS / "end_to_end.md")
     args = parser.parse_args()
-    with _quiet():
-        if args.setup_only:
-            print(json.dumps(asyncio.run(setup_cost(args.setup_only))))
-            return
-        results = asyncio.run(run(args))
+    if args.setup_only:
+        import logging  # noqa: PLC0415
+
+        logging.basicConfig(level=logging.ERROR)
+        print(json.dumps(asyncio.run(setup_cost(args.setup_only))))
+        os._exit(0)
+    args.cpu_devices = args.cpu_devices or 2 * args.devices
+    results = asyncio.run(run(args))
+    if args.json:
+        args.json.write_text(json.dumps(results))
     write_report(render(results), args.output)
 
 

@@ -1,12 +1,18 @@
-"""Transport benchmark: bare paho against the rlink session, Mosquitto against the embedded broker.
+"""Transport benchmark: Mosquitto with a bare paho hub against the rlink device server.
 
-Everything is measured in one run on one machine and reported as ratios to the floor, a
-bare paho client on the same broker:
+Everything is measured in one run on one machine. On Mosquitto the hub is a bare paho
+client (paho's network thread) subscribed to every device's ``report``; on the device
+server it is the server's owner (`benchmarks.device_server`, its own process), called
+with each message. The device side is a bare paho client in both:
 
-1. bare paho publish -> receive latency (p50, p99) and sustained throughput, per broker;
-2. the session's request/response round trip next to a bare paho round trip;
-3. N simulated devices on the embedded broker reporting once a second: received, lost,
-   and the broker process's CPU and memory.
+1. report round trip: a report that asks for a reply → hub → the reply (p50, p99);
+2. throughput: one device publishing QoS 1 reports as fast as it can, the last one asking
+   for a reply: messages a second into the hub;
+3. the hub's request round trip: `MqttSession.request` (the session external brokers
+   use) on Mosquitto, `ServerLink.request` on the device server, next to two bare paho
+   clients on Mosquitto;
+4. N simulated devices (`rlink_sim`) reporting once a second: received, lost, and the
+   server process's CPU and memory (Mosquitto's alone, or the device server with its hub).
 
 Run ``scripts/bench`` (or ``python -m benchmarks.transport --help``).
 """
@@ -19,16 +25,14 @@ import contextlib
 import json
 import os
 import platform
-import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,98 +40,96 @@ import paho.mqtt.client as mqtt
 import psutil
 from rlink_sim import DeviceConfig, VirtualDevice, make_secret, make_uuid
 
+from benchmarks.end_to_end import (
+    RESULTS,
+    ROOT,
+    env,
+    load_average,
+    ms,
+    start_mosquitto,
+    write_report,
+)
 from custom_components.rlink.protocol import messages
 from custom_components.rlink.protocol.auth import Credentials, device_credentials
 from custom_components.rlink.protocol.codes import DeviceCommand, DeviceEvent
 from custom_components.rlink.protocol.session import MqttSession
 from custom_components.rlink.protocol.timeinfo import time_reply
 from custom_components.rlink.protocol.topics import (
-    DeviceTopic,
     TopicKind,
     device_filter,
     device_topic,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-PID = "simplug01"
 FLOOR_SEED = "bench-floor"
+PID = "simplug01"
+UUID = make_uuid(FLOOR_SEED)
+REPORT = device_topic(TopicKind.REPORT, PID, UUID)
+REPORT_RESPONSE = device_topic(TopicKind.REPORT_RESPONSE, PID, UUID)
+ISSUE = device_topic(TopicKind.ISSUE, PID, UUID)
+ISSUE_RESPONSE = device_topic(TopicKind.ISSUE_RESPONSE, PID, UUID)
+SCALE_PREFIX = "bench"
 
 
 @dataclass
-class BrokerProcess:
+class Server:
     name: str
     port: int
     process: subprocess.Popen[bytes]
-    hub: Credentials | None  # None: anonymous broker
+    hub: BareHub | None = None
+    results: dict[str, Any] = field(default_factory=dict)
 
-    def client_credentials(self) -> Credentials:
-        """The device the floor measurements use (not one of the scale test's fleet)."""
-        return device_credentials(make_uuid(FLOOR_SEED), make_secret(FLOOR_SEED))
-
-    def hub_credentials(self) -> Credentials:
-        return self.hub or Credentials(f"bench-hub-{time.monotonic_ns()}", "hub", "x", 0)
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.process.stdin.write((json.dumps(request) + "\n").encode())
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())  # type: ignore[no-any-return]
 
     def stop(self) -> None:
+        if self.hub is not None:
+            self.hub.close()
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.write(b'{"cmd": "stop"}\n')
+                self.process.stdin.flush()
         self.process.terminate()
         self.process.wait(10)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_embedded(devices: int) -> BrokerProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tools")])}
+def start_device_server(devices: int) -> Server:
     process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.embedded_broker", "--devices", str(devices)],
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.device_server",
+            "--devices",
+            str(devices),
+            "--prefix",
+            SCALE_PREFIX,
+        ],
         cwd=ROOT,
-        env=env,
+        env=env(),
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
     assert process.stdout is not None
     info = json.loads(process.stdout.readline())
-    return BrokerProcess("embedded (amqtt)", info["port"], process, Credentials(*info["hub"], 0))
+    return Server("rlink device server", info["port"], process)
 
 
-def start_mosquitto(workdir: Path) -> BrokerProcess | None:
-    binary = shutil.which("mosquitto") or (
-        "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
-    )
-    if binary is None:
-        return None
-    port = _free_port()
-    conf = workdir / "mosquitto.conf"
-    conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "max_queued_messages 100000\nset_tcp_nodelay true\n"
-    )
-    process = subprocess.Popen(
-        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    for _ in range(100):
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.1):
-            break
-        time.sleep(0.05)
-    return BrokerProcess("Mosquitto", port, process, None)
+# --- bare paho ----------------------------------------------------------------------------------
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-# --- bare paho: the floor ------------------------------------------------------------------
+def floor_credentials() -> Credentials:
+    return device_credentials(UUID, make_secret(FLOOR_SEED))
 
 
 @contextlib.contextmanager
 def paho_client(
-    broker: BrokerProcess,
+    port: int,
     creds: Credentials,
-    on_message: Callable[[mqtt.MQTTMessage], None] | None = None,
-    subscribe: str | None = None,
+    on_message: Callable[[mqtt.Client, mqtt.MQTTMessage], None] | None = None,
+    subscribe: list[str] | None = None,
 ) -> Iterator[mqtt.Client]:
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=creds.client_id)
     client.username_pw_set(creds.username, creds.password)
@@ -135,14 +137,14 @@ def paho_client(
     client.max_queued_messages_set(0)
     subscribed = threading.Event()
     if on_message:
-        client.on_message = lambda c, u, m: on_message(m)
-    client.on_subscribe = lambda *a: subscribed.set()
-    client.connect("127.0.0.1", broker.port, 60)
-    # A well-tuned floor: no Nagle delay, as the session does.
+        client.on_message = lambda c, _u, m: on_message(c, m)
+    client.on_subscribe = lambda *_a: subscribed.set()
+    client.connect("127.0.0.1", port, 60)
+    # A well-tuned floor: no Nagle delay, as the session and the server do.
     client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     client.loop_start()
     if subscribe:
-        client.subscribe(subscribe, qos=1)
+        client.subscribe([(topic, 1) for topic in subscribe])
         subscribed.wait(10)
     try:
         yield client
@@ -151,154 +153,174 @@ def paho_client(
         client.disconnect()
 
 
-def bare_latency(broker: BrokerProcess, count: int) -> list[float]:
-    """One message at a time from a device to the hub: publish -> receive, in ms."""
-    creds = broker.client_credentials()
-    uuid = make_uuid(FLOOR_SEED)
-    topic = device_topic(TopicKind.REPORT, PID, uuid)
-    arrived = threading.Event()
-    samples: list[float] = []
+class BareHub:
+    """The hub on Mosquitto at its barest: paho, answering every report that asks for it."""
 
-    def on_message(message: mqtt.MQTTMessage) -> None:
-        samples.append((time.perf_counter_ns() - int(message.payload)) / 1e6)
-        arrived.set()
+    def __init__(self, port: int) -> None:
+        self.reports = 0
+        self._zone = "UTC"
+        self._context = paho_client(
+            port,
+            Credentials("bench-bare-hub", "hub", "x", 0),
+            self._on_message,
+            [device_filter(TopicKind.REPORT)],
+        )
+        self._context.__enter__()
 
-    with (
-        paho_client(broker, broker.hub_credentials(), on_message, device_filter(TopicKind.REPORT)),
-        paho_client(broker, creds) as publisher,
-    ):
-        for _ in range(count):
-            arrived.clear()
-            publisher.publish(topic, str(time.perf_counter_ns()), qos=1)
-            arrived.wait(5)
-    return samples
+    def _on_message(self, client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
+        body = messages.decode(TopicKind.REPORT, message.payload)
+        if body.code is DeviceEvent.PROPERTY_REPORT:
+            self.reports += 1
+        if body.ack:
+            _, _, pid, uuid, _ = message.topic.split("/")
+            data = time_reply(self._zone) if body.code is DeviceEvent.TIME else {}
+            client.publish(
+                device_topic(TopicKind.REPORT_RESPONSE, pid, uuid),
+                messages.encode(messages.reply(body, data)),
+                qos=1,
+            )
 
-
-def bare_throughput(broker: BrokerProcess, count: int) -> float:
-    """Messages per second from one device to the hub, QoS 1, as fast as they go."""
-    uuid = make_uuid(FLOOR_SEED)
-    topic = device_topic(TopicKind.REPORT, PID, uuid)
-    received = 0
-    done = threading.Event()
-
-    def on_message(message: mqtt.MQTTMessage) -> None:
-        nonlocal received
-        received += 1
-        if received == count:
-            done.set()
-
-    payload = messages.encode(
-        messages.event(DeviceEvent.PROPERTY_REPORT, {"properties": {"switch": 1}})
-    )
-    with (
-        paho_client(broker, broker.hub_credentials(), on_message, device_filter(TopicKind.REPORT)),
-        paho_client(broker, broker.client_credentials()) as publisher,
-    ):
-        started = time.perf_counter()
-        for _ in range(count):
-            publisher.publish(topic, payload, qos=1)
-        done.wait(120)
-        elapsed = time.perf_counter() - started
-    return received / elapsed
+    def close(self) -> None:
+        self._context.__exit__(None, None, None)
 
 
-def bare_rtt(broker: BrokerProcess, count: int) -> list[float]:
-    """Hub -> device -> hub with two bare paho clients, in ms."""
-    uuid = make_uuid(FLOOR_SEED)
-    issue, response = (
-        device_topic(TopicKind.ISSUE, PID, uuid),
-        device_topic(TopicKind.ISSUE_RESPONSE, PID, uuid),
-    )
+def report_rtt(port: int, count: int) -> list[float]:
+    """A report asking for a reply → hub → the reply, from a bare paho device, in ms."""
     answered = threading.Event()
-    device_holder: list[mqtt.Client] = []
     with paho_client(
-        broker,
-        broker.client_credentials(),
-        lambda m: device_holder[0].publish(response, m.payload, qos=1),
-        issue,
+        port, floor_credentials(), lambda _c, _m: answered.set(), [REPORT_RESPONSE]
     ) as device:
-        device_holder.append(device)
-        with paho_client(
-            broker, broker.hub_credentials(), lambda m: answered.set(), response
-        ) as hub:
-            samples = []
-            for _ in range(count):
-                answered.clear()
-                started = time.perf_counter_ns()
-                hub.publish(issue, b"{}", qos=1)
-                answered.wait(5)
+        samples = []
+        for i in range(count):
+            answered.clear()
+            body = messages.encode(
+                messages.event(
+                    DeviceEvent.PROPERTY_REPORT,
+                    {"properties": {"power": i % 100}},
+                    ack=True,
+                    msg_id=f"rtt-{i}",
+                )
+            )
+            started = time.perf_counter_ns()
+            device.publish(REPORT, body, qos=1)
+            if answered.wait(5):
                 samples.append((time.perf_counter_ns() - started) / 1e6)
     return samples
 
 
-# --- the session -------------------------------------------------------------------------------
-
-
-async def session_rtt(broker: BrokerProcess, count: int) -> list[float]:
-    """`MqttSession.request` against a device session answering every command, in ms."""
-    uuid = make_uuid(FLOOR_SEED)
-    issue, response = (
-        device_topic(TopicKind.ISSUE, PID, uuid),
-        device_topic(TopicKind.ISSUE_RESPONSE, PID, uuid),
+def throughput(port: int, count: int) -> float:
+    """QoS 1 reports a second from one device into the hub, as fast as they go."""
+    answered = threading.Event()
+    payload = messages.encode(
+        messages.event(DeviceEvent.PROPERTY_REPORT, {"properties": {"switch": 1}}, msg_id="t")
     )
-    device = MqttSession("127.0.0.1", broker.port, broker.client_credentials, name="device")
-    device.subscribe(issue, lambda t, m: device.publish(response, messages.reply(m, {"signal": 1})))
-    hub_creds = broker.hub_credentials()
-    hub = MqttSession("127.0.0.1", broker.port, lambda: hub_creds, name="hub")
-    hub.subscribe(device_filter(TopicKind.ISSUE_RESPONSE), lambda t, m: None)
-    await device.connect()
-    await hub.connect()
-    await asyncio.sleep(0.3)
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter_ns()
-        await hub.request(issue, messages.command(DeviceCommand.PING), timeout=5)
-        samples.append((time.perf_counter_ns() - started) / 1e6)
-    await hub.close()
-    await device.close()
+    last = messages.encode(
+        messages.event(
+            DeviceEvent.PROPERTY_REPORT, {"properties": {"switch": 0}}, ack=True, msg_id="last"
+        )
+    )
+    with paho_client(
+        port, floor_credentials(), lambda _c, _m: answered.set(), [REPORT_RESPONSE]
+    ) as device:
+        started = time.perf_counter()
+        for _ in range(count - 1):
+            device.publish(REPORT, payload, qos=1)
+        device.publish(REPORT, last, qos=1)  # answered once every report before it is in
+        answered.wait(120)
+        elapsed = time.perf_counter() - started
+    return count / elapsed
+
+
+def bare_rtt(port: int, count: int) -> list[float]:
+    """Hub → device → hub with two bare paho clients on Mosquitto, in ms."""
+    answered = threading.Event()
+    with (
+        paho_client(
+            port,
+            floor_credentials(),
+            lambda c, m: c.publish(ISSUE_RESPONSE, m.payload, qos=1),
+            [ISSUE],
+        ),
+        paho_client(
+            port,
+            Credentials("bench-rtt-hub", "hub", "x", 0),
+            lambda _c, _m: answered.set(),
+            [ISSUE_RESPONSE],
+        ) as hub,
+    ):
+        samples = []
+        for _ in range(count):
+            answered.clear()
+            started = time.perf_counter_ns()
+            hub.publish(ISSUE, b"{}", qos=1)
+            if answered.wait(5):
+                samples.append((time.perf_counter_ns() - started) / 1e6)
     return samples
 
 
-# --- many devices ------------------------------------------------------------------------------
+@contextlib.contextmanager
+def answering_device(port: int) -> Iterator[None]:
+    """The floor device, answering every command with success."""
+
+    def answer(client: mqtt.Client, message: mqtt.MQTTMessage) -> None:
+        request = messages.decode(TopicKind.ISSUE, message.payload)
+        client.publish(ISSUE_RESPONSE, messages.encode(messages.reply(request, {})), qos=1)
+
+    with paho_client(port, floor_credentials(), answer, [ISSUE]):
+        yield
 
 
-async def scale(broker: BrokerProcess, devices: int, seconds: float) -> dict[str, Any]:
-    """`devices` simulated devices reporting once a second for `seconds`."""
-    hub_creds = broker.hub_credentials()
-    hub = MqttSession("127.0.0.1", broker.port, lambda: hub_creds, name="hub")
-    received = 0
-
-    def on_report(topic: Any, message: messages.Message) -> None:
-        nonlocal received
-        assert isinstance(topic, DeviceTopic)
-        if message.code is DeviceEvent.PROPERTY_REPORT:
-            received += 1
-        if message.ack:  # a minimal cloud: answer the start sequence
-            data = time_reply("UTC") if message.code is DeviceEvent.TIME else {}
-            hub.publish(
-                device_topic(TopicKind.REPORT_RESPONSE, topic.pid, topic.uuid),
-                messages.reply(message, data),
-            )
-
-    hub.subscribe(device_filter(TopicKind.REPORT), on_report)
+async def session_rtt(port: int, count: int) -> list[float]:
+    """`MqttSession.request` on Mosquitto, against a bare paho device answering, in ms."""
+    hub_creds = Credentials(f"bench-hub-{time.monotonic_ns()}", "hub", "x", 0)
+    hub = MqttSession("127.0.0.1", port, lambda: hub_creds, name="hub")
+    hub.subscribe(device_filter(TopicKind.ISSUE_RESPONSE), lambda _t, _m: None)
     await hub.connect()
+    await hub.wait_subscribed()
+    samples = []
+    with answering_device(port):
+        await asyncio.sleep(0.3)
+        for _ in range(count):
+            started = time.perf_counter_ns()
+            await hub.request(ISSUE, messages.command(DeviceCommand.PING), timeout=5)
+            samples.append((time.perf_counter_ns() - started) / 1e6)
+    await hub.close()
+    return samples
+
+
+def link_rtt(server: Server, count: int) -> list[float]:
+    """`ServerLink.request` inside the device server's process, in ms."""
+    with answering_device(server.port):
+        time.sleep(0.3)
+        return list(server.ask({"cmd": "rtt", "samples": count})["rtt"])
+
+
+# --- many devices -----------------------------------------------------------------------------
+
+
+async def scale(server: Server, devices: int, seconds: float) -> dict[str, Any]:
+    """`devices` simulated devices reporting once a second for `seconds`."""
     fleet = [
         VirtualDevice(
             DeviceConfig(
-                make_uuid(f"bench{i}"), make_secret(f"bench{i}"), kind="sensor", report_interval=1.0
+                make_uuid(f"{SCALE_PREFIX}{i}"),
+                make_secret(f"{SCALE_PREFIX}{i}"),
+                kind="sensor",
+                report_interval=1.0,
             ),
             "127.0.0.1",
-            broker.port,
+            server.port,
             reply_timeout=30,
         )
         for i in range(devices)
     ]
+    process = psutil.Process(server.process.pid)
+    rss_before = process.memory_info().rss
+    counted_before = received_count(server)
     started = time.perf_counter()
-    for batch in range(0, devices, 50):
-        await asyncio.gather(*(d.connect() for d in fleet[batch : batch + 50]))
+    for batch in range(0, devices, 16):  # the device server lets an address have 16 logins pending
+        await asyncio.gather(*(d.connect() for d in fleet[batch : batch + 16]))
     connect_seconds = time.perf_counter() - started
-
-    process = psutil.Process(broker.process.pid)
     cpu_before, wall_before = process.cpu_times(), time.perf_counter()
     own_before = psutil.Process().cpu_times()
     peak_rss = 0
@@ -310,8 +332,8 @@ async def scale(broker: BrokerProcess, devices: int, seconds: float) -> dict[str
     own_after = psutil.Process().cpu_times()
     await asyncio.gather(*(d.close() for d in fleet))
     await asyncio.sleep(2)  # the last reports still travelling
-    sent = sum(d.reports_sent for d in fleet)
-    await hub.close()
+    sent = sum(d.reports_sent for d in fleet)  # the start sequence's first report too
+    received = received_count(server) - counted_before
     return {
         "devices": devices,
         "seconds": seconds,
@@ -319,10 +341,11 @@ async def scale(broker: BrokerProcess, devices: int, seconds: float) -> dict[str
         "sent": sent,
         "received": received,
         "lost": sent - received,
-        "broker_cpu_percent": 100
+        "server_cpu_percent": 100
         * ((cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system))
         / wall,
-        "broker_peak_rss_mb": peak_rss / 2**20,
+        "server_rss_before_mb": rss_before / 2**20,
+        "server_peak_rss_mb": peak_rss / 2**20,
         "devices_cpu_percent": 100
         * ((own_after.user + own_after.system) - (own_before.user + own_before.system))
         / wall,
@@ -330,19 +353,13 @@ async def scale(broker: BrokerProcess, devices: int, seconds: float) -> dict[str
     }
 
 
+def received_count(server: Server) -> int:
+    if server.hub is not None:
+        return server.hub.reports
+    return int(server.ask({"cmd": "stats"})["reports"])
+
+
 # --- report ------------------------------------------------------------------------------------
-
-
-def _ms(values: list[float]) -> tuple[float, float]:
-    """Median and 99th percentile."""
-    return statistics.median(values), percentile(values, 99)
-
-
-def write_report(report: str, output: Path) -> None:
-    print(report)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(report)
-    print(f"written to {output}")
 
 
 def render(results: dict[str, Any]) -> str:
@@ -350,74 +367,118 @@ def render(results: dict[str, Any]) -> str:
         "# Transport benchmark",
         "",
         f"Run {results['when']} on {results['machine']}, Python {results['python']}. "
-        f"Samples: {results['samples']} per latency, {results['burst']} for throughput.",
+        f"Load average (1 / 5 / 15 min) {results['load_before']} before, "
+        f"{results['load_after']} after. Samples: {results['samples']} per latency, "
+        f"{results['burst']} for throughput.",
         "",
-        "## Bare paho (the floor) and the rlink session, per broker",
+        "On Mosquitto the hub is a bare paho client (its network thread) answering the "
+        "reports that ask for it; on the device server it is the server's owner, in the same "
+        "process, called with each message. The device is a bare paho client on both.",
         "",
-        "| broker | publish→receive p50 / p99 (ms) | throughput (msg/s) | bare RTT p50 / p99 (ms) "
-        "| session RTT p50 / p99 (ms) | session / bare (p50) |",
-        "|---|---|---|---|---|---|",
+        "## Device ↔ hub",
+        "",
+        "| server | report → hub → reply p50 / p99 (ms) | throughput into the hub (msg/s) "
+        "| hub request RTT p50 / p99 (ms) |",
+        "|---|---|---|---|",
     ]
-    for name, row in results["brokers"].items():
-        lat, bare, sess = _ms(row["latency"]), _ms(row["bare_rtt"]), _ms(row["session_rtt"])
+    for name, row in results["servers"].items():
+        rtt, request = ms(row["report_rtt"]), ms(row["request_rtt"])
         lines.append(
-            f"| {name} | {lat[0]:.2f} / {lat[1]:.2f} | {row['throughput']:.0f} | {bare[0]:.2f} / {bare[1]:.2f} "
-            f"| {sess[0]:.2f} / {sess[1]:.2f} | {sess[0] / bare[0]:.2f} |"
+            f"| {name} | {rtt[0]:.2f} / {rtt[1]:.2f} | {row['throughput']:.0f} "
+            f"| {request[0]:.2f} / {request[1]:.2f} ({row['request_kind']}) |"
         )
-    names = list(results["brokers"])
-    if len(names) == 2:
-        a, b = (results["brokers"][n] for n in names)
+    bare = results.get("bare_rtt")
+    if bare:
+        p50, p99 = ms(bare)
+        lines.append(
+            f"| Mosquitto, two bare paho clients (floor) | - | - | {p50:.2f} / {p99:.2f} |"
+        )
+    servers = results["servers"]
+    if len(servers) == 2:
+        a, b = servers.values()
         lines += [
             "",
-            f"Embedded broker against Mosquitto: latency p50 x{_ms(b['latency'])[0] / _ms(a['latency'])[0]:.2f}, "
-            f"throughput x{b['throughput'] / a['throughput']:.2f}.",
+            "Device server against Mosquitto: report round trip p50 "
+            f"x{ms(b['report_rtt'])[0] / ms(a['report_rtt'])[0]:.2f}, throughput "
+            f"x{b['throughput'] / a['throughput']:.2f}.",
         ]
-    s = results.get("scale")
-    if s:
+        if bare:
+            lines.append(
+                f"Request round trip against two bare paho clients (p50): the session on "
+                f"Mosquitto x{ms(a['request_rtt'])[0] / ms(bare)[0]:.2f}, the device server's "
+                f"link x{ms(b['request_rtt'])[0] / ms(bare)[0]:.2f}."
+            )
+    scaled = [(name, row["scale"]) for name, row in servers.items() if row.get("scale")]
+    if scaled:
+        s0 = scaled[0][1]
         lines += [
             "",
-            f"## {s['devices']} simulated devices on the embedded broker, one report a second for {s['seconds']:.0f} s",
+            f"## {s0['devices']} simulated devices, one report a second each for "
+            f"{s0['seconds']:.0f} s",
             "",
-            "| connected in (s) | reports sent | received | lost | broker CPU (% of a core) | broker peak RSS (MB) "
+            "| server | connected in (s) | reports sent | received | lost "
+            "| server CPU (% of a core) | server RSS before → peak (MB) "
             "| simulator CPU (% of a core) |",
-            "|---|---|---|---|---|---|---|",
-            f"| {s['connect_seconds']:.1f} | {s['sent']} | {s['received']} | {s['lost']} | {s['broker_cpu_percent']:.0f} "
-            f"| {s['broker_peak_rss_mb']:.0f} | {s['devices_cpu_percent']:.0f} |",
+            "|---|---|---|---|---|---|---|---|",
         ]
-        if s["failed_devices"]:
-            lines.append(f"\n{s['failed_devices']} devices never reported.")
+        for name, s in scaled:
+            lines.append(
+                f"| {name} | {s['connect_seconds']:.1f} | {s['sent']} | {s['received']} "
+                f"| {s['lost']} | {s['server_cpu_percent']:.1f} "
+                f"| {s['server_rss_before_mb']:.0f} → {s['server_peak_rss_mb']:.0f} "
+                f"| {s['devices_cpu_percent']:.0f} |"
+            )
+            if s["failed_devices"]:
+                lines.append(f"\n{s['failed_devices']} devices never reported on {name}.")
+        lines += [
+            "",
+            "Mosquitto's figures are the broker alone (its bare hub runs in the benchmark's "
+            "process); the device server's include its hub, and its memory before the devices "
+            "is mostly the Python modules it imports (Home Assistant's among them).",
+        ]
     return "\n".join(lines) + "\n"
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB",
         "python": platform.python_version(),
         "samples": args.samples,
         "burst": args.burst,
-        "brokers": {},
+        "servers": {},
+        "load_before": load_average(),
     }
     with tempfile.TemporaryDirectory() as workdir:
-        brokers = [
-            b for b in (start_mosquitto(Path(workdir)), start_embedded(max(args.devices, 1))) if b
-        ]
+        process, port = start_mosquitto(Path(workdir), "mosquitto")
+        mosquitto = Server("Mosquitto", port, process)
+        mosquitto.hub = BareHub(port)
+        servers = [mosquitto, start_device_server(max(args.devices, 1))]
         try:
-            for broker in brokers:
-                print(f"-- {broker.name}: latency, throughput, round trips", flush=True)
-                row = {
-                    "latency": await asyncio.to_thread(bare_latency, broker, args.samples),
-                    "throughput": await asyncio.to_thread(bare_throughput, broker, args.burst),
-                    "bare_rtt": await asyncio.to_thread(bare_rtt, broker, args.samples),
-                    "session_rtt": await session_rtt(broker, args.samples),
+            for server in servers:
+                print(f"-- {server.name}: round trips, throughput", flush=True)
+                row: dict[str, Any] = {
+                    "report_rtt": await asyncio.to_thread(report_rtt, server.port, args.samples),
+                    "throughput": await asyncio.to_thread(throughput, server.port, args.burst),
                 }
-                results["brokers"][broker.name] = row
-            if args.devices:
-                print(f"-- {args.devices} devices for {args.seconds:.0f} s", flush=True)
-                results["scale"] = await scale(brokers[-1], args.devices, args.seconds)
+                if server.hub is not None:
+                    row["request_rtt"] = await session_rtt(server.port, args.samples)
+                    row["request_kind"] = "MqttSession"
+                    results["bare_rtt"] = await asyncio.to_thread(
+                        bare_rtt, server.port, args.samples
+                    )
+                else:
+                    row["request_rtt"] = await asyncio.to_thread(link_rtt, server, args.samples)
+                    row["request_kind"] = "ServerLink"
+                if args.devices:
+                    print(f"-- {server.name}: {args.devices} devices for {args.seconds:.0f} s")
+                    row["scale"] = await scale(server, args.devices, args.seconds)
+                results["servers"][server.name] = row
         finally:
-            for broker in brokers:
-                broker.stop()
+            for server in servers:
+                server.stop()
+    results["load_after"] = load_average()
     return results
 
 
@@ -426,7 +487,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--burst", type=int, default=20000)
     parser.add_argument("--devices", type=int, default=500)
-    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--output", type=Path, default=RESULTS / "transport.md")
     args = parser.parse_args()
     write_report(render(asyncio.run(run(args))), args.output)
