@@ -389,8 +389,9 @@ async def window(
         if reply.done():
             break
         sent_now = counters.get(row.sent_slot) - sent0
-        behind = sent_now - (counters.get(row.applied_slot) - applied0)
-        if not 0 <= behind <= sent_now:
+        # A state can change before the fleet counts its report (it counts once a tick).
+        behind = max(0, sent_now - (counters.get(row.applied_slot) - applied0))
+        if behind > sent_now:
             print(f"   (a counter read {behind} behind of {sent_now} sent: not counted)")
             continue
         backlog.append(behind)
