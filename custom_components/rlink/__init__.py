@@ -49,7 +49,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> bool:
+async def async_setup_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> None:
     runtime: DeviceRuntime
     if entry.data.get(CONF_MODE) == MODE_CLOUD:
         runtime = RlinkCloud(hass, entry, hass.data[DATA_MODELS])
@@ -62,7 +62,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> boo
     if isinstance(runtime, RlinkHub):
         _follow_time_zone(hass, entry, runtime)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    return True
 
 
 def _follow_time_zone(hass: HomeAssistant, entry: RlinkConfigEntry, hub: RlinkHub) -> None:
@@ -105,8 +104,9 @@ async def async_remove_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> No
     await Store[dict[str, Any]](hass, CACHE_VERSION, cache_key(entry.entry_id)).async_remove()
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> bool:
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+async def async_unload_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> None:
+    """Home Assistant's current contract: nothing returned, a failure raised."""
+    await hass.config_entries.async_unload_platforms_or_raise(entry, PLATFORMS)
 
 
 async def async_remove_config_entry_device(

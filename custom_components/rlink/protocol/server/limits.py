@@ -7,15 +7,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Final
 
-_RESERVED_FILES: Final = 256  # descriptors left for the rest of the process
+_RESERVED_FILES: Final = 512  # descriptors left for the rest of the process
 
 
 def default_max_connections() -> int:
-    """1024, or fewer when the process may not open enough files for them."""
+    """1024, or fewer when the process may not open enough files for them (each client
+    holds one; Home Assistant raises its own limit to 2048, which leaves room for 1024)."""
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return 1024
-    return max(16, min(1024, (soft - _RESERVED_FILES) // 2))
+    return max(16, min(1024, soft - _RESERVED_FILES))
 
 
 @dataclass(frozen=True, slots=True)
