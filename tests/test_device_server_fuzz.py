@@ -253,12 +253,17 @@ async def test_server_survives_random_streams(
     # Streams that start like a CONNECT get further into the server.
     streams += [b"\x10" + s for s in _examples(st.binary(max_size=200), 150)]
     baseline = open_files()
-    for batch in range(0, len(streams), 20):
-        async with asyncio.TaskGroup() as group:
-            for data in streams[batch : batch + 20]:
-                group.create_task(_send_and_hang_up(rig, data))
+    await _send_all(rig, streams)
     assert _loud(caplog) == []
     await _assert_still_serving(rig, baseline)
+
+
+async def _send_all(rig: EmbeddedRig, payloads: list[bytes]) -> None:
+    """Each payload on a connection of its own, twenty connections at a time."""
+    for batch in range(0, len(payloads), 20):
+        async with asyncio.TaskGroup() as group:
+            for data in payloads[batch : batch + 20]:
+                group.create_task(_send_and_hang_up(rig, data))
 
 
 async def test_server_survives_mutated_connects(
@@ -268,10 +273,7 @@ async def test_server_survives_mutated_connects(
     baseline = open_files()
     hellos = _examples(mutated(CONNECTS), 250)
     hellos.append(device_connect(ALICE, ALICE_SECRET))  # and one that is fine
-    for batch in range(0, len(hellos), 20):
-        async with asyncio.TaskGroup() as group:
-            for data in hellos[batch : batch + 20]:
-                group.create_task(_send_and_hang_up(rig, data))
+    await _send_all(rig, hellos)
     assert _loud(caplog) == []
     await _assert_still_serving(rig, baseline)
 

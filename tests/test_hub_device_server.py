@@ -16,7 +16,7 @@ from custom_components.rlink.protocol.session import AuthRefused, MqttSession
 from tools.rlink_sim import Simulator
 
 from .brokers import free_port, self_signed, until
-from .hub import add_device, create_embedded_hub, device, write_models
+from .hub import create_embedded_hub, device, hub_with
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
 
@@ -49,10 +49,8 @@ async def test_an_entry_from_before_the_device_server_keeps_its_port_and_tls(
 
 
 async def test_a_captured_login_stays_refused_after_a_restart(hass: HomeAssistant) -> None:
-    write_models(hass, ["plug"])
     plug = device("plug")
-    entry = await create_embedded_hub(hass)
-    await add_device(hass, entry, plug)
+    entry = await hub_with(hass, plug)
     captured = auth.device_credentials(plug.uuid, plug.secret)
     port = entry.runtime_data.broker.port
     first = MqttSession("127.0.0.1", port, lambda: captured)
@@ -70,11 +68,8 @@ async def test_a_captured_login_stays_refused_after_a_restart(hass: HomeAssistan
 
 
 async def test_a_removed_device_is_disconnected_and_kept_out(hass: HomeAssistant) -> None:
-    write_models(hass, ["plug"])
     plug, other = device("plug"), device("plug", "other")
-    entry = await create_embedded_hub(hass)
-    await add_device(hass, entry, plug)
-    await add_device(hass, entry, other)
+    entry = await hub_with(hass, plug, other)
     hub = entry.runtime_data
     async with Simulator("127.0.0.1", hub.broker.port, [plug, other]):
         await until(lambda: hub.broker.is_connected(plug.uuid) and hub.devices[plug.uuid].online)
@@ -97,10 +92,8 @@ async def test_a_removed_device_is_disconnected_and_kept_out(hass: HomeAssistant
 
 
 async def test_presence_is_the_connection(hass: HomeAssistant) -> None:
-    write_models(hass, ["plug"])
     plug = device("plug")
-    entry = await create_embedded_hub(hass)
-    await add_device(hass, entry, plug)
+    entry = await hub_with(hass, plug)
     hub = entry.runtime_data
     async with Simulator("127.0.0.1", hub.broker.port, [plug]):
         await until(lambda: hub.devices[plug.uuid].online)
@@ -130,10 +123,8 @@ async def test_a_busy_device_does_not_keep_its_cache_from_being_written(
 async def test_devices_are_let_go_when_home_assistant_stops(hass: HomeAssistant) -> None:
     from homeassistant.const import EVENT_HOMEASSISTANT_STOP  # noqa: PLC0415
 
-    write_models(hass, ["plug"])
     plug = device("plug")
-    entry = await create_embedded_hub(hass)
-    await add_device(hass, entry, plug)
+    entry = await hub_with(hass, plug)
     hub = entry.runtime_data
     async with Simulator("127.0.0.1", hub.broker.port, [plug]) as sim:
         await until(lambda: hub.devices[plug.uuid].online)
@@ -152,11 +143,8 @@ async def test_a_removed_device_takes_its_options_and_issues_and_the_entry_its_c
 ) -> None:
     from homeassistant.helpers import issue_registry as ir  # noqa: PLC0415
 
-    write_models(hass, ["plug"])
     plug, other = device("plug"), device("plug", "other")
-    entry = await create_embedded_hub(hass)
-    await add_device(hass, entry, plug)
-    await add_device(hass, entry, other)
+    entry = await hub_with(hass, plug, other)
     hass.config_entries.async_update_entry(
         entry,
         options={"devices": {plug.uuid: {"time_zone": "Europe/Paris"}, other.uuid: {}}},
