@@ -343,7 +343,12 @@ async def test_diagnostics_hold_no_secret(hass: HomeAssistant) -> None:
             assert secret not in text
     assert diagnostics["hub"]["devices"] == 1
     assert diagnostics["devices"][0]["model"]["properties"]["lock_state"]["type"] == "bool"
-    assert per_device["device"]["last_messages"]
+    kept = per_device["device"]["last_messages"]
+    received = [
+        m for m in kept if m["direction"] == "in" and m["code"] == str(DeviceEvent.PWD_SYNC)
+    ]
+    assert received
+    assert received[-1]["data"]["pwdList"][0]["index"] == 1  # kept, with its pwd redacted
     assert per_device["device"]["password_slots"] == 1
     await hass.config_entries.async_unload(entry.entry_id)
 

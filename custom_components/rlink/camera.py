@@ -135,8 +135,8 @@ class RlinkCamera(RlinkEntity, Camera):
             async_dispatcher_connect(hass, SIGNAL_MODEL_EVENT.format(uuid), self._on_event)
         )
 
-    def watches(self, changed: frozenset[str]) -> bool:
-        return False  # nothing the device reports changes the camera entity itself
+    def watched(self) -> frozenset[str] | None:
+        return frozenset()  # nothing the device reports changes the camera entity itself
 
     # --- signalling from the browser ------------------------------------------------------
 

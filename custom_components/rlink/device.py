@@ -7,6 +7,7 @@ serves devices with their own connection and a gateway's sub-devices.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -58,29 +59,60 @@ class RlinkDevice:
     last_seen: float | None = None
     needs_resync: bool = False
     bool_encoding: BoolEncoding = BoolEncoding.INT
-    last_messages: deque[dict[str, Any]] = field(
+    last_messages: deque[tuple[float, str, str, str]] = field(
         default_factory=lambda: deque(maxlen=LAST_MESSAGES)
     )
+    """(time, direction, code, data as JSON): text, which the garbage collector never
+    scans, though every device's recent messages live long enough to reach its oldest
+    generation."""
     _listeners: list[DeviceListener] = field(default_factory=list, repr=False)
+    """Listeners that want every change."""
+    _listeners_of_some: list[DeviceListener] = field(default_factory=list, repr=False)
+    """Listeners that want changes of some identifiers only (and "everything may have")."""
+    _listeners_by_key: dict[str, list[DeviceListener]] = field(default_factory=dict, repr=False)
+    """The same, by identifier: a report reaches only those that show what it changed."""
     _heard: list[asyncio.Future[None]] = field(default_factory=list, repr=False)
     _watches: list[tuple[Callable[[RlinkDevice], bool], asyncio.Future[None]]] = field(
         default_factory=list, repr=False
     )
 
     @callback
-    def async_add_listener(self, listener: DeviceListener) -> Callable[[], None]:
-        self._listeners.append(listener)
+    def async_add_listener(
+        self, listener: DeviceListener, watching: frozenset[str] | None = None
+    ) -> Callable[[], None]:
+        """Call `listener` on changes of `watching` (and on "everything may have changed"),
+        or on every change when `watching` is None."""
+        lists = (
+            [self._listeners]
+            if watching is None
+            else [
+                self._listeners_of_some,
+                *(self._listeners_by_key.setdefault(key, []) for key in watching),
+            ]
+        )
+        for listeners in lists:
+            listeners.append(listener)
 
         def remove() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
+            for listeners in lists:
+                if listener in listeners:
+                    listeners.remove(listener)
 
         return remove
 
     @callback
     def notify(self, changed: Iterable[str] | None = None) -> None:
-        keys = None if changed is None else frozenset(changed)
-        for listener in list(self._listeners):
+        if changed is None:
+            keys = None
+            targets = [*self._listeners, *self._listeners_of_some]
+        else:
+            keys = frozenset(changed)
+            targets = [*self._listeners]
+            for key in keys:
+                targets.extend(self._listeners_by_key.get(key, ()))
+            if len(keys) > 1:  # a listener watching several of them is called once
+                targets = list(dict.fromkeys(targets))
+        for listener in targets:
             listener(keys)
         self._check_watches()
 
@@ -116,8 +148,15 @@ class RlinkDevice:
     def record(self, direction: str, code: str, data: Mapping[str, Any]) -> None:
         """Keep a message for diagnostics (redacted there, bounded here)."""
         self.last_messages.append(
-            {"at": round(time.time(), 3), "direction": direction, "code": code, "data": data}
+            (round(time.time(), 3), direction, code, json.dumps(data, default=str))
         )
+
+    def recent_messages(self) -> list[dict[str, Any]]:
+        """The kept messages, oldest first, as diagnostics show them."""
+        return [
+            {"at": at, "direction": direction, "code": code, "data": json.loads(data)}
+            for at, direction, code, data in self.last_messages
+        ]
 
     @callback
     def apply_values(self, values: Mapping[str, Any]) -> frozenset[str]:

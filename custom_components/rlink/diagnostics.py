@@ -95,7 +95,7 @@ def _device(hub: DeviceRuntime, device: RlinkDevice) -> dict[str, Any]:
             },
             "events": [e.identifier for e in model.events],
         },
-        "last_messages": list(device.last_messages),
+        "last_messages": device.recent_messages(),
     }
 
 

@@ -72,16 +72,24 @@ class RlinkEntity(Entity):
         held = {i: self.device.pending[i][0] for i in self.shown() if i in self.device.pending}
         return {"pending": held} if held else None
 
+    def watched(self) -> frozenset[str] | None:
+        """The device data this entity shows, so that only their changes reach it; None
+        when that is worked out per change (`watches`)."""
+        description = self.entity_description
+        return (
+            description.watch
+            if description.watch is not None
+            else frozenset({description.identifier})
+        )
+
     def watches(self, changed: frozenset[str]) -> bool:
         """Whether a change of these identifiers concerns this entity."""
-        description = self.entity_description
-        if description.watch is not None:
-            return not description.watch.isdisjoint(changed)
-        return description.identifier in changed
+        watched = self.watched()
+        return watched is None or not watched.isdisjoint(changed)
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
-        self.async_on_remove(self.device.async_add_listener(self._on_device_change))
+        self.async_on_remove(self.device.async_add_listener(self._on_device_change, self.watched()))
 
     @callback
     def _on_device_change(self, changed: frozenset[str] | None) -> None:
@@ -119,6 +127,9 @@ class CompositeEntity(RlinkEntity):
     def shown(self) -> tuple[str, ...]:
         roles = self.device.profile.roles
         return tuple(roles[r].identifier for r in self.roles if r in roles)
+
+    def watched(self) -> frozenset[str] | None:
+        return None  # roles can move to other properties while the entity lives
 
     def watches(self, changed: frozenset[str]) -> bool:
         if not self.extra_watch.isdisjoint(changed):

@@ -68,6 +68,7 @@ def _keep_probing(transport: asyncio.BaseTransport) -> None:
 class Connection(asyncio.Protocol):
     __slots__ = (
         "_allowed",
+        "_batch",
         "_clean_end",
         "_keep_alive",
         "_last_read",
@@ -95,6 +96,8 @@ class Connection(asyncio.Protocol):
         self._last_read = 0.0
         self._allowed: set[str] = set()  # topics this login was allowed to publish to
         self._clean_end = False
+        self._batch: list[bytes] | None = None
+        """Collects writes while a read is handled (see `_handle_packets`)."""
         self.address = "?"
         self.closing = False
         self.connect: Connect | None = None
@@ -157,6 +160,21 @@ class Connection(asyncio.Protocol):
     # --- reading ------------------------------------------------------------------------
 
     def _handle_packets(self) -> None:
+        # What is written while one read's packets are handled (acknowledgements, answers)
+        # leaves in one send: a device that sends several reports in a row gets its PUBACKs
+        # in one segment, and the syscall is paid once.
+        self._batch = []
+        try:
+            self._handle_batch()
+        finally:
+            self._flush()
+
+    def _flush(self) -> None:
+        batch, self._batch = self._batch, None
+        if batch:
+            self.write(batch[0] if len(batch) == 1 else b"".join(batch))
+
+    def _handle_batch(self) -> None:
         handled = 0
         while not self.closing and not self._paused:
             try:
@@ -311,6 +329,9 @@ class Connection(asyncio.Protocol):
         transport = self._transport
         if transport is None or self.closing:
             return
+        if self._batch is not None:
+            self._batch.append(data)
+            return
         transport.write(data)
         # Checked on every write while paused, not only when pause_writing comes (once, at
         # the high-water mark): QoS 0 to a client that stopped reading must stay bounded.
@@ -323,13 +344,19 @@ class Connection(asyncio.Protocol):
 
     def close(self) -> None:
         """End after what was written is flushed."""
+        self._flush()
         if self._transport is not None and not self.closing:
             self.closing = True
             self._transport.close()
 
     def drop(self, reason: str) -> None:
-        """End at once, without flushing."""
+        """End at once, without flushing what the socket did not take."""
         self._server.note_drop(self, reason)
+        batch, self._batch = self._batch, None
+        if batch and self._transport is not None and not self.closing:
+            # Acknowledgements of what was handled before the reason to drop still go out
+            # as far as the socket takes them, as they would have unbatched.
+            self._transport.write(b"".join(batch))
         if self._transport is not None:
             self.closing = True
             self._transport.abort()
