@@ -156,6 +156,22 @@ def test_wrong_types_name_the_field(payload: bytes | str, field: str) -> None:
     assert err.value.field == field
 
 
+def test_what_only_pythons_parser_takes_is_still_taken() -> None:
+    assert messages.loads_object(b'{"v":"\\ud800"}') == {"v": "\ud800"}  # a lone surrogate
+
+
+def test_numbers_past_64_bits_are_sent_exactly() -> None:
+    big = 2**70 + 1
+    sent = messages.encode(messages.command(DeviceCommand.PROPERTY_SET, {"v": big}))
+    assert json.loads(sent)["data"] == {"v": big}
+    assert (
+        messages.encode(messages.command(DeviceCommand.PROPERTY_SET, {"v": "é"})).count(
+            "é".encode()
+        )
+        == 1
+    )  # UTF-8, not escaped
+
+
 @pytest.mark.parametrize(
     ("payload", "field"),
     [

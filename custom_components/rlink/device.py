@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+import orjson
 from homeassistant.core import callback
 
 from .kinds import EMPTY_PROFILE, DeviceProfile
@@ -59,10 +60,10 @@ class RlinkDevice:
     last_seen: float | None = None
     needs_resync: bool = False
     bool_encoding: BoolEncoding = BoolEncoding.INT
-    last_messages: deque[tuple[float, str, str, str]] = field(
+    last_messages: deque[tuple[float, str, str, bytes]] = field(
         default_factory=lambda: deque(maxlen=LAST_MESSAGES)
     )
-    """(time, direction, code, data as JSON): text, which the garbage collector never
+    """(time, direction, code, data as JSON): bytes, which the garbage collector never
     scans, though every device's recent messages live long enough to reach its oldest
     generation."""
     _listeners: list[DeviceListener] = field(default_factory=list, repr=False)
@@ -147,14 +148,12 @@ class RlinkDevice:
 
     def record(self, direction: str, code: str, data: Mapping[str, Any]) -> None:
         """Keep a message for diagnostics (redacted there, bounded here)."""
-        self.last_messages.append(
-            (round(time.time(), 3), direction, code, json.dumps(data, default=str))
-        )
+        self.last_messages.append((round(time.time(), 3), direction, code, _as_json(data)))
 
     def recent_messages(self) -> list[dict[str, Any]]:
         """The kept messages, oldest first, as diagnostics show them."""
         return [
-            {"at": at, "direction": direction, "code": code, "data": json.loads(data)}
+            {"at": at, "direction": direction, "code": code, "data": orjson.loads(data)}
             for at, direction, code, data in self.last_messages
         ]
 
@@ -208,3 +207,10 @@ class RlinkDevice:
 
 
 _MISSING: Final = object()
+
+
+def _as_json(data: Mapping[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:  # integers past 64 bits
+        return json.dumps(data, default=str).encode()

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
+import orjson
+
 from .codes import (
     AppNotification,
     Code,
@@ -197,7 +199,11 @@ def reply(
 
 def encode(message: Message) -> bytes:
     """Compact UTF-8 JSON for the wire."""
-    return json.dumps(message.to_json(), ensure_ascii=False, separators=(",", ":")).encode()
+    body = message.to_json()
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:  # what only Python's encoder takes (integers past 64 bits)
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _reject_constant(name: str) -> Any:
@@ -206,6 +212,19 @@ def _reject_constant(name: str) -> Any:
 
 def loads_object(payload: bytes | str, what: str = "payload") -> JsonObject:
     """Parse strict JSON that must be an object; ProtocolError otherwise."""
+    try:
+        value = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        # Python's parser says what is wrong, or takes what only it does (a lone surrogate
+        # escape, a number past a double's range): the fast one refuses nothing on its own.
+        # Integers past 64 bits arrive as doubles; no rlink field is that large.
+        value = _loads_exactly(payload, what)
+    if not isinstance(value, dict):
+        raise ProtocolError(f"expected a JSON object, got {_type_name(value)}", field=what)
+    return value
+
+
+def _loads_exactly(payload: bytes | str, what: str) -> Any:
     try:
         text = payload.decode() if isinstance(payload, bytes | bytearray) else payload
         value = json.loads(text, parse_constant=_reject_constant)
@@ -217,8 +236,6 @@ def loads_object(payload: bytes | str, what: str = "payload") -> JsonObject:
         raise ProtocolError(f"not JSON ({err.msg} at {err.pos})", field=what) from None
     except (ValueError, RecursionError) as err:
         raise ProtocolError(f"not usable JSON ({type(err).__name__})", field=what) from None
-    if not isinstance(value, dict):
-        raise ProtocolError(f"expected a JSON object, got {_type_name(value)}", field=what)
     return value
 
 
