@@ -100,6 +100,37 @@ async def test_malformed_json_unknown_code_and_wrong_types(
     assert hub.session.connected
 
 
+async def test_a_request_of_an_unknown_code_that_asks_for_a_reply_is_refused(
+    plug_hub: Any,
+) -> None:
+    """The device would otherwise wait for its timeout: it gets 1006 at once, under the
+    code and id it sent; without ack nothing is answered."""
+    client = plug_hub.client
+    plug = plug_hub.plug
+    answers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    assert client._client is not None
+    client._client.message_callback_add(
+        device_topic(TopicKind.REPORT_RESPONSE, plug.product_id, plug.uuid),
+        lambda _c, _u, m: loop.call_soon_threadsafe(answers.put_nowait, json.loads(m.payload)),
+    )
+    for msg_id, ack in (("u1", 1), ("u2", 0), ("u3", True)):
+        body = {"id": msg_id, "ts": 1, "code": "no_such_event", "ack": ack, "data": {}}
+        _raw(client, plug_hub.topic, json.dumps(body).encode())
+    # Answered after the three above (this callback now takes the session's replies).
+    known = messages.event(DeviceEvent.PROPERTY_REPORT, {"properties": {"switch": 0}}, ack=True)
+    _raw(client, plug_hub.topic, messages.encode(known))
+    got: list[dict[str, Any]] = []
+    while not got or got[-1]["code"] != "property_report":
+        async with asyncio.timeout(5):
+            got.append(await answers.get())
+    refusals = [a for a in got if a["code"] == "no_such_event"]
+    assert [(a["id"], a["res"]) for a in refusals] == [("u1", 1006), ("u3", 1006)]
+    assert all(a["msg"] for a in refusals)  # the cloud's answers to events say why
+    assert [a["code"] for a in got if a not in refusals] == ["property_report"]
+    assert plug_hub.entry.runtime_data.session.connected
+
+
 async def test_wrong_field_type_is_answered_with_1002(plug_hub: Any) -> None:
     hass = plug_hub.hass
     entry = plug_hub.entry

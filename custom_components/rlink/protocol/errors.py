@@ -21,10 +21,14 @@ class ProtocolError(ValueError):
 class UnknownCodeError(ProtocolError):
     """A well-formed envelope carried a code this direction does not define."""
 
-    def __init__(self, code: str, direction: str, message_id: str | None) -> None:
+    def __init__(
+        self, code: str, direction: str, message_id: str | None, *, wants_reply: bool = False
+    ) -> None:
         self.code = code
         self.direction = direction
         self.message_id = message_id
+        self.wants_reply = wants_reply
+        """A request that asked for an answer: the sender waits for one, a refusal included."""
         super().__init__(f"unknown {direction} code {code!r}", field="code")
 
 

@@ -24,6 +24,7 @@ from .codes import (
     DeviceCommand,
     DeviceEvent,
     ProductCommand,
+    Status,
     default_ack,
     lookup,
 )
@@ -269,6 +270,28 @@ def _flag(value: Any, name: str) -> bool:
     raise ProtocolError(f"expected 0 or 1, got {value!r}", field=name)
 
 
+def _asks_for_reply(kind: TopicKind, body: JsonObject) -> bool:
+    """Whether a request of a code nobody knows asked for an answer (no default applies)."""
+    ack = body.get("ack", body.get("ack "))
+    return kind in REQUEST_KINDS and ack in (1, True) and not isinstance(ack, float)
+
+
+def refusal_of_unknown(error: UnknownCodeError, kind: TopicKind) -> tuple[TopicKind, bytes]:
+    """The answer to a request whose code this side does not serve: its reply kind and
+    payload, with the code as the sender spelled it (no `Code` can hold it)."""
+    reply_kind = REPLY_KIND[kind]
+    body: JsonObject = {
+        "id": error.message_id,
+        "ts": _now(),
+        "code": error.code,
+        "res": int(Status.SERVICE_NOT_ACTIVATED),
+        "data": {},
+    }
+    if reply_kind in _KINDS_WITH_MSG:
+        body["msg"] = f"code {error.code} is not served here"
+    return reply_kind, orjson.dumps(body)
+
+
 def _check_code(kind: TopicKind, code: Code) -> None:
     if not isinstance(code, _CODES_BY_KIND[kind]):
         raise ProtocolError(f"{code!r} is not a {kind} code", field="code")
@@ -283,7 +306,9 @@ def decode(kind: TopicKind, payload: bytes | str | JsonObject) -> Message:
     message_id = _message_id(body)
     code = lookup(_CODES_BY_KIND[kind], raw_code)
     if code is None:
-        raise UnknownCodeError(raw_code, str(kind), message_id)
+        raise UnknownCodeError(
+            raw_code, str(kind), message_id, wants_reply=_asks_for_reply(kind, body)
+        )
     data = body.get("data")
     if data is None:
         data = {}

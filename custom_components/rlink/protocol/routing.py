@@ -13,15 +13,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from .errors import ProtocolError
-from .messages import Message, decode
+from .errors import ProtocolError, UnknownCodeError
+from .messages import Message, decode, refusal_of_unknown
 from .server.limits import LogThrottle
-from .topics import AppTopic, DeviceTopic, ProductTopic, Topic, parse_topic
+from .topics import (
+    AppTopic,
+    DeviceTopic,
+    ProductTopic,
+    Topic,
+    device_topic,
+    parse_topic,
+    product_topic,
+)
 
 _LOGGER = logging.getLogger(__name__)
 PARSE_LOG_INTERVAL: Final = 300.0  # seconds between two log lines about the same bad sender
 
 type MessageHandler = Callable[[Topic, Message], None]
+type RawSender = Callable[[str, bytes], None]
+"""Sends a payload on a topic: how a router answers what no handler can be given."""
 
 
 class LinkError(Exception):
@@ -85,8 +95,9 @@ def check_filter(topic_filter: str) -> None:
 class MessageRouter:
     """Routes decoded messages to handlers and replies to the requests that wait for them."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, answer: RawSender | None = None) -> None:
         self.name = name
+        self._answer = answer
         self.stats = LinkStats()
         self.routes: dict[str, MessageHandler] = {}
         self._pending: dict[tuple[str, str], asyncio.Future[Message]] = {}
@@ -110,6 +121,10 @@ class MessageRouter:
         try:
             topic = parse_topic(topic_name)
             message = decode(topic.kind, payload)
+        except UnknownCodeError as err:
+            self._note_parse_error(topic_name, err)
+            self._refuse_unknown(topic, err)
+            return
         except ProtocolError as err:
             self._note_parse_error(topic_name, err)
             return
@@ -162,6 +177,21 @@ class MessageRouter:
             if not waiter.done():
                 waiter.set_exception(error)
         self._pending.clear()
+
+    def _refuse_unknown(self, topic: Topic, err: UnknownCodeError) -> None:
+        """A request of a code nobody here serves, on a topic somebody does: its sender
+        waits for an answer, so it gets a refusal rather than a timeout."""
+        if not err.wants_reply or self._answer is None or not self._served(topic):
+            return
+        reply_kind, payload = refusal_of_unknown(err, topic.kind)
+        match topic:
+            case DeviceTopic(_, pid, uuid):
+                self._answer(device_topic(reply_kind, pid, uuid), payload)
+            case ProductTopic(_, pid):
+                self._answer(product_topic(reply_kind, pid), payload)
+
+    def _served(self, topic: Topic) -> bool:
+        return any(key in self.routes for key in route_keys(topic))
 
     def _note_parse_error(self, topic: str, err: ProtocolError) -> None:
         self.stats.parse_errors += 1

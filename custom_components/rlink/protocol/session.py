@@ -134,7 +134,7 @@ class MqttSession:
         self.host = host
         self.port = port
         self.name = name
-        self._router = MessageRouter(name)
+        self._router = MessageRouter(name, answer=self._publish_raw)
         self.stats = self._router.stats
         self._credentials = credentials
         self._tls = tls
@@ -263,6 +263,12 @@ class MqttSession:
             if len(self._inflight) >= 64:
                 self._inflight = [i for i in self._inflight if not i.is_published()]
             self._inflight.append(info)
+
+    def _publish_raw(self, topic: str, payload: bytes) -> None:
+        client = self._client
+        if client is not None and self.connected:
+            client.publish(topic, payload, qos=1)
+            self.stats.messages_out += 1
 
     async def _drain(self, timeout: float) -> None:  # noqa: ASYNC109
         """Give messages still in flight a moment to be acknowledged before disconnecting."""

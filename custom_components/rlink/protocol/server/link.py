@@ -31,7 +31,7 @@ class ServerLink:
     ) -> None:
         self.name = name
         self.server: DeviceServer | None = None
-        self._router = MessageRouter(name)
+        self._router = MessageRouter(name, answer=self._publish_raw)
         self.stats = self._router.stats
         self._on_connected = on_connected
         self._on_disconnected = on_disconnected
@@ -67,6 +67,11 @@ class ServerLink:
             raise NotConnected(f"{self.name}: not running")
         server.publish(topic, encode(message), qos)
         self.stats.messages_out += 1
+
+    def _publish_raw(self, topic: str, payload: bytes) -> None:
+        if self.server is not None and self.server.running:
+            self.server.publish(topic, payload, 1)
+            self.stats.messages_out += 1
 
     async def request(
         self,
