@@ -19,10 +19,6 @@ from typing import Final
 
 DEVIATIONS: Final[dict[tuple[str, str, str], str]] = {
     # --- Home Assistant's answers to device events ---------------------------------------
-    ("report_response", "info", "data.logUploadUrl"): (
-        "Home Assistant has no endpoint that takes device log uploads, so it names none; "
-        "the log switch in the same answer is what the device's options say"
-    ),
     ("report_response", "info", "data.logSwitch.tttype"): (
         "sent only with enable=1, as the document's own note on the field says; a device "
         "whose logs are off gets just enable=0"

@@ -17,6 +17,7 @@ import pytest
 from homeassistant.core import Event, HomeAssistant
 
 from custom_components.rlink.const import CONF_DEVICES, CONF_REMOTE_CONFIG, DOMAIN
+from custom_components.rlink.device_logs import URL_BASE, upload_signature
 from custom_components.rlink.hub import RlinkHub
 from custom_components.rlink.protocol import messages
 from custom_components.rlink.protocol.auth import device_credentials, is_device_uuid
@@ -212,6 +213,8 @@ async def check_info(rig: Rig, body: dict[str, Any]) -> None:
         "bindStatus": 1,
         "isClearData": 0,
         "tcpUrl": rig.hass.config.api.local_ip,  # Home Assistant's own address
+        "logUploadUrl": f"http://{rig.hass.config.api.local_ip}:8123{URL_BASE}/{rig.uuid}/"
+        + upload_signature(rig.uuid, rig.hub.secrets[rig.uuid]),
         "logSwitch": {"enable": 0},
     }
     assert rig.device.network["currentSsid"] == "PT_2.4G"

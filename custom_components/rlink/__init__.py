@@ -16,7 +16,8 @@ from homeassistant.helpers.typing import ConfigType
 from homeassistant.util.hass_dict import HassKey
 
 from .cloud import RlinkCloud
-from .const import CONF_MODE, DOMAIN, MODE_CLOUD, PLATFORMS
+from .const import CONF_MODE, CONF_UUID, DOMAIN, MODE_CLOUD, PLATFORMS
+from .device_logs import DATA_DEVICE_LOGS, DeviceLogs, DeviceLogUploadView, DeviceLogView
 from .firmware import DATA_FIRMWARE, FirmwareCatalog, FirmwareView
 from .hub import RlinkHub
 from .models import ModelStore
@@ -40,6 +41,10 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     hass.data[DATA_FIRMWARE] = catalog
     # Views belong to setup: the HTTP router may be frozen by the time a device updates.
     hass.http.register_view(FirmwareView(catalog))
+    logs = DeviceLogs(hass)
+    hass.data[DATA_DEVICE_LOGS] = logs
+    hass.http.register_view(DeviceLogUploadView(logs))
+    hass.http.register_view(DeviceLogView(logs))
 
     async def rescan(_now: datetime) -> None:
         await catalog.async_scan()
@@ -100,8 +105,12 @@ def _entry_update_listener(entry: RlinkConfigEntry) -> UpdateListenerType:
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> None:
-    """The entry is deleted: its device cache goes with it."""
+    """The entry is deleted: its device cache and its devices' uploaded logs go with it."""
     await Store[dict[str, Any]](hass, CACHE_VERSION, cache_key(entry.entry_id)).async_remove()
+    logs = hass.data[DATA_DEVICE_LOGS]
+    for subentry in entry.subentries.values():
+        if uuid := subentry.data.get(CONF_UUID):
+            await logs.async_forget(uuid)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> None:

@@ -48,6 +48,7 @@ from .const import (
     EVENT_FIND_ALERT,
 )
 from .device import RlinkDevice
+from .device_logs import DATA_DEVICE_LOGS
 from .gateway_data import REPORTED
 from .protocol.auth import is_device_uuid
 from .protocol.codes import DeviceCommand as Cmd
@@ -275,6 +276,9 @@ class HubAnswers(ResponderBackend):
         except NoURLAvailableError:
             return None
         return URL(url).host
+
+    def log_upload_url(self, device: DeviceRef) -> str | None:
+        return self.hub.hass.data[DATA_DEVICE_LOGS].upload_url(device.uuid)
 
     def webrtc_config(self, device: DeviceRef) -> JsonObject:
         urls = [

@@ -25,6 +25,7 @@ from .const import (
     DOMAIN,
 )
 from .device import RlinkDevice
+from .device_logs import DATA_DEVICE_LOGS
 from .hub import RlinkHub
 from .protocol.server.link import ServerLink
 from .protocol.session import MqttSession
@@ -53,6 +54,7 @@ TO_REDACT: Final = {
     CONF_STORE_SECRET_KEY,
     CONF_STORE_SESSION_TOKEN,
     "encryptSecret",
+    "logUploadUrl",  # its signature lets anyone upload as the device
     "credential",
     "wifiList",
     "config",
@@ -169,7 +171,9 @@ async def async_get_device_diagnostics(
     uuid = next((i for d, i in device.identifiers if d == DOMAIN), None)
     known = hub.devices.get(uuid) if uuid is not None else None
     # A registry device the hub no longer knows (removed, not yet spoken of) has no state.
-    return async_redact_data(
-        {"hub": _hub(hub), "device": _device(hub, known) if known is not None else None},
-        TO_REDACT,
-    )
+    found = _device(hub, known) if known is not None else None
+    if found is not None and uuid is not None:
+        # Links to the logs it uploaded, for an administrator to open; not their text,
+        # which no redaction could vouch for.
+        found["uploaded_logs"] = await hass.data[DATA_DEVICE_LOGS].async_files(uuid)
+    return async_redact_data({"hub": _hub(hub), "device": found}, TO_REDACT)

@@ -52,6 +52,7 @@ from .const import (
     SUBENTRY_DEVICE,
 )
 from .device import RlinkDevice
+from .device_logs import DATA_DEVICE_LOGS
 from .kinds import BEHAVIOUR, Kind
 from .models import ModelStore
 from .protocol import messages
@@ -178,6 +179,7 @@ class RlinkHub(DeviceRuntime):
         self._unsubscribe.append(
             self.hass.bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, self._on_registry_updated)
         )
+        self._unsubscribe.append(self.hass.data[DATA_DEVICE_LOGS].add_secrets(self.secrets.get))
         if not self.embedded:
             self.spawn(self._watch_silence(), "rlink ping")
         self.spawn(self._expire_held_writes(), "rlink held writes")
@@ -323,6 +325,7 @@ class RlinkHub(DeviceRuntime):
             self.policy.forget(uuid)
         if self.broker is not None:
             self.broker.disconnect(uuid)  # a device that left the hub is not served any more
+        self.spawn(self.hass.data[DATA_DEVICE_LOGS].async_forget(uuid), f"rlink logs {uuid}")
 
     def _pid_for(self, uuid: str) -> str | None:
         device = self.devices.get(uuid)

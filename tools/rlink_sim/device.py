@@ -111,6 +111,11 @@ class VirtualDevice:
         """Every reply this device published to a command, in order."""
         self.downloaded: bytes | None = None
         """The last firmware this device downloaded."""
+        self.log_upload_url: str | None = None
+        """Where the hub's `info` answer said to upload logs."""
+        self.log_uploads: list[int] = []
+        """The HTTP status of each log upload, in order."""
+        self._log_loop: asyncio.Task[None] | None = None
         self.replies: dict[str, Message] = {}
         """The last reply to each event code."""
         self.errors: list[str] = []
@@ -146,6 +151,7 @@ class VirtualDevice:
             Cmd.LOCAL_GROUP_UPDATE: self._on_local_group_update,
             Cmd.LOCAL_SCENE_UPDATE: self._on_local_scene_update,
             Cmd.UPDATE_LOCAL_CONFIG: self._on_update_local_config,
+            Cmd.LOG_SWITCH: self._on_log_switch,
             ProductCommand.SILENCE_OTA: self._on_silence_ota,
         }
         self.local_groups: dict[int, list[str]] = {}
@@ -185,10 +191,11 @@ class VirtualDevice:
             await self.session.close()
         self.started.clear()
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._job_done)
+        return task
 
     def _job_done(self, task: asyncio.Task[Any]) -> None:
         """A background job (a reboot, an OTA) that loses the broker just ends, as on a
@@ -213,7 +220,7 @@ class VirtualDevice:
                 "cleanData": False,
             },
         )
-        await self.send(
+        info = await self.send(
             Evt.INFO,
             {
                 "checkPwd": 0,
@@ -223,6 +230,9 @@ class VirtualDevice:
                 "config": json.dumps({"currentSsid": "sim-wifi", "wifiList": []}),
             },
         )
+        if info is not None:
+            self.log_upload_url = info.data.get("logUploadUrl") or None
+            self._follow_log_switch(info.data.get("logSwitch") or {})
         await self.send(Evt.TIME)
         await self.send(Evt.MODEL, {"format": "complete"})
         if self.config.kind == "lock":
@@ -729,6 +739,44 @@ class VirtualDevice:
     async def _on_common_cmd(self, message: Message) -> dict[str, Any]:
         """Echo the pass-through command, as a device answering its own convention."""
         return {"respType": message.data.get("cmdType"), "respData": message.data.get("cmdData")}
+
+    async def _on_log_switch(self, message: Message) -> None:
+        self._follow_log_switch(message.data)
+
+    def _follow_log_switch(self, switch: dict[str, Any]) -> None:
+        """Upload logs once (type 1) or every `intervalTime` minutes (type 2), as told.
+        The `info` answer spells the mode `tttype`, the `log_switch` command `type`."""
+        if self._log_loop is not None:
+            self._log_loop.cancel()
+            self._log_loop = None
+        if switch.get("enable") != 1 or self.log_upload_url is None:
+            return
+        mode = switch.get("type", switch.get("tttype", 1))
+        interval = 60.0 * float(switch.get("intervalTime") or 10)
+        self._log_loop = self._spawn(self._upload_logs(repeat=interval if mode == 2 else None))
+
+    async def _upload_logs(self, repeat: float | None) -> None:
+        import aiohttp  # noqa: PLC0415 - only log uploads and OTA need it
+
+        while True:
+            lines = [f"{m.ts} sent {m.code} {m.id}" for m in self.sent[-50:]]
+            lines += [f"{m.ts} got {m.code} {m.id}" for m in self.received[-50:]]
+            assert self.log_upload_url is not None
+            try:
+                async with (
+                    aiohttp.ClientSession() as http,
+                    http.post(
+                        self.log_upload_url,
+                        data="\n".join(lines).encode(),
+                        timeout=aiohttp.ClientTimeout(total=30),
+                    ) as response,
+                ):
+                    self.log_uploads.append(response.status)
+            except aiohttp.ClientError, TimeoutError:
+                self.log_uploads.append(0)
+            if repeat is None:
+                return
+            await asyncio.sleep(repeat)
 
     async def _on_config_settings(self, message: Message) -> dict[str, Any]:
         return {**message.data, "result": "success"}

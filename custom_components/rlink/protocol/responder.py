@@ -89,6 +89,10 @@ class ResponderBackend:
         """The host of the low-power TCP link (`tcpUrl` of the `info` answer), if any."""
         return None
 
+    def log_upload_url(self, device: DeviceRef) -> str | None:
+        """Where the device uploads its logs (`logUploadUrl` of the `info` answer), if any."""
+        return None
+
     # --- what devices tell --------------------------------------------------------------
 
     def bound(self, device: DeviceRef, data: JsonObject) -> None:
@@ -360,7 +364,9 @@ class Responder:
     def _info(self, device: DeviceRef, message: Message) -> JsonObject:
         self.backend.info(device, message.data)
         answer: JsonObject = {"bindStatus": 1, "isClearData": 0}
-        # No `logUploadUrl`: nothing here takes device logs. A `tcpUrl` only when known.
+        # Addresses only when the backend has them: a wrong one is worse than none.
+        if (log_url := self.backend.log_upload_url(device)) is not None:
+            answer["logUploadUrl"] = log_url
         if (tcp_url := self.backend.tcp_url(device)) is not None:
             answer["tcpUrl"] = tcp_url
         answer["logSwitch"] = self.backend.log_switch(device)
