@@ -7,6 +7,7 @@ link (the local hub on its own server), so both route and match replies the same
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from .errors import ProtocolError, UnknownCodeError
 from .messages import Message, decode, refusal_of_unknown
 from .server.limits import LogThrottle
 from .topics import (
+    PARSED_TOPICS,
     AppTopic,
     DeviceTopic,
     ProductTopic,
@@ -65,6 +67,7 @@ class LinkStats:
         return self.request_seconds_total / self.requests if self.requests else 0.0
 
 
+@functools.lru_cache(maxsize=PARSED_TOPICS)
 def route_keys(topic: Topic) -> tuple[str, ...]:
     """The subscription filters that can match `topic`, most specific first."""
     match topic:

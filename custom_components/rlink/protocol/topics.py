@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -74,6 +75,9 @@ class AppTopic:
 
 type Topic = DeviceTopic | ProductTopic | AppTopic
 
+PARSED_TOPICS: Final = 8192
+"""Parsed topics kept: a few per device of a large hub."""
+
 
 def _segment(value: str, name: str) -> str:
     if not value or not value.strip() or any(ch in _FORBIDDEN for ch in value):
@@ -109,8 +113,12 @@ def device_filter(kind: TopicKind, pid: str = "+", uuid: str = "+") -> str:
     return f"rlink/v2/{pid}/{uuid}/{kind}"
 
 
+@functools.lru_cache(maxsize=PARSED_TOPICS)
 def parse_topic(topic: str) -> Topic:
-    """Parse a concrete topic (no wildcards); raise ProtocolError when it is none of ours."""
+    """Parse a concrete topic (no wildcards); raise ProtocolError when it is none of ours.
+
+    Each device uses the same few topics over and over, so results are kept, the least
+    recently used dropped past `PARSED_TOPICS`; refusals are raised anew each time."""
     parts = topic.split("/")
     match parts:
         case ["rlink", "v2", pid, uuid, suffix] if suffix in _DEVICE_SUFFIX:
