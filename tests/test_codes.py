@@ -109,6 +109,9 @@ def test_unknown_code_is_a_named_error() -> None:
         (DeviceCommand.PWD_SET, True),
         (ProductCommand.SILENCE_OTA, True),
         (AppNotification.STATUS, False),
+        # Spelled alike, equal as strings, defaults apart.
+        (DeviceEvent.SUB_DELETE, True),
+        (DeviceCommand.SUB_DELETE, False),
     ],
 )
 def test_default_ack(code: DeviceEvent, expected: bool) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import IntEnum, StrEnum
 from types import MappingProxyType
-from typing import Final
+from typing import Final, cast
 
 
 class DeviceEvent(StrEnum):
@@ -208,20 +208,35 @@ _COMMAND_ACK_REQUIRED: Final = frozenset(
     }
 )
 
-_ACK_REQUIRED: Final[frozenset[Code]] = (
-    _EVENT_ACK_REQUIRED | _COMMAND_ACK_REQUIRED | {ProductCommand.SILENCE_OTA}
+# By enum: members of different enums with the same spelling (`sub_delete` is an event and
+# a command) compare equal as strings, and their defaults differ.
+_ACK_REQUIRED: Final[Mapping[type[StrEnum], frozenset[Code]]] = MappingProxyType(
+    {
+        DeviceEvent: _EVENT_ACK_REQUIRED,
+        DeviceCommand: _COMMAND_ACK_REQUIRED,
+        ProductCommand: frozenset({ProductCommand.SILENCE_OTA}),
+    }
 )
 
 
 def default_ack(code: Code) -> bool:
     """Whether a message with this code asks for a reply when it carries no ``ack``."""
-    return code in _ACK_REQUIRED
+    return code in _ACK_REQUIRED.get(type(code), frozenset())
+
+
+def _spellings(enum: type[StrEnum]) -> dict[str, Code]:
+    return {**ALIASES.get(enum, {}), **{str(m): cast("Code", m) for m in enum}}
+
+
+_BY_SPELLING: Final[Mapping[type[StrEnum], Mapping[str, Code]]] = MappingProxyType(
+    {
+        enum: _spellings(enum)
+        for enum in (DeviceEvent, DeviceCommand, ProductCommand, AppNotification)
+    }
+)
 
 
 def lookup[C: Code](enum: type[C], raw: str) -> C | None:
     """Return the member of `enum` named by `raw` (either spelling), or None."""
-    try:
-        return enum(raw)
-    except ValueError:
-        alias = ALIASES.get(enum, {}).get(raw)
-        return alias if isinstance(alias, enum) else None
+    found = _BY_SPELLING[enum].get(raw)
+    return found if isinstance(found, enum) else None
