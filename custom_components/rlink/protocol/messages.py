@@ -57,6 +57,13 @@ REPLY_KINDS: Final = frozenset(REPLY_KIND.values())
 _ENVELOPE_KEYS: Final = frozenset({"id", "ts", "code", "data"})
 _REQUEST_KEYS: Final = frozenset({"ack", "ack "})
 _REPLY_KEYS: Final = frozenset({"res", "msg"})
+_CONSUMED: Final[Mapping[TopicKind, frozenset[str]]] = MappingProxyType(
+    {
+        **dict.fromkeys(REQUEST_KINDS, _ENVELOPE_KEYS | _REQUEST_KEYS),
+        **dict.fromkeys(REPLY_KINDS, _ENVELOPE_KEYS | _REPLY_KEYS),
+    }
+)
+"""The top-level keys the protocol defines, by the kind of topic a message came on."""
 # Only the cloud's answers to events carry a human-readable `msg`.
 _KINDS_WITH_MSG: Final = frozenset({TopicKind.REPORT_RESPONSE})
 
@@ -317,13 +324,10 @@ def decode(kind: TopicKind, payload: bytes | str | JsonObject) -> Message:
     ack: bool | None = None
     res: int | None = None
     msg: str | None = None
-    consumed = _ENVELOPE_KEYS
     if kind in REQUEST_KINDS:
-        consumed = _ENVELOPE_KEYS | _REQUEST_KEYS
         ack_key = "ack" if "ack" in body else "ack "  # one example spells it with a space
         ack = _flag(body[ack_key], "ack") if ack_key in body else default_ack(code)
     elif kind in REPLY_KINDS:
-        consumed = _ENVELOPE_KEYS | _REPLY_KEYS
         raw_res = body.get("res", 0)  # several replies leave it out on success
         if isinstance(raw_res, bool) or not isinstance(raw_res, int):
             raise ProtocolError(f"expected an integer, got {_type_name(raw_res)}", field="res")
@@ -341,5 +345,11 @@ def decode(kind: TopicKind, payload: bytes | str | JsonObject) -> Message:
         ack=ack,
         res=res,
         msg=msg,
-        extra={k: v for k, v in body.items() if k not in consumed},
+        extra=_extra(body, _CONSUMED.get(kind, _ENVELOPE_KEYS)),
     )
+
+
+def _extra(body: JsonObject, consumed: frozenset[str]) -> JsonObject:
+    if body.keys() <= consumed:  # the usual case, checked without building anything
+        return {}
+    return {k: v for k, v in body.items() if k not in consumed}
