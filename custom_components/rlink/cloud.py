@@ -149,6 +149,14 @@ class RlinkCloud(DeviceRuntime):
             _LOGGER.warning("The rlink broker refuses the account's credentials: %s", err)
             self.entry.async_start_reauth(self.hass)
 
+    def _rest_refused(self, err: rest.RestAuthError) -> None:
+        """The app API stopped taking the account's signature (a new secret, a revoked
+        token): ask the user for credentials, once, rather than failing every command."""
+        self.log.warning(
+            ("rest_refused",), "The rlink app API refuses the account's credentials: %s", err
+        )
+        self.entry.async_start_reauth(self.hass)
+
     @callback
     def _on_session_state(self, state: SessionState, reason: str | None) -> None:
         self._log_link(state, reason)
@@ -313,6 +321,7 @@ class RlinkCloud(DeviceRuntime):
         try:
             return await self.rest.call(request)
         except rest.RestAuthError as err:
+            self._rest_refused(err)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="cloud_rest_refused",
