@@ -300,7 +300,9 @@ class MqttSession:
                         self._on_connect_error(err)
                     delay = self._delay(attempt)
                     attempt += 1
-                    _LOGGER.info("%s: %s; next attempt in %.1f s", self.name, err, delay)
+                    # Whoever owns the session says once that it is down and once that it
+                    # is back (see `on_state`); each attempt is only worth a debug line.
+                    _LOGGER.debug("%s: %s; next attempt in %.1f s", self.name, err, delay)
                     await asyncio.sleep(delay)
                     continue
             connected = False
