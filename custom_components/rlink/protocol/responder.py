@@ -319,7 +319,7 @@ class Responder:
             if err.code == Status.SERVICE_NOT_ACTIVATED:
                 _LOGGER.info("%s asked for %s: %s", device.uuid, message.code, err.msg)
             return self._reply(message, None, err.code, err.msg), err.code
-        except Exception as err:  # noqa: BLE001 - one message must not stop the others
+        except Exception as err:  # one message must not stop the others
             self._note_failure(device, message, err)
             status = Status.SERVICE_EXCEPTION
             return self._reply(message, None, status, "service exception"), status

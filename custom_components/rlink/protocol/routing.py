@@ -127,7 +127,7 @@ class MessageRouter:
             return
         try:
             handler(topic, message)
-        except Exception as err:  # noqa: BLE001 - the next message is served all the same
+        except Exception as err:  # the next message is served all the same
             self._note_handler_error(topic, err)
 
     async def request(
