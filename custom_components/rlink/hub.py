@@ -704,7 +704,8 @@ class RlinkHub(DeviceRuntime):
         """Send values already checked and encoded by `prepare_values`; done when the
         device confirms them, by its reply or by reporting them."""
         expected = dict(prepared)
-        reported = device.when(lambda d: all(d.values.get(k) == v for k, v in expected.items()))
+        stored = self.stored_form(device, expected)
+        reported = device.when(lambda d: all(d.values.get(k) == v for k, v in stored.items()))
         if device.gateway is None:
             await self.async_confirmed(device, Cmd.PROPERTY_SET, {"properties": expected}, reported)
             return

@@ -37,7 +37,7 @@ from .models import ModelStore
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.errors import ValueRejected
 from .protocol.messages import JsonObject, Message
-from .protocol.model import Property, encode_value, validate, validate_write
+from .protocol.model import Property, bool_encoding_of, encode_value, validate, validate_write
 from .protocol.server.limits import LogThrottle
 from .protocol.session import AuthRefused, ConnectError, MqttSession, SessionState
 
@@ -54,6 +54,8 @@ def cache_key(entry_id: str) -> str:
 
 
 WAKE_TIMEOUT: Final = 10.0
+REJECTED: Final = object()
+"""What `checked_value` returns for a value the model does not allow."""
 _LOG_INTERVAL: Final = 300.0
 
 type DevicesListener = Callable[[RlinkDevice], None]
@@ -245,9 +247,11 @@ class DeviceRuntime(ABC):
             accepted = values
         else:
             accepted = {}
+            self._learn_bool_encoding(device, values)
             for key, value in values.items():
-                if self.check_value(device, key, value):
-                    accepted[key] = value
+                checked = self.checked_value(device, key, value)
+                if checked is not REJECTED:
+                    accepted[key] = checked  # kept as the model reads it: no re-check on read
                 else:
                     self.log.warning(
                         ("value", device.uuid, key),
@@ -318,6 +322,7 @@ class DeviceRuntime(ABC):
     def _attach_model(self, device: RlinkDevice) -> None:
         device.model = self.models.effective(device.pid) if device.pid else None
         device.model_inferred = bool(device.pid) and self.models.is_inferred(device.pid)
+        self._normalise_values(device)
         self._resolve_profile(device)
 
     def _resolve_profile(self, device: RlinkDevice) -> bool:
@@ -589,18 +594,44 @@ class DeviceRuntime(ABC):
             raise command_error("device_offline", device)
         await self.async_write(device, prepared)
 
-    def check_value(self, device: RlinkDevice, identifier: str, value: Any) -> bool:
-        """Whether a reported value fits the model (always true without one)."""
+    def checked_value(self, device: RlinkDevice, identifier: str, value: Any) -> Any:
+        """A reported value as its model reads it (`1`, `"1"` and `true` are all True), or
+        REJECTED when it does not fit; unchanged without a model to read it by."""
         if device.model is None or device.model_inferred:
-            return True
+            return value
         prop = device.model.property(identifier)
         if prop is None:
-            return False
+            return REJECTED
         try:
-            validate(prop, value)
+            return validate(prop, value)
         except ValueRejected:
-            return False
-        return True
+            return REJECTED
+
+    def stored_form(self, device: RlinkDevice, prepared: Mapping[str, Any]) -> dict[str, Any]:
+        """Values prepared for the wire as the device's state will hold them once reported."""
+        return {k: self.checked_value(device, k, v) for k, v in prepared.items()}
+
+    def _learn_bool_encoding(self, device: RlinkDevice, raw: Mapping[str, Any]) -> None:
+        """How the device writes booleans (0/1 or false/true), seen in what it reports:
+        writes to it use the same."""
+        if device.model is None:
+            return
+        for key, value in raw.items():
+            prop = device.model.property(key)
+            if prop is not None and prop.type == "bool":
+                device.bool_encoding = bool_encoding_of(value) or device.bool_encoding
+
+    def _normalise_values(self, device: RlinkDevice) -> None:
+        """Values kept before the device had this model (or from an older cache) are read
+        by it now, once; those it does not allow are dropped."""
+        if device.model is None or device.model_inferred:
+            return
+        for key, value in list(device.values.items()):
+            checked = self.checked_value(device, key, value)
+            if checked is REJECTED:
+                del device.values[key]
+            else:
+                device.values[key] = checked
 
     async def _expire_held_writes(self) -> None:
         while True:
