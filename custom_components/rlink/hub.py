@@ -735,7 +735,7 @@ class RlinkHub(DeviceRuntime):
         if network:
             gateway.network.update(network)
             gateway.notify(_NETWORK_KEYS)
-            self.save_soon()
+            self.save_values()
         return {k: v for k, v in data.items() if k != "wifiList"}
 
 

@@ -28,7 +28,14 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
 from .answers import HubAnswers
-from .const import COMMAND_TIMEOUT, CONF_DEVICES, DOMAIN, MANUFACTURER, SAVE_DELAY
+from .const import (
+    COMMAND_TIMEOUT,
+    CONF_DEVICES,
+    CONFIG_SAVE_DELAY,
+    DOMAIN,
+    MANUFACTURER,
+    SAVE_DELAY,
+)
 from .desired import CHECK_INTERVAL, DesiredState
 from .device import RlinkDevice
 from .entity import EntityFactory
@@ -102,6 +109,7 @@ class DeviceRuntime(ABC):
         self.started_at = time.monotonic()
         self._cache: Store[dict[str, Any]] = Store(hass, CACHE_VERSION, cache_key(entry.entry_id))
         self._save_due = False
+        self._config_due = False
         self.entities = EntityFactory(hass, self)
         self.desired = DesiredState(self)
         self._device_listeners: list[DevicesListener] = [self.entities.async_device_changed]
@@ -204,7 +212,7 @@ class DeviceRuntime(ABC):
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._save_due = False
+        self._save_due = self._config_due = False
         await self._cache.async_save(self._cache_data())
 
     async def _connect(self, session: MqttSession, refused_key: str) -> None:
@@ -263,7 +271,7 @@ class DeviceRuntime(ABC):
         changed = device.apply_values(accepted)
         if changed:
             device.notify(changed)
-            self.save_soon()
+            self.save_values()
 
     def update_versions(self, device: RlinkDevice, data: JsonObject) -> None:
         """Take the firmware versions a message carries."""
@@ -456,11 +464,24 @@ class DeviceRuntime(ABC):
         return (device.online or device.profile.sleeping) and self._carrier_up(device)
 
     def save_soon(self) -> None:
-        """Write the cache within SAVE_DELAY of the first change since the last write.
+        """Configuration changed (sub-devices, local configs, held writes, maps, logins):
+        write the cache at the next turn of the loop.
+
+        One call schedules the write and the rest until it happens join it, so a stream of
+        changes cannot postpone it (it saves the state of its moment).
+        """
+        if self._config_due:
+            return
+        self._config_due = self._save_due = True
+        self._cache.async_delay_save(self._cache_now, CONFIG_SAVE_DELAY)
+
+    def save_values(self) -> None:
+        """Live values changed: they are written on a fixed cadence, within SAVE_DELAY of
+        the first change since the last write, never once per report.
 
         Home Assistant's delayed save moves the write later at every call: with a device
         reporting more often than the delay, it would wait for shutdown. So one call
-        schedules the write, and the rest wait for it (it saves the state of its moment).
+        schedules the write, and the rest wait for it.
         """
         if self._save_due:
             return
@@ -468,7 +489,7 @@ class DeviceRuntime(ABC):
         self._cache.async_delay_save(self._cache_now, SAVE_DELAY)
 
     def _cache_now(self) -> dict[str, Any]:
-        self._save_due = False
+        self._save_due = self._config_due = False
         return self._cache_data()
 
     def _cache_data(self) -> dict[str, Any]:
