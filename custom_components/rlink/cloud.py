@@ -131,9 +131,10 @@ class RlinkCloud(DeviceRuntime):
         self.async_sync_subentries()
         session = self._make_session()
         self.session = session
+        handle = self.held(self.router.handle)
         for home in self.homes:
-            session.subscribe(app_topic(TopicKind.NOTIFY, home), self.router.handle)
-        session.subscribe(app_topic(TopicKind.USER_NOTIFY, self.user_id), self.router.handle)
+            session.subscribe(app_topic(TopicKind.NOTIFY, home), handle)
+        session.subscribe(app_topic(TopicKind.USER_NOTIFY, self.user_id), handle)
         await self._connect(session, "cloud_auth_failed")
         self.spawn(self._watch_push(), "rlink cloud watchdog")
         self.spawn(self._expire_held_writes(), "rlink held writes")

@@ -165,13 +165,18 @@ class RlinkHub(DeviceRuntime):
             await self._start_device_server(cache.get("logins", {}))
         session = self._make_session()
         self.session = session
-        session.subscribe(device_filter(TopicKind.REPORT), self._on_report)
-        session.subscribe(device_filter(TopicKind.ISSUE_RESPONSE), self._on_issue_response)
+        session.subscribe(device_filter(TopicKind.REPORT), self.held(self._on_report))
+        session.subscribe(
+            device_filter(TopicKind.ISSUE_RESPONSE), self.held(self._on_issue_response)
+        )
         session.subscribe(
             str(ProductTopic(TopicKind.PRODUCT_ISSUE_RESPONSE, "+")), self._on_product_response
         )
         if isinstance(session, MqttSession):
             await self._connect(session, "broker_auth_failed")
+            with contextlib.suppress(TimeoutError):  # a slow SUBACK is the broker's business
+                async with asyncio.timeout(SUBSCRIBE_WAIT):
+                    await session.wait_subscribed()
         else:
             self.follow_models()
             self._on_session_state(SessionState.CONNECTED, None)
@@ -237,6 +242,9 @@ class RlinkHub(DeviceRuntime):
             on_state=self._on_session_state,
             on_connect_error=self._on_connect_error,
             name="rlink hub",
+            # The broker keeps the hub's subscriptions and queues what devices report while
+            # Home Assistant restarts or the link is down: nothing acknowledged is lost.
+            clean_session=False,
         )
 
     def _on_connect_error(self, err: ConnectError) -> None:
@@ -740,5 +748,6 @@ class RlinkHub(DeviceRuntime):
 
 
 _RESYNC_ROUNDS: Final = (0.0, 5.0, 15.0, 45.0)
+SUBSCRIBE_WAIT: Final = 10.0
 _INFO_FIELDS: Final = frozenset({"name", "name_by_user", "area_id"})
 _NETWORK_KEYS: Final = frozenset({"currentSsid", "networkType", "signal", "signalValue"})

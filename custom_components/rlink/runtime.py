@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -45,8 +46,10 @@ from .protocol.codes import DeviceCommand as Cmd
 from .protocol.errors import ValueRejected
 from .protocol.messages import JsonObject, Message
 from .protocol.model import Property, bool_encoding_of, encode_value, validate, validate_write
+from .protocol.routing import MessageHandler
 from .protocol.server.limits import LogThrottle
 from .protocol.session import AuthRefused, ConnectError, MqttSession, SessionState
+from .protocol.topics import Topic
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -61,6 +64,8 @@ def cache_key(entry_id: str) -> str:
 
 
 WAKE_TIMEOUT: Final = 10.0
+HELD_MESSAGES: Final = 20_000
+"""Messages kept while the entities are being set up (a fleet reconnecting at once)."""
 REJECTED: Final = object()
 """What `checked_value` returns for a value the model does not allow."""
 _LOG_INTERVAL: Final = 300.0
@@ -115,6 +120,9 @@ class DeviceRuntime(ABC):
         self._device_listeners: list[DevicesListener] = [self.entities.async_device_changed]
         self._unsubscribe: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._held: deque[tuple[MessageHandler, Topic, Message]] | None = deque(
+            maxlen=HELD_MESSAGES
+        )
 
     # --- what a transport supplies ------------------------------------------------------
 
@@ -203,7 +211,44 @@ class DeviceRuntime(ABC):
     async def async_wake(self, device: RlinkDevice, timeout: float = WAKE_TIMEOUT) -> None:  # noqa: ASYNC109
         """Wake a sleeping device and wait (bounded) until it speaks."""
 
+    def held(self, handler: MessageHandler) -> MessageHandler:
+        """`handler`, but until the entities exist (`async_ready`) the messages wait.
+
+        Right after a start, the broker hands over what came while Home Assistant was away
+        and devices report as they reconnect: each report must become a state of its own,
+        not only the last one folded into the entity's first state.
+        """
+
+        def handle(topic: Topic, message: Message) -> None:
+            if self._held is None:
+                handler(topic, message)
+                return
+            if len(self._held) == self._held.maxlen:
+                self.log.warning(
+                    ("held",),
+                    "More than %d messages came during start-up; the oldest are dropped",
+                    HELD_MESSAGES,
+                )
+            self._held.append((handler, topic, message))
+
+        return handle
+
+    @callback
+    def async_ready(self) -> None:
+        """The entities are set up: handle the messages that waited, in order."""
+        held, self._held = self._held, None
+        for handler, topic, message in held or ():
+            try:
+                handler(topic, message)
+            except Exception as err:  # the others still count
+                self.log.warning(
+                    ("held_failed", type(err).__name__),
+                    "A message held during start-up could not be handled: %s",
+                    err,
+                )
+
     async def async_stop(self) -> None:
+        self._held = None
         for undo in self._unsubscribe:
             undo()
         self._unsubscribe.clear()
