@@ -119,8 +119,14 @@ class Mosquitto:
         *,
         cert: tuple[Path, Path] | None = None,
         users: dict[str, str] | None = None,
+        persistent: bool = False,
     ) -> None:
-        """`users` (name -> password), when given, are the only logins accepted."""
+        """`users` (name -> password), when given, are the only logins accepted.
+
+        `persistent` keeps sessions (subscriptions, queued messages) across a restart, as
+        Debian's packaged configuration does; saved every second here, so a broker killed
+        with SIGKILL comes back with them too.
+        """
         self.port = free_port()
         self.tls_port = free_port() if cert else None
         self.conf = workdir / "mosquitto.conf"
@@ -128,8 +134,16 @@ class Mosquitto:
         lines = [
             f"user {getpass.getuser()}",
             f"listener {self.port} 127.0.0.1",
-            "persistence false",
         ]
+        if persistent:
+            lines += [
+                "persistence true",
+                f"persistence_location {workdir}/",
+                "autosave_interval 1",
+            ]
+        else:
+            lines.append("persistence false")
+        self.database = workdir / "mosquitto.db"
         if users:
             lines += ["allow_anonymous false", f"password_file {_password_file(workdir, users)}"]
         else:
@@ -153,6 +167,13 @@ class Mosquitto:
     async def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
+            await asyncio.to_thread(self.process.wait, 10)
+        self.process = None
+
+    async def kill(self) -> None:
+        """SIGKILL: no goodbye to anyone, nothing saved at the end."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
             await asyncio.to_thread(self.process.wait, 10)
         self.process = None
 

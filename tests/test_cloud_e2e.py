@@ -330,6 +330,52 @@ async def test_refused_credentials_start_reauth(hass: HomeAssistant, cloud: Fake
     assert [f["context"]["source"] for f in flows] == ["reauth"]
 
 
+async def test_rest_refused_at_runtime_starts_reauth(hass: HomeAssistant, cloud: FakeCloud) -> None:
+    """The account's secret changes on the platform while the push session stays up: the
+    first REST call answered 401 opens a reauth flow (one, however many calls fail), and the
+    new secret brings commands back."""
+    entry = await cloud_entry(hass, cloud)
+    (plug_id,) = await connect_devices(entry, cloud, PLUG)
+    switch = await _entity(hass, "switch", plug_id, "switch")
+    await until(lambda: hass.states.get(switch).state == "off", 10)
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+
+    cloud.secret = "rotated-on-the-platform"  # old signatures now get HTTP 401
+    for _ in range(2):
+        with pytest.raises(HomeAssistantError) as refused:
+            await hass.services.async_call(
+                "switch", "turn_on", {"entity_id": switch}, blocking=True
+            )
+        assert refused.value.translation_key == "cloud_rest_refused"
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [f["context"]["source"] for f in flows] == ["reauth"]
+    assert flows[0]["context"]["entry_id"] == entry.entry_id
+
+    result = await hass.config_entries.flow.async_configure(
+        flows[0]["flow_id"], {"app_secret": "rotated-on-the-platform"}
+    )
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    devices = entry.runtime_data.devices  # a new runtime: the entry was reloaded
+    await until(lambda: plug_id in devices and devices[plug_id].online, 10)
+    await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
+    await until(lambda: hass.states.get(switch).state == "on")
+
+
+async def test_rest_forbidden_starts_reauth_too(hass: HomeAssistant, cloud: FakeCloud) -> None:
+    entry = await cloud_entry(hass, cloud)
+    (plug_id,) = await connect_devices(entry, cloud, PLUG)
+    cloud.faults.rest_status = 403
+    with pytest.raises(HomeAssistantError) as refused:
+        await entry.runtime_data.async_refresh(entry.runtime_data.devices[plug_id])
+    assert refused.value.translation_key == "cloud_rest_refused"
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [f["context"]["source"] for f in flows] == ["reauth"]
+
+
 async def test_reconfigure_and_options(
     hass: HomeAssistant, cloud: FakeCloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:

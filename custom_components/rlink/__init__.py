@@ -67,6 +67,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> Non
     if isinstance(runtime, RlinkHub):
         _follow_time_zone(hass, entry, runtime)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    runtime.async_ready()
 
 
 def _follow_time_zone(hass: HomeAssistant, entry: RlinkConfigEntry, hub: RlinkHub) -> None:

@@ -347,7 +347,7 @@ class HubAnswers(ResponderBackend):
             if network:
                 target.network.update(network)
                 target.notify(network)
-                self.hub.save_soon()
+                self.hub.save_values()
 
     def _forget(self, device: RlinkDevice) -> None:
         device.values.clear()

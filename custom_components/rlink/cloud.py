@@ -131,9 +131,10 @@ class RlinkCloud(DeviceRuntime):
         self.async_sync_subentries()
         session = self._make_session()
         self.session = session
+        handle = self.held(self.router.handle)
         for home in self.homes:
-            session.subscribe(app_topic(TopicKind.NOTIFY, home), self.router.handle)
-        session.subscribe(app_topic(TopicKind.USER_NOTIFY, self.user_id), self.router.handle)
+            session.subscribe(app_topic(TopicKind.NOTIFY, home), handle)
+        session.subscribe(app_topic(TopicKind.USER_NOTIFY, self.user_id), handle)
         await self._connect(session, "cloud_auth_failed")
         self.spawn(self._watch_push(), "rlink cloud watchdog")
         self.spawn(self._expire_held_writes(), "rlink held writes")
@@ -148,6 +149,14 @@ class RlinkCloud(DeviceRuntime):
         if isinstance(err, AuthRefused):
             _LOGGER.warning("The rlink broker refuses the account's credentials: %s", err)
             self.entry.async_start_reauth(self.hass)
+
+    def _rest_refused(self, err: rest.RestAuthError) -> None:
+        """The app API stopped taking the account's signature (a new secret, a revoked
+        token): ask the user for credentials, once, rather than failing every command."""
+        self.log.warning(
+            ("rest_refused",), "The rlink app API refuses the account's credentials: %s", err
+        )
+        self.entry.async_start_reauth(self.hass)
 
     @callback
     def _on_session_state(self, state: SessionState, reason: str | None) -> None:
@@ -313,6 +322,7 @@ class RlinkCloud(DeviceRuntime):
         try:
             return await self.rest.call(request)
         except rest.RestAuthError as err:
+            self._rest_refused(err)
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="cloud_rest_refused",

@@ -192,7 +192,7 @@ class NotificationRouter:
         network = {k: kept[k] for k in NETWORK_KEYS if k in kept}
         device.network.update(network)
         device.notify(set(kept) | set(network))
-        self.cloud.save_soon()
+        self.cloud.save_values()
         self.cloud.resolve(Note.DEVICE_PROPERTY_UPDATE, device.uuid, data)
 
     def _webrtc(self, data: JsonObject) -> None:

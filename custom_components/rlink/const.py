@@ -74,6 +74,9 @@ CONF_STORE_PUBLIC_URL: Final = "store_public_url"
 # Timing
 COMMAND_TIMEOUT: Final = 10.0
 SAVE_DELAY: Final = 10.0
+"""Seconds within which changed live values reach the device cache."""
+CONFIG_SAVE_DELAY: Final = 0.0
+"""Configuration (sub-devices, local configs, held writes, maps, logins) is written at once."""
 
 # Bus events
 EVENT_DEVICE_EVENT: Final = f"{DOMAIN}_event"

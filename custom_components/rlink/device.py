@@ -18,7 +18,7 @@ import orjson
 from homeassistant.core import callback
 
 from .kinds import EMPTY_PROFILE, DeviceProfile
-from .protocol.model import BoolEncoding, ObjectModel, bool_encoding_of
+from .protocol.model import BoolEncoding, ObjectModel
 
 LAST_MESSAGES: Final = 20
 """How many recent messages per device diagnostics keep."""
@@ -161,10 +161,6 @@ class RlinkDevice:
     def apply_values(self, values: Mapping[str, Any]) -> frozenset[str]:
         """Take reported values; returns the identifiers whose value changed."""
         changed = {k for k, v in values.items() if self.values.get(k, _MISSING) != v}
-        for key, value in values.items():
-            prop = self.model.property(key) if self.model is not None else None
-            if prop is not None and prop.type == "bool":
-                self.bool_encoding = bool_encoding_of(value) or self.bool_encoding
         self.values.update(values)
         if not changed:
             self._check_watches()  # a report of the value it already had confirms too

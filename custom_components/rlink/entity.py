@@ -119,6 +119,8 @@ class CompositeEntity(RlinkEntity):
         prop, value = self.role(name), self.role_value(name)
         if prop is None or value is None:
             return None
+        if isinstance(value, bool):
+            return value  # stored as the model reads it
         try:
             return bool(validate(prop, value))
         except ValueError:
@@ -157,6 +159,8 @@ def bool_state(entity: RlinkEntity) -> bool | None:
     prop, value = entity.entity_description.prop, entity.reported_value
     if value is None or prop is None:
         return None
+    if isinstance(value, bool):
+        return value  # stored as the model reads it; only an inferred model's values are raw
     try:
         return bool(validate(prop, value))
     except ValueError:

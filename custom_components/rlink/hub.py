@@ -166,13 +166,18 @@ class RlinkHub(DeviceRuntime):
             await self._start_device_server(cache.get("logins", {}))
         session = self._make_session()
         self.session = session
-        session.subscribe(device_filter(TopicKind.REPORT), self._on_report)
-        session.subscribe(device_filter(TopicKind.ISSUE_RESPONSE), self._on_issue_response)
+        session.subscribe(device_filter(TopicKind.REPORT), self.held(self._on_report))
+        session.subscribe(
+            device_filter(TopicKind.ISSUE_RESPONSE), self.held(self._on_issue_response)
+        )
         session.subscribe(
             str(ProductTopic(TopicKind.PRODUCT_ISSUE_RESPONSE, "+")), self._on_product_response
         )
         if isinstance(session, MqttSession):
             await self._connect(session, "broker_auth_failed")
+            with contextlib.suppress(TimeoutError):  # a slow SUBACK is the broker's business
+                async with asyncio.timeout(SUBSCRIBE_WAIT):
+                    await session.wait_subscribed()
         else:
             self.follow_models()
             self._on_session_state(SessionState.CONNECTED, None)
@@ -239,6 +244,9 @@ class RlinkHub(DeviceRuntime):
             on_state=self._on_session_state,
             on_connect_error=self._on_connect_error,
             name="rlink hub",
+            # The broker keeps the hub's subscriptions and queues what devices report while
+            # Home Assistant restarts or the link is down: nothing acknowledged is lost.
+            clean_session=False,
         )
 
     def _on_connect_error(self, err: ConnectError) -> None:
@@ -707,7 +715,8 @@ class RlinkHub(DeviceRuntime):
         """Send values already checked and encoded by `prepare_values`; done when the
         device confirms them, by its reply or by reporting them."""
         expected = dict(prepared)
-        reported = device.when(lambda d: all(d.values.get(k) == v for k, v in expected.items()))
+        stored = self.stored_form(device, expected)
+        reported = device.when(lambda d: all(d.values.get(k) == v for k, v in stored.items()))
         if device.gateway is None:
             await self.async_confirmed(device, Cmd.PROPERTY_SET, {"properties": expected}, reported)
             return
@@ -737,10 +746,11 @@ class RlinkHub(DeviceRuntime):
         if network:
             gateway.network.update(network)
             gateway.notify(_NETWORK_KEYS)
-            self.save_soon()
+            self.save_values()
         return {k: v for k, v in data.items() if k != "wifiList"}
 
 
 _RESYNC_ROUNDS: Final = (0.0, 5.0, 15.0, 45.0)
+SUBSCRIBE_WAIT: Final = 10.0
 _INFO_FIELDS: Final = frozenset({"name", "name_by_user", "area_id"})
 _NETWORK_KEYS: Final = frozenset({"currentSsid", "networkType", "signal", "signalValue"})

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -28,7 +29,14 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
 from .answers import HubAnswers
-from .const import COMMAND_TIMEOUT, CONF_DEVICES, DOMAIN, MANUFACTURER, SAVE_DELAY
+from .const import (
+    COMMAND_TIMEOUT,
+    CONF_DEVICES,
+    CONFIG_SAVE_DELAY,
+    DOMAIN,
+    MANUFACTURER,
+    SAVE_DELAY,
+)
 from .desired import CHECK_INTERVAL, DesiredState
 from .device import RlinkDevice
 from .entity import EntityFactory
@@ -37,9 +45,11 @@ from .models import ModelStore
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.errors import ValueRejected
 from .protocol.messages import JsonObject, Message
-from .protocol.model import Property, encode_value, validate, validate_write
+from .protocol.model import Property, bool_encoding_of, encode_value, validate, validate_write
+from .protocol.routing import MessageHandler
 from .protocol.server.limits import LogThrottle
 from .protocol.session import AuthRefused, ConnectError, MqttSession, SessionState
+from .protocol.topics import Topic
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -54,6 +64,10 @@ def cache_key(entry_id: str) -> str:
 
 
 WAKE_TIMEOUT: Final = 10.0
+HELD_MESSAGES: Final = 20_000
+"""Messages kept while the entities are being set up (a fleet reconnecting at once)."""
+REJECTED: Final = object()
+"""What `checked_value` returns for a value the model does not allow."""
 _LOG_INTERVAL: Final = 300.0
 
 type DevicesListener = Callable[[RlinkDevice], None]
@@ -100,11 +114,15 @@ class DeviceRuntime(ABC):
         self.started_at = time.monotonic()
         self._cache: Store[dict[str, Any]] = Store(hass, CACHE_VERSION, cache_key(entry.entry_id))
         self._save_due = False
+        self._config_due = False
         self.entities = EntityFactory(hass, self)
         self.desired = DesiredState(self)
         self._device_listeners: list[DevicesListener] = [self.entities.async_device_changed]
         self._unsubscribe: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._held: deque[tuple[MessageHandler, Topic, Message]] | None = deque(
+            maxlen=HELD_MESSAGES
+        )
 
     # --- what a transport supplies ------------------------------------------------------
 
@@ -193,7 +211,44 @@ class DeviceRuntime(ABC):
     async def async_wake(self, device: RlinkDevice, timeout: float = WAKE_TIMEOUT) -> None:  # noqa: ASYNC109
         """Wake a sleeping device and wait (bounded) until it speaks."""
 
+    def held(self, handler: MessageHandler) -> MessageHandler:
+        """`handler`, but until the entities exist (`async_ready`) the messages wait.
+
+        Right after a start, the broker hands over what came while Home Assistant was away
+        and devices report as they reconnect: each report must become a state of its own,
+        not only the last one folded into the entity's first state.
+        """
+
+        def handle(topic: Topic, message: Message) -> None:
+            if self._held is None:
+                handler(topic, message)
+                return
+            if len(self._held) == self._held.maxlen:
+                self.log.warning(
+                    ("held",),
+                    "More than %d messages came during start-up; the oldest are dropped",
+                    HELD_MESSAGES,
+                )
+            self._held.append((handler, topic, message))
+
+        return handle
+
+    @callback
+    def async_ready(self) -> None:
+        """The entities are set up: handle the messages that waited, in order."""
+        held, self._held = self._held, None
+        for handler, topic, message in held or ():
+            try:
+                handler(topic, message)
+            except Exception as err:  # the others still count
+                self.log.warning(
+                    ("held_failed", type(err).__name__),
+                    "A message held during start-up could not be handled: %s",
+                    err,
+                )
+
     async def async_stop(self) -> None:
+        self._held = None
         for undo in self._unsubscribe:
             undo()
         self._unsubscribe.clear()
@@ -202,7 +257,7 @@ class DeviceRuntime(ABC):
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._save_due = False
+        self._save_due = self._config_due = False
         await self._cache.async_save(self._cache_data())
 
     async def _connect(self, session: MqttSession, refused_key: str) -> None:
@@ -245,9 +300,11 @@ class DeviceRuntime(ABC):
             accepted = values
         else:
             accepted = {}
+            self._learn_bool_encoding(device, values)
             for key, value in values.items():
-                if self.check_value(device, key, value):
-                    accepted[key] = value
+                checked = self.checked_value(device, key, value)
+                if checked is not REJECTED:
+                    accepted[key] = checked  # kept as the model reads it: no re-check on read
                 else:
                     self.log.warning(
                         ("value", device.uuid, key),
@@ -259,7 +316,7 @@ class DeviceRuntime(ABC):
         changed = device.apply_values(accepted)
         if changed:
             device.notify(changed)
-            self.save_soon()
+            self.save_values()
 
     def update_versions(self, device: RlinkDevice, data: JsonObject) -> None:
         """Take the firmware versions a message carries."""
@@ -318,6 +375,7 @@ class DeviceRuntime(ABC):
     def _attach_model(self, device: RlinkDevice) -> None:
         device.model = self.models.effective(device.pid) if device.pid else None
         device.model_inferred = bool(device.pid) and self.models.is_inferred(device.pid)
+        self._normalise_values(device)
         self._resolve_profile(device)
 
     def _resolve_profile(self, device: RlinkDevice) -> bool:
@@ -451,11 +509,24 @@ class DeviceRuntime(ABC):
         return (device.online or device.profile.sleeping) and self._carrier_up(device)
 
     def save_soon(self) -> None:
-        """Write the cache within SAVE_DELAY of the first change since the last write.
+        """Configuration changed (sub-devices, local configs, held writes, maps, logins):
+        write the cache at the next turn of the loop.
+
+        One call schedules the write and the rest until it happens join it, so a stream of
+        changes cannot postpone it (it saves the state of its moment).
+        """
+        if self._config_due:
+            return
+        self._config_due = self._save_due = True
+        self._cache.async_delay_save(self._cache_now, CONFIG_SAVE_DELAY)
+
+    def save_values(self) -> None:
+        """Live values changed: they are written on a fixed cadence, within SAVE_DELAY of
+        the first change since the last write, never once per report.
 
         Home Assistant's delayed save moves the write later at every call: with a device
         reporting more often than the delay, it would wait for shutdown. So one call
-        schedules the write, and the rest wait for it (it saves the state of its moment).
+        schedules the write, and the rest wait for it.
         """
         if self._save_due:
             return
@@ -463,7 +534,7 @@ class DeviceRuntime(ABC):
         self._cache.async_delay_save(self._cache_now, SAVE_DELAY)
 
     def _cache_now(self) -> dict[str, Any]:
-        self._save_due = False
+        self._save_due = self._config_due = False
         return self._cache_data()
 
     def _cache_data(self) -> dict[str, Any]:
@@ -589,18 +660,44 @@ class DeviceRuntime(ABC):
             raise command_error("device_offline", device)
         await self.async_write(device, prepared)
 
-    def check_value(self, device: RlinkDevice, identifier: str, value: Any) -> bool:
-        """Whether a reported value fits the model (always true without one)."""
+    def checked_value(self, device: RlinkDevice, identifier: str, value: Any) -> Any:
+        """A reported value as its model reads it (`1`, `"1"` and `true` are all True), or
+        REJECTED when it does not fit; unchanged without a model to read it by."""
         if device.model is None or device.model_inferred:
-            return True
+            return value
         prop = device.model.property(identifier)
         if prop is None:
-            return False
+            return REJECTED
         try:
-            validate(prop, value)
+            return validate(prop, value)
         except ValueRejected:
-            return False
-        return True
+            return REJECTED
+
+    def stored_form(self, device: RlinkDevice, prepared: Mapping[str, Any]) -> dict[str, Any]:
+        """Values prepared for the wire as the device's state will hold them once reported."""
+        return {k: self.checked_value(device, k, v) for k, v in prepared.items()}
+
+    def _learn_bool_encoding(self, device: RlinkDevice, raw: Mapping[str, Any]) -> None:
+        """How the device writes booleans (0/1 or false/true), seen in what it reports:
+        writes to it use the same."""
+        if device.model is None:
+            return
+        for key, value in raw.items():
+            prop = device.model.property(key)
+            if prop is not None and prop.type == "bool":
+                device.bool_encoding = bool_encoding_of(value) or device.bool_encoding
+
+    def _normalise_values(self, device: RlinkDevice) -> None:
+        """Values kept before the device had this model (or from an older cache) are read
+        by it now, once; those it does not allow are dropped."""
+        if device.model is None or device.model_inferred:
+            return
+        for key, value in list(device.values.items()):
+            checked = self.checked_value(device, key, value)
+            if checked is REJECTED:
+                del device.values[key]
+            else:
+                device.values[key] = checked
 
     async def _expire_held_writes(self) -> None:
         while True:

@@ -26,9 +26,13 @@ from .codes import Status
 from .errors import ProductNotFound, ProtocolError, RlinkError, ServiceNotActivated
 from .messages import JsonObject, Message
 from .model import ModelFormat, ObjectModel, model_to_format
+from .server.limits import LogThrottle
 from .timeinfo import time_reply
 
 _LOGGER = logging.getLogger(__name__)
+
+FAILURE_LOG_INTERVAL: Final = 300.0
+"""Seconds between two log lines about the same kind of failure."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +304,7 @@ class Responder:
     def __init__(self, backend: ResponderBackend, *, clock: Callable[[], int] | None = None):
         self.backend = backend
         self._clock = clock or messages._now
+        self._failures = LogThrottle(FAILURE_LOG_INTERVAL)
 
     def handle(self, device: DeviceRef, message: Message) -> Message | None:
         """Act on `message` and return the reply to publish, if the device wants one."""
@@ -318,7 +323,28 @@ class Responder:
             if err.code == Status.SERVICE_NOT_ACTIVATED:
                 _LOGGER.info("%s asked for %s: %s", device.uuid, message.code, err.msg)
             return self._reply(message, None, err.code, err.msg), err.code
+        except Exception as err:  # one message must not stop the others
+            self._note_failure(device, message, err)
+            status = Status.SERVICE_EXCEPTION
+            return self._reply(message, None, status, "service exception"), status
         return self._reply(message, data, Status.SUCCESS, None), Status.SUCCESS
+
+    def _note_failure(self, device: DeviceRef, message: Message, err: Exception) -> None:
+        """A bug of ours, not the device's: said once per kind, the traceback at debug level,
+        so a device repeating the message cannot fill the log."""
+        if not self._failures((str(message.code), type(err).__name__)):
+            return
+        _LOGGER.warning(
+            "Could not handle %s from %s (%s: %s); answered %s. Further failures of this kind "
+            "are not logged for %d minutes",
+            message.code,
+            device.uuid,
+            type(err).__name__,
+            err,
+            int(Status.SERVICE_EXCEPTION),
+            FAILURE_LOG_INTERVAL // 60,
+        )
+        _LOGGER.debug("The failure handling %s", message.code, exc_info=err)
 
     def _reply(
         self, message: Message, data: JsonObject | None, res: int, msg: str | None

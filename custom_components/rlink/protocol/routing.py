@@ -105,6 +105,7 @@ class MessageRouter:
         self.routes: dict[str, MessageHandler] = {}
         self._pending: dict[tuple[str, str], asyncio.Future[Message]] = {}
         self._parse_log = LogThrottle(PARSE_LOG_INTERVAL)
+        self._handler_log = LogThrottle(PARSE_LOG_INTERVAL)
 
     def add(self, topic_filter: str, handler: MessageHandler) -> Callable[[], bool]:
         """Route `topic_filter` to `handler`; the returned function undoes it (True if it did)."""
@@ -144,8 +145,8 @@ class MessageRouter:
             return
         try:
             handler(topic, message)
-        except Exception:
-            _LOGGER.exception("%s: handler for %s failed", self.name, topic_name)
+        except Exception as err:  # the next message is served all the same
+            self._note_handler_error(topic, err)
 
     async def request(
         self,
@@ -200,3 +201,17 @@ class MessageRouter:
         self.stats.parse_errors += 1
         if self._parse_log((topic, type(err).__name__ + (err.field or ""))):
             _LOGGER.warning("%s: dropped a message on %s: %s", self.name, topic, err)
+
+    def _note_handler_error(self, topic: Topic, err: Exception) -> None:
+        """Once per topic kind and failure kind: a message that trips a handler tends to
+        come again, and each time would otherwise print a traceback."""
+        if self._handler_log((str(topic.kind), type(err).__name__)):
+            _LOGGER.warning(
+                "%s: handling a %s message failed (%s: %s); later ones like it are not logged "
+                "for a while",
+                self.name,
+                topic.kind,
+                type(err).__name__,
+                err,
+            )
+            _LOGGER.debug("%s: the failure", self.name, exc_info=err)

@@ -130,7 +130,10 @@ class MqttSession:
         on_state: StateListener | None = None,
         on_connect_error: Callable[[ConnectError], None] | None = None,
         name: str = "rlink",
+        clean_session: bool = True,
     ) -> None:
+        """`clean_session=False` asks the broker to keep the session's subscriptions, and
+        the QoS 1 messages for them, while it is away: needs a client id that stays the same."""
         self.host = host
         self.port = port
         self.name = name
@@ -143,6 +146,7 @@ class MqttSession:
         self._backoff = backoff
         self._on_state = on_state
         self._on_connect_error = on_connect_error
+        self._clean_session = clean_session
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._state = SessionState.DISCONNECTED
@@ -306,7 +310,9 @@ class MqttSession:
                         self._on_connect_error(err)
                     delay = self._delay(attempt)
                     attempt += 1
-                    _LOGGER.info("%s: %s; next attempt in %.1f s", self.name, err, delay)
+                    # Whoever owns the session says once that it is down and once that it
+                    # is back (see `on_state`); each attempt is only worth a debug line.
+                    _LOGGER.debug("%s: %s; next attempt in %.1f s", self.name, err, delay)
                     await asyncio.sleep(delay)
                     continue
             connected = False
@@ -328,7 +334,7 @@ class MqttSession:
             CallbackAPIVersion.VERSION2,
             client_id=credentials.client_id,
             protocol=MQTTProtocolVersion.MQTTv311,
-            clean_session=True,
+            clean_session=self._clean_session,
         )
         client.username_pw_set(credentials.username, credentials.password)
         client.suppress_exceptions = True

@@ -1,0 +1,120 @@
+"""Faults around an external broker (Debian's Mosquitto), with numbered reports before,
+during and after each: every report a device got an acknowledgement for becomes a state.
+
+The hub's session is persistent (a fixed client id, no clean session), so the broker keeps
+its subscriptions and queues what devices report while the hub is away; its subscriptions
+are in place before any device's first report after a restart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from homeassistant.config_entries import SOURCE_USER, ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+
+from custom_components.rlink.const import DOMAIN
+
+from .brokers import MOSQUITTO, Mosquitto, until
+from .faults import COUNTER, NumberedReporter, StateLog, missing
+from .hub import add_device, device, entity_id, write_models
+
+pytestmark = [
+    pytest.mark.usefixtures("custom_integrations", "sockets"),
+    pytest.mark.skipif(MOSQUITTO is None, reason="mosquitto is not installed"),
+]
+
+PLUG = device("plug", "numbered-plug")
+
+
+async def _hub(hass: HomeAssistant, port: int) -> ConfigEntry:
+    write_models(hass, ["plug"])
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    for step in ("local_hub", "external"):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": step}
+        )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"host": "127.0.0.1", "port": port}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    await hass.async_block_till_done()
+    entry: ConfigEntry = result["result"]
+    await add_device(hass, entry, PLUG)
+    return entry
+
+
+async def _shown(hass: HomeAssistant, entity: str, number: int) -> None:
+    await until(lambda: (s := hass.states.get(entity)) is not None and s.state == str(number), 30)
+
+
+async def test_reports_while_the_hub_is_away_are_not_lost(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """Home Assistant stops its hub (a restart, an update) while the device goes on
+    reporting; the broker acknowledges those reports, and they arrive when the hub is back,
+    each as a state of its own, as do the reports sent right after it came back."""
+    broker = Mosquitto(tmp_path)
+    await broker.start()
+    reporter = NumberedReporter("127.0.0.1", broker.port, PLUG)
+    try:
+        entry = await _hub(hass, broker.port)
+        counter = entity_id(hass, "number", PLUG.uuid, COUNTER)
+        log = StateLog(hass, counter)
+        await reporter.start()
+        await reporter.send_paced(range(1, 11))
+        await _shown(hass, counter, 10)
+
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await reporter.send_paced(range(11, 21))
+        await until(reporter.all_acknowledged, 15)  # the broker has them all
+
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await reporter.send_paced(range(21, 31), every=0)  # at once, right after connect
+        await _shown(hass, counter, 30)
+        await until(reporter.all_acknowledged, 15)
+        log.close()
+        assert reporter.acknowledged == set(range(1, 31))
+        assert missing(reporter.acknowledged, log.numbers()) == []
+        await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        reporter.stop()
+        await broker.stop()
+
+
+@pytest.mark.parametrize("how", ["stop", "kill"])
+async def test_broker_restarted_mid_stream(hass: HomeAssistant, tmp_path: Path, how: str) -> None:
+    """The broker goes away mid-stream (stopped, or killed with SIGKILL) and comes back:
+    reports before, during (queued by the device) and after all become states."""
+    broker = Mosquitto(tmp_path, persistent=True)
+    await broker.start()
+    reporter = NumberedReporter("127.0.0.1", broker.port, PLUG)
+    try:
+        entry = await _hub(hass, broker.port)
+        hub = entry.runtime_data
+        counter = entity_id(hass, "number", PLUG.uuid, COUNTER)
+        log = StateLog(hass, counter)
+        await reporter.start()
+        await reporter.send_paced(range(1, 21))
+        await _shown(hass, counter, 20)
+        # Saved once with the hub's session in it: what Debian's broker has after a while.
+        await until(broker.database.exists, 10)
+
+        outage: Any = broker.kill if how == "kill" else broker.stop
+        await outage()
+        await until(lambda: not hub.session.connected, 15)
+        await reporter.send_paced(range(21, 31))  # the device queues them meanwhile
+        await broker.start()
+        await reporter.send_paced(range(31, 61))
+        await until(reporter.all_acknowledged, 30)
+        await _shown(hass, counter, 60)
+        log.close()
+        assert reporter.acknowledged == set(range(1, 61))
+        assert missing(reporter.acknowledged, log.numbers()) == []
+        await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        reporter.stop()
+        await broker.stop()
