@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import string
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from custom_components.rlink import firmware, services
+from custom_components.rlink import camera, firmware, services
 
 INTEGRATION = Path(__file__).resolve().parents[1] / "custom_components" / "rlink"
 STRINGS = json.loads((INTEGRATION / "strings.json").read_text())
@@ -25,6 +26,8 @@ RAISED = re.compile(
     r'|\b(?:invalid|command_error)\(\s*"(?P<b>[a-z_]+)"'
     r'|_connect\(\s*\w+,\s*"(?P<c>[a-z_]+)"'
 )
+
+WEBRTC_ERROR = re.compile(r'\b_webrtc_error\(\s*"([a-z_]+)"')
 
 
 def _leaves(tree: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
@@ -76,6 +79,11 @@ def test_every_raised_error_has_a_message() -> None:
     }
     # A failed firmware install names its reason from a table.
     raised |= {f"ota_{reason}" for reason in (*firmware.OTA_ERRORS.values(), "install_failed")}
+    # A live view that fails tells the browser why, in words from the exceptions.
+    camera_source = (INTEGRATION / "camera.py").read_text()
+    codes = {*WEBRTC_ERROR.findall(camera_source), *camera.SIGNAL_ERRORS.values()}
+    raised |= {f"webrtc_{code}" for code in codes}
+    assert {"webrtc_device_busy", "webrtc_device_error", "webrtc_invalid_answer"} <= raised
     assert {"cloud_not_connected", "not_a_cloud_account", "invalid_value"} <= raised
     assert raised == set(STRINGS["exceptions"])  # none missing, none left over
 
@@ -109,3 +117,51 @@ def test_every_service_and_named_entity_has_an_icon() -> None:
     assert with_icon == named - {("update", "firmware")}
     for keys in icons["entity"].values():
         assert all(icon["default"].startswith("mdi:") for icon in keys.values())
+
+
+# Errors Home Assistant shows to the user: each one is built from a translation key.
+USER_ERRORS = frozenset(
+    {
+        "HomeAssistantError",
+        "ServiceValidationError",
+        "ConfigEntryError",
+        "ConfigEntryNotReady",
+        "ConfigEntryAuthFailed",
+    }
+)
+
+
+def _user_errors_built() -> Iterator[tuple[str, ast.Call]]:
+    for source in INTEGRATION.rglob("*.py"):
+        if "protocol" in source.relative_to(INTEGRATION).parts:
+            continue  # the protocol package speaks to devices, not to people
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                if name in USER_ERRORS:
+                    yield f"{source.name}:{node.lineno}", node
+
+
+def test_every_error_shown_to_the_user_is_translated() -> None:
+    built = list(_user_errors_built())
+    assert len(built) > 20  # the scan finds the integration's errors
+    for where, call in built:
+        keywords = {k.arg for k in call.keywords}
+        assert not call.args, f"{where}: a message in words instead of a translation key"
+        assert {"translation_domain", "translation_key"} <= keywords, where
+    # And nothing else reaches the user untranslated: no bare raise of a plain message, no
+    # live-view error for the browser in words written here.
+    for source in INTEGRATION.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "WebRTCError":
+                message = node.args[1] if len(node.args) > 1 else None
+                assert not isinstance(message, ast.Constant | ast.JoinedStr), (
+                    f"{source.name}:{node.lineno}: a live-view error in words, not translated"
+                )
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                func = node.exc.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                assert name not in {"Exception", "RuntimeError", "ValueError"}, (
+                    f"{source.name}:{node.lineno} raises {name} to Home Assistant"
+                )
