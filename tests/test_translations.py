@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import homeassistant
 import pytest
 import yaml
 
@@ -46,8 +47,41 @@ def _translation(language: str) -> dict[str, Any]:
     return json.loads((INTEGRATION / "translations" / f"{language}.json").read_text())
 
 
+# Home Assistant's common strings, which strings.json refers to as [%key:common::…%].
+HA_STRINGS = json.loads((Path(homeassistant.__file__).parent / "strings.json").read_text())
+REFERENCE = re.compile(r"\[%key:([a-z_:]+)%\]")
+
+
+def _resolved(tree: Any) -> Any:
+    """strings.json with each reference replaced by the text it names (as hassfest does)."""
+    if isinstance(tree, dict):
+        return {key: _resolved(value) for key, value in tree.items()}
+    match = REFERENCE.fullmatch(tree)
+    if match is None:
+        return tree
+    text: Any = HA_STRINGS
+    for key in match.group(1).split("::"):
+        text = text[key]
+    assert isinstance(text, str), match.group(1)
+    return text
+
+
 def test_english_is_the_source() -> None:
-    assert _translation("en") == STRINGS
+    assert _translation("en") == _resolved(STRINGS)
+
+
+def test_common_words_are_home_assistant_s_own() -> None:
+    """Where Home Assistant has a common string, strings.json refers to it."""
+    references = {path: text for path, text in _leaves(STRINGS) if REFERENCE.fullmatch(text)}
+    assert all(text.startswith("[%key:common::") for text in references.values())
+    for flow_step in ("external", "reauth_confirm", "reconfigure"):
+        for field in ("username", "password"):
+            path = ("config", "step", flow_step, "data", field)
+            assert references[path] == f"[%key:common::config_flow::data::{field}%]"
+    abort = STRINGS["config"]["abort"]
+    assert abort["reauth_successful"] == "[%key:common::config_flow::abort::reauth_successful%]"
+    # No reference hides inside other text, where Home Assistant would not resolve it.
+    assert not [p for p, t in _leaves(STRINGS) if "[%key:" in t and p not in references]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
