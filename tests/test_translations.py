@@ -199,3 +199,45 @@ def test_every_error_shown_to_the_user_is_translated() -> None:
                 assert name not in {"Exception", "RuntimeError", "ValueError"}, (
                     f"{source.name}:{node.lineno} raises {name} to Home Assistant"
                 )
+
+
+def _fields(schema: Any) -> set[str]:
+    return {str(getattr(key, "schema", key)) for key in schema.schema}
+
+
+def test_every_form_field_is_labelled_and_described() -> None:
+    """The forms' own schemas against strings.json: no field without a label and a
+    description (the quality scale's config-flow rule), whichever step shows it."""
+    from custom_components.rlink import cloud_flow, config_flow  # noqa: PLC0415
+
+    hub = {"host": "broker.lan", "port": 1883}
+    forms = {
+        ("config", "embedded"): [config_flow._embedded_schema({})],
+        ("config", "external"): [config_flow._external_schema({})],
+        ("config", "reconfigure"): [
+            config_flow._embedded_schema(hub),
+            config_flow._external_schema(hub),
+            cloud_flow.location_schema({}),
+        ],
+        ("config", "discovery_confirm"): [config_flow._device_schema(False, {})],
+        ("config", "cloud_account"): [cloud_flow.account_schema({})],
+        ("config", "reauth_confirm"): [cloud_flow.credentials_schema()],
+        ("device", "user"): [
+            config_flow._device_schema(True, {}),
+            cloud_flow.device_schema({}, with_id=True),
+        ],
+        ("device", "reconfigure"): [cloud_flow.device_schema({}, with_id=False)],
+        ("options", "init"): [cloud_flow.options_schema({})],
+    }
+    for (flow, step), schemas in forms.items():
+        texts = (
+            STRINGS["config_subentries"][flow]["step"][step]
+            if flow == "device"
+            else STRINGS[flow]["step"][step]
+        )
+        for schema in schemas:
+            fields = _fields(schema)
+            assert fields, (flow, step)
+            assert fields <= set(texts["data"]), (flow, step, fields - set(texts["data"]))
+            described = set(texts["data_description"])
+            assert fields <= described, (flow, step, fields - described)
