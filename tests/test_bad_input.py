@@ -321,3 +321,36 @@ async def test_an_update_the_device_started_ends_when_it_starts_again(plug_hub: 
     )
     await until(lambda: hass.states.get(update).attributes.get("installed_version") == "9.9.9")
     assert hass.states.get(update).attributes.get("in_progress") is False
+
+
+async def test_a_huge_field_in_a_malformed_message_is_logged_short(
+    plug_hub: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The words of a malformed message reach the log cut short, however long they were."""
+    caplog.set_level(logging.WARNING)
+    huge = "x" * 900_000
+    envelope = {"id": "big-1", "ts": 1700000000, "data": {}}
+    _raw(
+        plug_hub.client,
+        plug_hub.topic,
+        json.dumps({**envelope, "code": "property_report", "ack": huge}).encode(),
+    )
+    _raw(plug_hub.client, plug_hub.topic, json.dumps({**envelope, "code": huge}).encode())
+    await until(lambda: sum("characters)" in r.getMessage() for r in caplog.records) >= 2)
+    long_lines = [r.getMessage() for r in caplog.records if "characters)" in r.getMessage()]
+    assert all(len(line) < 500 for line in long_lines), [len(line) for line in long_lines]
+    assert all(huge not in r.getMessage() for r in caplog.records)
+    # The plug still reports.
+    await plug_hub.report({"power": 7.5})
+    await until(lambda: plug_hub.hass.states.get(plug_hub.power).state == "7.5")
+
+
+def test_errors_keep_a_short_excerpt_of_what_a_device_said() -> None:
+    from custom_components.rlink.protocol.errors import RlinkError, ValueRejected  # noqa: PLC0415
+    from custom_components.rlink.protocol.model import DataType, Property, validate  # noqa: PLC0415
+
+    with pytest.raises(ValueRejected) as raised:
+        validate(Property("mode", DataType.ENUM, enums=("0", "1")), "7" * 100_000)
+    assert len(str(raised.value)) < 400
+    assert "characters)" in str(raised.value)
+    assert len(str(RlinkError(1002, "no " * 50_000))) < 400

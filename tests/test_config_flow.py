@@ -117,10 +117,15 @@ async def test_embedded_listen_address(hass: HomeAssistant, sockets: None) -> No
     _reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.close()
     await writer.wait_closed()
-    # Reconfigure back to every interface: the hub restarts there.
+    # Reconfigure back to every interface: the hub restarts there. The port it holds
+    # needs no check, the address still does.
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": "reconfigure", "entry_id": entry.entry_id}
     )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"port": entry.data["port"], "bind_host": "10.0.0.300"}
+    )
+    assert result["errors"] == {"bind_host": "invalid_bind_host"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"port": entry.data["port"], "bind_host": "0.0.0.0"}
     )

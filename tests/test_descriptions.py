@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 
+from custom_components.rlink import sensor
 from custom_components.rlink.descriptions import state_class_for, unit_and_class
-from custom_components.rlink.protocol.model import DataType, Property
+from custom_components.rlink.device import RlinkDevice
+from custom_components.rlink.protocol.model import (
+    Access,
+    DataType,
+    ModelFormat,
+    ObjectModel,
+    Property,
+)
 
 
 def _prop(identifier: str, unit: str | None) -> Property:
@@ -35,15 +45,34 @@ def test_a_device_class_only_with_a_unit_it_allows(
 
 
 @pytest.mark.parametrize(
-    ("device_class", "unit", "state_class"),
+    ("prop", "state_class"),
     [
-        (SensorDeviceClass.ENERGY, "kWh", SensorStateClass.TOTAL_INCREASING),
-        (SensorDeviceClass.TEMPERATURE, "°C", SensorStateClass.MEASUREMENT),
-        (None, "rpm", SensorStateClass.MEASUREMENT),
-        (None, None, None),  # a fault code or an enum-like number keeps no statistics
+        (Property("energy", DataType.DOUBLE, unit="kWh"), SensorStateClass.TOTAL_INCREASING),
+        (Property("temperature", DataType.INT, unit="°C"), SensorStateClass.MEASUREMENT),
+        (Property("speed", DataType.INT, unit="rpm"), SensorStateClass.MEASUREMENT),
+        # A float is a reading even without a unit (a power factor, a pH).
+        (Property("power_factor", DataType.FLOAT), SensorStateClass.MEASUREMENT),
+        (Property("ph", DataType.DOUBLE), SensorStateClass.MEASUREMENT),
+        # An int with neither class nor unit is a fault code, a mode or a level.
+        (Property("fault", DataType.INT), None),
+        (Property("work_level", DataType.INT, min=0, max=3), None),
     ],
 )
 def test_statistics_only_for_quantities(
-    device_class: SensorDeviceClass | None, unit: str | None, state_class: SensorStateClass | None
+    prop: Property, state_class: SensorStateClass | None
 ) -> None:
-    assert state_class_for(device_class, unit) == state_class
+    assert state_class_for(prop, unit_and_class(prop)) == state_class
+
+
+@pytest.mark.parametrize("data_type", [DataType.STRUCT, DataType.ARRAY])
+def test_no_statistics_of_how_many_members_a_value_has(data_type: DataType) -> None:
+    model = ObjectModel(
+        None, None, ModelFormat.COMPLETE, (Property("schedule", data_type, access=Access.READ),)
+    )
+    device = RlinkDevice("rn01a1b2c3d4e5f6", "pid1", "Timer")
+    device.model = model
+    (entity,) = [
+        e for e in sensor.build(cast(Any, None), device) if e.unique_id.endswith("schedule")
+    ]
+    assert entity.entity_description.state_class is None
+    assert entity.entity_description.entity_registry_enabled_default is False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import string
@@ -9,10 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import homeassistant
 import pytest
 import yaml
 
-from custom_components.rlink import firmware, services
+from custom_components.rlink import camera, firmware, services
 
 INTEGRATION = Path(__file__).resolve().parents[1] / "custom_components" / "rlink"
 STRINGS = json.loads((INTEGRATION / "strings.json").read_text())
@@ -25,6 +27,8 @@ RAISED = re.compile(
     r'|\b(?:invalid|command_error)\(\s*"(?P<b>[a-z_]+)"'
     r'|_connect\(\s*\w+,\s*"(?P<c>[a-z_]+)"'
 )
+
+WEBRTC_ERROR = re.compile(r'\b_webrtc_error\(\s*"([a-z_]+)"')
 
 
 def _leaves(tree: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
@@ -43,8 +47,41 @@ def _translation(language: str) -> dict[str, Any]:
     return json.loads((INTEGRATION / "translations" / f"{language}.json").read_text())
 
 
+# Home Assistant's common strings, which strings.json refers to as [%key:common::…%].
+HA_STRINGS = json.loads((Path(homeassistant.__file__).parent / "strings.json").read_text())
+REFERENCE = re.compile(r"\[%key:([a-z_:]+)%\]")
+
+
+def _resolved(tree: Any) -> Any:
+    """strings.json with each reference replaced by the text it names (as hassfest does)."""
+    if isinstance(tree, dict):
+        return {key: _resolved(value) for key, value in tree.items()}
+    match = REFERENCE.fullmatch(tree)
+    if match is None:
+        return tree
+    text: Any = HA_STRINGS
+    for key in match.group(1).split("::"):
+        text = text[key]
+    assert isinstance(text, str), match.group(1)
+    return text
+
+
 def test_english_is_the_source() -> None:
-    assert _translation("en") == STRINGS
+    assert _translation("en") == _resolved(STRINGS)
+
+
+def test_common_words_are_home_assistant_s_own() -> None:
+    """Where Home Assistant has a common string, strings.json refers to it."""
+    references = {path: text for path, text in _leaves(STRINGS) if REFERENCE.fullmatch(text)}
+    assert all(text.startswith("[%key:common::") for text in references.values())
+    for flow_step in ("external", "reauth_confirm", "reconfigure"):
+        for field in ("username", "password"):
+            path = ("config", "step", flow_step, "data", field)
+            assert references[path] == f"[%key:common::config_flow::data::{field}%]"
+    abort = STRINGS["config"]["abort"]
+    assert abort["reauth_successful"] == "[%key:common::config_flow::abort::reauth_successful%]"
+    # No reference hides inside other text, where Home Assistant would not resolve it.
+    assert not [p for p, t in _leaves(STRINGS) if "[%key:" in t and p not in references]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -76,6 +113,11 @@ def test_every_raised_error_has_a_message() -> None:
     }
     # A failed firmware install names its reason from a table.
     raised |= {f"ota_{reason}" for reason in (*firmware.OTA_ERRORS.values(), "install_failed")}
+    # A live view that fails tells the browser why, in words from the exceptions.
+    camera_source = (INTEGRATION / "camera.py").read_text()
+    codes = {*WEBRTC_ERROR.findall(camera_source), *camera.SIGNAL_ERRORS.values()}
+    raised |= {f"webrtc_{code}" for code in codes}
+    assert {"webrtc_device_busy", "webrtc_device_error", "webrtc_invalid_answer"} <= raised
     assert {"cloud_not_connected", "not_a_cloud_account", "invalid_value"} <= raised
     assert raised == set(STRINGS["exceptions"])  # none missing, none left over
 
@@ -109,3 +151,93 @@ def test_every_service_and_named_entity_has_an_icon() -> None:
     assert with_icon == named - {("update", "firmware")}
     for keys in icons["entity"].values():
         assert all(icon["default"].startswith("mdi:") for icon in keys.values())
+
+
+# Errors Home Assistant shows to the user: each one is built from a translation key.
+USER_ERRORS = frozenset(
+    {
+        "HomeAssistantError",
+        "ServiceValidationError",
+        "ConfigEntryError",
+        "ConfigEntryNotReady",
+        "ConfigEntryAuthFailed",
+    }
+)
+
+
+def _user_errors_built() -> Iterator[tuple[str, ast.Call]]:
+    for source in INTEGRATION.rglob("*.py"):
+        if "protocol" in source.relative_to(INTEGRATION).parts:
+            continue  # the protocol package speaks to devices, not to people
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                if name in USER_ERRORS:
+                    yield f"{source.name}:{node.lineno}", node
+
+
+def test_every_error_shown_to_the_user_is_translated() -> None:
+    built = list(_user_errors_built())
+    assert len(built) > 20  # the scan finds the integration's errors
+    for where, call in built:
+        keywords = {k.arg for k in call.keywords}
+        assert not call.args, f"{where}: a message in words instead of a translation key"
+        assert {"translation_domain", "translation_key"} <= keywords, where
+    # And nothing else reaches the user untranslated: no bare raise of a plain message, no
+    # live-view error for the browser in words written here.
+    for source in INTEGRATION.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "WebRTCError":
+                message = node.args[1] if len(node.args) > 1 else None
+                assert not isinstance(message, ast.Constant | ast.JoinedStr), (
+                    f"{source.name}:{node.lineno}: a live-view error in words, not translated"
+                )
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                func = node.exc.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                assert name not in {"Exception", "RuntimeError", "ValueError"}, (
+                    f"{source.name}:{node.lineno} raises {name} to Home Assistant"
+                )
+
+
+def _fields(schema: Any) -> set[str]:
+    return {str(getattr(key, "schema", key)) for key in schema.schema}
+
+
+def test_every_form_field_is_labelled_and_described() -> None:
+    """The forms' own schemas against strings.json: no field without a label and a
+    description (the quality scale's config-flow rule), whichever step shows it."""
+    from custom_components.rlink import cloud_flow, config_flow  # noqa: PLC0415
+
+    hub = {"host": "broker.lan", "port": 1883}
+    forms = {
+        ("config", "embedded"): [config_flow._embedded_schema({})],
+        ("config", "external"): [config_flow._external_schema({})],
+        ("config", "reconfigure"): [
+            config_flow._embedded_schema(hub),
+            config_flow._external_schema(hub),
+            cloud_flow.location_schema({}),
+        ],
+        ("config", "discovery_confirm"): [config_flow._device_schema(False, {})],
+        ("config", "cloud_account"): [cloud_flow.account_schema({})],
+        ("config", "reauth_confirm"): [cloud_flow.credentials_schema()],
+        ("device", "user"): [
+            config_flow._device_schema(True, {}),
+            cloud_flow.device_schema({}, with_id=True),
+        ],
+        ("device", "reconfigure"): [cloud_flow.device_schema({}, with_id=False)],
+        ("options", "init"): [cloud_flow.options_schema({})],
+    }
+    for (flow, step), schemas in forms.items():
+        texts = (
+            STRINGS["config_subentries"][flow]["step"][step]
+            if flow == "device"
+            else STRINGS[flow]["step"][step]
+        )
+        for schema in schemas:
+            fields = _fields(schema)
+            assert fields, (flow, step)
+            assert fields <= set(texts["data"]), (flow, step, fields - set(texts["data"]))
+            described = set(texts["data_description"])
+            assert fields <= described, (flow, step, fields - described)

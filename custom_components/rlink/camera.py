@@ -49,11 +49,10 @@ CLOSE_METHOD: Final = "CLOSE"
 """Not in the protocol, which has no way to end a session; devices that do not know it
 ignore it and end the session when the peer goes quiet."""
 
-# Device error in a signal -> (WebRTCError code, message).
-SIGNAL_ERRORS: Final = {
-    -2: ("device_busy", "The camera is busy with another viewer"),
-}
-ALARM_IMAGE_KEYS: Final = ("imageUrl", "image", "picUrl")
+# Device error in a signal -> WebRTCError code (its message is `webrtc_<code>`).
+SIGNAL_ERRORS: Final = {-2: "device_busy"}
+ALARM_IMAGE_KEY: Final = "imageUrl"
+"""The one place the protocol's alarm event carries a picture (its thumbnail)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +76,16 @@ def _json(raw: Any) -> Any:
         except ValueError:
             return None
     return raw
+
+
+def _webrtc_error(code: str, **placeholders: str) -> WebRTCError:
+    """An error for the browser, its message from the translated `webrtc_<code>`."""
+    message = HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=f"webrtc_{code}",
+        translation_placeholders=placeholders,
+    )
+    return WebRTCError(code, str(message))
 
 
 def _candidates(params: Any) -> list[RTCIceCandidateInit]:
@@ -176,7 +185,7 @@ class RlinkCamera(RlinkEntity, Camera):
             )
         except HomeAssistantError as err:
             self._sessions.pop(session_id, None)
-            send_message(WebRTCError("device_unreachable", str(err)))
+            send_message(_webrtc_error("device_unreachable", reason=str(err)))
 
     async def async_on_webrtc_candidate(
         self, session_id: str, candidate: RTCIceCandidateInit
@@ -213,16 +222,16 @@ class RlinkCamera(RlinkEntity, Camera):
             return
         error = data.get("error")
         if isinstance(error, int) and error != 0:
-            code, message = SIGNAL_ERRORS.get(error, ("device_error", f"Device error {error}"))
             self._sessions.pop(session_id, None)
-            send(WebRTCError(code, message))
+            code = SIGNAL_ERRORS.get(error)
+            send(_webrtc_error(code) if code else _webrtc_error("device_error", error=str(error)))
             return
         method = data.get("method")
         if method == "SDP_ANSWER":
             answer = _json(data.get("params"))
             sdp = answer.get("sdp") if isinstance(answer, dict) else None
             if not sdp:
-                send(WebRTCError("invalid_answer", "The camera sent an empty answer"))
+                send(_webrtc_error("invalid_answer"))
                 return
             send(WebRTCAnswer(sdp))
         elif method == "ICE_CANDIDATE":
@@ -233,8 +242,8 @@ class RlinkCamera(RlinkEntity, Camera):
 
     @callback
     def _on_event(self, identifier: str, output: dict[str, Any]) -> None:
-        image = next((output[k] for k in ALARM_IMAGE_KEYS if output.get(k)), None)
-        if identifier != "alarm" or image is None:
+        image = output.get(ALARM_IMAGE_KEY)
+        if identifier != "alarm" or not image:
             return
         try:
             self._alarm_image = checked_url(image)

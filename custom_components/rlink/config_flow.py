@@ -44,6 +44,7 @@ from .const import (
     CONF_DEVICES,
     CONF_ENVIRONMENT,
     CONF_FETCH_MODEL,
+    CONF_FETCH_TLS,
     CONF_KEYFILE,
     CONF_KINDS,
     CONF_LOG_ENABLE,
@@ -80,6 +81,7 @@ from .const import (
     DOMAIN,
     MODE_LOCAL,
     PLATFORM_HOSTS,
+    PLATFORM_TLS_HOSTS,
     SUBENTRY_DEVICE,
 )
 from .discovery import CONF_HUB_ENTRY
@@ -94,6 +96,7 @@ from .protocol.session import (
     ConnectError,
     RequestTimeout,
     TlsFailure,
+    TlsOptions,
 )
 from .runtime import DeviceRuntime
 
@@ -260,8 +263,13 @@ def _device_schema(with_uuid: bool, defaults: Mapping[str, Any]) -> probatio.Sch
                 options=list(PLATFORM_HOSTS), translation_key=CONF_ENVIRONMENT
             )
         ),
+        probatio.Optional(CONF_FETCH_TLS, default=False): bool,
     }
     return probatio.Schema(fields)
+
+
+PLATFORM_TLS: Final = TlsOptions()
+"""TLS to the platform, verified against the system's certificate authorities."""
 
 
 async def _fetch_models(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, str]:
@@ -271,12 +279,19 @@ async def _fetch_models(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[st
     pid = data.get(CONF_PID)
     if not pid:
         return {CONF_PID: "pid_required"}
-    host, port = PLATFORM_HOSTS[data.get(CONF_ENVIRONMENT, "formal")]
+    environment = data.get(CONF_ENVIRONMENT, "formal")
+    # The platform's published address is plain MQTT: the login is a signature that is good
+    # for one timestamp (the secret itself never travels), the model is not secret. TLS is
+    # offered for a platform that listens for it.
+    tls = PLATFORM_TLS if data.get(CONF_FETCH_TLS) else None
+    host, port = (PLATFORM_TLS_HOSTS if tls else PLATFORM_HOSTS)[environment]
     try:
-        raw = await fetch_model(host, port, data[CONF_UUID], data[CONF_SECRET], pid)
+        raw = await fetch_model(host, port, data[CONF_UUID], data[CONF_SECRET], pid, tls=tls)
         hass.data[DATA_MODELS].async_set(pid, raw)
     except AuthRefused:
         return {"base": "platform_auth"}
+    except TlsFailure:
+        return {"base": "platform_tls"}
     except ConnectError:
         return {"base": "platform_unreachable"}
     except RequestTimeout:

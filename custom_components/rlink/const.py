@@ -46,6 +46,13 @@ CONF_PID: Final = "pid"
 CONF_FETCH_MODEL: Final = "fetch_model"
 CONF_ENVIRONMENT: Final = "environment"
 PLATFORM_HOSTS: Final = {"test": ("testmqtt.protco.in", 1883), "formal": ("mqtt.protco.in", 1883)}
+# The protocol publishes the platform as plain MQTT on 1883; TLS on 8883 is the user's choice
+# (CONF_FETCH_TLS) for a platform that offers it.
+CONF_FETCH_TLS: Final = "fetch_tls"
+PLATFORM_TLS_HOSTS: Final = {
+    "test": ("testmqtt.protco.in", 8883),
+    "formal": ("mqtt.protco.in", 8883),
+}
 
 # Options (hub level, and per device under CONF_DEVICES)
 CONF_DEVICES: Final = "devices"

@@ -39,6 +39,7 @@ from .device import RlinkDevice
 from .protocol.model import NUMERIC_TYPES, DataType, Property
 
 _NUMBER = frozenset(NUMERIC_TYPES)
+_FRACTIONAL = frozenset({DataType.FLOAT, DataType.DOUBLE})
 
 # (data type, writable) -> platform. DESIGN §5.
 _PLATFORMS: Final[Mapping[tuple[DataType, bool], Platform]] = MappingProxyType(
@@ -195,15 +196,17 @@ def unit_and_class(prop: Property) -> UnitInfo:
     return UnitInfo(info.unit, None)
 
 
-def state_class_for(
-    device_class: SensorDeviceClass | None, unit: str | None
-) -> SensorStateClass | None:
-    """Long-term statistics for quantities only: a number with neither a class nor a unit is
-    more likely a code or a level than something to average."""
-    if device_class is None:
-        return SensorStateClass.MEASUREMENT if unit else None
-    preferred = _STATE_CLASSES.get(device_class, SensorStateClass.MEASUREMENT)
-    return preferred if preferred in DEVICE_CLASS_STATE_CLASSES.get(device_class, set()) else None
+def state_class_for(prop: Property, info: UnitInfo) -> SensorStateClass | None:
+    """Long-term statistics for quantities only. The model's data type says which numbers
+    are quantities: a unit makes one, and so does a float or double (a fraction is a
+    reading); an int with neither class nor unit is a fault code, a mode or a level."""
+    if info.device_class is None:
+        if info.unit or prop.type in _FRACTIONAL:
+            return SensorStateClass.MEASUREMENT
+        return None
+    preferred = _STATE_CLASSES.get(info.device_class, SensorStateClass.MEASUREMENT)
+    allowed = DEVICE_CLASS_STATE_CLASSES.get(info.device_class, set())
+    return preferred if preferred in allowed else None
 
 
 def binary_class_for(prop: Property) -> BinarySensorDeviceClass | None:

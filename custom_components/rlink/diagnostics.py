@@ -68,6 +68,12 @@ TO_REDACT: Final = {
     "ip",
     "currentSsid",
     "ssid",
+    # What commands carry: a signed download link, the broker's address, TURN user names,
+    # and WebRTC offers and candidates (they hold the house's addresses).
+    "url",
+    "tcpUrl",
+    "userName",
+    "params",
 }
 
 

@@ -67,6 +67,23 @@ def _snap(prop: Property, value: float) -> int | float:
     return round(value) if prop.type is DataType.INT else round(value, 6)
 
 
+def _brightness(prop: Property, value: float) -> int:
+    """Home Assistant's 1-255 from the model's level. Its helpers count the steps of an
+    integer range; a float level (0 to 1, say) is a share of its range."""
+    low, high = _range(prop, (1, 100))
+    if prop.type is DataType.INT:
+        return value_to_brightness((low, high), value)
+    return round(255 * (min(high, max(low, value)) - low) / (high - low))
+
+
+def _level(prop: Property, brightness: int) -> float:
+    """The model's level for Home Assistant's 1-255 (the inverse of `_brightness`)."""
+    low, high = _range(prop, (1, 100))
+    if prop.type is DataType.INT:
+        return brightness_to_value((low, high), brightness)
+    return low + brightness / 255 * (high - low)
+
+
 def _is_kelvin(prop: Property) -> bool:
     return (prop.unit or "") in _KELVIN_UNITS
 
@@ -148,7 +165,7 @@ class RlinkLight(CompositeEntity, LightEntity):
         prop, value = self.role("brightness"), self.role_value("brightness")
         if prop is None or not isinstance(value, int | float):
             return None
-        return value_to_brightness(_range(prop, (1, 100)), value)
+        return _brightness(prop, value)
 
     @property
     def min_color_temp_kelvin(self) -> int:
@@ -186,8 +203,7 @@ class RlinkLight(CompositeEntity, LightEntity):
     async def async_turn_on(self, **kwargs: Any) -> None:
         values: dict[str, Any] = {"on": True}
         if ATTR_BRIGHTNESS in kwargs and (prop := self.role("brightness")) is not None:
-            scaled = brightness_to_value(_range(prop, (1, 100)), kwargs[ATTR_BRIGHTNESS])
-            values["brightness"] = _snap(prop, scaled)
+            values["brightness"] = _snap(prop, _level(prop, kwargs[ATTR_BRIGHTNESS]))
         if ATTR_COLOR_TEMP_KELVIN in kwargs and (prop := self.role("color_temp")) is not None:
             values["color_temp"] = self._kelvin_value(prop, kwargs[ATTR_COLOR_TEMP_KELVIN])
             self._last_mode = ColorMode.COLOR_TEMP

@@ -3,6 +3,8 @@
 The address comes from the device, so Home Assistant checks it before asking for it: http or
 https only, a host that is the device's own address or a public one (never Home Assistant
 itself, the router or other hosts of the house), no redirects, a time limit and a size limit.
+A name is checked again when the connection is made, so it cannot point elsewhere between
+the check and the request.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ import ipaddress
 import socket
 from typing import Final
 
-from aiohttp import ClientError, ClientTimeout
+from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector, ThreadedResolver
+from aiohttp.abc import ResolveResult
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.util.ssl import client_context
 from yarl import URL
 
 MAX_URL_LENGTH: Final = 2048
@@ -64,6 +67,25 @@ async def _resolve(hass: HomeAssistant, host: str) -> list[Address]:
     return [a for a in found if a is not None]
 
 
+class _CheckedResolver(ThreadedResolver):
+    """Name lookups for one fetch, refused unless every address is one a device may name."""
+
+    def __init__(self, device_address: Address | None) -> None:
+        super().__init__()
+        self._device_address = device_address
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await super().resolve(host, port, family)
+        addresses = [_address(r["host"]) for r in results]
+        if not addresses or not all(
+            a is not None and _permitted(a, self._device_address) for a in addresses
+        ):
+            raise OSError(f"{host} is neither the device nor a public host")
+        return results
+
+
 async def fetch_picture(hass: HomeAssistant, url: URL, device_ip: str | None) -> bytes:
     """The picture's bytes, or `PictureRefused` with the reason."""
     assert url.host is not None  # checked_url made sure
@@ -71,9 +93,14 @@ async def fetch_picture(hass: HomeAssistant, url: URL, device_ip: str | None) ->
     device_address = _address(device_ip)
     if not addresses or not all(_permitted(a, device_address) for a in addresses):
         raise PictureRefused(f"{url.host} is neither the device nor a public host")
-    session = async_get_clientsession(hass)
+    connector = TCPConnector(
+        resolver=_CheckedResolver(device_address), ssl=client_context(), use_dns_cache=False
+    )
     try:
-        async with session.get(url, timeout=TIMEOUT, allow_redirects=False) as response:
+        async with (
+            ClientSession(connector=connector) as session,
+            session.get(url, timeout=TIMEOUT, allow_redirects=False) as response,
+        ):
             if response.status != 200:
                 raise PictureRefused(f"the answer was HTTP {response.status}")
             if not response.content_type.startswith("image/"):

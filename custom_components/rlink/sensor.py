@@ -72,7 +72,7 @@ def _numeric(prop: Property) -> dict[str, Any]:
     return {
         "native_unit_of_measurement": info.unit,
         "device_class": info.device_class,
-        "state_class": state_class_for(info.device_class, info.unit),
+        "state_class": state_class_for(prop, info),
         "value_fn": lambda d: _number(d.values.get(prop.identifier)),
     }
 
@@ -97,9 +97,9 @@ def _composite(prop: Property) -> dict[str, Any]:
         value = device.values.get(prop.identifier)
         return len(value) if isinstance(value, dict | list) else None
 
+    # The count of members or items is no quantity to keep statistics of.
     return {
         "entity_registry_enabled_default": False,
-        "state_class": SensorStateClass.MEASUREMENT,
         "value_fn": count,
         "attributes_fn": lambda d: {"value": d.values.get(prop.identifier)},
     }

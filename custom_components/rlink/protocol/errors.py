@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Final
+
+MAX_TEXT: Final = 200
+"""Characters of a device's words an error keeps: a device can send a megabyte where a
+number or a code belongs, and errors end up in log lines and in the UI."""
+
+
+def bounded(text: str, limit: int = MAX_TEXT) -> str:
+    """`text`, cut to its first `limit` characters with a note of how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
 
 
 class ProtocolError(ValueError):
@@ -13,9 +24,9 @@ class ProtocolError(ValueError):
     """
 
     def __init__(self, reason: str, *, field: str | None = None) -> None:
-        self.reason = reason
-        self.field = field
-        super().__init__(f"{field}: {reason}" if field else reason)
+        self.reason = bounded(reason)
+        self.field = bounded(field, 80) if field is not None else None
+        super().__init__(f"{self.field}: {self.reason}" if self.field else self.reason)
 
 
 class UnknownCodeError(ProtocolError):
@@ -40,7 +51,7 @@ class RlinkError(Exception):
 
     def __init__(self, code: int | None = None, msg: str | None = None) -> None:
         self.code = self.status if code is None else code
-        self.msg = msg or self.default_message
+        self.msg = bounded(msg) if msg else self.default_message
         super().__init__(f"rlink status {self.code}: {self.msg}")
 
 
@@ -131,7 +142,7 @@ class ValueRejected(ValueError):
     """
 
     def __init__(self, identifier: str, rule: str, detail: str) -> None:
-        self.identifier = identifier
+        self.identifier = bounded(identifier, 80)
         self.rule = rule
-        self.detail = detail
-        super().__init__(f"{identifier}: {detail}")
+        self.detail = bounded(detail)
+        super().__init__(f"{self.identifier}: {self.detail}")
