@@ -140,3 +140,20 @@ async def test_the_alarm_picture_is_read_only_from_image_url(hass: HomeAssistant
         assert await camera.async_camera_image() is None
     camera._on_event("alarm", {"imageUrl": "https://cdn.example.net/a.jpg"})
     assert str(camera._alarm_image) == "https://cdn.example.net/a.jpg"
+
+
+async def test_a_picture_the_camera_keeps_is_asked_of_the_camera_only(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, camera, _ = await _camera(hass)
+    camera.async_write_ha_state = lambda: None  # type: ignore[method-assign]
+    camera.device.network["ip"] = "192.168.1.23"
+
+    async def public(host: str, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        return [(2, 1, 6, "", ("93.184.215.14", port or 0))]
+
+    monkeypatch.setattr(hass.loop, "getaddrinfo", public)
+    url = "https://pictures.example.net/a.jpg"
+    camera._on_event("alarm", {"imageUrl": url, "storage": "local"})
+    assert await camera.async_camera_image() is None
+    assert "is not the device" in caplog.text

@@ -70,3 +70,22 @@ async def test_a_name_of_the_device_itself_is_fetched(
     url = URL(f"http://camera.lan:{port}/a.jpg")
     assert await fetch_picture(hass, url, "127.0.0.1") == b"\xff\xd8 a jpeg"
     assert hits == ["/a.jpg"]
+
+
+async def test_a_picture_kept_on_the_device_comes_only_from_the_device(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch, picture_server: tuple[int, list[str]]
+) -> None:
+    """An alarm recorded to the device's own storage: a public host serving its picture is
+    not the device, so Home Assistant does not ask it."""
+    port, hits = picture_server
+    _answers(hass, monkeypatch, PUBLIC)
+    url = URL(f"http://pictures.example.net:{port}/a.jpg")
+    with pytest.raises(PictureRefused, match="is not the device"):
+        await fetch_picture(hass, url, "192.168.1.23", on_device=True)
+    # The device's own address serves it.
+    _answers(hass, monkeypatch, "127.0.0.1")
+    body = await fetch_picture(
+        hass, URL(f"http://camera.lan:{port}/a.jpg"), "127.0.0.1", on_device=True
+    )
+    assert body == b"\xff\xd8 a jpeg"
+    assert hits == ["/a.jpg"]

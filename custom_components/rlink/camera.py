@@ -133,6 +133,7 @@ class RlinkCamera(RlinkEntity, Camera):
         Camera.__init__(self)
         self._sessions: dict[str, WebRTCSendMessage] = {}
         self._alarm_image: URL | None = None
+        self._image_on_device = False
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
@@ -247,6 +248,8 @@ class RlinkCamera(RlinkEntity, Camera):
             return
         try:
             self._alarm_image = checked_url(image)
+            # A recording the device keeps ("local") has its picture on the device too.
+            self._image_on_device = output.get("storage") == "local"
         except PictureRefused as err:
             _LOGGER.info("Ignored the alarm picture address of %s: %s", self.device.name, err)
             return
@@ -259,7 +262,12 @@ class RlinkCamera(RlinkEntity, Camera):
         if self._alarm_image is None:
             return None
         try:
-            return await fetch_picture(self.hass, self._alarm_image, self.device.network.get("ip"))
+            return await fetch_picture(
+                self.hass,
+                self._alarm_image,
+                self.device.network.get("ip"),
+                on_device=self._image_on_device,
+            )
         except PictureRefused as err:
             _LOGGER.info("Could not fetch the alarm picture of %s: %s", self.device.name, err)
             return None

@@ -44,8 +44,9 @@ def checked_url(raw: object) -> URL:
     return url
 
 
-def _permitted(address: Address, device_address: Address | None) -> bool:
-    return address == device_address or address.is_global
+def _permitted(address: Address, device_address: Address | None, *, own: bool = False) -> bool:
+    """The device's own address always; a public one unless the picture is the device's own."""
+    return address == device_address or (address.is_global and not own)
 
 
 def _address(text: str | None) -> Address | None:
@@ -70,9 +71,10 @@ async def _resolve(hass: HomeAssistant, host: str) -> list[Address]:
 class _CheckedResolver(ThreadedResolver):
     """Name lookups for one fetch, refused unless every address is one a device may name."""
 
-    def __init__(self, device_address: Address | None) -> None:
+    def __init__(self, device_address: Address | None, *, own: bool) -> None:
         super().__init__()
         self._device_address = device_address
+        self._own = own
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
@@ -80,21 +82,30 @@ class _CheckedResolver(ThreadedResolver):
         results = await super().resolve(host, port, family)
         addresses = [_address(r["host"]) for r in results]
         if not addresses or not all(
-            a is not None and _permitted(a, self._device_address) for a in addresses
+            a is not None and _permitted(a, self._device_address, own=self._own) for a in addresses
         ):
             raise OSError(f"{host} is neither the device nor a public host")
         return results
 
 
-async def fetch_picture(hass: HomeAssistant, url: URL, device_ip: str | None) -> bytes:
-    """The picture's bytes, or `PictureRefused` with the reason."""
+async def fetch_picture(
+    hass: HomeAssistant, url: URL, device_ip: str | None, *, on_device: bool = False
+) -> bytes:
+    """The picture's bytes, or `PictureRefused` with the reason.
+
+    `on_device`: the alarm said the recording is kept on the device (``storage: local``),
+    so only the device itself may serve its picture.
+    """
     assert url.host is not None  # checked_url made sure
     addresses = await _resolve(hass, url.host)
     device_address = _address(device_ip)
-    if not addresses or not all(_permitted(a, device_address) for a in addresses):
-        raise PictureRefused(f"{url.host} is neither the device nor a public host")
+    if not addresses or not all(_permitted(a, device_address, own=on_device) for a in addresses):
+        reason = "is not the device" if on_device else "is neither the device nor a public host"
+        raise PictureRefused(f"{url.host} {reason}")
     connector = TCPConnector(
-        resolver=_CheckedResolver(device_address), ssl=client_context(), use_dns_cache=False
+        resolver=_CheckedResolver(device_address, own=on_device),
+        ssl=client_context(),
+        use_dns_cache=False,
     )
     try:
         async with (
