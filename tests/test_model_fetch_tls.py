@@ -70,7 +70,7 @@ async def test_the_model_comes_over_tls_when_asked(
         result = await hass.config_entries.subentries.async_configure(
             flow["flow_id"], {**fields, "fetch_tls": True}
         )
-        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["type"] is FlowResultType.CREATE_ENTRY, result
         await hass.async_block_till_done()
         assert entry.runtime_data.models.get("platplug") is not None
     finally:

@@ -402,6 +402,40 @@ async def test_tls_listener_of_the_device_server(sockets: None, tmp_path: Any) -
         await rig.stop()
 
 
+async def test_a_burst_in_one_tls_record_is_read_at_once(sockets: None, tmp_path: Any) -> None:
+    """The server answers a report with three commands and the PUBACK in one write, so one
+    TLS record holds four packets: all reach the session without waiting for more bytes
+    (paho alone reads one, and the rest sits decrypted where the selector cannot see it)."""
+    cert, key = self_signed(tmp_path)
+    rig = EmbeddedRig(tls=TlsListener(str(cert), str(key), port=free_port()))
+    rig.secrets[UUID] = SECRET
+    await rig.start()
+    pid = "tlspid"
+    issue = device_topic(K.ISSUE, pid, UUID)
+
+    def answer(_topic: Topic, _message: Message) -> None:
+        for n in range(3):
+            rig.link.publish(issue, messages.command(DeviceCommand.PING, {"n": n}, ack=False))
+
+    rig.link.subscribe(device_filter(K.REPORT), answer)
+    got: list[int] = []
+    device = MqttSession(
+        "127.0.0.1",
+        rig.broker.tls_port if rig.broker and rig.broker.tls_port else 0,
+        lambda: auth.device_credentials(UUID, SECRET),
+        tls=TlsOptions(ca_file=str(cert)),
+    )
+    device.subscribe(issue, lambda _t, m: got.append(m.data["n"]))
+    try:
+        await device.connect()
+        await device.wait_subscribed()
+        device.publish(device_topic(K.REPORT, pid, UUID), messages.event(DeviceEvent.TIME))
+        await until(lambda: got == [0, 1, 2])  # nothing else is sent to the device
+    finally:
+        await device.close()
+        await rig.stop()
+
+
 async def test_close_says_disconnect_and_closes_the_socket(sockets: None) -> None:
     """A broker sees a clean DISCONNECT (it drops the will) and then the end of the stream."""
     received: list[bytes] = []

@@ -547,6 +547,17 @@ class MqttSession:
 
     def _read(self, client: mqtt.Client) -> None:
         client.loop_read(MAX_PACKETS_PER_READ)
+        # paho reads only as many packets per call as it has messages in flight (its
+        # argument is ignored). Over TLS the rest of a record is then already decrypted
+        # inside the SSL object, where the selector cannot see it: read on until it is
+        # empty, or a burst in one record would wait for the next byte from the broker.
+        sock = client.socket()
+        for _ in range(MAX_PACKETS_PER_READ):
+            if not isinstance(sock, ssl.SSLSocket) or not sock.pending():
+                return
+            if client.loop_read() != mqtt.MQTT_ERR_SUCCESS or client.socket() is not sock:
+                return
+        self._loop.call_soon(self._read, client)  # a long burst: the rest next turn
 
     def _write(self, client: mqtt.Client) -> None:
         client.loop_write()
