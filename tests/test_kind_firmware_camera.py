@@ -420,3 +420,25 @@ def test_picture_addresses_a_device_may_not_give(address: object) -> None:
 
 def test_picture_addresses_a_device_may_give() -> None:
     assert str(checked_url("https://cdn.example.net/alarm/1.jpg?sig=x")).startswith("https://")
+
+
+async def test_the_simulated_doorbell_has_a_still_image(
+    hass: HomeAssistant, hass_client: Any
+) -> None:
+    """Motion and doorbell alarms carry a photo from the camera's own address; the camera
+    proxy serves it as a JPEG."""
+    assert await async_setup_component(hass, "http", {})
+    camera_device = device("camera", ip="127.0.0.1", event_interval=0.5)
+    entry = await hub_with(hass, camera_device)
+    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [camera_device]):
+        cam = entity_id(hass, "camera", camera_device.uuid, "camera")
+        doorbell = entity_id(hass, "event", camera_device.uuid, "event_doorbell")
+        await until(lambda: hass.states.get(doorbell).state not in ("unknown", "unavailable"))
+        assert hass.states.get(doorbell).name == "Camera Doorbell"
+        client = await hass_client()
+        response = await client.get(f"/api/camera_proxy/{cam}")
+        assert response.status == 200
+        assert response.content_type == "image/jpeg"
+        assert (await response.read()).startswith(b"\xff\xd8")
+        signal = entity_id(hass, "sensor", camera_device.uuid, "diag_signal")
+        assert hass.states.get(signal).state == "92"

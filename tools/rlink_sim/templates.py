@@ -83,7 +83,9 @@ TEMPLATES: dict[str, Template] = {
                 prop(
                     "color_temp", "int", "Colour temperature", min=2700, max=6500, step=1, unit="K"
                 ),
-                prop("work_mode", "enum", "Mode", enums=["0", "1", "2"]),
+                prop(
+                    "work_mode", "enum", "Mode", enums={"0": "White", "1": "Colour", "2": "Scene"}
+                ),
             ],
             {"switch_led": 0, "brightness": 80, "color_temp": 4000, "work_mode": 0},
         ),
@@ -93,7 +95,7 @@ TEMPLATES: dict[str, Template] = {
             [
                 prop("lock_state", "bool", "Locked", "r"),
                 prop("battery", "int", "Battery", "r", min=0, max=100, step=1, unit="%"),
-                prop("volume", "enum", "Volume", enums=["0", "1", "2"]),
+                prop("volume", "enum", "Volume", enums={"0": "Mute", "1": "Low", "2": "High"}),
             ],
             {"lock_state": 1, "battery": 80, "volume": 1},
             [_ALARM],
@@ -104,7 +106,12 @@ TEMPLATES: dict[str, Template] = {
             [
                 prop("motion_detect", "bool", "Motion detection"),
                 prop("battery", "int", "Battery", "r", min=0, max=100, step=1, unit="%"),
-                prop("night_vision", "enum", "Night vision", enums=["0", "1", "2"]),
+                prop(
+                    "night_vision",
+                    "enum",
+                    "Night vision",
+                    enums={"0": "Auto", "1": "On", "2": "Off"},
+                ),
             ],
             {"motion_detect": 1, "battery": 70, "night_vision": 0},
             [_ALARM, _DOORBELL],
@@ -114,13 +121,43 @@ TEMPLATES: dict[str, Template] = {
             "simvac01",
             [
                 prop("power_go", "bool", "Cleaning"),
-                prop("status", "enum", "Status", "r", enums=["0", "1", "2", "3", "4"]),
+                prop(
+                    "status",
+                    "enum",
+                    "Status",
+                    "r",
+                    enums={
+                        "0": "Standby",
+                        "1": "Cleaning",
+                        "2": "Paused",
+                        "3": "Returning",
+                        "4": "Charging",
+                    },
+                ),
                 prop("battery", "int", "Battery", "r", min=0, max=100, step=1, unit="%"),
-                prop("suction", "enum", "Suction", enums=["0", "1", "2", "3"]),
+                prop(
+                    "suction",
+                    "enum",
+                    "Suction",
+                    enums={"0": "Quiet", "1": "Standard", "2": "Strong", "3": "Max"},
+                ),
                 prop("seek", "bool", "Locate"),
                 prop("return_home", "bool", "Return to base"),
+                prop("clean_area", "int", "Cleaned area", "r", min=0, max=1000, step=1, unit="m²"),
+                prop(
+                    "clean_time", "int", "Cleaning time", "r", min=0, max=1440, step=1, unit="min"
+                ),
             ],
-            {"power_go": 0, "status": 4, "battery": 100, "suction": 1, "seek": 0, "return_home": 0},
+            {
+                "power_go": 0,
+                "status": 4,
+                "battery": 100,
+                "suction": 1,
+                "seek": 0,
+                "return_home": 0,
+                "clean_area": 0,
+                "clean_time": 0,
+            },
         ),
         Template(
             "gateway",
