@@ -16,6 +16,7 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntrySt
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import async_capture_events
 from rlink_sim.cloud import DEFAULT_HOME, DEFAULT_SECRET, DEFAULT_USER, FakeCloud
@@ -584,6 +585,12 @@ async def test_a_sub_device_command_names_the_sub_device_not_its_gateway(
     runtime = entry.runtime_data
     sub = runtime.device_for("devsub0001", pid="simplug01", gateway=plug_id)
     sub.online = True
+    # Shown under its gateway, in the gateway's own subentry, as on a local hub.
+    registry = dr.async_get(hass)
+    sub_entry = registry.async_get(_device_id(hass, sub.uuid))
+    gateway_entry = registry.async_get(_device_id(hass, plug_id))
+    assert sub_entry.via_device_id == gateway_entry.id
+    assert sub_entry.config_subentry_id == gateway_entry.config_subentry_id
     with contextlib.suppress(HomeAssistantError):  # the fake cloud knows no such device
         await hass.services.async_call(
             DOMAIN, "reboot", {"device_id": _device_id(hass, sub.uuid)}, blocking=True

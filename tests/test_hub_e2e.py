@@ -41,7 +41,8 @@ async def test_plug_switch_sensor_and_alarm(hass: HomeAssistant) -> None:
         assert virtual.replies["model"].data["properties"]
         registry_entry = device_entry(hass, plug.uuid)
         assert registry_entry.sw_version == "1.0.0"
-        assert registry_entry.model == plug.product_id
+        assert registry_entry.model == "Smart plug"  # the product's name from its model
+        assert registry_entry.model_id == plug.product_id
 
         await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
         assert virtual.values["switch"] is True or virtual.values["switch"] == 1

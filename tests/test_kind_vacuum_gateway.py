@@ -205,6 +205,8 @@ async def test_gateway_sub_devices_groups_and_rules(hass: HomeAssistant) -> None
         kid_switch = entity_id(hass, "switch", kids[0].uuid, "switch")
         await until(lambda: hass.states.get(kid_switch).state == "off")
         assert device_entry(hass, kids[0].uuid).via_device_id == device_entry(hass, gateway.uuid).id
+        # The protocol names no sub-device: the product's name from its model, a short id.
+        assert device_entry(hass, kids[0].uuid).name == f"Smart plug {kids[0].uuid[-4:]}"
         gw_target = {"device_id": device_entry(hass, gateway.uuid).id}
 
         # A sub-device's write goes through its gateway.

@@ -24,6 +24,7 @@ def prop(
 class Template:
     kind: str
     pid: str
+    product_name: str
     properties: list[dict[str, Any]]
     values: dict[str, Any]
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -32,7 +33,11 @@ class Template:
     def model(self, pid: str | None = None) -> dict[str, Any]:
         return {
             "format": "complete",
-            "profile": {"version": self.version, "productId": pid or self.pid},
+            "profile": {
+                "version": self.version,
+                "productId": pid or self.pid,
+                "productName": self.product_name,
+            },
             "properties": self.properties,
             "events": self.events,
         }
@@ -54,6 +59,7 @@ TEMPLATES: dict[str, Template] = {
         Template(
             "plug",
             "simplug01",
+            "Smart plug",
             [
                 prop("switch", "bool", "Power"),
                 prop("power", "float", "Power draw", "r", min=0, max=4000, step=0.1, unit="W"),
@@ -65,6 +71,7 @@ TEMPLATES: dict[str, Template] = {
         Template(
             "sensor",
             "simsensor01",
+            "Climate sensor",
             [
                 prop(
                     "temperature", "float", "Temperature", "r", min=-40, max=85, step=0.1, unit="°C"
@@ -77,6 +84,7 @@ TEMPLATES: dict[str, Template] = {
         Template(
             "light",
             "simlight01",
+            "Smart light",
             [
                 prop("switch_led", "bool", "Light"),
                 prop("brightness", "int", "Brightness", min=1, max=100, step=1, unit="%"),
@@ -92,6 +100,7 @@ TEMPLATES: dict[str, Template] = {
         Template(
             "lock",
             "simlock01",
+            "Smart lock",
             [
                 prop("lock_state", "bool", "Locked", "r"),
                 prop("battery", "int", "Battery", "r", min=0, max=100, step=1, unit="%"),
@@ -103,6 +112,7 @@ TEMPLATES: dict[str, Template] = {
         Template(
             "camera",
             "simcam01",
+            "Video doorbell",
             [
                 prop("motion_detect", "bool", "Motion detection"),
                 prop("battery", "int", "Battery", "r", min=0, max=100, step=1, unit="%"),
@@ -119,6 +129,7 @@ TEMPLATES: dict[str, Template] = {
         Template(
             "vacuum",
             "simvac01",
+            "Robot vacuum",
             [
                 prop("power_go", "bool", "Cleaning"),
                 prop(
@@ -162,6 +173,7 @@ TEMPLATES: dict[str, Template] = {
         Template(
             "gateway",
             "simgw01",
+            "Zigbee gateway",
             [prop("permit_join", "bool", "Permit join")],
             {"permit_join": 0},
         ),
