@@ -597,3 +597,17 @@ async def test_a_sub_device_command_names_the_sub_device_not_its_gateway(
         )
     (call,) = [c for c in cloud.calls if c.endpoint == "reboot"]
     assert call.body["deviceId"] == "devsub0001"
+
+
+async def test_a_lock_in_a_cloud_account_says_how_to_unlock_it(
+    hass: HomeAssistant, cloud: FakeCloud
+) -> None:
+    """The app interface has no remote unlock: the error says what the user can do."""
+    entry = await cloud_entry(hass, cloud)
+    (lock_id,) = await connect_devices(entry, cloud, LOCK)
+    lock = await _entity(hass, "lock", lock_id, "lock")
+    await until(lambda: hass.states.get(lock).state == "locked", 10)
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call("lock", "unlock", {"entity_id": lock}, blocking=True)
+    assert refused.value.translation_key == "unlock_not_in_cloud"
+    assert "own app" in str(refused.value)

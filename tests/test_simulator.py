@@ -101,10 +101,18 @@ async def test_start_sequences(cloud: MiniCloud) -> None:
     async with _simulate(cloud, plug, lock, gateway) as sim:
         for config in (plug, lock, gateway):  # the last report may still be on its way
             await until(lambda c=config: "property_report" in cloud.codes(c.uuid))
-        assert cloud.codes(plug.uuid) == ["bind", "info", "time", "model", "property_report"]
+        assert cloud.codes(plug.uuid) == [
+            "bind",
+            "info",
+            "update_properties_info",
+            "time",
+            "model",
+            "property_report",
+        ]
         assert cloud.codes(lock.uuid) == [
             "bind",
             "info",
+            "update_properties_info",
             "time",
             "model",
             "pwd_sync",
@@ -113,6 +121,7 @@ async def test_start_sequences(cloud: MiniCloud) -> None:
         assert cloud.codes(gateway.uuid) == [
             "bind",
             "info",
+            "update_properties_info",
             "time",
             "model",
             "sub_bind",

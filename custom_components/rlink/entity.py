@@ -23,8 +23,9 @@ if TYPE_CHECKING:
 type EntityBuilder = Callable[[DeviceRuntime, RlinkDevice], list[RlinkEntity]]
 
 
-def keeps_maps(hub: DeviceRuntime) -> bool:
-    """Vacuum maps reach the local hub only: the cloud's app interface has none to give."""
+def on_local_hub(hub: DeviceRuntime) -> bool:
+    """Whether the devices are on a local hub, not behind a cloud account (whose app
+    interface has no vacuum maps and no remote unlock)."""
     return hub.entry.data.get(CONF_MODE) != MODE_CLOUD
 
 

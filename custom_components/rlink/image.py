@@ -22,7 +22,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RlinkConfigEntry
 from .device import RlinkDevice
-from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform, keeps_maps
+from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform, on_local_hub
 from .kinds import Kind
 from .map_render import MapUnreadable, render
 from .protocol.responder import DeviceRef
@@ -46,7 +46,7 @@ MAP: Final = RlinkImageDescription(
 
 
 def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
-    if not device.profile.has(Kind.VACUUM) or not keeps_maps(hub):
+    if not device.profile.has(Kind.VACUUM) or not on_local_hub(hub):
         return []
     return [RlinkMapImage(hub, device, MAP)]
 

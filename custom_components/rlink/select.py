@@ -17,7 +17,7 @@ from .entity import (
     RlinkEntity,
     RlinkEntityDescription,
     async_setup_platform,
-    keeps_maps,
+    on_local_hub,
     property_value,
 )
 from .kinds import Kind
@@ -44,7 +44,7 @@ MAPS: Final = RlinkSelectDescription(
 def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     maps: list[RlinkEntity] = (
         [RlinkMapSelect(hub, device, MAPS)]
-        if device.profile.has(Kind.VACUUM) and keeps_maps(hub)
+        if device.profile.has(Kind.VACUUM) and on_local_hub(hub)
         else []
     )
     return maps + [

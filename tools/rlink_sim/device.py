@@ -255,6 +255,9 @@ class VirtualDevice:
                 "config": json.dumps(self.network_info()),
             },
         )
+        # What a cloud passes on to apps as `device_property_update` (the network details).
+        network = {k: v for k, v in self.network_info().items() if k not in ("wifiList", "ip")}
+        await self.send(Evt.UPDATE_PROPERTIES_INFO, {"propertiesInfo": network})
         await self.send(Evt.TIME)
         await self.send(Evt.MODEL, {"format": "complete"})
         if self.config.kind == "lock":

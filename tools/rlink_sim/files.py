@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Self
 
 from aiohttp import web
@@ -46,12 +47,21 @@ class ObjectStore(_Server):
     """Buckets of objects: PUT with the bucket's access key, GET for anyone (a public bucket,
     as the hub's `store_public_url` expects)."""
 
-    def __init__(self, bucket: str, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, bucket: str, host: str = "127.0.0.1", port: int = 0, root: Path | None = None
+    ) -> None:
         super().__init__(host, port)
         self.bucket = bucket
         self.access_key = f"sim-{secrets.token_hex(4)}"
         self.secret_key = secrets.token_hex(16)
         self.objects: dict[str, tuple[bytes, str]] = {}
+        self.root = root
+        """Where objects are kept between runs (None: in memory only)."""
+        if root is not None and root.is_dir():
+            for path in root.rglob("*"):
+                if path.is_file():
+                    key = path.relative_to(root).as_posix()
+                    self.objects[key] = (path.read_bytes(), "application/octet-stream")
         self.app.router.add_put("/{bucket}/{key:.+}", self._put)
         self.app.router.add_get("/{bucket}/{key:.+}", self._get)
 
@@ -65,7 +75,14 @@ class ObjectStore(_Server):
         if request.headers.get("x-rlink-access-key") != self.access_key:
             return web.Response(status=403)
         body = await request.read()
-        self.objects[request.match_info["key"]] = (body, request.content_type)
+        key = request.match_info["key"]
+        if ".." in key.split("/"):
+            return web.Response(status=400)
+        self.objects[key] = (body, request.content_type)
+        if self.root is not None:
+            path = self.root / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(body)
         return web.Response(status=200)
 
     async def _get(self, request: web.Request) -> web.Response:
