@@ -212,7 +212,8 @@ async def test_lock_passwords(hass: HomeAssistant) -> None:
                 "lock_times_order",
             ),
             ({"index": 1000, "code": "1234"}, None),
-            ({"index": 6, "code": "12"}, None),
+            ({"index": 6, "code": "12"}, "lock_code_invalid"),
+            ({"index": 6, "code": "12 34"}, "lock_code_invalid"),
             ({"index": 6, "code": "1234", "weekdays": ["funday"]}, None),
         ]
         for data, key in bad_inputs:
