@@ -34,6 +34,9 @@ from .webrtc import BadOffer, LiveViews, snapshot
 
 _LOGGER = logging.getLogger(__name__)
 
+FIRST_EVENT_DELAY = 5.0
+"""Seconds after start before a camera's first alarm."""
+
 
 @dataclass
 class DeviceConfig:
@@ -302,8 +305,10 @@ class VirtualDevice:
         await self.emit("alarm", {"type": "ipc_doorbell", "imageUrl": await self.picture_url()})
 
     async def _periodic_events(self, interval: float) -> None:
-        """A motion alarm at once (so there is a photo), then motion and rings in turn."""
+        """A motion alarm soon after start (so there is a photo), then motion and rings in
+        turn. Not at once: the hub adds a device's entities once its model is known."""
         rings = False
+        await asyncio.sleep(min(interval, FIRST_EVENT_DELAY))
         while True:
             with contextlib.suppress(SessionError):
                 await (self.ring() if rings else self.motion())
