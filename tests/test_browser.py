@@ -45,6 +45,7 @@ STATE_SECONDS: Final = 2.0
 VIDEO_SECONDS: Final = 15.0
 SCREENSHOTS: Final = os.environ.get("RLINK_SCREENSHOTS")
 """A folder to save the README's pictures to (scripts/screenshots sets it)."""
+README_SHOTS: Final = frozenset({"camera", "vacuum-map", "firmware"})
 PLUG_POWER: Final = "switch.kitchen_plug_power"
 LIGHT: Final = "light.desk_light"
 CAMERA: Final = "camera.doorbell"
@@ -142,7 +143,7 @@ class Browser:
 
     async def shot(self, name: str) -> None:
         await self.page.screenshot(path=self.shots / f"{name}.png")
-        if SCREENSHOTS:
+        if SCREENSHOTS and name in README_SHOTS:
             await self.page.screenshot(path=Path(SCREENSHOTS) / f"{name}.png")
 
 
@@ -242,7 +243,10 @@ async def check_firmware(browser: Browser) -> None:
     await browser.more_info(PLUG_FIRMWARE)
     await browser.page.locator("more-info-update ha-button", has_text="Update").click()
     await browser.page.locator("more-info-update ha-progress-bar").wait_for(timeout=15000)
-    await browser.until_text("%)", 15)  # "Installing (40%)"
+    # "Installing (40%)": a share above nothing, so the progress is the device's.
+    await browser.page.wait_for_function(
+        f"() => /\\(([1-9][0-9]?)%\\)/.test(({DEEP_TEXT})())", timeout=15000
+    )
     await browser.shot("firmware")
     await until_state(
         browser.house,
