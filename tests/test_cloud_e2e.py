@@ -16,6 +16,7 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntry, ConfigEntrySt
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import async_capture_events
 from rlink_sim.cloud import DEFAULT_HOME, DEFAULT_SECRET, DEFAULT_USER, FakeCloud
@@ -630,9 +631,29 @@ async def test_a_sub_device_command_names_the_sub_device_not_its_gateway(
     runtime = entry.runtime_data
     sub = runtime.device_for("devsub0001", pid="simplug01", gateway=plug_id)
     sub.online = True
+    # Shown under its gateway, in the gateway's own subentry, as on a local hub.
+    registry = dr.async_get(hass)
+    sub_entry = registry.async_get(_device_id(hass, sub.uuid))
+    gateway_entry = registry.async_get(_device_id(hass, plug_id))
+    assert sub_entry.via_device_id == gateway_entry.id
+    assert sub_entry.config_subentry_id == gateway_entry.config_subentry_id
     with contextlib.suppress(HomeAssistantError):  # the fake cloud knows no such device
         await hass.services.async_call(
             DOMAIN, "reboot", {"device_id": _device_id(hass, sub.uuid)}, blocking=True
         )
     (call,) = [c for c in cloud.calls if c.endpoint == "reboot"]
     assert call.body["deviceId"] == "devsub0001"
+
+
+async def test_a_lock_in_a_cloud_account_says_how_to_unlock_it(
+    hass: HomeAssistant, cloud: FakeCloud
+) -> None:
+    """The app interface has no remote unlock: the error says what the user can do."""
+    entry = await cloud_entry(hass, cloud)
+    (lock_id,) = await connect_devices(entry, cloud, LOCK)
+    lock = await _entity(hass, "lock", lock_id, "lock")
+    await until(lambda: hass.states.get(lock).state == "locked", 10)
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call("lock", "unlock", {"entity_id": lock}, blocking=True)
+    assert refused.value.translation_key == "unlock_not_in_cloud"
+    assert "own app" in str(refused.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from homeassistant.config_entries import SOURCE_USER
@@ -14,7 +15,7 @@ from custom_components.rlink.const import DOMAIN
 
 from .brokers import until
 from .hub import device, device_entry, write_models
-from .test_cloud_e2e import _device_id, cloud_entry, connect_devices
+from .test_cloud_e2e import _device_id, account, cloud_entry, connect_devices, start_flow
 
 FOUND = device("sensor", "cloud-found-sensor")
 GATEWAY = device("gateway", "cloud-gateway", found_devices=[FOUND])
@@ -127,3 +128,26 @@ async def test_device_subentries_refuse_duplicates_and_can_be_reconfigured(
     runtime = entry.runtime_data
     await until(lambda: runtime.devices["devmeter02"].name == "Hall meter")
     assert runtime.devices["devmeter02"].hardware_uuid == "rn01meter0000002"
+
+
+async def test_a_bad_port_is_a_sentence_and_the_secret_stays(
+    hass: HomeAssistant, cloud: FakeCloud
+) -> None:
+    """The form says what is wrong in words of its own and keeps what was typed, the app
+    secret too, also after the server refused."""
+    flow_id = await start_flow(hass)
+    flow = await hass.config_entries.flow.async_configure(flow_id, account(cloud, port=99999))
+    assert flow["errors"] == {"port": "invalid_port"}
+
+    def suggested(result: Any) -> dict[str, Any]:
+        return {
+            str(key): key.description.get("suggested_value")
+            for key in result["data_schema"].schema
+            if key.description
+        }
+
+    assert suggested(flow)["app_secret"] == account(cloud)["app_secret"]
+    wrong = account(cloud, app_secret="not-the-secret")
+    flow = await hass.config_entries.flow.async_configure(flow_id, wrong)
+    assert flow["errors"]
+    assert suggested(flow)["app_secret"] == "not-the-secret"

@@ -41,7 +41,8 @@ async def test_plug_switch_sensor_and_alarm(hass: HomeAssistant) -> None:
         assert virtual.replies["model"].data["properties"]
         registry_entry = device_entry(hass, plug.uuid)
         assert registry_entry.sw_version == "1.0.0"
-        assert registry_entry.model == plug.product_id
+        assert registry_entry.model == "Smart plug"  # the product's name from its model
+        assert registry_entry.model_id == plug.product_id
 
         await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
         assert virtual.values["switch"] is True or virtual.values["switch"] == 1
@@ -93,7 +94,8 @@ async def test_entities_follow_the_model(hass: HomeAssistant) -> None:
     assert platforms["button_reboot"] == "button"
     assert platforms["firmware"] == "update"
     select = hass.states.get(entity_id(hass, "select", light.uuid, "work_mode"))
-    assert select.attributes["options"] == ["0", "1", "2"]
+    # Options whose model labels name known ones are translated (entity.select.work_mode).
+    assert select.attributes["options"] == ["white", "colour", "scene"]
     # Names: the device's own for the main entity, translated standard names, the model's.
     assert hass.states.get(entity_id(hass, "light", light.uuid, "light")).name == "Light"
     assert select.name == "Light Mode"
@@ -123,8 +125,8 @@ async def test_number_and_select_write_through_the_device(hass: HomeAssistant) -
         await until(lambda: hass.states.get(countdown).state == "59")
         assert sim.device(plug.uuid).values["countdown"] == 59
         await hass.services.async_call(
-            "select", "select_option", {"entity_id": mode, "option": "2"}, blocking=True
+            "select", "select_option", {"entity_id": mode, "option": "scene"}, blocking=True
         )
-        await until(lambda: hass.states.get(mode).state == "2")
+        await until(lambda: hass.states.get(mode).state == "scene")
         assert sim.device(light.uuid).values["work_mode"] == 2
     assert await hass.config_entries.async_unload(entry.entry_id)

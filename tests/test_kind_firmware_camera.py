@@ -14,8 +14,11 @@ from homeassistant.components.camera import async_get_image
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from yarl import URL
 
+from custom_components.rlink import FIRMWARE_WATCH_INTERVAL
 from custom_components.rlink import firmware as firmware_module
 from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.firmware import DATA_FIRMWARE
@@ -420,3 +423,64 @@ def test_picture_addresses_a_device_may_not_give(address: object) -> None:
 
 def test_picture_addresses_a_device_may_give() -> None:
     assert str(checked_url("https://cdn.example.net/alarm/1.jpg?sig=x")).startswith("https://")
+
+
+async def test_the_simulated_doorbell_has_a_still_image(
+    hass: HomeAssistant, hass_client: Any
+) -> None:
+    """Motion and doorbell alarms carry a photo from the camera's own address; the camera
+    proxy serves it as a JPEG."""
+    assert await async_setup_component(hass, "http", {})
+    camera_device = device("camera", ip="127.0.0.1", event_interval=0.5)
+    entry = await hub_with(hass, camera_device)
+    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [camera_device]):
+        cam = entity_id(hass, "camera", camera_device.uuid, "camera")
+        doorbell = entity_id(hass, "event", camera_device.uuid, "event_doorbell")
+        await until(lambda: hass.states.get(doorbell).state not in ("unknown", "unavailable"))
+        assert hass.states.get(doorbell).name == "Camera Doorbell"
+        client = await hass_client()
+        response = await client.get(f"/api/camera_proxy/{cam}")
+        assert response.status == 200
+        assert response.content_type == "image/jpeg"
+        assert (await response.read()).startswith(b"\xff\xd8")
+        signal = entity_id(hass, "sensor", camera_device.uuid, "diag_signal")
+        assert hass.states.get(signal).state == "92"
+
+
+async def test_a_firmware_file_is_noticed_within_seconds_and_progress_shows(
+    hass: HomeAssistant, hass_client_no_auth: Any
+) -> None:
+    """A file dropped in the folder is offered once the watch sees it settle, or at once when
+    the entity is checked; a device that downloads slowly shows its progress."""
+    plug = device("plug", download_rate=40_000)
+    entry = await hub_with(hass, plug)
+    await _serve_http(hass, hass_client_no_auth)
+    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [plug]):
+        update = entity_id(hass, "update", plug.uuid, "firmware")
+        await until(lambda: hass.states.get(update).state == "off")
+        _firmware(hass, plug.product_id, "plug_v1.1.0.bin", b"\x7f" * 100_000)
+        for _ in range(2):  # seen once, then seen unchanged
+            async_fire_time_changed(hass, dt_util.utcnow() + FIRMWARE_WATCH_INTERVAL)
+            await hass.async_block_till_done()
+        await until(lambda: hass.states.get(update).state == "on")
+
+        _firmware(hass, plug.product_id, "plug_v1.2.0.bin", b"\x7f" * 100_000)
+        await hass.services.async_call(
+            "homeassistant", "update_entity", {"entity_id": update}, blocking=True
+        )
+        assert hass.states.get(update).attributes["latest_version"] == "1.2.0"
+
+        percentages: set[int] = set()
+
+        def progress() -> bool:
+            value = hass.states.get(update).attributes.get("update_percentage")
+            if isinstance(value, int):
+                percentages.add(value)
+            return len(percentages) >= 3
+
+        install = hass.async_create_task(
+            hass.services.async_call("update", "install", {"entity_id": update}, blocking=True)
+        )
+        await until(progress, seconds=20)
+        await install
+        assert hass.states.get(update).attributes["installed_version"] == "1.2.0"

@@ -212,7 +212,8 @@ async def test_lock_passwords(hass: HomeAssistant) -> None:
                 "lock_times_order",
             ),
             ({"index": 1000, "code": "1234"}, None),
-            ({"index": 6, "code": "12"}, None),
+            ({"index": 6, "code": "12"}, "lock_code_invalid"),
+            ({"index": 6, "code": "12 34"}, "lock_code_invalid"),
             ({"index": 6, "code": "1234", "weekdays": ["funday"]}, None),
         ]
         for data, key in bad_inputs:
@@ -262,13 +263,13 @@ async def test_sleeping_lock_gets_held_writes_when_it_wakes(hass: HomeAssistant)
         await until(lambda: any(m.code == "property_set" for m in virtual.received))
         (sent,) = [m for m in virtual.received if m.code == "property_set"]
         assert sent.data == {"properties": {"volume": 0}}
-        await until(lambda: hass.states.get(volume).state == "0")
+        await until(lambda: hass.states.get(volume).state == "mute")
         await until(lambda: "pending" not in hass.states.get(volume).attributes)
         assert hub.devices[lock.uuid].pending == {}
 
     # A write that waits too long is dropped, with a repair issue naming it.
     await until(lambda: not hub.devices[lock.uuid].online)
-    assert hass.states.get(volume).state == "0"  # asleep, not gone: its last state holds
+    assert hass.states.get(volume).state == "mute"  # asleep, not gone: its last state holds
     await hub.async_set_properties(hub.devices[lock.uuid], {"volume": "1"})
     hub.desired.max_age = 0
     hub.desired.expire_all()

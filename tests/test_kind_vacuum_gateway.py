@@ -16,6 +16,7 @@ from homeassistant.setup import async_setup_component
 from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.protocol.codes import DeviceEvent as Evt
 from tools.rlink_sim import Simulator
+from tools.rlink_sim.files import ObjectStore
 
 from .brokers import free_port, until
 from .hub import device, device_entry, entity_id, find_device, hub_with
@@ -42,6 +43,54 @@ async def _map_server() -> tuple[web.AppRunner, str]:
     return runner, f"http://127.0.0.1:{port}"
 
 
+async def test_a_cleaning_run_ends_docked_with_its_map_drawn(
+    hass: HomeAssistant, hass_client: Any
+) -> None:
+    """The simulated vacuum cleans, docks and uploads a `grid` map to its store; the image
+    entity draws it as a PNG."""
+    assert await async_setup_component(hass, "http", {})
+    async with ObjectStore("maps") as store:
+        vac = device("vacuum", clean_seconds=4.0, store_url=store.url)
+        entry = await hub_with(hass, vac)
+        await _set_device_options(
+            hass,
+            entry,
+            vac.uuid,
+            storage={
+                "store_bucket": "maps",
+                "store_access_key": store.access_key,
+                "store_secret_key": store.secret_key,
+                "store_public_url": store.public_url,
+            },
+        )
+        async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [vac]):
+            vacuum = entity_id(hass, "vacuum", vac.uuid, "vacuum")
+            area = entity_id(hass, "sensor", vac.uuid, "clean_area")
+            map_image = entity_id(hass, "image", vac.uuid, "vacuum_map")
+            await until(lambda: hass.states.get(vacuum).state == "docked")
+            assert hass.states.get(map_image).state == "unavailable"
+            seen: set[str] = set()
+
+            def saw(state: str) -> bool:
+                seen.add(hass.states.get(vacuum).state)
+                return state in seen
+
+            await hass.services.async_call("vacuum", "start", {"entity_id": vacuum}, blocking=True)
+            await until(lambda: saw("cleaning"))
+            await until(lambda: float(hass.states.get(area).state) > 10, seconds=15)
+            await until(lambda: saw("returning"), seconds=15)
+            await until(lambda: saw("docked") and "returning" in seen, seconds=15)
+            await until(lambda: hass.states.get(map_image).state != "unavailable")
+            client = await hass_client()
+            picture = await client.get(f"/api/image_proxy/{map_image}")
+            assert picture.status == 200
+            assert picture.content_type == "image/png"
+            body = await picture.read()
+            assert body.startswith(b"\x89PNG")
+            width = int.from_bytes(body[16:20], "big")
+            assert width > 100  # drawn, not a placeholder
+
+
 async def test_vacuum_commands_maps_and_records(hass: HomeAssistant, hass_client: Any) -> None:
     assert await async_setup_component(hass, "http", {})
     vac = device("vacuum")
@@ -52,14 +101,19 @@ async def test_vacuum_commands_maps_and_records(hass: HomeAssistant, hass_client
             robot = sim.device(vac.uuid)
             vacuum = entity_id(hass, "vacuum", vac.uuid, "vacuum")
             await until(lambda: hass.states.get(vacuum).state == "docked")
-            assert hass.states.get(vacuum).attributes["fan_speed_list"] == ["0", "1", "2", "3"]
+            assert hass.states.get(vacuum).attributes["fan_speed_list"] == [
+                "quiet",
+                "standard",
+                "strong",
+                "max",
+            ]
 
             for service, data, expected in (
                 ("start", {}, {"power_go": 1}),
                 ("pause", {}, {"power_go": 0}),
                 ("return_to_base", {}, {"return_home": 1}),
                 ("locate", {}, {"seek": 1}),
-                ("set_fan_speed", {"fan_speed": "3"}, {"suction": 3}),
+                ("set_fan_speed", {"fan_speed": "max"}, {"suction": 3}),
             ):
                 waiter = hass.async_create_task(robot.wait_for("property_set"))
                 await hass.services.async_call(
@@ -68,7 +122,7 @@ async def test_vacuum_commands_maps_and_records(hass: HomeAssistant, hass_client
                 assert (await waiter).data == {"properties": expected}, service
             robot.set("status", 1)
             await until(lambda: hass.states.get(vacuum).state == "cleaning")
-            assert hass.states.get(vacuum).attributes["fan_speed"] == "3"
+            assert hass.states.get(vacuum).attributes["fan_speed"] == "max"
 
             # Upload credentials: refused until a store is configured.
             reply = await robot.send(Evt.SWEEPER_STS_TOKEN, {"type": "map"})
@@ -151,6 +205,8 @@ async def test_gateway_sub_devices_groups_and_rules(hass: HomeAssistant) -> None
         kid_switch = entity_id(hass, "switch", kids[0].uuid, "switch")
         await until(lambda: hass.states.get(kid_switch).state == "off")
         assert device_entry(hass, kids[0].uuid).via_device_id == device_entry(hass, gateway.uuid).id
+        # The protocol names no sub-device: the product's name from its model, a short id.
+        assert device_entry(hass, kids[0].uuid).name == f"Smart plug {kids[0].uuid[-4:]}"
         gw_target = {"device_id": device_entry(hass, gateway.uuid).id}
 
         # A sub-device's write goes through its gateway.

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from rlink_sim import DeviceConfig, Simulator, make_secret, make_uuid
 from rlink_sim.__main__ import load
+from rlink_sim.files import ObjectStore
 from rlink_sim.webrtc import viewer_offer
 
 from custom_components.rlink.protocol import messages
@@ -29,6 +32,8 @@ class MiniCloud:
     def __init__(self, session: MqttSession) -> None:
         self.session = session
         self.events: list[tuple[str, Message]] = []
+        self.grants: dict[Evt, dict[str, Any]] = {}
+        """Replies to give vacuums (upload credentials, map ids)."""
         session.subscribe(device_filter(K.REPORT), self._on_report)
         session.subscribe(device_filter(K.ISSUE_RESPONSE), lambda t, m: None)
 
@@ -43,7 +48,10 @@ class MiniCloud:
         self.events.append((topic.uuid, message))
         if not message.ack:
             return
-        answers: dict[Evt, dict[str, Any]] = {Evt.TIME: time_reply("Europe/Berlin")}
+        answers: dict[Evt, dict[str, Any]] = {
+            Evt.TIME: time_reply("Europe/Berlin"),
+            **self.grants,
+        }
         res = 1005 if message.code in (Evt.MODEL, Evt.SUB_MODEL) else 0  # no models here
         self.session.publish(
             device_topic(K.REPORT_RESPONSE, topic.pid, topic.uuid),
@@ -93,10 +101,18 @@ async def test_start_sequences(cloud: MiniCloud) -> None:
     async with _simulate(cloud, plug, lock, gateway) as sim:
         for config in (plug, lock, gateway):  # the last report may still be on its way
             await until(lambda c=config: "property_report" in cloud.codes(c.uuid))
-        assert cloud.codes(plug.uuid) == ["bind", "info", "time", "model", "property_report"]
+        assert cloud.codes(plug.uuid) == [
+            "bind",
+            "info",
+            "update_properties_info",
+            "time",
+            "model",
+            "property_report",
+        ]
         assert cloud.codes(lock.uuid) == [
             "bind",
             "info",
+            "update_properties_info",
             "time",
             "model",
             "pwd_sync",
@@ -105,6 +121,7 @@ async def test_start_sequences(cloud: MiniCloud) -> None:
         assert cloud.codes(gateway.uuid) == [
             "bind",
             "info",
+            "update_properties_info",
             "time",
             "model",
             "sub_bind",
@@ -321,3 +338,103 @@ def test_yaml_config(tmp_path: Path) -> None:
     path.write_text("devices:\n  - {kind: toaster}\n")
     with pytest.raises(SystemExit, match="unknown kind 'toaster'"):
         load(path)
+
+
+@pytest.mark.usefixtures("loopback_ice")
+async def test_camera_streams_its_test_picture(cloud: MiniCloud) -> None:
+    """A viewer that answers like a browser gets frames of the moving picture."""
+    from aiortc import (  # noqa: PLC0415
+        RTCConfiguration,
+        RTCPeerConnection,
+        RTCSessionDescription,
+    )
+
+    camera = _config("camera", name="live")
+    async with _simulate(cloud, camera) as sim:
+        viewer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        frames: list[Any] = []
+        track_ready = asyncio.Event()
+
+        @viewer.on("track")
+        def _track(track: Any) -> None:
+            async def pull() -> None:
+                while len(frames) < 3:
+                    frames.append(await track.recv())
+
+            viewer_tasks.append(asyncio.get_running_loop().create_task(pull()))
+            track_ready.set()
+
+        viewer_tasks: list[asyncio.Task[None]] = []
+        viewer.addTransceiver("video", direction="recvonly")
+        await viewer.setLocalDescription(await viewer.createOffer())
+        offer = {"type": "offer", "sdp": viewer.localDescription.sdp}
+        await cloud.command(
+            sim.device(camera.uuid),
+            Cmd.WEBRTC_SIGNAL_EXCHANGE,
+            {"peerClientId": "live_9", "method": "SDP_OFFER", "params": json.dumps(offer)},
+        )
+        await until(lambda: bool(cloud.of(camera.uuid, Evt.WEBRTC_SIGNAL_EXCHANGE)))
+        answer = json.loads(cloud.of(camera.uuid, Evt.WEBRTC_SIGNAL_EXCHANGE)[0].data["params"])
+        await viewer.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        await until(lambda: len(frames) >= 3, seconds=20)
+        assert frames[-1].width == 640
+        assert frames[-1].pts > frames[0].pts
+        await cloud.command(
+            sim.device(camera.uuid),
+            Cmd.WEBRTC_SIGNAL_EXCHANGE,
+            {"peerClientId": "live_9", "method": "CLOSE", "params": "{}"},
+        )
+        await until(lambda: not sim.device(camera.uuid).live.peers)
+        await viewer.close()
+
+
+async def test_camera_alarms_carry_a_photo(cloud: MiniCloud) -> None:
+    camera = _config("camera", name="events", event_interval=0.2)
+    async with _simulate(cloud, camera):
+        await until(lambda: len(cloud.of(camera.uuid, Evt.EVENT)) >= 3)
+        motion, ring, visitor = (m.data for m in cloud.of(camera.uuid, Evt.EVENT)[:3])
+        assert (motion["identifier"], motion["output"]["type"]) == ("alarm", "ipc_motion")
+        assert ring["identifier"] == "doorbell"
+        assert (visitor["identifier"], visitor["output"]["type"]) == ("alarm", "ipc_doorbell")
+        async with aiohttp.ClientSession() as http, http.get(motion["output"]["imageUrl"]) as got:
+            assert got.status == 200
+            assert got.content_type == "image/jpeg"
+            assert (await got.read()).startswith(b"\xff\xd8")
+        info = cloud.of(camera.uuid, Evt.INFO)[0].data
+        assert json.loads(info["config"])["signalValue"] > 0
+
+
+async def test_vacuum_cleans_returns_docks_and_uploads_its_map(cloud: MiniCloud) -> None:
+    async with ObjectStore("maps") as store:
+        cloud.grants = {
+            Evt.SWEEPER_STS_TOKEN: {
+                "type": "map",
+                "bucketName": "maps",
+                "accessKeyId": store.access_key,
+                "authDir": "map/vac/",
+            },
+            Evt.SWEEPER_MAP_ADD: {"mapId": "7"},
+        }
+        vacuum = _config("vacuum", name="busy", clean_seconds=2.0, store_url=store.url)
+        async with _simulate(cloud, vacuum) as sim:
+            device = sim.device(vacuum.uuid)
+            await cloud.command(device, Cmd.PROPERTY_SET, {"properties": {"power_go": 1}})
+
+            def statuses() -> list[int]:
+                return [
+                    m.data["properties"]["status"]
+                    for m in cloud.of(vacuum.uuid, Evt.PROPERTY_REPORT)
+                    if "status" in m.data["properties"]
+                ]
+
+            await until(lambda: statuses()[-3:] == [1, 3, 4], seconds=20)
+            await until(lambda: bool(cloud.of(vacuum.uuid, Evt.SWEEPER_RECORD_ADD)))
+            assert device.values["clean_area"] > 10
+            assert device.values["battery"] < 100
+            added = cloud.of(vacuum.uuid, Evt.SWEEPER_MAP_ADD)[0].data
+            assert added["mapFormat"] == "grid"
+            body, _type = store.objects[added["mapPath"]]
+            grid = json.loads(body)
+            assert len(grid["rows"]) == grid["height"]
+            assert any("*" in row for row in grid["rows"])
+            await until(lambda: device.values["battery"] == 100, seconds=20)

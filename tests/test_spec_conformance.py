@@ -325,7 +325,6 @@ NOT_BUILT: Final[dict[tuple[str, str], str]] = {
             "ipc_token_bind",
             "find_alert",
             "ipc_live_get",
-            "update_properties_info",
             "agora_ai_token",
             "weather",
             "webrtc_config",

@@ -31,11 +31,17 @@ from homeassistant.util import dt as dt_util
 from custom_components.rlink.const import (
     CONF_APP_SECRET,
     CONF_DEVICE_ID,
+    CONF_DEVICES,
     CONF_HOMES,
     CONF_MODE,
     CONF_PID,
     CONF_REST_URL,
     CONF_SIGN_METHOD,
+    CONF_STORE_ACCESS_KEY,
+    CONF_STORE_BUCKET,
+    CONF_STORE_PUBLIC_URL,
+    CONF_STORE_SECRET_KEY,
+    CONF_STORE_TYPE,
     CONF_TLS,
     CONF_TLS_INSECURE,
     CONF_USER_ID,
@@ -61,8 +67,14 @@ from tools.rlink_sim.cloud import (
     FakeCloud,
     device_id_for,
 )
+from tools.rlink_sim.files import ObjectStore
 
 REPO = Path(__file__).resolve().parents[1]
+PORTS_FILE = ".rlink-develop-ports.json"
+"""In config/: the ports of the last run, used again so nothing moves between runs."""
+MAP_BUCKET = "rlink-maps"
+FIRMWARE_RATE = 50_000
+"""Bytes a second the simulated devices download firmware at: slow enough to watch."""
 HUB_ENTRY_ID = "01RLINKDEVELOPMENTHUB0000"
 CLOUD_ENTRY_ID = "01RLINKDEVELOPMENTCLOUD00"
 CONFIGURATION = """\
@@ -78,20 +90,30 @@ logger:
 """
 
 
-def house() -> list[DeviceConfig]:
-    """A plug, a sensor, a light, a lock, a camera, a vacuum and a gateway with two subs."""
+def house(store_url: str | None = None, clean_seconds: float = 180.0) -> list[DeviceConfig]:
+    """A plug, a sensor, a light, a lock, a camera, a vacuum and a gateway with two subs.
+
+    The camera streams and raises an alarm with a photo every few minutes; the vacuum
+    cleans for `clean_seconds` and uploads its map to the object store at `store_url`."""
 
     def make(kind: str, name: str, **kwargs: Any) -> DeviceConfig:
         seed = f"develop/{name}"
-        return DeviceConfig(make_uuid(seed), make_secret(seed), kind=kind, name=name, **kwargs)
+        return DeviceConfig(
+            make_uuid(seed),
+            make_secret(seed),
+            kind=kind,
+            name=name,
+            download_rate=FIRMWARE_RATE,
+            **kwargs,
+        )
 
     return [
         make("plug", "Kitchen plug", report_interval=30),
         make("sensor", "Living room sensor", report_interval=30),
         make("light", "Desk light"),
         make("lock", "Front door"),
-        make("camera", "Doorbell"),
-        make("vacuum", "Robot vacuum"),
+        make("camera", "Doorbell", ip="127.0.0.1", event_interval=180),
+        make("vacuum", "Robot vacuum", clean_seconds=clean_seconds, store_url=store_url),
         make(
             "gateway",
             "Gateway",
@@ -105,8 +127,8 @@ def _all(devices: list[DeviceConfig]) -> list[DeviceConfig]:
     return [c for d in devices for c in (d, *_all(d.sub_devices))]
 
 
-def free_port(preferred: int) -> int:
-    for port in (preferred, 0):
+def free_port(preferred: int, *fallbacks: int) -> int:
+    for port in (*fallbacks, preferred, 0):
         with socket.socket() as sock:
             try:
                 sock.bind(("0.0.0.0", port))  # noqa: S104 - the broker listens everywhere
@@ -116,12 +138,35 @@ def free_port(preferred: int) -> int:
     raise RuntimeError("no free port")
 
 
+def ports(config: Path, wanted: dict[str, int]) -> dict[str, int]:
+    """The ports of the last run where they are still free, else the wanted ones (or any
+    free one); stored for the next run."""
+    path = config / PORTS_FILE
+    try:
+        stored = json.loads(path.read_text())
+    except OSError, ValueError:
+        stored = {}
+    chosen: dict[str, int] = {}
+    for name, preferred in wanted.items():
+        last = stored.get(name)
+        fallbacks = [last] if isinstance(last, int) and last not in chosen.values() else []
+        port = free_port(preferred, *fallbacks)
+        while port in chosen.values():
+            port = free_port(0)
+        chosen[name] = port
+    config.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**stored, **chosen}, indent=2))
+    return chosen
+
+
 def _entry(
     entry_id: str,
     title: str,
     data: dict[str, Any],
     unique_id: str,
     subentries: list[tuple[str, str, dict[str, Any]]],
+    *,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A config entry as Home Assistant stores it; subentries are (unique id, title, data)."""
     entry = ConfigEntry(
@@ -129,7 +174,7 @@ def _entry(
         domain=DOMAIN,
         title=title,
         data=data,
-        options={},
+        options=options or {},
         source="user",
         version=1,
         minor_version=1,
@@ -149,7 +194,26 @@ def _entry(
     return entry.as_dict()  # type: ignore[return-value]
 
 
-def hub_entry(port: int, devices: list[DeviceConfig]) -> dict[str, Any]:
+def store_options(devices: list[DeviceConfig], store: ObjectStore) -> dict[str, Any]:
+    """The vacuums' map storage, as the device options step would set it."""
+    return {
+        CONF_DEVICES: {
+            d.uuid: {
+                CONF_STORE_TYPE: "S3",
+                CONF_STORE_BUCKET: store.bucket,
+                CONF_STORE_ACCESS_KEY: store.access_key,
+                CONF_STORE_SECRET_KEY: store.secret_key,
+                CONF_STORE_PUBLIC_URL: store.public_url,
+            }
+            for d in devices
+            if d.kind == "vacuum"
+        }
+    }
+
+
+def hub_entry(
+    port: int, devices: list[DeviceConfig], options: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The local hub on the device server, with the house's devices."""
     return _entry(
         HUB_ENTRY_ID,
@@ -160,6 +224,7 @@ def hub_entry(port: int, devices: list[DeviceConfig]) -> dict[str, Any]:
             (d.uuid, d.name or d.kind, {"uuid": d.uuid, "secret": d.secret, "pid": d.product_id})
             for d in devices
         ],
+        options=options,
     )
 
 
@@ -235,6 +300,7 @@ def prepare(config: Path, entry: dict[str, Any], http_port: int) -> None:
     # One of the two at a time: the other's devices would only show as unavailable.
     ours = {HUB_ENTRY_ID, CLOUD_ENTRY_ID}
     entries = [e for e in entries if e["entry_id"] not in ours] + [entry]
+    forget_registries(config, ours - {entry["entry_id"]})
     storage.write_text(
         json.dumps(
             {
@@ -247,6 +313,28 @@ def prepare(config: Path, entry: dict[str, Any], http_port: int) -> None:
             default=str,
         )
     )
+
+
+def forget_registries(config: Path, entry_ids: set[str]) -> None:
+    """Drop the other mode's devices and entities from Home Assistant's registries, so the
+    house's entities keep their ids (no `_2`) when switching between hub and cloud."""
+    for key, live, deleted in (
+        ("core.entity_registry", "entities", "deleted_entities"),
+        ("core.device_registry", "devices", "deleted_devices"),
+    ):
+        path = config / ".storage" / key
+        if not path.exists():
+            continue
+        stored = json.loads(path.read_text())
+        data = stored["data"]
+        for field in (live, deleted):
+            data[field] = [
+                item
+                for item in data.get(field, [])
+                if item.get("config_entry_id") not in entry_ids
+                and not set(item.get("config_entries") or []) & entry_ids
+            ]
+        path.write_text(json.dumps(stored, indent=2))
 
 
 async def _wait_for_broker(
@@ -317,8 +405,11 @@ async def _stop_home_assistant(process: subprocess.Popen[bytes]) -> None:
         await asyncio.to_thread(process.wait, 60)
 
 
-async def run_hub(config: Path, port: int, http_port: int, devices: list[DeviceConfig]) -> None:
+async def run_hub(
+    config: Path, port: int, http_port: int, devices: list[DeviceConfig], store: ObjectStore
+) -> None:
     """Home Assistant's device server first, then the house connects to it."""
+    await store.start()
     process = _start_home_assistant(config)
     try:
         logging.info("Waiting for Home Assistant and its device server on port %d", port)
@@ -329,6 +420,7 @@ async def run_hub(config: Path, port: int, http_port: int, devices: list[DeviceC
             await _until_stopped(process)
     finally:
         await _stop_home_assistant(process)
+        await store.stop()
 
 
 async def run_cloud(
@@ -365,27 +457,45 @@ def main() -> None:
         "--http-port", type=int, default=8123, help="preferred port of Home Assistant's UI"
     )
     parser.add_argument(
+        "--store-port", type=int, default=8190, help="preferred port of the vacuum's map store"
+    )
+    parser.add_argument(
+        "--clean-seconds",
+        type=float,
+        default=180.0,
+        help="how long the simulated vacuum's cleaning run takes",
+    )
+    parser.add_argument(
         "--prepare-only", action="store_true", help="write config/ and exit without starting"
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s develop: %(message)s")
-    port, devices = free_port(args.port), house()
-    http_port = free_port(args.http_port)
-    rest_port = free_port(args.rest_port) if args.cloud else 0
+    chosen = ports(
+        args.config,
+        {
+            "broker": args.port,
+            "http": args.http_port,
+            "rest": args.rest_port,
+            "store": args.store_port,
+        },
+    )
+    port, http_port, rest_port = chosen["broker"], chosen["http"], chosen["rest"]
+    store = ObjectStore(MAP_BUCKET, port=chosen["store"], root=args.config / "rlink-object-store")
+    devices = house(store.url, args.clean_seconds)
     if args.cloud:
         prepare(args.config, cloud_entry(port, rest_port, devices), http_port)
         logging.info(
             "config/ is ready (cloud account: MQTT port %d, REST port %d)", port, rest_port
         )
     else:
-        prepare(args.config, hub_entry(port, devices), http_port)
+        prepare(args.config, hub_entry(port, devices, store_options(devices, store)), http_port)
         logging.info("config/ is ready (hub on port %d, %d devices)", port, len(devices))
     if args.prepare_only:
         return
     if args.cloud:
         asyncio.run(run_cloud(args.config, port, rest_port, http_port, devices))
     else:
-        asyncio.run(run_hub(args.config, port, http_port, devices))
+        asyncio.run(run_hub(args.config, port, http_port, devices, store))
 
 
 if __name__ == "__main__":

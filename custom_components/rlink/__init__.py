@@ -28,7 +28,7 @@ type RlinkConfigEntry = ConfigEntry[DeviceRuntime]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 DATA_MODELS: HassKey[ModelStore] = HassKey(f"{DOMAIN}_models")
-FIRMWARE_SCAN_INTERVAL = timedelta(minutes=10)
+FIRMWARE_WATCH_INTERVAL = timedelta(seconds=3)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -46,10 +46,10 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     hass.http.register_view(DeviceLogUploadView(logs))
     hass.http.register_view(DeviceLogView(logs))
 
-    async def rescan(_now: datetime) -> None:
-        await catalog.async_scan()
+    async def watch(_now: datetime) -> None:
+        await catalog.async_watch()
 
-    async_track_time_interval(hass, rescan, FIRMWARE_SCAN_INTERVAL, cancel_on_shutdown=True)
+    async_track_time_interval(hass, watch, FIRMWARE_WATCH_INTERVAL, cancel_on_shutdown=True)
     async_setup_services(hass)
     return True
 

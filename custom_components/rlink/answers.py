@@ -71,7 +71,16 @@ _STORE_REQUIRED: Final = (CONF_STORE_BUCKET, CONF_STORE_ACCESS_KEY, CONF_STORE_S
 TURN_LIFETIME: Final = 86400
 STS_LIFETIME: Final = 3600
 """Seconds the upload credentials are said to last; they are the configured static keys."""
-_NETWORK_FROM_INFO = {"currentSsid": "currentSsid", "mac": "mac", "ip": "ip"}
+# What `info` may say of the network (its `config` is free-form; devices that report their
+# signal there spare a ping): stored key -> key in `config`.
+_NETWORK_FROM_INFO = {
+    "currentSsid": "currentSsid",
+    "mac": "mac",
+    "ip": "ip",
+    "networkType": "networkType",
+    "signal": "signal",
+    "signalValue": "signalValue",
+}
 
 
 def _is_number(value: Any) -> bool:

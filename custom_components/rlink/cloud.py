@@ -61,7 +61,7 @@ from .protocol.session import (
     TlsOptions,
 )
 from .protocol.topics import TopicKind, app_topic
-from .runtime import WAKE_TIMEOUT, DeviceRuntime, command_error
+from .runtime import WAKE_TIMEOUT, DeviceRuntime, automatic_name, command_error
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -193,6 +193,10 @@ class RlinkCloud(DeviceRuntime):
 
     def _add(self, device: RlinkDevice) -> RlinkDevice:
         self.devices[device.uuid] = device
+        gateway = self.devices.get(device.gateway) if device.gateway else None
+        if gateway is not None and device.subentry_id is None:
+            # Listed under the gateway's own entry in the UI, as on a local hub.
+            device.subentry_id = gateway.subentry_id
         self._attach_model(device)
         self.register(device)
         self.announce(device)
@@ -227,7 +231,11 @@ class RlinkCloud(DeviceRuntime):
         device = self.devices.get(device_id)
         if device is None:
             device = RlinkDevice(
-                device_id, pid or "", _automatic_name(device_id, pid), gateway=gateway
+                device_id,
+                pid or "",
+                (name := automatic_name(None, pid or "", device_id)),
+                gateway=gateway,
+                automatic_name=name,
             )
             device.hardware_uuid = uuid
             self._add(device)
@@ -236,9 +244,7 @@ class RlinkCloud(DeviceRuntime):
             return device
         changed = False
         if pid and pid != device.pid:
-            if device.name == _automatic_name(device_id, device.pid):  # not one the user gave
-                device.name = _automatic_name(device_id, pid)
-            device.pid, changed = pid, True
+            device.pid, changed = pid, True  # an automatic name follows (_attach_model)
         if uuid and uuid != device.hardware_uuid:
             device.hardware_uuid, changed = uuid, True
         if gateway and gateway != device.gateway:
@@ -481,11 +487,6 @@ class RlinkCloud(DeviceRuntime):
             self.watchdog_reconnects += 1
             self.last_notification = time.monotonic()
             self.session.reconnect("no notifications arrived; push may have stopped")
-
-
-def _automatic_name(device_id: str, pid: str | None) -> str:
-    """The name of a device the cloud told of before anyone named it."""
-    return f"rlink {pid or 'device'} {device_id[-4:]}"
 
 
 def _as_object(value: Any) -> JsonObject:

@@ -36,7 +36,7 @@ from .const import (
     DEFAULT_WATCHDOG_INTERVAL,
     MODE_CLOUD,
 )
-from .flow_base import RlinkFlowBase
+from .flow_base import PORT_SELECTOR, RlinkFlowBase, port_errors
 from .protocol import rest
 from .protocol.auth import SignMethod, app_credentials
 from .protocol.errors import ProtocolError, RlinkError
@@ -48,9 +48,7 @@ CHECK_TIMEOUT = 10.0
 _PASSWORD = selector.TextSelector(
     selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
 )
-_PORT = selector.NumberSelector(
-    selector.NumberSelectorConfig(min=1, max=65535, mode=selector.NumberSelectorMode.BOX)
-)
+_PORT = PORT_SELECTOR
 _HOMES = selector.TextSelector(selector.TextSelectorConfig(multiple=True))
 # Algorithm names read the same in every language: labels, not translations.
 _SIGN_METHOD_LABELS: Final = {
@@ -77,7 +75,7 @@ def unique_id(data: Mapping[str, Any]) -> str:
 
 def normalise(user_input: Mapping[str, Any]) -> dict[str, Any]:
     data = dict(user_input)
-    if CONF_PORT in data:
+    if CONF_PORT in data and not port_errors(data, CONF_PORT):
         data[CONF_PORT] = int(data[CONF_PORT])
     if CONF_HOMES in data:
         homes = data[CONF_HOMES]
@@ -225,6 +223,13 @@ async def check_account(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[st
     return {}
 
 
+def _form_errors(data: Mapping[str, Any]) -> dict[str, str]:
+    """What is wrong with the form itself, before the account is tried."""
+    if errors := port_errors(data, CONF_PORT):
+        return errors
+    return {} if data[CONF_HOMES] else {CONF_HOMES: "homes_required"}
+
+
 class CloudFlowMixin(RlinkFlowBase):
     """Steps of `RlinkConfigFlow` for a cloud account."""
 
@@ -234,20 +239,22 @@ class CloudFlowMixin(RlinkFlowBase):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = normalise(user_input)
-            await self.async_set_unique_id(unique_id(data))
-            self._abort_if_unique_id_configured()
-            if not data[CONF_HOMES]:
-                errors[CONF_HOMES] = "homes_required"
-            else:
+            errors = _form_errors(data)
+            if not errors:
+                await self.async_set_unique_id(unique_id(data))
+                self._abort_if_unique_id_configured()
                 errors = await check_account(self.hass, data)
             if not errors:
                 return self.async_create_entry(
                     title=f"rlink account {data[CONF_USER_ID]}",
                     data={CONF_MODE: MODE_CLOUD, **data},
                 )
+        # What was typed stays, the app secret too (a password field has no default).
         return self.async_show_form(
             step_id="cloud_account",
-            data_schema=account_schema(normalise(user_input or {})),
+            data_schema=self.add_suggested_values_to_schema(
+                account_schema(normalise(user_input or {})), user_input or {}
+            ),
             errors=errors,
         )
 
@@ -275,10 +282,7 @@ class CloudFlowMixin(RlinkFlowBase):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, **normalise(user_input)}
-            if not data[CONF_HOMES]:
-                errors[CONF_HOMES] = "homes_required"
-            else:
-                errors = await check_account(self.hass, data)
+            errors = _form_errors(data) or await check_account(self.hass, data)
             if not errors:
                 new_id = unique_id(data)
                 if any(

@@ -85,6 +85,7 @@ from .const import (
     SUBENTRY_DEVICE,
 )
 from .discovery import CONF_HUB_ENTRY
+from .flow_base import PORT_SELECTOR, port_errors
 from .hub import external_session
 from .kinds import AUTO, ROLE_IDENTIFIERS, SLEEPING_CHOICES, Kind
 from .protocol.auth import SECRET_LENGTH, is_device_uuid
@@ -104,9 +105,6 @@ _LOGGER = logging.getLogger(__name__)
 
 CONF_DEVICE: Final = "device"
 _PORT = probatio.All(probatio.Coerce(int), probatio.Range(min=1, max=65535))
-_PORT_SELECTOR = selector.NumberSelector(
-    selector.NumberSelectorConfig(min=1, max=65535, mode=selector.NumberSelectorMode.BOX)
-)
 _PASSWORD = selector.TextSelector(
     selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
 )
@@ -152,7 +150,8 @@ def _certificate_ok(certfile: str, keyfile: str) -> bool:
 
 
 async def _check_embedded(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, str]:
-    errors: dict[str, str] = {}
+    if errors := port_errors(data, CONF_PORT, CONF_TLS_PORT):
+        return errors
     host = data.get(CONF_BIND_HOST) or DEFAULT_BIND_HOST
     if not _bind_host_ok(host):
         return {CONF_BIND_HOST: "invalid_bind_host"}
@@ -172,6 +171,8 @@ async def _check_embedded(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[
 
 
 async def _check_external(data: Mapping[str, Any]) -> dict[str, str]:
+    if errors := port_errors(data, CONF_PORT):
+        return errors
     session = external_session(
         data, "rlink_hub_check", connect_timeout=10, name="rlink broker check"
     )
@@ -193,7 +194,7 @@ def _embedded_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
         {
             probatio.Required(
                 CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)
-            ): _PORT_SELECTOR,
+            ): PORT_SELECTOR,
             probatio.Optional(
                 CONF_CERTFILE, description={"suggested_value": defaults.get(CONF_CERTFILE)}
             ): str,
@@ -202,7 +203,7 @@ def _embedded_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
             ): str,
             probatio.Optional(
                 CONF_TLS_PORT, default=defaults.get(CONF_TLS_PORT, DEFAULT_TLS_PORT)
-            ): _PORT_SELECTOR,
+            ): PORT_SELECTOR,
             probatio.Optional(
                 CONF_BIND_HOST, default=defaults.get(CONF_BIND_HOST, DEFAULT_BIND_HOST)
             ): str,
@@ -216,7 +217,7 @@ def _external_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
             probatio.Required(CONF_HOST, default=defaults.get(CONF_HOST, "")): str,
             probatio.Required(
                 CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)
-            ): _PORT_SELECTOR,
+            ): PORT_SELECTOR,
             probatio.Optional(
                 CONF_USERNAME, description={"suggested_value": defaults.get(CONF_USERNAME)}
             ): str,

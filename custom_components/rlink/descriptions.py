@@ -158,6 +158,27 @@ STANDARD_NAMES: Final[Mapping[tuple[Platform, str], str]] = MappingProxyType(
         (Platform.SELECT, "work_mode"): "work_mode",
         (Platform.SELECT, "volume"): "volume",
         (Platform.SWITCH, "motion_detect"): "motion_detection",
+        (Platform.SWITCH, "permit_join"): "permit_join",
+        (Platform.SELECT, "night_vision"): "night_vision",
+        (Platform.SENSOR, "power"): "power_draw",
+        (Platform.SENSOR, "clean_area"): "cleaned_area",
+        (Platform.SENSOR, "clean_time"): "cleaning_time",
+    }
+)
+
+# Identifiers whose sensor is named by its device class (Home Assistant translates those).
+_CLASS_NAMED: Final = frozenset({"battery", "temperature", "humidity", "energy"})
+
+# Options with a translated label, per identifier: an enum value whose model label, in lower
+# case with underscores, is one of these shows as that option (entity.<platform>.<key>.state);
+# any other value shows as its label.
+KNOWN_OPTIONS: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
+    {
+        "work_mode": frozenset({"white", "colour", "scene", "music"}),
+        "volume": frozenset({"mute", "low", "medium", "high"}),
+        "night_vision": frozenset({"auto", "on", "off"}),
+        "suction": frozenset({"quiet", "standard", "strong", "max"}),
+        "status": frozenset({"standby", "cleaning", "paused", "returning", "charging", "fault"}),
     }
 )
 
@@ -223,21 +244,28 @@ def display_name(prop: Property) -> str:
     return prop.name or humanize(prop.identifier)
 
 
+def _option(prop: Property, value: str) -> str:
+    """The option an enum value shows as: a translated one when its label names one."""
+    label = prop.enum_labels.get(value, value)
+    key = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
+    return key if key in KNOWN_OPTIONS.get(prop.identifier, ()) else label
+
+
 def enum_options(prop: Property) -> list[str]:
-    """Select / enum sensor options: the model's labels when it has them."""
-    return [prop.enum_labels.get(value, value) for value in prop.enums]
+    """Select / enum sensor options: translated ones, else the model's labels."""
+    return [_option(prop, value) for value in prop.enums]
 
 
 def enum_label(prop: Property, value: object) -> str | None:
     if value is None:
         return None
     text = str(int(value)) if isinstance(value, bool) else str(value)
-    return prop.enum_labels.get(text, text) if text in prop.enums else None
+    return _option(prop, text) if text in prop.enums else None
 
 
 def enum_value(prop: Property, label: str) -> str:
     for value in prop.enums:
-        if prop.enum_labels.get(value, value) == label:
+        if _option(prop, value) == label:
             return value
     return label
 
@@ -250,6 +278,18 @@ class Naming(TypedDict, total=False):
 
 
 def naming(platform: Platform, prop: Property) -> Naming:
-    """Description keywords for the name: a translated standard name, or the model's."""
+    """Description keywords for the name: a translated standard name, the device class's
+    name (a battery is "Battery"), or the model's. An enum of a known identifier keeps its
+    translation key even when named by the model, for its options' labels."""
     key = STANDARD_NAMES.get((platform, prop.identifier))
-    return Naming(translation_key=key) if key else Naming(name=display_name(prop))
+    if key:
+        return Naming(translation_key=key)
+    if (
+        platform is Platform.SENSOR
+        and prop.identifier in _CLASS_NAMED
+        and unit_and_class(prop).device_class is not None
+    ):
+        return Naming()
+    if prop.type is DataType.ENUM and prop.identifier in KNOWN_OPTIONS:
+        return Naming(translation_key=prop.identifier, name=display_name(prop))
+    return Naming(name=display_name(prop))

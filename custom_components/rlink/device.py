@@ -40,6 +40,9 @@ class RlinkDevice:
     subentry_id: str | None = None
     hardware_uuid: str | None = None
     """A cloud device's own uuid, once known (bind results carry it)."""
+    automatic_name: str | None = None
+    """The name the integration gave (product and short id); while the name is this one,
+    it follows the model. Any other name was given by someone and is kept."""
     model: ObjectModel | None = None
     model_inferred: bool = False
     online: bool = False
@@ -187,6 +190,7 @@ class RlinkDevice:
             "name": self.name,
             "gateway": self.gateway,
             "hardware_uuid": self.hardware_uuid,
+            "automatic_name": self.automatic_name,
         }
 
     def restore(self, saved: Mapping[str, Any]) -> None:
@@ -198,6 +202,8 @@ class RlinkDevice:
         self.passwords = list(saved.get("passwords") or [])
         self.behaviours.update(saved.get("behaviours") or [])
         self.hardware_uuid = saved.get("hardware_uuid") or self.hardware_uuid
+        if "automatic_name" in saved:
+            self.automatic_name = saved["automatic_name"]
         for identifier, (value, asked) in (saved.get("pending") or {}).items():
             self.pending[identifier] = (value, float(asked))
 

@@ -13,7 +13,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN
+from .const import CONF_MODE, DOMAIN, MODE_CLOUD
 from .device import RlinkDevice
 from .protocol.model import Property, validate
 
@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from .runtime import DeviceRuntime
 
 type EntityBuilder = Callable[[DeviceRuntime, RlinkDevice], list[RlinkEntity]]
+
+
+def on_local_hub(hub: DeviceRuntime) -> bool:
+    """Whether the devices are on a local hub, not behind a cloud account (whose app
+    interface has no vacuum maps and no remote unlock)."""
+    return hub.entry.data.get(CONF_MODE) != MODE_CLOUD
 
 
 @dataclass(frozen=True, kw_only=True)

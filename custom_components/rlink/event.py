@@ -40,6 +40,10 @@ DEVICE_CLASSES: Final[Mapping[str, EventDeviceClass]] = MappingProxyType(
 )
 
 
+# Event identifiers with a translated name and event type (entity.event.<identifier>).
+TRANSLATED_EVENTS: Final = frozenset({ALARM, "doorbell"})
+
+
 @dataclass(frozen=True, kw_only=True)
 class RlinkEventDescription(RlinkEntityDescription, EventEntityDescription):
     """An event entity for one model event identifier."""
@@ -57,8 +61,8 @@ def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     entities: list[RlinkEntity] = []
     for identifier, name in _identifiers(device).items():
         naming: dict[str, Any] = (
-            {"translation_key": ALARM}
-            if identifier == ALARM and not name
+            {"translation_key": identifier}
+            if identifier in TRANSLATED_EVENTS
             else {"name": name or humanize(identifier)}
         )
         description = RlinkEventDescription(

@@ -9,6 +9,7 @@ URL of the file on Home Assistant, its size and MD5; the device downloads it fro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -138,17 +139,49 @@ def scan(root: Path) -> dict[str, list[FirmwareFile]]:
     return found
 
 
+type Signature = frozenset[tuple[str, int, int]]
+
+
+def signature(root: Path) -> Signature:
+    """Name, size and modification time of every file under `root` (cheap: no reading).
+    Blocking: run in the executor."""
+    if not root.is_dir():
+        return frozenset()
+    found = set()
+    for product in root.iterdir():
+        if product.is_dir():
+            for path in product.iterdir():
+                with contextlib.suppress(OSError):
+                    stat = path.stat()
+                    found.add((f"{product.name}/{path.name}", stat.st_size, stat.st_mtime_ns))
+    return frozenset(found)
+
+
 class FirmwareCatalog:
-    """The firmware files on disk, rescanned on demand (reading is off the event loop)."""
+    """The firmware files on disk. `async_watch` notices a new or changed file within
+    seconds; `async_scan` reads them (hashing is off the event loop)."""
 
     def __init__(self, hass: HomeAssistant) -> None:
         self.hass = hass
         self.root = Path(hass.config.path(DOMAIN, "firmware"))
         self.files: dict[str, list[FirmwareFile]] = {}
         self._listeners: list[Callable[[], None]] = []
+        self._scanned: Signature | None = None
+        self._seen: Signature | None = None
+
+    async def async_watch(self) -> None:
+        """Rescan when the folder changed and has stopped changing (a file being copied in
+        is read once it is complete, not half-written)."""
+        now = await self.hass.async_add_executor_job(signature, self.root)
+        settled = now == self._seen
+        self._seen = now
+        if settled and now != self._scanned:
+            await self.async_scan()
 
     async def async_scan(self) -> None:
+        before = await self.hass.async_add_executor_job(signature, self.root)
         files = await self.hass.async_add_executor_job(scan, self.root)
+        self._scanned = self._seen = before
         if files != self.files:
             self.files = files
             for listener in list(self._listeners):

@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigFlow, ConfigFlowResult
+from homeassistant.helpers import selector
+
+MAX_PORT = 65535
+PORT_SELECTOR = selector.NumberSelector(
+    selector.NumberSelectorConfig(mode=selector.NumberSelectorMode.BOX, step=1)
+)
+"""A port box without a range: the selector's own range check would show its English
+message; `port_errors` says it in a translated sentence."""
+
+
+def port_errors(data: Mapping[str, Any], *keys: str) -> dict[str, str]:
+    """`invalid_port` for each of `keys` whose value is no port number."""
+    errors = {}
+    for key in keys:
+        value = data.get(key)
+        if value is None:
+            continue
+        whole = isinstance(value, int | float) and float(value).is_integer()
+        if not whole or not 1 <= value <= MAX_PORT:
+            errors[key] = "invalid_port"
+    return errors
 
 
 class RlinkFlowBase(ConfigFlow):

@@ -315,6 +315,8 @@ class RlinkHub(DeviceRuntime):
                     saved.get("name") or uuid,
                     gateway=gateway.uuid,
                     subentry_id=gateway.subentry_id,
+                    # Saved before names followed the model: the one it had was automatic.
+                    automatic_name=saved.get("name") or uuid,
                 )
                 sub.restore(saved)
                 self.devices[uuid] = sub

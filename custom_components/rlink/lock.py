@@ -14,7 +14,13 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import RlinkConfigEntry
 from .const import CONF_UNLOCK_INDEX, CONF_UNLOCK_PASSWORD, DOMAIN
 from .device import RlinkDevice
-from .entity import CompositeEntity, RlinkEntity, RlinkEntityDescription, async_setup_platform
+from .entity import (
+    CompositeEntity,
+    RlinkEntity,
+    RlinkEntityDescription,
+    async_setup_platform,
+    on_local_hub,
+)
 from .kinds import Kind
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.model import DataType, Property
@@ -81,6 +87,12 @@ class RlinkLock(CompositeEntity, LockEntity):
         return None
 
     async def async_unlock(self, **kwargs: Any) -> None:
+        if not on_local_hub(self.hub):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unlock_not_in_cloud",
+                translation_placeholders={"device": self.device.name},
+            )
         options = self.hub.device_options(self.device.uuid)
         # A code typed in the lock's dialog stands in for the stored password.
         index = options.get(CONF_UNLOCK_INDEX)

@@ -65,7 +65,8 @@ SCHEMAS: Final[dict[str, probatio.Schema]] = {
             probatio.Optional(ATTR_USER, default=""): probatio.All(
                 cv.string, probatio.Length(max=32)
             ),
-            probatio.Optional(ATTR_CODE): probatio.All(cv.string, probatio.Match(_CODE)),
+            # Its form is checked in `password_data`, with a sentence instead of a pattern.
+            probatio.Optional(ATTR_CODE): cv.string,
             probatio.Optional(ATTR_TIME_TYPE, default="permanent"): probatio.In(TIME_TYPES),
             probatio.Optional(ATTR_ACTIVE): cv.datetime,
             probatio.Optional(ATTR_EXPIRE): cv.datetime,
@@ -98,6 +99,8 @@ def password_data(data: dict[str, Any]) -> JsonObject:
     kind = data[ATTR_TYPE]
     if kind in _NEEDS_CODE and not data.get(ATTR_CODE):
         raise invalid("lock_code_required", type=kind)
+    if data.get(ATTR_CODE) and not _CODE.fullmatch(data[ATTR_CODE]):
+        raise invalid("lock_code_invalid")
     entry: JsonObject = {
         "index": data[ATTR_INDEX],
         "type": PASSWORD_TYPES[kind],

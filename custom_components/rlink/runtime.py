@@ -45,7 +45,14 @@ from .models import ModelStore
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.errors import ValueRejected
 from .protocol.messages import JsonObject, Message
-from .protocol.model import Property, bool_encoding_of, encode_value, validate, validate_write
+from .protocol.model import (
+    ObjectModel,
+    Property,
+    bool_encoding_of,
+    encode_value,
+    validate,
+    validate_write,
+)
 from .protocol.routing import MessageHandler
 from .protocol.server.limits import LogThrottle
 from .protocol.session import AuthRefused, ConnectError, MqttSession, SessionState
@@ -79,6 +86,13 @@ def excerpt(value: Any, limit: int = 80) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}… ({len(text)} characters)"
+
+
+def automatic_name(model: ObjectModel | None, pid: str, uid: str) -> str:
+    """The name of a device nobody named: its product's name (from the model, else the
+    product id) and the end of its id."""
+    product = (model.product_name if model is not None else None) or pid or "rlink device"
+    return f"{product} {uid[-4:]}"
 
 
 class RateLimitedLog:
@@ -377,6 +391,13 @@ class DeviceRuntime(ABC):
         device.model_inferred = bool(device.pid) and self.models.is_inferred(device.pid)
         self._normalise_values(device)
         self._resolve_profile(device)
+        # Sub-devices and devices the cloud told of carry no name of their own.
+        if device.automatic_name is not None and device.name == device.automatic_name:
+            name = automatic_name(device.model, device.pid, device.uuid)
+            if name != device.name:
+                device.name = device.automatic_name = name
+                if self.registry_entry(device.uuid) is not None:
+                    self.register(device)
 
     def _resolve_profile(self, device: RlinkDevice) -> bool:
         """Work out the device's kinds again; True when they changed."""
@@ -412,7 +433,8 @@ class DeviceRuntime(ABC):
             identifiers={(DOMAIN, device.uuid)},
             connections={(dr.CONNECTION_NETWORK_MAC, dr.format_mac(mac))} if mac else None,
             manufacturer=MANUFACTURER,
-            model=device.pid or None,
+            model=(device.model.product_name if device.model else None) or device.pid or None,
+            model_id=device.pid or None,
             name=device.name,
             sw_version=device.version,
             hw_version=device.mcu_version,
@@ -437,9 +459,10 @@ class DeviceRuntime(ABC):
             sub = RlinkDevice(
                 uuid,
                 pid,
-                f"{pid} {uuid[-4:]}",
+                (name := automatic_name(None, pid, uuid)),
                 gateway=gateway.uuid,
                 subentry_id=gateway.subentry_id,
+                automatic_name=name,
             )
             self.devices[uuid] = sub
         sub.pid = pid

@@ -13,7 +13,13 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import RlinkConfigEntry
 from .descriptions import enum_label, enum_options, enum_value, naming, properties_for
 from .device import RlinkDevice
-from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform, property_value
+from .entity import (
+    RlinkEntity,
+    RlinkEntityDescription,
+    async_setup_platform,
+    on_local_hub,
+    property_value,
+)
 from .kinds import Kind
 from .protocol.responder import DeviceRef, SweeperStore
 from .runtime import DeviceRuntime
@@ -37,7 +43,9 @@ MAPS: Final = RlinkSelectDescription(
 
 def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     maps: list[RlinkEntity] = (
-        [RlinkMapSelect(hub, device, MAPS)] if device.profile.has(Kind.VACUUM) else []
+        [RlinkMapSelect(hub, device, MAPS)]
+        if device.profile.has(Kind.VACUUM) and on_local_hub(hub)
+        else []
     )
     return maps + [
         RlinkSelect(

@@ -27,7 +27,7 @@ from .descriptions import (
     unit_and_class,
 )
 from .device import RlinkDevice
-from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
+from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform, on_local_hub
 from .kinds import Kind
 from .lock_codes import public
 from .protocol.model import NUMERIC_TYPES, DataType, Property
@@ -208,7 +208,7 @@ def _kind_sensors(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkSensorDe
     descriptions = []
     if device.profile.has(Kind.LOCK):
         descriptions.append(PASSWORDS)
-    if device.profile.has(Kind.VACUUM):
+    if device.profile.has(Kind.VACUUM) and on_local_hub(hub):
         descriptions.append(_cleaning_records(hub))
     return descriptions
 

@@ -59,6 +59,10 @@ class RlinkFirmware(RlinkEntity, UpdateEntity):
         catalog = self.hass.data[DATA_FIRMWARE]
         self.async_on_remove(catalog.add_listener(self.async_write_ha_state))
 
+    async def async_update(self) -> None:
+        """Checking for updates (`homeassistant.update_entity`) reads the folder again."""
+        await self.hass.data[DATA_FIRMWARE].async_scan()
+
     def _newest(self) -> FirmwareFile | None:
         return self.hass.data[DATA_FIRMWARE].latest(self.device.pid) if self.hass else None
 

@@ -65,7 +65,10 @@ class RlinkVacuumDescription(RlinkEntityDescription, StateVacuumEntityDescriptio
     """The vacuum of a device."""
 
 
-VACUUM: Final = RlinkVacuumDescription(key="vacuum", identifier="vacuum", name=None)
+# The device's name; the translation key gives the fan speeds their labels.
+VACUUM: Final = RlinkVacuumDescription(
+    key="vacuum", identifier="vacuum", name=None, translation_key="vacuum"
+)
 
 
 def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:

@@ -27,10 +27,15 @@ from custom_components.rlink.protocol.topics import (
     product_topic,
 )
 
+from .files import PictureServer
 from .templates import TEMPLATES, Template
-from .webrtc import sdp_answer
+from .vacuum import Cleaning
+from .webrtc import BadOffer, LiveViews, snapshot
 
 _LOGGER = logging.getLogger(__name__)
+
+FIRST_EVENT_DELAY = 5.0
+"""Seconds after start before a camera's first alarm."""
 
 
 @dataclass
@@ -51,6 +56,21 @@ class DeviceConfig:
     busy: bool = False
     """A camera that answers every WebRTC offer with 'busy'."""
     relock_after: float = 5.0
+    stream: bool = True
+    """A camera streams its test picture to each viewer (False: signalling only)."""
+    event_interval: float | None = None
+    """Seconds between a camera's motion alarms and doorbell presses (with a photo); None
+    for none."""
+    clean_seconds: float = 120.0
+    """How long a vacuum's cleaning run takes."""
+    store_url: str | None = None
+    """Where the object store a vacuum uploads its maps to answers (the endpoint a real
+    vacuum derives from the granted region)."""
+    download_rate: float | None = None
+    """Firmware bytes a second the device downloads at (None: as fast as it can)."""
+    ip: str | None = None
+    """The address the device says it has in `info`; its pictures are served there
+    (127.0.0.1 when it says none)."""
     sub_devices: list[DeviceConfig] = field(default_factory=list)
     found_devices: list[DeviceConfig] = field(default_factory=list)
     """What a gateway finds when asked to search (find_bind)."""
@@ -156,6 +176,9 @@ class VirtualDevice:
         }
         self.local_groups: dict[int, list[str]] = {}
         self.local_rules: dict[int, list[dict[str, Any]]] = {}
+        self.live = LiveViews(config.name or self.uuid, stream=config.stream)
+        self.pictures: PictureServer | None = None
+        self.cleaning = Cleaning(self, config.clean_seconds, config.store_url, self._spawn_task)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -182,6 +205,10 @@ class VirtualDevice:
         await self.start_sequence()
 
     async def close(self) -> None:
+        await self.live.close_all()
+        if self.pictures is not None:
+            await self.pictures.stop()
+            self.pictures = None
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -196,6 +223,14 @@ class VirtualDevice:
         self._tasks.add(task)
         task.add_done_callback(self._job_done)
         return task
+
+    def _spawn_task(self, job: Any) -> None:
+        """Keep a task (or a coroutine, started now) until it ends; `close` cancels it."""
+        if asyncio.iscoroutine(job):
+            self._spawn(job)
+            return
+        self._tasks.add(job)
+        job.add_done_callback(self._job_done)
 
     def _job_done(self, task: asyncio.Task[Any]) -> None:
         """A background job (a reboot, an OTA) that loses the broker just ends, as on a
@@ -227,12 +262,15 @@ class VirtualDevice:
                 "bindStatus": 1,
                 "version": self.version,
                 "mcuVersion": "1.0.0",
-                "config": json.dumps({"currentSsid": "sim-wifi", "wifiList": []}),
+                "config": json.dumps(self.network_info()),
             },
         )
         if info is not None:
             self.log_upload_url = info.data.get("logUploadUrl") or None
             self._follow_log_switch(info.data.get("logSwitch") or {})
+        # What a cloud passes on to apps as `device_property_update` (the network details).
+        network = {k: v for k, v in self.network_info().items() if k not in ("wifiList", "ip")}
+        await self.send(Evt.UPDATE_PROPERTIES_INFO, {"propertiesInfo": network})
         await self.send(Evt.TIME)
         await self.send(Evt.MODEL, {"format": "complete"})
         if self.config.kind == "lock":
@@ -242,7 +280,50 @@ class VirtualDevice:
         await self.report()
         if self.config.report_interval:
             self._spawn(self._periodic_reports(self.config.report_interval))
+        if self.config.event_interval and self.config.kind == "camera":
+            self._spawn(self._periodic_events(self.config.event_interval))
         self.started.set()
+
+    def network_info(self) -> dict[str, Any]:
+        """What the device says of its network in `info` (the `config` JSON)."""
+        return {
+            "currentSsid": "sim-wifi",
+            "wifiList": [],
+            **({"ip": self.config.ip} if self.config.ip else {}),
+            "networkType": 1,
+            "signal": 1,
+            "signalValue": 92,
+        }
+
+    async def picture_url(self) -> str:
+        """Take a photo and serve it from the camera's own web server; its address."""
+        if self.pictures is None:
+            self.pictures = PictureServer(
+                lambda: snapshot(self.config.name or self.uuid), self.config.ip or "127.0.0.1"
+            )
+            await self.pictures.start()
+        return self.pictures.keep()
+
+    async def motion(self) -> None:
+        """Motion seen: an alarm with a photo."""
+        await self.emit("alarm", {"type": "ipc_motion", "imageUrl": await self.picture_url()})
+
+    async def ring(self) -> None:
+        """Someone pressed the doorbell: the press, and an alarm with the visitor's photo
+        (the protocol's alarm is where a picture travels)."""
+        await self.emit("doorbell", {})
+        await self.emit("alarm", {"type": "ipc_doorbell", "imageUrl": await self.picture_url()})
+
+    async def _periodic_events(self, interval: float) -> None:
+        """A motion alarm soon after start (so there is a photo), then motion and rings in
+        turn. Not at once: the hub adds a device's entities once its model is known."""
+        rings = False
+        await asyncio.sleep(min(interval, FIRST_EVENT_DELAY))
+        while True:
+            with contextlib.suppress(SessionError):
+                await (self.ring() if rings else self.motion())
+            rings = not rings
+            await asyncio.sleep(interval)
 
     async def _announce_subs(self, subs: list[SubDevice]) -> None:
         devices = [{"uuid": s.config.uuid, "pid": s.config.product_id} for s in subs]
@@ -386,6 +467,8 @@ class VirtualDevice:
         properties = self._known(message.data.get("properties"), self.model)
         self.values.update(properties)
         self._spawn(self.report(properties))
+        if self.config.kind == "vacuum":
+            self.cleaning.apply(properties)
         return {"properties": properties}
 
     async def _on_property_get(self, message: Message) -> dict[str, Any]:
@@ -471,20 +554,45 @@ class VirtualDevice:
         devices = [{"pid": self.subs[u].config.product_id, "uuid": u} for u in wanting]
         return {"taskId": data.get("taskId"), "devices": devices}
 
-    async def _download(self, url: str, size: Any, md5: Any) -> int:
-        """Fetch the firmware; 0, or the protocol's error code."""
+    async def _download(
+        self, url: str, size: Any, md5: Any, target: dict[str, Any] | None = None
+    ) -> int:
+        """Fetch the firmware; 0, or the protocol's error code. At `download_rate` the
+        device takes its time and reports each tenth downloaded, as a real one does."""
         import aiohttp  # noqa: PLC0415 - only OTA needs it
 
+        rate = self.config.download_rate
+        total = size if isinstance(size, int) and size > 0 else 0
         try:
             async with (
                 aiohttp.ClientSession() as http,
-                http.get(url, timeout=aiohttp.ClientTimeout(total=30)) as response,
+                http.get(
+                    url, timeout=aiohttp.ClientTimeout(total=None if rate else 30)
+                ) as response,
             ):
                 if response.status == 401:
                     return -3  # the signed link expired or was tampered with
                 if response.status != 200:
                     return -2
-                body = await response.read()
+                if not rate:
+                    body = await response.read()
+                else:
+                    body, reported = b"", -1
+                    async for chunk in response.content.iter_chunked(max(1, int(rate / 10))):
+                        body += chunk
+                        await asyncio.sleep(len(chunk) / rate)
+                        tenth = len(body) * 10 // total if total else 0
+                        if tenth != reported and tenth < 10:
+                            reported = tenth
+                            await self.send(
+                                Evt.OTA_PROGRESS,
+                                {
+                                    "resCode": 0,
+                                    "type": "downloading",
+                                    "percent": tenth * 10,
+                                    **(target or {}),
+                                },
+                            )
         except aiohttp.ClientError, TimeoutError:
             return -1
         self.downloaded = body
@@ -501,7 +609,9 @@ class VirtualDevice:
             else {}
         )
         if order and order.get("url"):
-            failure = await self._download(order["url"], order.get("fileSize"), order.get("md5sum"))
+            failure = await self._download(
+                order["url"], order.get("fileSize"), order.get("md5sum"), target
+            )
             if failure:
                 await self.send(Evt.OTA_PROGRESS, {"resCode": failure, "type": "fail", **target})
                 return
@@ -512,6 +622,8 @@ class VirtualDevice:
             )
             await asyncio.sleep(0.05)
         await self.send(Evt.OTA_PROGRESS, {"resCode": 0, "type": "burning", **target})
+        if self.config.download_rate:
+            await asyncio.sleep(3)  # writing the flash takes a moment
         if target:
             self.subs[target["subUuid"]].config.version = version
             await self.send(
@@ -559,9 +671,14 @@ class VirtualDevice:
 
     async def _on_webrtc(self, message: Message) -> None:
         data = message.data
+        peer = str(data.get("peerClientId", ""))
+        if data.get("method") == "ICE_CANDIDATE":
+            with contextlib.suppress(ValueError):
+                await self.live.candidate(peer, json.loads(data.get("params") or "null"))
+            return
         if data.get("method") != "SDP_OFFER":
-            return  # a candidate from the viewer: nothing to answer
-        peer = data.get("peerClientId", "")
+            await self.live.close(peer)  # CLOSE, or anything else that ends the view
+            return
         base = {"peerClientId": peer, "source": data.get("source", 1)}
         if self.config.busy:
             await self.send(
@@ -571,8 +688,8 @@ class VirtualDevice:
             return
         try:
             offer = json.loads(data.get("params") or "{}").get("sdp", "")
-            answer, candidates = await sdp_answer(offer)
-        except (ValueError, AttributeError) as err:
+            answer, candidates = await self.live.answer(peer, offer)
+        except (BadOffer, ValueError, AttributeError) as err:
             _LOGGER.info("%s: cannot answer the offer: %s", self.uuid, err)
             await self.send(
                 Evt.WEBRTC_SIGNAL_EXCHANGE,

@@ -24,6 +24,7 @@ def prop(
 class Template:
     kind: str
     pid: str
+    product_name: str
     properties: list[dict[str, Any]]
     values: dict[str, Any]
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -32,7 +33,11 @@ class Template:
     def model(self, pid: str | None = None) -> dict[str, Any]:
         return {
             "format": "complete",
-            "profile": {"version": self.version, "productId": pid or self.pid},
+            "profile": {
+                "version": self.version,
+                "productId": pid or self.pid,
+                "productName": self.product_name,
+            },
             "properties": self.properties,
             "events": self.events,
         }
@@ -54,6 +59,7 @@ TEMPLATES: dict[str, Template] = {
         Template(
             "plug",
             "simplug01",
+            "Smart plug",
             [
                 prop("switch", "bool", "Power"),
                 prop("power", "float", "Power draw", "r", min=0, max=4000, step=0.1, unit="W"),
@@ -65,6 +71,7 @@ TEMPLATES: dict[str, Template] = {
         Template(
             "sensor",
             "simsensor01",
+            "Climate sensor",
             [
                 prop(
                     "temperature", "float", "Temperature", "r", min=-40, max=85, step=0.1, unit="°C"
@@ -77,23 +84,27 @@ TEMPLATES: dict[str, Template] = {
         Template(
             "light",
             "simlight01",
+            "Smart light",
             [
                 prop("switch_led", "bool", "Light"),
                 prop("brightness", "int", "Brightness", min=1, max=100, step=1, unit="%"),
                 prop(
                     "color_temp", "int", "Colour temperature", min=2700, max=6500, step=1, unit="K"
                 ),
-                prop("work_mode", "enum", "Mode", enums=["0", "1", "2"]),
+                prop(
+                    "work_mode", "enum", "Mode", enums={"0": "White", "1": "Colour", "2": "Scene"}
+                ),
             ],
             {"switch_led": 0, "brightness": 80, "color_temp": 4000, "work_mode": 0},
         ),
         Template(
             "lock",
             "simlock01",
+            "Smart lock",
             [
                 prop("lock_state", "bool", "Locked", "r"),
                 prop("battery", "int", "Battery", "r", min=0, max=100, step=1, unit="%"),
-                prop("volume", "enum", "Volume", enums=["0", "1", "2"]),
+                prop("volume", "enum", "Volume", enums={"0": "Mute", "1": "Low", "2": "High"}),
             ],
             {"lock_state": 1, "battery": 80, "volume": 1},
             [_ALARM],
@@ -101,10 +112,16 @@ TEMPLATES: dict[str, Template] = {
         Template(
             "camera",
             "simcam01",
+            "Video doorbell",
             [
                 prop("motion_detect", "bool", "Motion detection"),
                 prop("battery", "int", "Battery", "r", min=0, max=100, step=1, unit="%"),
-                prop("night_vision", "enum", "Night vision", enums=["0", "1", "2"]),
+                prop(
+                    "night_vision",
+                    "enum",
+                    "Night vision",
+                    enums={"0": "Auto", "1": "On", "2": "Off"},
+                ),
             ],
             {"motion_detect": 1, "battery": 70, "night_vision": 0},
             [_ALARM, _DOORBELL],
@@ -112,19 +129,51 @@ TEMPLATES: dict[str, Template] = {
         Template(
             "vacuum",
             "simvac01",
+            "Robot vacuum",
             [
                 prop("power_go", "bool", "Cleaning"),
-                prop("status", "enum", "Status", "r", enums=["0", "1", "2", "3", "4"]),
+                prop(
+                    "status",
+                    "enum",
+                    "Status",
+                    "r",
+                    enums={
+                        "0": "Standby",
+                        "1": "Cleaning",
+                        "2": "Paused",
+                        "3": "Returning",
+                        "4": "Charging",
+                    },
+                ),
                 prop("battery", "int", "Battery", "r", min=0, max=100, step=1, unit="%"),
-                prop("suction", "enum", "Suction", enums=["0", "1", "2", "3"]),
+                prop(
+                    "suction",
+                    "enum",
+                    "Suction",
+                    enums={"0": "Quiet", "1": "Standard", "2": "Strong", "3": "Max"},
+                ),
                 prop("seek", "bool", "Locate"),
                 prop("return_home", "bool", "Return to base"),
+                prop("clean_area", "int", "Cleaned area", "r", min=0, max=1000, step=1, unit="m²"),
+                prop(
+                    "clean_time", "int", "Cleaning time", "r", min=0, max=1440, step=1, unit="min"
+                ),
             ],
-            {"power_go": 0, "status": 4, "battery": 100, "suction": 1, "seek": 0, "return_home": 0},
+            {
+                "power_go": 0,
+                "status": 4,
+                "battery": 100,
+                "suction": 1,
+                "seek": 0,
+                "return_home": 0,
+                "clean_area": 0,
+                "clean_time": 0,
+            },
         ),
         Template(
             "gateway",
             "simgw01",
+            "Zigbee gateway",
             [prop("permit_join", "bool", "Permit join")],
             {"permit_join": 0},
         ),

@@ -107,6 +107,8 @@ class ObjectModel:
     format: ModelFormat
     properties: tuple[Property, ...]
     events: tuple[ModelEvent, ...] = ()
+    product_name: str | None = None
+    """The product's name, where the model file carries one (`profile.productName`)."""
     _by_id: Mapping[str, Property] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -338,6 +340,7 @@ def parse_model(data: Any) -> ObjectModel:
         format=_detect_format(data, properties),
         properties=parsed,
         events=tuple(_parse_event(e, f"events[{i}]") for i, e in enumerate(events)),
+        product_name=_optional_text(profile.get("productName"), "profile.productName"),
     )
 
 
