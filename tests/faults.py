@@ -45,7 +45,7 @@ class NumberedReporter:
         self.connects = 0
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=config.uuid,
+            client_id=device_credentials(config.uuid, config.secret).client_id,
             protocol=MQTTProtocolVersion.MQTTv311,
             clean_session=True,
         )
