@@ -165,14 +165,8 @@ class RlinkHub(DeviceRuntime):
             await self._start_device_server(cache.get("logins", {}))
         session = self._make_session()
         self.session = session
-        session.subscribe(device_filter(TopicKind.REPORT), self.held(self._on_report))
-        session.subscribe(
-            device_filter(TopicKind.ISSUE_RESPONSE), self.held(self._on_issue_response)
-        )
-        session.subscribe(
-            str(ProductTopic(TopicKind.PRODUCT_ISSUE_RESPONSE, "+")), self._on_product_response
-        )
         if isinstance(session, MqttSession):
+            self._route(session)  # before connecting: the broker may hand over a backlog
             await self._connect(session, "broker_auth_failed")
             with contextlib.suppress(TimeoutError):  # a slow SUBACK is the broker's business
                 async with asyncio.timeout(SUBSCRIBE_WAIT):
@@ -186,6 +180,18 @@ class RlinkHub(DeviceRuntime):
         if not self.embedded:
             self.spawn(self._watch_silence(), "rlink ping")
         self.spawn(self._expire_held_writes(), "rlink held writes")
+
+    def _route(self, session: MqttSession | ServerLink) -> None:
+        """Where device messages go. In place before the first can arrive: a device that
+        reconnects the moment the server listens sends its backlog at once, and each of
+        those reports is acknowledged, so it must have somewhere to go."""
+        session.subscribe(device_filter(TopicKind.REPORT), self.held(self._on_report))
+        session.subscribe(
+            device_filter(TopicKind.ISSUE_RESPONSE), self.held(self._on_issue_response)
+        )
+        session.subscribe(
+            str(ProductTopic(TopicKind.PRODUCT_ISSUE_RESPONSE, "+")), self._on_product_response
+        )
 
     async def _start_device_server(self, logins: dict[str, int]) -> None:
         data = self.entry.data
@@ -205,6 +211,7 @@ class RlinkHub(DeviceRuntime):
         link = ServerLink(
             on_connected=self._on_principal_online, on_disconnected=self._on_principal_offline
         )
+        self._route(link)
         server = DeviceServer(
             self.policy,
             link,
