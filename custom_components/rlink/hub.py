@@ -113,6 +113,27 @@ def external_session(data: Mapping[str, Any], client_id: str, **kwargs: Any) -> 
     return MqttSession(data[CONF_HOST], data[CONF_PORT], lambda: credentials, tls=tls, **kwargs)
 
 
+def hub_client_id(entry_id: str) -> str:
+    """The hub's client id on an external broker: the same at every start, so the broker
+    keeps the hub's session (subscriptions, queued reports) while it is away."""
+    return f"rlink_hub_{entry_id[-12:]}"
+
+
+async def async_forget_broker_session(data: Mapping[str, Any], entry_id: str) -> None:
+    """The entry is deleted: log in once with a clean session, so the broker drops the
+    hub's kept session instead of queueing reports for it forever. Best effort: a broker
+    that cannot be reached now expires the session by its own rules."""
+    session = external_session(
+        data, hub_client_id(entry_id), connect_timeout=5, name="rlink hub farewell"
+    )
+    try:
+        await session.connect()
+    except ConnectError as err:
+        _LOGGER.debug("Could not reach the broker to end the hub's session: %s", err)
+    finally:
+        await session.close()
+
+
 class _Gathering:
     """Replies to one product-wide command, complete when `expected` have come."""
 
@@ -245,7 +266,7 @@ class RlinkHub(DeviceRuntime):
             return self._link
         return external_session(
             self.entry.data,
-            f"rlink_hub_{self.entry.entry_id[-12:]}",
+            hub_client_id(self.entry.entry_id),
             on_state=self._on_session_state,
             on_connect_error=self._on_connect_error,
             name="rlink hub",
