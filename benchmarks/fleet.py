@@ -15,6 +15,7 @@ Driven over stdin/stdout, one JSON object per line:
 - ``{"cmd": "run", "rate": R, "seconds": S, "devices": M, "record": PATH}``: R reports a
   second over devices 0..M-1 in turn for S seconds; with ``record``, every send time is
   written to PATH (int64 ns, device index, step), see `read_sends`;
+- ``{"cmd": "stats"}``: reports sent and acknowledged so far, connections lost;
 - ``{"cmd": "stop"}``.
 
 Reports sent so far are also counted in a shared file (`Counters`), so the benchmark can
@@ -409,6 +410,8 @@ async def serve(args: argparse.Namespace) -> None:
                         request.get("record"),
                     )
                 )
+            case "stats":
+                reply({"sent": fleet.sent, "acked": fleet.acked, "lost_connections": fleet.lost})
             case "stop":
                 break
     counters.close()

@@ -17,7 +17,8 @@ Each Home Assistant state that a report changes is counted in a shared file as i
 time is kept for the latency join. Commands arrive on stdin, one JSON object a line:
 ``{"cmd": "record"}``, ``{"cmd": "save", "path": PATH}`` (the recorded changes: int64 ns,
 device index, step), ``{"cmd": "rtt", "samples": N}``, ``{"cmd": "collect"}`` (a full
-garbage collection now), ``{"cmd": "stop"}``. The first line on stdout says it is ready.
+garbage collection now), ``{"cmd": "stats"}`` (the event loop's task count),
+``{"cmd": "stop"}``. The first line on stdout says it is ready.
 """
 
 from __future__ import annotations
@@ -366,7 +367,11 @@ def say(data: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def commands(recorder: Recorder, rtt: Callable[[int], list[float]] | None = None) -> bool:
+def commands(
+    recorder: Recorder,
+    rtt: Callable[[int], list[float]] | None = None,
+    stats: Callable[[], dict[str, Any]] | None = None,
+) -> bool:
     """Answer one command from stdin; False on stop (blocking: call it from a thread)."""
     line = sys.stdin.readline()
     if not line:
@@ -375,6 +380,8 @@ def commands(recorder: Recorder, rtt: Callable[[int], list[float]] | None = None
     match request["cmd"]:
         case "rtt":
             say({"rtt": rtt(request["samples"]) if rtt is not None else []})
+        case "stats":
+            say(stats() if stats is not None else {})
         case "collect":
             # The full collections a fresh start owes (its heap grew by every entity) are
             # done now, as in a Home Assistant that has run a while, not in some window.
@@ -454,7 +461,16 @@ async def serve_hass(args: argparse.Namespace, recorder: Recorder) -> None:
             def rtt(samples: int) -> list[float]:
                 return asyncio.run_coroutine_threadsafe(service_rtt(hass, samples), loop).result()
 
-            while await asyncio.to_thread(commands, recorder, None if platform == "mqtt" else rtt):
+            async def count_tasks() -> dict[str, Any]:
+                return {"tasks": len(asyncio.all_tasks())}
+
+            def stats() -> dict[str, Any]:
+                """What the soak samples from inside: the event loop's tasks."""
+                return asyncio.run_coroutine_threadsafe(count_tasks(), loop).result()
+
+            while await asyncio.to_thread(
+                commands, recorder, None if platform == "mqtt" else rtt, stats
+            ):
                 pass
             unlisten()
             await hass.config_entries.async_unload(entry.entry_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -39,13 +40,13 @@ class NumberedReporter:
         self._host, self._port = host, port
         self._sent: list[tuple[int, int]] = []
         """(number, MQTT message id), in the order sent."""
-        self._acked: set[int] = set()
-        """Message ids the broker acknowledged (message ids are not reused within a test)."""
+        self._acked: dict[int, float] = {}
+        """Message id -> when the PUBACK came (time.monotonic); ids are not reused in a test."""
         self._lock = threading.Lock()
         self.connects = 0
         client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
-            client_id=config.uuid,
+            client_id=device_credentials(config.uuid, config.secret).client_id,
             protocol=MQTTProtocolVersion.MQTTv311,
             clean_session=True,
         )
@@ -64,7 +65,7 @@ class NumberedReporter:
 
     def _published(self, _client: Any, _userdata: Any, mid: int, *_args: Any) -> None:
         with self._lock:
-            self._acked.add(mid)
+            self._acked[mid] = time.monotonic()
 
     def _connected(self, *_args: Any) -> None:
         with self._lock:
@@ -111,6 +112,12 @@ class NumberedReporter:
     def acknowledged(self) -> set[int]:
         with self._lock:
             return {n for n, mid in self._sent if mid in self._acked}
+
+    def acknowledged_between(self, start: float, end: float) -> set[int]:
+        with self._lock:
+            return {
+                n for n, mid in self._sent if start <= self._acked.get(mid, float("-inf")) < end
+            }
 
     def all_acknowledged(self) -> bool:
         with self._lock:

@@ -8,15 +8,19 @@ are in place before any device's first report after a restart.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import pytest
 from homeassistant.config_entries import SOURCE_USER, ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from custom_components.rlink.const import DOMAIN
+from custom_components.rlink.hub import hub_client_id
 
 from .brokers import MOSQUITTO, Mosquitto, until
 from .faults import COUNTER, NumberedReporter, StateLog, missing
@@ -117,4 +121,39 @@ async def test_broker_restarted_mid_stream(hass: HomeAssistant, tmp_path: Path, 
         await hass.config_entries.async_unload(entry.entry_id)
     finally:
         reporter.stop()
+        await broker.stop()
+
+
+def _session_present(port: int, client_id: str) -> bool:
+    """Whether the broker keeps a session for `client_id` (it still does after this)."""
+    present: list[bool] = []
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=MQTTProtocolVersion.MQTTv311,
+        clean_session=False,
+    )
+    client.on_connect = lambda _c, _u, flags, *_a: present.append(bool(flags.session_present))
+    client.connect("127.0.0.1", port, 10)
+    while not present:
+        client.loop(0.1)
+    client.disconnect()
+    return present[0]
+
+
+async def test_removing_the_entry_ends_the_brokers_session(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """The broker keeps the hub's session while the entry is unloaded (that is the point);
+    deleting the entry ends it, so nothing queues reports for a hub that is gone."""
+    broker = Mosquitto(tmp_path)
+    await broker.start()
+    try:
+        entry = await _hub(hass, broker.port)
+        client_id = hub_client_id(entry.entry_id)
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        assert await asyncio.to_thread(_session_present, broker.port, client_id)
+        await hass.config_entries.async_remove(entry.entry_id)
+        assert not await asyncio.to_thread(_session_present, broker.port, client_id)
+    finally:
         await broker.stop()

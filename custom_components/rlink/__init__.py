@@ -16,10 +16,18 @@ from homeassistant.helpers.typing import ConfigType
 from homeassistant.util.hass_dict import HassKey
 
 from .cloud import RlinkCloud
-from .const import CONF_MODE, CONF_UUID, DOMAIN, MODE_CLOUD, PLATFORMS
+from .const import (
+    BROKER_EXTERNAL,
+    CONF_BROKER,
+    CONF_MODE,
+    CONF_UUID,
+    DOMAIN,
+    MODE_CLOUD,
+    PLATFORMS,
+)
 from .device_logs import DATA_DEVICE_LOGS, DeviceLogs, DeviceLogUploadView, DeviceLogView
 from .firmware import DATA_FIRMWARE, FirmwareCatalog, FirmwareView
-from .hub import RlinkHub
+from .hub import RlinkHub, async_forget_broker_session
 from .models import ModelStore
 from .runtime import CACHE_VERSION, DeviceRuntime, cache_key
 from .services import async_setup_services
@@ -106,12 +114,15 @@ def _entry_update_listener(entry: RlinkConfigEntry) -> UpdateListenerType:
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> None:
-    """The entry is deleted: its device cache and its devices' uploaded logs go with it."""
+    """The entry is deleted: its device cache and its devices' uploaded logs go with it,
+    and so does the session an external broker keeps for the hub."""
     await Store[dict[str, Any]](hass, CACHE_VERSION, cache_key(entry.entry_id)).async_remove()
     logs = hass.data[DATA_DEVICE_LOGS]
     for subentry in entry.subentries.values():
         if uuid := subentry.data.get(CONF_UUID):
             await logs.async_forget(uuid)
+    if entry.data.get(CONF_MODE) != MODE_CLOUD and entry.data.get(CONF_BROKER) == BROKER_EXTERNAL:
+        await async_forget_broker_session(entry.data, entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> None:

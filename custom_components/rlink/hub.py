@@ -114,6 +114,27 @@ def external_session(data: Mapping[str, Any], client_id: str, **kwargs: Any) -> 
     return MqttSession(data[CONF_HOST], data[CONF_PORT], lambda: credentials, tls=tls, **kwargs)
 
 
+def hub_client_id(entry_id: str) -> str:
+    """The hub's client id on an external broker: the same at every start, so the broker
+    keeps the hub's session (subscriptions, queued reports) while it is away."""
+    return f"rlink_hub_{entry_id[-12:]}"
+
+
+async def async_forget_broker_session(data: Mapping[str, Any], entry_id: str) -> None:
+    """The entry is deleted: log in once with a clean session, so the broker drops the
+    hub's kept session instead of queueing reports for it forever. Best effort: a broker
+    that cannot be reached now expires the session by its own rules."""
+    session = external_session(
+        data, hub_client_id(entry_id), connect_timeout=5, name="rlink hub farewell"
+    )
+    try:
+        await session.connect()
+    except ConnectError as err:
+        _LOGGER.debug("Could not reach the broker to end the hub's session: %s", err)
+    finally:
+        await session.close()
+
+
 class _Gathering:
     """Replies to one product-wide command, complete when `expected` have come."""
 
@@ -166,14 +187,8 @@ class RlinkHub(DeviceRuntime):
             await self._start_device_server(cache.get("logins", {}))
         session = self._make_session()
         self.session = session
-        session.subscribe(device_filter(TopicKind.REPORT), self.held(self._on_report))
-        session.subscribe(
-            device_filter(TopicKind.ISSUE_RESPONSE), self.held(self._on_issue_response)
-        )
-        session.subscribe(
-            str(ProductTopic(TopicKind.PRODUCT_ISSUE_RESPONSE, "+")), self._on_product_response
-        )
         if isinstance(session, MqttSession):
+            self._route(session)  # before connecting: the broker may hand over a backlog
             await self._connect(session, "broker_auth_failed")
             with contextlib.suppress(TimeoutError):  # a slow SUBACK is the broker's business
                 async with asyncio.timeout(SUBSCRIBE_WAIT):
@@ -188,6 +203,18 @@ class RlinkHub(DeviceRuntime):
         if not self.embedded:
             self.spawn(self._watch_silence(), "rlink ping")
         self.spawn(self._expire_held_writes(), "rlink held writes")
+
+    def _route(self, session: MqttSession | ServerLink) -> None:
+        """Where device messages go. In place before the first can arrive: a device that
+        reconnects the moment the server listens sends its backlog at once, and each of
+        those reports is acknowledged, so it must have somewhere to go."""
+        session.subscribe(device_filter(TopicKind.REPORT), self.held(self._on_report))
+        session.subscribe(
+            device_filter(TopicKind.ISSUE_RESPONSE), self.held(self._on_issue_response)
+        )
+        session.subscribe(
+            str(ProductTopic(TopicKind.PRODUCT_ISSUE_RESPONSE, "+")), self._on_product_response
+        )
 
     async def _start_device_server(self, logins: dict[str, int]) -> None:
         data = self.entry.data
@@ -207,6 +234,7 @@ class RlinkHub(DeviceRuntime):
         link = ServerLink(
             on_connected=self._on_principal_online, on_disconnected=self._on_principal_offline
         )
+        self._route(link)
         server = DeviceServer(
             self.policy,
             link,
@@ -240,7 +268,7 @@ class RlinkHub(DeviceRuntime):
             return self._link
         return external_session(
             self.entry.data,
-            f"rlink_hub_{self.entry.entry_id[-12:]}",
+            hub_client_id(self.entry.entry_id),
             on_state=self._on_session_state,
             on_connect_error=self._on_connect_error,
             name="rlink hub",
