@@ -6,7 +6,7 @@ test_kind_lock_light.py cover the same entities over MQTT with the simulator.
 
 from __future__ import annotations
 
-from types import MappingProxyType
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -34,6 +34,7 @@ class FakeRuntime:
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         self.options = options or {}
+        self.entry = SimpleNamespace(data={})  # a local hub's entry: no cloud mode
         self.writes: list[dict[str, Any]] = []
         self.commands: list[tuple[Cmd, dict[str, Any]]] = []
 

@@ -43,6 +43,8 @@ type SecretLookup = Callable[[str], str | None]
 
 
 def upload_signature(uuid: str, secret: str) -> str:
+    """The last part of a device's upload link: made with its secret, so it names the
+    device and nobody but Home Assistant and the device can make it."""
     return hmac.new(
         secret.encode(), f"rlink-device-log/{uuid}".encode(), hashlib.sha256
     ).hexdigest()[:32]
