@@ -7,7 +7,9 @@ import logging
 from typing import Any
 
 import pytest
+from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
 
 from custom_components.rlink.broker_auth import (
@@ -366,3 +368,17 @@ def test_what_counts_as_an_rlink_topic() -> None:
         assert touches_rlink(filter_), filter_
     for filter_ in ("home/#", "rlink", "rlink/v1/#", "+/v3/#", "zigbee2mqtt/+/set", "+/+"):
         assert not touches_rlink(filter_), filter_
+
+
+async def test_the_flow_refuses_addresses_it_cannot_read(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    for step in ("local_hub", "external"):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": step}
+        )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"host": "127.0.0.1", "port": 1883, "broker_auth": True, "auth_allowed": "10.0.0.0/33"},
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"auth_allowed": "invalid_addresses"}
