@@ -24,7 +24,7 @@ from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.protocol import auth
 from custom_components.rlink.protocol.broker_contracts import routing_key_to_topic
 from custom_components.rlink.protocol.broker_gate import BrokerGate, touches_rlink
-from custom_components.rlink.protocol.policy import RlinkPolicy
+from custom_components.rlink.protocol.policy import Principal, RlinkPolicy
 
 from .hub import device
 
@@ -33,6 +33,7 @@ pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
 PLUG, LAMP = device("plug"), device("light")
 TOKEN = "t0ken-for-tests-only-0123456789abcdefghijkl"
 HUB_USER, HUB_PASSWORD = "homeassistant", "hub-password"
+LOGINS: list[Principal] = []
 
 
 def _topic(kind: str, config: Any = PLUG) -> str:
@@ -52,7 +53,8 @@ async def fixture_service(hass: HomeAssistant) -> BrokerAuthService:
         secret_for={PLUG.uuid: PLUG.secret, LAMP.uuid: LAMP.secret}.get,
         pid_for={PLUG.uuid: PLUG.product_id, LAMP.uuid: LAMP.product_id}.get,
     )
-    service = BrokerAuthService(BrokerGate(policy, HUB_USER, HUB_PASSWORD), name="test hub")
+    gate = BrokerGate(policy, HUB_USER, HUB_PASSWORD, on_login=LOGINS.append)
+    service = BrokerAuthService(gate, name="test hub")
     hass.data[DATA_BROKER_AUTH].add(TOKEN, service)
     return service
 
@@ -86,6 +88,7 @@ async def _rabbit(client: Any, check: str, method: str = "post", **params: str) 
 
 
 async def test_rabbitmq_logins_are_signed_and_single_use(client: Any) -> None:
+    LOGINS.clear()
     creds = auth.device_credentials(PLUG.uuid, PLUG.secret)
     # 3.10's MQTT plugin sends no client id: the username says which device it is.
     login = {"username": creds.username, "password": creds.password}
@@ -108,6 +111,8 @@ async def test_rabbitmq_logins_are_signed_and_single_use(client: Any) -> None:
     assert await _rabbit(client, "user", username=HUB_USER, password=HUB_PASSWORD) == "allow"
     assert await _rabbit(client, "user", username=HUB_USER, password="guess") == "deny"
     assert await _rabbit(client, "user", username="guest", password="guest") == "deny"
+    # The hub hears the two accepted device logins (a presence signal), nothing else.
+    assert [p.identity for p in LOGINS] == [PLUG.uuid, PLUG.uuid]
 
 
 def _cid(config: Any) -> str:

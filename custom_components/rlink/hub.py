@@ -207,7 +207,10 @@ class RlinkHub(DeviceRuntime):
         """The external broker asks Home Assistant who may log in and touch what."""
         data = self.entry.data
         gate = BrokerGate(
-            self._make_policy(logins), data.get(CONF_USERNAME), data.get(CONF_PASSWORD)
+            self._make_policy(logins),
+            data.get(CONF_USERNAME),
+            data.get(CONF_PASSWORD),
+            on_login=self._on_principal_online,  # leaving is still told by silence and ping
         )
         service = BrokerAuthService(
             gate, parse_networks(data.get(CONF_AUTH_ALLOWED)), self.entry.title

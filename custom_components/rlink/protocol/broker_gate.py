@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -123,9 +124,16 @@ class BrokerGate:
     """Login and topic decisions for a broker, from the device server's `RlinkPolicy`."""
 
     def __init__(
-        self, policy: RlinkPolicy, hub_username: str | None, hub_password: str | None
+        self,
+        policy: RlinkPolicy,
+        hub_username: str | None,
+        hub_password: str | None,
+        on_login: Callable[[Principal], None] | None = None,
     ) -> None:
+        """`on_login` hears every accepted device or app login: the broker is about to let
+        that client in, the one presence signal such a broker gives for free."""
         self.policy = policy
+        self._on_login = on_login
         # The hub's account is ours only with a password: an empty one would let anyone in.
         self._hub = (hub_username, hub_password) if hub_username and hub_password else None
 
@@ -185,6 +193,8 @@ class BrokerGate:
             principal = self.policy.login(connect)
         except Refused as err:
             return _deny(err.reason)
+        if self._on_login is not None:
+            self._on_login(principal)
         return _allow(f"{principal.role} {principal.identity}")
 
     @staticmethod
