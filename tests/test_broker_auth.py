@@ -375,7 +375,7 @@ def test_what_counts_as_an_rlink_topic() -> None:
         assert not touches_rlink(filter_), filter_
 
 
-async def test_the_flow_refuses_addresses_it_cannot_read(hass: HomeAssistant) -> None:
+async def test_the_flow_refuses_what_it_cannot_use(hass: HomeAssistant) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     for step in ("local_hub", "external"):
         result = await hass.config_entries.flow.async_configure(
@@ -387,3 +387,8 @@ async def test_the_flow_refuses_addresses_it_cannot_read(hass: HomeAssistant) ->
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"auth_allowed": "invalid_addresses"}
+    # Home Assistant answers for its own login: it needs one.
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"host": "127.0.0.1", "port": 1883, "broker_auth": True}
+    )
+    assert result["errors"] == {"base": "hub_account_required"}

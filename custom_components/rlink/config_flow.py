@@ -404,6 +404,11 @@ class RlinkConfigFlow(CloudFlowMixin, domain=DOMAIN):
             self._abort_if_unique_id_configured()
             if not _networks_ok(data.get(CONF_AUTH_ALLOWED)):
                 errors = {CONF_AUTH_ALLOWED: "invalid_addresses"}
+            elif data.get(CONF_BROKER_AUTH) and not (
+                data.get(CONF_USERNAME) and data.get(CONF_PASSWORD)
+            ):
+                # Home Assistant answers for its own login too: it needs one to check.
+                errors = {"base": "hub_account_required"}
             elif data.get(CONF_BROKER_AUTH):
                 self._external = {**data, CONF_AUTH_TOKEN: new_token()}
                 return await self.async_step_broker_auth()
