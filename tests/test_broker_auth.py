@@ -241,6 +241,11 @@ async def test_emqx_authenticator(client: Any) -> None:
     # Other clients of the broker are not ours: its next authenticator decides.
     other = {"clientid": "zigbee2mqtt", "username": "z2m", "password": "secret"}
     assert await _emqx(client, "authn", other) == "ignore"
+    # method = get: the placeholders travel in the URL's query.
+    fresh = auth.device_credentials(PLUG.uuid, PLUG.secret)
+    query = {"clientid": fresh.client_id, "username": fresh.username, "password": fresh.password}
+    response = await client.get(_url("emqx", "authn"), params=query)
+    assert (await response.json()) == {"result": "allow", "is_superuser": False}
 
 
 async def test_emqx_authorizer(client: Any) -> None:
@@ -288,6 +293,11 @@ async def test_mosquitto_go_auth(client: Any) -> None:
     form = {"username": fresh.username, "password": fresh.password, "clientid": fresh.client_id}
     assert await _go_auth(client, "user", form, form=True) == 200
     assert await _go_auth(client, "superuser", {"username": HUB_USER}) == 403
+    # http_method GET still sends its JSON body.
+    again = auth.device_credentials(PLUG.uuid, PLUG.secret)
+    body = {"username": again.username, "password": again.password, "clientid": again.client_id}
+    response = await client.get(_url("mosquitto", "user"), json=body)
+    assert await _text(response) == (200, "ok")
     assert await _go_auth(client, "superuser", {"username": creds.username}) == 403
 
     plug = {"username": creds.username, "clientid": creds.client_id}
