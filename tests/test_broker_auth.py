@@ -402,3 +402,21 @@ async def test_the_flow_refuses_what_it_cannot_use(hass: HomeAssistant) -> None:
         result["flow_id"], {"host": "127.0.0.1", "port": 1883, "broker_auth": True}
     )
     assert result["errors"] == {"base": "hub_account_required"}
+
+
+async def test_a_device_reaching_for_others_topics_is_warned_about_once(
+    client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = {
+        "clientid": _cid(PLUG),
+        "username": _username(PLUG),
+        "action": "publish",
+        "topic": _topic("report", LAMP),
+    }
+    for _ in range(3):
+        assert await _emqx(client, "authz", body) == "deny"
+    warnings = [
+        r for r in caplog.records if r.levelno == logging.WARNING and r.name.endswith("broker_auth")
+    ]
+    assert len(warnings) == 1
+    assert f"may not publish {_topic('report', LAMP)!r}" in warnings[0].getMessage()

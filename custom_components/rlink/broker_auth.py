@@ -31,7 +31,8 @@ from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
 from .protocol.broker_contracts import CONTRACTS, MALFORMED, answer
-from .protocol.broker_gate import BrokerGate
+from .protocol.broker_gate import BrokerGate, Decision, Verdict
+from .protocol.server.limits import LogThrottle
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ FAILURE_RATE: Final = 0.2
 FAILURE_BURST: Final = 20.0
 MAX_ADDRESSES: Final = 4096
 """Caller addresses whose rate is remembered; the least recently seen are forgotten."""
+WARN_INTERVAL: Final = 600.0
+"""Seconds before the same refusal of a topic is logged as a warning again."""
+_TOPIC_CHECKS: Final = frozenset({"topic", "authz", "acl"})
 
 type Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -116,6 +120,7 @@ class BrokerAuthRegistry:
     services: dict[str, BrokerAuthService] = field(default_factory=dict)
     calls: RateLimiter = field(default_factory=lambda: RateLimiter(CALL_RATE, CALL_BURST))
     failures: RateLimiter = field(default_factory=lambda: RateLimiter(FAILURE_RATE, FAILURE_BURST))
+    warn_due: LogThrottle = field(default_factory=lambda: LogThrottle(WARN_INTERVAL))
 
     def add(self, token: str, service: BrokerAuthService) -> Callable[[], None]:
         """Serve `token`; the returned call stops, giving back whatever served it before
@@ -209,18 +214,26 @@ class BrokerAuthView(HomeAssistantView):
         reply = MALFORMED[broker] if params is None else answer(service.gate, broker, check, params)
         assert reply is not None  # the pair is in CONTRACTS
         if reply.decision is not None and not reply.decision.allowed:
-            _LOGGER.debug(
-                "%s: %s %s refused (%s): %s",
-                service.name,
-                broker,
-                check,
-                reply.decision.verdict,
-                reply.decision.reason,
-            )
+            self._log_refusal(service, broker, check, reply.decision)
         return web.Response(status=reply.status, text=reply.body, content_type=reply.content_type)
 
     post = get
     put = get
+
+    def _log_refusal(
+        self, service: BrokerAuthService, broker: str, check: str, decision: Decision
+    ) -> None:
+        """A device reaching for topics not its own is worth a warning (once in a while,
+        as the device server gives); refused logins and other clients only a debug line."""
+        args = (service.name, broker, check, decision.verdict, decision.reason[:200])
+        if (
+            check in _TOPIC_CHECKS
+            and decision.verdict is Verdict.DENY
+            and self.registry.warn_due((service.name, decision.reason))
+        ):
+            _LOGGER.warning("%s: %s %s refused (%s): %s", *args)
+        else:
+            _LOGGER.debug("%s: %s %s refused (%s): %s", *args)
 
 
 # --- what the user configures on the broker -------------------------------------------------
