@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import getpass
 import ipaddress
+import os
 import shutil
 import socket
 import subprocess
@@ -221,3 +222,119 @@ def self_signed(directory: Path, name: str = "localhost") -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
+
+
+RABBITMQ_SERVER = next(
+    (p for p in ("/usr/lib/rabbitmq/bin/rabbitmq-server",) if Path(p).exists()), None
+)
+
+
+class RabbitMQ:
+    """A RabbitMQ node of its own (MQTT plugin, HTTP auth backend) on free loopback ports.
+
+    Everything it writes stays in `workdir`: its database, logs, config and Erlang cookie;
+    its node name and its epmd port are its own, so runs side by side do not meet.
+    """
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.epmd_port = free_port()
+        self.dist_port = free_port()
+        self.node = f"rlink-{self.port}-{os.getpid()}@localhost"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _configure(self, auth_base: str) -> None:
+        workdir = self.workdir
+        (workdir / "rabbitmq.conf").write_text(
+            "\n".join(
+                [
+                    "listeners.tcp = none",
+                    f"mqtt.listeners.tcp.default = 127.0.0.1:{self.port}",
+                    "mqtt.allow_anonymous = false",
+                    "auth_backends.1 = http",
+                    "auth_http.http_method = post",
+                    *(
+                        f"auth_http.{check}_path = {auth_base}/rabbitmq/{check}"
+                        for check in ("user", "vhost", "resource", "topic")
+                    ),
+                    "auth_http.request_timeout = 30000",
+                    "auth_http.connection_timeout = 30000",
+                    "log.console = false",
+                    "log.file.level = info",
+                ]
+            )
+            + "\n"
+        )
+        (workdir / "enabled_plugins").write_text("[rabbitmq_mqtt,rabbitmq_auth_backend_http].\n")
+        cookie = workdir / ".erlang.cookie"
+        cookie.write_text("RLINKTESTCOOKIE")
+        cookie.chmod(0o600)
+
+    @property
+    def log(self) -> str:
+        """What the node logged, for a failure's message."""
+        return (
+            "\n".join(
+                path.read_text(errors="replace")[-4000:]
+                for path in sorted((self.workdir / "log").glob("*.log"))
+            )
+            + (self.workdir / "stdout.txt").read_text(errors="replace")[-4000:]
+        )
+
+    async def start(self, auth_base: str, seconds: float = 120.0) -> None:
+        """Start, with the HTTP auth backend calling `auth_base` + ``/rabbitmq/{check}``;
+        RuntimeError with the node's log if it does not listen within `seconds`."""
+        if RABBITMQ_SERVER is None:
+            raise RuntimeError("rabbitmq-server is not installed (scripts/setup installs it)")
+        self._configure(auth_base)
+        environment = {
+            **os.environ,
+            "HOME": str(self.workdir),
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_CONFIG_FILE": str(self.workdir / "rabbitmq.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.workdir / "enabled_plugins"),
+            "RABBITMQ_MNESIA_BASE": str(self.workdir / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.workdir / "log"),
+            "RABBITMQ_PID_FILE": str(self.workdir / "rabbitmq.pid"),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "ERL_EPMD_PORT": str(self.epmd_port),
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+        }
+        output = (self.workdir / "stdout.txt").open("wb")
+        self.process = subprocess.Popen(  # noqa: ASYNC220 - starts at once, waited on below
+            [RABBITMQ_SERVER], env=environment, stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    if self.process.poll() is not None:
+                        raise RuntimeError(f"RabbitMQ exited with {self.process.returncode}")
+                    try:
+                        await wait_listening(self.port, 0.5)
+                        return
+                    except TimeoutError:
+                        continue
+        except (TimeoutError, RuntimeError) as err:
+            await self.stop()
+            raise RuntimeError(f"RabbitMQ did not start ({err}):\n{self.log}") from err
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                await asyncio.to_thread(self.process.wait, 30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                await asyncio.to_thread(self.process.wait, 10)
+        self.process = None
+        # The node started an epmd of its own on its own port; it outlives the node.
+        epmd = shutil.which("epmd")
+        if epmd is not None:
+            await asyncio.to_thread(
+                subprocess.run,
+                [epmd, "-port", str(self.epmd_port), "-kill"],
+                capture_output=True,
+                check=False,
+                env={**os.environ, "ERL_EPMD_PORT": str(self.epmd_port)},
+            )

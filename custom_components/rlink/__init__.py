@@ -15,6 +15,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util.hass_dict import HassKey
 
+from .broker_auth import DATA_BROKER_AUTH, BrokerAuthRegistry, BrokerAuthView
 from .cloud import RlinkCloud
 from .const import (
     BROKER_EXTERNAL,
@@ -53,6 +54,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     hass.data[DATA_DEVICE_LOGS] = logs
     hass.http.register_view(DeviceLogUploadView(logs))
     hass.http.register_view(DeviceLogView(logs))
+    broker_auth = BrokerAuthRegistry()
+    hass.data[DATA_BROKER_AUTH] = broker_auth
+    hass.http.register_view(BrokerAuthView(broker_auth))
 
     async def watch(_now: datetime) -> None:
         await catalog.async_watch()

@@ -25,7 +25,18 @@ from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PASSWORD, CONF_PORT, 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import selector
+from homeassistant.setup import async_setup_component
 
+from .broker_auth import (
+    DATA_BROKER_AUTH,
+    BrokerAuthService,
+    base_url,
+    emqx_snippet,
+    mosquitto_snippet,
+    new_token,
+    parse_networks,
+    rabbitmq_snippet,
+)
 from .cloud_flow import (
     CloudFlowMixin,
     device_schema,
@@ -37,8 +48,11 @@ from .cloud_notify import CONF_GATEWAY_ID
 from .const import (
     BROKER_EMBEDDED,
     BROKER_EXTERNAL,
+    CONF_AUTH_ALLOWED,
+    CONF_AUTH_TOKEN,
     CONF_BIND_HOST,
     CONF_BROKER,
+    CONF_BROKER_AUTH,
     CONF_CERTFILE,
     CONF_DEVICE_ID,
     CONF_DEVICES,
@@ -89,9 +103,11 @@ from .flow_base import PORT_SELECTOR, port_errors
 from .hub import external_session
 from .kinds import AUTO, ROLE_IDENTIFIERS, SLEEPING_CHOICES, Kind
 from .protocol.auth import SECRET_LENGTH, is_device_uuid
+from .protocol.broker_gate import BrokerGate
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.errors import ProtocolError, RlinkError
 from .protocol.fetch import fetch_model
+from .protocol.policy import RlinkPolicy
 from .protocol.session import (
     AuthRefused,
     ConnectError,
@@ -184,6 +200,34 @@ async def _check_external(data: Mapping[str, Any]) -> dict[str, str]:
     finally:
         await session.close()
     return {}
+
+
+async def _check_broker(hass: HomeAssistant, data: Mapping[str, Any]) -> dict[str, str]:
+    """Log in to the broker; one that asks Home Assistant about logins is answered for the
+    hub's own account meanwhile (the hub itself answers only once it runs)."""
+    if not data.get(CONF_BROKER_AUTH):
+        return await _check_external(data)
+    if DATA_BROKER_AUTH not in hass.data:
+        # The first hub's flow runs before the integration is set up, and with it the
+        # views the broker calls; they would be set up with the entry a moment later.
+        await async_setup_component(hass, DOMAIN, {})
+    gate = BrokerGate(
+        RlinkPolicy(secret_for=lambda _uuid: None), data.get(CONF_USERNAME), data.get(CONF_PASSWORD)
+    )
+    service = BrokerAuthService(gate, parse_networks(data.get(CONF_AUTH_ALLOWED)), "setup")
+    stop_serving = hass.data[DATA_BROKER_AUTH].add(data[CONF_AUTH_TOKEN], service)
+    try:
+        return await _check_external(data)
+    finally:
+        stop_serving()
+
+
+def _networks_ok(text: str | None) -> bool:
+    try:
+        parse_networks(text)
+    except ValueError:
+        return False
+    return True
 
 
 # --- schemas ------------------------------------------------------------------------------
@@ -326,6 +370,7 @@ class RlinkConfigFlow(CloudFlowMixin, domain=DOMAIN):
 
     def __init__(self) -> None:
         self._discovered: dict[str, Any] = {}
+        self._external: dict[str, Any] = {}
 
     @staticmethod
     @callback
@@ -373,14 +418,60 @@ class RlinkConfigFlow(CloudFlowMixin, domain=DOMAIN):
             data = _ports(user_input)
             await self.async_set_unique_id(f"{data[CONF_HOST]}:{data[CONF_PORT]}")
             self._abort_if_unique_id_configured()
-            errors = await _check_external(data)
+            if not _networks_ok(data.get(CONF_AUTH_ALLOWED)):
+                errors = {CONF_AUTH_ALLOWED: "invalid_addresses"}
+            elif data.get(CONF_BROKER_AUTH) and not (
+                data.get(CONF_USERNAME) and data.get(CONF_PASSWORD)
+            ):
+                # Home Assistant answers for its own login too: it needs one to check.
+                errors = {"base": "hub_account_required"}
+            elif data.get(CONF_BROKER_AUTH):
+                self._external = {**data, CONF_AUTH_TOKEN: new_token()}
+                return await self.async_step_broker_auth()
+            else:
+                errors = await _check_external(data)
             if not errors:
-                return self.async_create_entry(
-                    title=f"rlink hub ({data[CONF_HOST]}:{data[CONF_PORT]})",
-                    data={CONF_MODE: MODE_LOCAL, CONF_BROKER: BROKER_EXTERNAL, **data},
-                )
+                return self._create_external(data)
+        schema = _external_schema(user_input or {}).extend(
+            {
+                probatio.Optional(
+                    CONF_BROKER_AUTH, default=(user_input or {}).get(CONF_BROKER_AUTH, False)
+                ): bool,
+                probatio.Optional(
+                    CONF_AUTH_ALLOWED,
+                    description={"suggested_value": (user_input or {}).get(CONF_AUTH_ALLOWED)},
+                ): str,
+            }
+        )
+        return self.async_show_form(step_id="external", data_schema=schema, errors=errors)
+
+    async def async_step_broker_auth(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The addresses and snippets to configure the broker with, then the login check."""
+        data = self._external
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = await _check_broker(self.hass, data)
+            if not errors:
+                return self._create_external(data)
+        base = base_url(self.hass, data[CONF_AUTH_TOKEN])
         return self.async_show_form(
-            step_id="external", data_schema=_external_schema(user_input or {}), errors=errors
+            step_id="broker_auth",
+            data_schema=probatio.Schema({}),
+            errors=errors,
+            description_placeholders={
+                "url": base,
+                "rabbitmq": rabbitmq_snippet(base),
+                "emqx": emqx_snippet(base),
+                "mosquitto": mosquitto_snippet(base),
+            },
+        )
+
+    def _create_external(self, data: Mapping[str, Any]) -> ConfigFlowResult:
+        return self.async_create_entry(
+            title=f"rlink hub ({data[CONF_HOST]}:{data[CONF_PORT]})",
+            data={CONF_MODE: MODE_LOCAL, CONF_BROKER: BROKER_EXTERNAL, **data},
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
@@ -395,7 +486,7 @@ class RlinkConfigFlow(CloudFlowMixin, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {**entry.data, **user_input}
-            errors = await _check_external(data)
+            errors = await _check_broker(self.hass, data)
             if not errors:
                 return self.async_save_and_finish(entry, data_updates=user_input)
         return self.async_show_form(
@@ -432,7 +523,7 @@ class RlinkConfigFlow(CloudFlowMixin, domain=DOMAIN):
                     errors = {CONF_BIND_HOST: "invalid_bind_host"}
             else:
                 unique_id = f"{data[CONF_HOST]}:{data[CONF_PORT]}"
-                errors = await _check_external(data)
+                errors = await _check_broker(self.hass, data)
             if not errors:
                 if any(
                     e.unique_id == unique_id and e.entry_id != entry.entry_id

@@ -26,6 +26,10 @@ CONF_BIND_HOST: Final = "bind_host"
 DEFAULT_BIND_HOST: Final = "0.0.0.0"  # noqa: S104 - devices on the LAN must reach the server
 DEFAULT_PORT: Final = 1883
 DEFAULT_TLS_PORT: Final = 8883
+# An external broker that asks Home Assistant about its clients (broker_auth.py)
+CONF_BROKER_AUTH: Final = "broker_auth"
+CONF_AUTH_TOKEN: Final = "auth_token"  # noqa: S105 - a config key
+CONF_AUTH_ALLOWED: Final = "auth_allowed"
 
 # Cloud account
 CONF_USER_ID: Final = "user_id"

@@ -15,6 +15,7 @@ from .cloud import RlinkCloud
 from .const import (
     CONF_ACCESS_TOKEN,
     CONF_APP_SECRET,
+    CONF_AUTH_TOKEN,
     CONF_REST_URL,
     CONF_SECRET,
     CONF_STORE_ACCESS_KEY,
@@ -37,6 +38,7 @@ TO_REDACT: Final = {
     CONF_PASSWORD,
     CONF_APP_SECRET,
     CONF_ACCESS_TOKEN,
+    CONF_AUTH_TOKEN,  # it lets anyone answer for the broker's logins
     "Authorization",
     CONF_USERNAME,
     CONF_SECRET,

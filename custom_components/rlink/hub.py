@@ -30,11 +30,15 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers import device_registry as dr
 
+from .broker_auth import DATA_BROKER_AUTH, BrokerAuthService, parse_networks
 from .const import (
     BROKER_EMBEDDED,
     COMMAND_TIMEOUT,
+    CONF_AUTH_ALLOWED,
+    CONF_AUTH_TOKEN,
     CONF_BIND_HOST,
     CONF_BROKER,
+    CONF_BROKER_AUTH,
     CONF_CERTFILE,
     CONF_KEYFILE,
     CONF_PID,
@@ -57,6 +61,7 @@ from .kinds import BEHAVIOUR, Kind
 from .models import ModelStore
 from .protocol import messages
 from .protocol.auth import Credentials
+from .protocol.broker_gate import BrokerGate
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.codes import DeviceEvent as Evt
 from .protocol.codes import ProductCommand, Status
@@ -185,6 +190,8 @@ class RlinkHub(DeviceRuntime):
         await self.answers.async_load_time_zones()
         if self.embedded:
             await self._start_device_server(cache.get("logins", {}))
+        elif self.entry.data.get(CONF_BROKER_AUTH):
+            self._serve_broker_auth(cache.get("logins", {}))
         session = self._make_session()
         self.session = session
         if isinstance(session, MqttSession):
@@ -216,13 +223,8 @@ class RlinkHub(DeviceRuntime):
             str(ProductTopic(TopicKind.PRODUCT_ISSUE_RESPONSE, "+")), self._on_product_response
         )
 
-    async def _start_device_server(self, logins: dict[str, int]) -> None:
-        data = self.entry.data
-        tls = None
-        if data.get(CONF_CERTFILE) and data.get(CONF_KEYFILE):
-            tls = TlsListener(
-                data[CONF_CERTFILE], data[CONF_KEYFILE], data.get(CONF_TLS_PORT, DEFAULT_TLS_PORT)
-            )
+    def _make_policy(self, logins: dict[str, int]) -> RlinkPolicy:
+        """The device server's rules; an external broker is held to the same ones."""
         self.policy = RlinkPolicy(
             secret_for=self.secrets.get,
             pid_for=self._pid_for,
@@ -231,12 +233,38 @@ class RlinkHub(DeviceRuntime):
             on_unknown=self._on_unknown_device,
             replays=ReplayGuard(logins, on_change=self.save_soon),
         )
+        return self.policy
+
+    def _serve_broker_auth(self, logins: dict[str, int]) -> None:
+        """The external broker asks Home Assistant who may log in and touch what."""
+        data = self.entry.data
+        gate = BrokerGate(
+            self._make_policy(logins),
+            data.get(CONF_USERNAME),
+            data.get(CONF_PASSWORD),
+            on_login=self._on_principal_online,  # leaving is still told by silence and ping
+        )
+        service = BrokerAuthService(
+            gate, parse_networks(data.get(CONF_AUTH_ALLOWED)), self.entry.title
+        )
+        self._unsubscribe.append(
+            self.hass.data[DATA_BROKER_AUTH].add(data[CONF_AUTH_TOKEN], service)
+        )
+
+    async def _start_device_server(self, logins: dict[str, int]) -> None:
+        data = self.entry.data
+        tls = None
+        if data.get(CONF_CERTFILE) and data.get(CONF_KEYFILE):
+            tls = TlsListener(
+                data[CONF_CERTFILE], data[CONF_KEYFILE], data.get(CONF_TLS_PORT, DEFAULT_TLS_PORT)
+            )
+        policy = self._make_policy(logins)
         link = ServerLink(
             on_connected=self._on_principal_online, on_disconnected=self._on_principal_offline
         )
         self._route(link)
         server = DeviceServer(
-            self.policy,
+            policy,
             link,
             host=data.get(CONF_BIND_HOST) or DEFAULT_BIND_HOST,
             port=data[CONF_PORT],
