@@ -30,8 +30,8 @@ from homeassistant.const import EVENT_HOMEASSISTANT_START
 from benchmarks.end_to_end import RESULTS, env, load_average, ms, run_facts, write_report
 from benchmarks.fleet import seed
 from benchmarks.rows import home_assistant, rlink_entry
-from custom_components.rlink import broker_auth
-from custom_components.rlink.broker_auth import URL_BASE, new_token
+from custom_components.rlink.local import broker_auth
+from custom_components.rlink.local.broker_auth import URL_BASE, new_token
 from tests.brokers import RabbitMQ, wait_listening
 from tools.rlink_sim import make_secret, make_uuid
 

@@ -10,8 +10,9 @@ import pytest
 from freezegun import freeze_time
 from homeassistant.core import HomeAssistant
 
-from custom_components.rlink.answers import HubAnswers
 from custom_components.rlink.const import CONF_BIND_HOST, CONF_WEATHER_ENTITY
+from custom_components.rlink.local.answers import HubAnswers
+from custom_components.rlink.local.gateway_data import GatewayConfigs
 from custom_components.rlink.protocol.responder import DeviceRef
 
 DEVICE = DeviceRef("rn01a1b2c3d4e5f6", "pid1")
@@ -20,12 +21,12 @@ DEVICE = DeviceRef("rn01a1b2c3d4e5f6", "pid1")
 def _answers(
     hass: HomeAssistant, *, bind_host: str = "", options: dict[str, Any] | None = None
 ) -> HubAnswers:
-    hub = SimpleNamespace(
+    coordinator = SimpleNamespace(
         hass=hass,
         entry=SimpleNamespace(data={CONF_BIND_HOST: bind_host}),
         device_options=lambda _uuid: options or {},
     )
-    return HubAnswers(hub)  # type: ignore[arg-type]
+    return HubAnswers(coordinator, GatewayConfigs())  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("month", [6, 12])

@@ -33,10 +33,10 @@ async def fixture_plug_hub(hass: HomeAssistant) -> Any:
     plug = device("plug")
     entry = await create_embedded_hub(hass)
     await add_device(hass, entry, plug)
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
     pid = plug.product_id
     client = MqttSession(
-        "127.0.0.1", hub.broker.port, lambda: device_credentials(plug.uuid, plug.secret)
+        "127.0.0.1", hub.transport.broker.port, lambda: device_credentials(plug.uuid, plug.secret)
     )
     replies: asyncio.Queue[Message] = asyncio.Queue()
     client.subscribe(
@@ -79,8 +79,8 @@ async def test_malformed_json_unknown_code_and_wrong_types(
     client = plug_hub.client
     topic = plug_hub.topic
     power = plug_hub.power
-    hub = entry.runtime_data
-    before = hub.session.stats.parse_errors
+    hub = entry.runtime_data.coordinator
+    before = hub.transport.session.stats.parse_errors
     caplog.set_level(logging.WARNING)
     for payload in (
         b"{not json",
@@ -90,14 +90,14 @@ async def test_malformed_json_unknown_code_and_wrong_types(
         json.dumps({"id": "3", "ts": 1, "code": "property_report", "data": [1]}).encode(),
     ):
         _raw(client, topic, payload)
-    await until(lambda: hub.session.stats.parse_errors == before + 5)
+    await until(lambda: hub.transport.session.stats.parse_errors == before + 5)
     # One line per kind of problem, not one per message.
     dropped = [r for r in caplog.records if "dropped a message" in r.getMessage()]
     assert len(dropped) == 4
     assert any("not JSON" in r.getMessage() for r in dropped)
     assert any("no_such_code" in r.getMessage() for r in dropped)
     assert hass.states.get(power).state == "5.0"
-    assert hub.session.connected
+    assert hub.transport.session.connected
 
 
 async def test_a_request_of_an_unknown_code_that_asks_for_a_reply_is_refused(
@@ -128,7 +128,7 @@ async def test_a_request_of_an_unknown_code_that_asks_for_a_reply_is_refused(
     assert [(a["id"], a["res"]) for a in refusals] == [("u1", 1006), ("u3", 1006)]
     assert all(a["msg"] for a in refusals)  # the cloud's answers to events say why
     assert [a["code"] for a in got if a not in refusals] == ["property_report"]
-    assert plug_hub.entry.runtime_data.session.connected
+    assert plug_hub.entry.runtime_data.coordinator.transport.session.connected
 
 
 async def test_wrong_field_type_is_answered_with_1002(plug_hub: Any) -> None:
@@ -140,7 +140,7 @@ async def test_wrong_field_type_is_answered_with_1002(plug_hub: Any) -> None:
     assert reply.res == 1002
     assert "data.properties" in reply.msg
     assert hass.states.get(power).state == "5.0"
-    assert entry.runtime_data.session.connected
+    assert entry.runtime_data.coordinator.transport.session.connected
 
 
 async def test_values_outside_the_model_change_nothing(
@@ -156,7 +156,7 @@ async def test_values_outside_the_model_change_nothing(
         reply = await report({"bogus": 1, "power": -5})  # not in the model; below min 0
         assert reply.res == 0
     assert hass.states.get(power).state == "5.0"
-    assert "bogus" not in entry.runtime_data.devices[plug.uuid].values
+    assert "bogus" not in entry.runtime_data.coordinator.devices[plug.uuid].values
     lines = [r.getMessage() for r in caplog.records if "model does not allow" in r.getMessage()]
     assert len(lines) == 2  # once for bogus, once for power: rate limited
     await report({"power": 7.5})
@@ -210,7 +210,7 @@ async def test_refused_and_unanswered_commands(plug_hub: Any) -> None:
             return_response=True,
         )
     assert silent.value.translation_key == "timeout"
-    assert entry.runtime_data.session.connected
+    assert entry.runtime_data.coordinator.transport.session.connected
 
 
 async def test_invalid_writes_never_reach_the_device(plug_hub: Any) -> None:
@@ -278,7 +278,7 @@ async def test_a_write_is_confirmed_by_the_report_of_the_new_value(plug_hub: Any
 async def test_stray_events_do_not_change_what_a_modelled_device_is(plug_hub: Any) -> None:
     """The plug has a model: events of other kinds (a lock's, a camera's, a vacuum's, a
     gateway's) are answered, and it stays a plug."""
-    hub = plug_hub.entry.runtime_data
+    hub = plug_hub.entry.runtime_data.coordinator
     plug = hub.devices[plug_hub.plug.uuid]
     before = plug.profile
     client = plug_hub.client

@@ -12,7 +12,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
 
-from custom_components.rlink.broker_auth import (
+from custom_components.rlink.const import DOMAIN
+from custom_components.rlink.local.broker_auth import (
     DATA_BROKER_AUTH,
     MAX_BODY,
     URL_BASE,
@@ -20,7 +21,6 @@ from custom_components.rlink.broker_auth import (
     RateLimiter,
     parse_networks,
 )
-from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.protocol import auth
 from custom_components.rlink.protocol.broker_contracts import routing_key_to_topic
 from custom_components.rlink.protocol.broker_gate import BrokerGate, touches_rlink

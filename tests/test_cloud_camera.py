@@ -49,7 +49,7 @@ async def test_webrtc_session_through_rest_and_notifications(
     camera_id = cloud.device_id(CAMERA.uuid)
     cam = await _entity(hass, "camera", camera_id, "camera")
     await until(lambda: hass.states.get(cam).state == "idle", 10)
-    assert entry.runtime_data.devices[camera_id].profile.sleeping
+    assert entry.runtime_data.coordinator.devices[camera_id].profile.sleeping
     client = await hass_ws_client(hass)
 
     cloud.calls.clear()

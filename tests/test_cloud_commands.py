@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from custom_components.rlink.cloud_commands import COMMANDS, reply_data
+from custom_components.rlink.cloud.commands import COMMANDS, reply_data
 from custom_components.rlink.device import RlinkDevice
 from custom_components.rlink.protocol.codes import AppNotification as Note
 from custom_components.rlink.protocol.codes import DeviceCommand as Cmd

@@ -72,7 +72,7 @@ async def connect_devices(entry: ConfigEntry, cloud: FakeCloud, *configs: Any) -
     knows each and has it online."""
     await cloud.start_devices()
     ids = [cloud.device_id(config.uuid) for config in configs]
-    devices = entry.runtime_data.devices
+    devices = entry.runtime_data.coordinator.devices
     await until(lambda: all(i in devices and devices[i].online for i in ids), 10)
     return ids
 
@@ -95,7 +95,7 @@ async def test_setup_devices_and_a_switch_write_round_trip(
     (plug_id,) = await connect_devices(entry, cloud, PLUG)
     switch = await _entity(hass, "switch", plug_id, "switch")
     await until(lambda: hass.states.get(switch).state == "off", 10)
-    device = entry.runtime_data.devices[plug_id]
+    device = entry.runtime_data.coordinator.devices[plug_id]
     assert device.hardware_uuid == PLUG.uuid  # learned from bind_result, and kept
     assert device.pid == PLUG.product_id
 
@@ -128,8 +128,8 @@ async def test_setup_devices_and_a_switch_write_round_trip(
     # The device list survives a restart.
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    assert plug_id in entry.runtime_data.devices
-    assert entry.runtime_data.devices[plug_id].hardware_uuid == PLUG.uuid
+    assert plug_id in entry.runtime_data.coordinator.devices
+    assert entry.runtime_data.coordinator.devices[plug_id].hardware_uuid == PLUG.uuid
 
 
 async def _entity(hass: HomeAssistant, platform: str, key: str, identifier: str) -> str:
@@ -200,7 +200,7 @@ async def test_rest_failures_give_clear_errors_and_change_nothing(
     assert cloud.simulator.device(PLUG.uuid).values["switch"] == 0
     # A command the app API cannot carry says so.
     lock_id = cloud.device_id(LOCK.uuid)
-    await until(lambda: lock_id in entry.runtime_data.devices, 10)
+    await until(lambda: lock_id in entry.runtime_data.coordinator.devices, 10)
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
             DOMAIN, "reset", {"device_id": [_device_id(hass, plug_id)]}, blocking=True
@@ -261,7 +261,7 @@ async def test_replies_arrive_as_response_data(hass: HomeAssistant, cloud: FakeC
     lock = cloud.simulator.device(LOCK.uuid)
     lock.passwords[3] = {"index": 3, "type": 1, "timeType": 1, "pwd": "123456"}
     await lock.send(Evt.PWD_SYNC, {"pwdList": lock.password_list()})
-    await until(lambda: entry.runtime_data.devices[lock_id].passwords)
+    await until(lambda: entry.runtime_data.coordinator.devices[lock_id].passwords)
     listed = await _lock_passwords(hass, lock_id)
     assert [p["index"] for p in listed["passwords"]] == [3], listed
 
@@ -271,7 +271,11 @@ async def test_replies_arrive_as_response_data(hass: HomeAssistant, cloud: FakeC
             Note.PWD_SET_RESULT,
             {"deviceId": lock_id, "operatorType": operator, "pwdData": pwd_data},
         )
-    await until(lambda: [p["index"] for p in entry.runtime_data.devices[lock_id].passwords] == [4])
+    await until(
+        lambda: (
+            [p["index"] for p in entry.runtime_data.coordinator.devices[lock_id].passwords] == [4]
+        )
+    )
     listed = await _lock_passwords(hass, lock_id)
     assert [p["index"] for p in listed["passwords"]] == [4], listed
     assert "654321" not in repr(listed)
@@ -280,32 +284,32 @@ async def test_replies_arrive_as_response_data(hass: HomeAssistant, cloud: FakeC
 async def test_watchdog_reconnects_a_silent_session(hass: HomeAssistant, cloud: FakeCloud) -> None:
     entry = await cloud_entry(hass, cloud)
     (plug_id,) = await connect_devices(entry, cloud, PLUG)
-    runtime = entry.runtime_data
+    runtime = entry.runtime_data.coordinator
     await until(lambda: "switch" in runtime.devices[plug_id].values, 10)
     await asyncio.sleep(1.0)  # let the start-up news settle before push goes quiet
     logins = len(cloud.app_logins)
     first_client = cloud.app_logins[-1]
     cloud.faults.muted = True  # push dies silently: the broker still holds the session
-    runtime.last_notification -= runtime.watchdog_interval + 1
-    await runtime._probe()
+    runtime.transport.last_notification -= runtime.transport.watchdog_interval + 1
+    await runtime.transport._probe()
     assert [c.endpoint for c in cloud.calls][-1] == "propsGet"  # the probe went out
-    assert runtime.watchdog_reconnects == 1
+    assert runtime.transport.watchdog_reconnects == 1
     await until(lambda: len(cloud.app_logins) > logins, 10)
     assert cloud.app_logins[-1] != first_client  # a fresh ts, a new client id
-    await asyncio.wait_for(runtime.session.wait_subscribed(), 10)
+    await asyncio.wait_for(runtime.transport.session.wait_subscribed(), 10)
     # Notifications flow again.
     cloud.notify(Note.ALERT, {"deviceId": plug_id})
-    await until(lambda: runtime.router.handled.get(Note.ALERT, 0) == 1)
+    await until(lambda: runtime.transport.router.handled.get(Note.ALERT, 0) == 1)
     # With push alive, a probe answered in time does not reconnect.
-    runtime.last_notification -= runtime.watchdog_interval + 1
-    await runtime._probe()
-    assert runtime.watchdog_reconnects == 1
+    runtime.transport.last_notification -= runtime.transport.watchdog_interval + 1
+    await runtime.transport._probe()
+    assert runtime.transport.watchdog_reconnects == 1
 
 
 async def test_refused_credentials_start_reauth(hass: HomeAssistant, cloud: FakeCloud) -> None:
     entry = await cloud_entry(hass, cloud)
     cloud.faults.refuse_apps = True
-    entry.runtime_data.session.reconnect("test")
+    entry.runtime_data.coordinator.transport.session.reconnect("test")
     await until(lambda: any(hass.config_entries.flow.async_progress_by_handler(DOMAIN)), 10)
     flow = hass.config_entries.flow.async_progress_by_handler(DOMAIN)[0]
     assert flow["context"]["source"] == "reauth"
@@ -359,7 +363,7 @@ async def test_rest_refused_at_runtime_starts_reauth(hass: HomeAssistant, cloud:
     assert result["reason"] == "reauth_successful"
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    devices = entry.runtime_data.devices  # a new runtime: the entry was reloaded
+    devices = entry.runtime_data.coordinator.devices  # a new runtime: the entry was reloaded
     await until(lambda: plug_id in devices and devices[plug_id].online, 10)
     await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
     await until(lambda: hass.states.get(switch).state == "on")
@@ -370,7 +374,9 @@ async def test_rest_forbidden_starts_reauth_too(hass: HomeAssistant, cloud: Fake
     (plug_id,) = await connect_devices(entry, cloud, PLUG)
     cloud.faults.rest_status = 403
     with pytest.raises(HomeAssistantError) as refused:
-        await entry.runtime_data.async_refresh(entry.runtime_data.devices[plug_id])
+        await entry.runtime_data.coordinator.async_refresh(
+            entry.runtime_data.coordinator.devices[plug_id]
+        )
     assert refused.value.translation_key == "cloud_rest_refused"
     await hass.async_block_till_done()
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
@@ -426,7 +432,7 @@ async def test_reconfigure_and_options(
         result["flow_id"], {"watchdog_interval": 120}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.runtime_data.watchdog_interval == 120
+    assert entry.runtime_data.coordinator.transport.watchdog_interval == 120
 
 
 async def test_device_subentry_and_inferred_entities(hass: HomeAssistant, cloud: FakeCloud) -> None:
@@ -439,7 +445,7 @@ async def test_device_subentry_and_inferred_entities(hass: HomeAssistant, cloud:
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.runtime_data.devices["devmeter01"].name == "Meter"
+    assert entry.runtime_data.coordinator.devices["devmeter01"].name == "Meter"
     # No model for "meter": values become read-only entities, and a repair says why.
     cloud.notify(
         Note.PROPERTY_CHANGE,
@@ -558,7 +564,7 @@ async def test_the_cloud_broker_going_away_and_coming_back(
     write_models(hass, ["plug"])
     async with FakeCloud([PLUG], mqtt_port=free_port()) as cloud:
         entry = await cloud_entry(hass, cloud)
-        runtime = entry.runtime_data
+        runtime = entry.runtime_data.coordinator
         plug_id = cloud.device_id(PLUG.uuid)
         switch = await _entity(hass, "switch", plug_id, "switch")
         await until(lambda: hass.states.get(switch).state == "off", 10)  # resynced
@@ -576,7 +582,7 @@ async def test_the_cloud_broker_going_away_and_coming_back(
         assert runtime.devices[plug_id].values["switch"] == 1
 
         await cloud.broker.start()
-        await until(lambda: runtime.session.connected, 20)
+        await until(lambda: runtime.transport.session.connected, 20)
         # The cloud's own link and the plug come back on their own schedules.
         await until(lambda: cloud.session.connected and cloud.broker.is_connected(PLUG.uuid), 20)
         await until(lambda: hass.states.get(switch).state == "on", 20)
@@ -596,14 +602,14 @@ async def test_the_cloud_broker_going_away_and_coming_back(
 async def test_a_reconnect_asks_for_values_a_few_devices_at_a_time(
     hass: HomeAssistant, cloud: FakeCloud
 ) -> None:
-    from custom_components.rlink.cloud import RESYNC_PARALLEL  # noqa: PLC0415
+    from custom_components.rlink.cloud.account import RESYNC_PARALLEL  # noqa: PLC0415
     from custom_components.rlink.protocol.session import SessionState  # noqa: PLC0415
 
     entry = await cloud_entry(hass, cloud)
-    runtime = entry.runtime_data
+    runtime = entry.runtime_data.coordinator
     await hass.async_block_till_done()
     for n in range(12):
-        runtime.device_for(f"devmany{n:02d}", pid="simplug01")
+        runtime.transport.device_for(f"devmany{n:02d}", pid="simplug01")
     active, most, asked = 0, 0, []
     release = asyncio.Event()
 
@@ -615,8 +621,8 @@ async def test_a_reconnect_asks_for_values_a_few_devices_at_a_time(
         await release.wait()
         active -= 1
 
-    runtime._resync = slow_resync
-    runtime._on_session_state(SessionState.CONNECTED, None)
+    runtime.transport._resync = slow_resync
+    runtime.transport._on_session_state(SessionState.CONNECTED, None)
     await until(lambda: active == RESYNC_PARALLEL)
     release.set()
     await until(lambda: len(asked) == len(runtime.devices))
@@ -628,8 +634,8 @@ async def test_a_sub_device_command_names_the_sub_device_not_its_gateway(
 ) -> None:
     entry = await cloud_entry(hass, cloud)
     (plug_id,) = await connect_devices(entry, cloud, PLUG)
-    runtime = entry.runtime_data
-    sub = runtime.device_for("devsub0001", pid="simplug01", gateway=plug_id)
+    runtime = entry.runtime_data.coordinator
+    sub = runtime.transport.device_for("devsub0001", pid="simplug01", gateway=plug_id)
     sub.online = True
     # Shown under its gateway, in the gateway's own subentry, as on a local hub.
     registry = dr.async_get(hass)

@@ -83,8 +83,8 @@ async def test_a_found_device_is_bound_through_the_discovered_flow(
         True,
     )
     found_id = cloud.device_id(FOUND.uuid)
-    await until(lambda: found_id in entry.runtime_data.devices, 10)
-    assert entry.runtime_data.devices[found_id].gateway == gateway_id
+    await until(lambda: found_id in entry.runtime_data.coordinator.devices, 10)
+    assert entry.runtime_data.coordinator.devices[found_id].gateway == gateway_id
     assert device_entry(hass, found_id).via_device_id == device_entry(hass, gateway_id).id
 
 
@@ -125,7 +125,7 @@ async def test_device_subentries_refuse_duplicates_and_can_be_reconfigured(
         "uuid": "rn01meter0000002",
         "pid": "meter2",
     }
-    runtime = entry.runtime_data
+    runtime = entry.runtime_data.coordinator
     await until(lambda: runtime.devices["devmeter02"].name == "Hall meter")
     assert runtime.devices["devmeter02"].hardware_uuid == "rn01meter0000002"
 

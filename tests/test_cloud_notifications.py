@@ -165,28 +165,28 @@ def _publish(cloud: FakeCloud, code: str, data: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.code for c in CASES])
 async def test_notification(hass: HomeAssistant, cloud: FakeCloud, case: Case) -> None:
     entry = await cloud_entry(hass, cloud)
-    runtime = entry.runtime_data
-    runtime.device_for(DEV, pid="simplug01")
+    runtime = entry.runtime_data.coordinator
+    runtime.transport.device_for(DEV, pid="simplug01")
     runtime.devices[DEV].online = case.code != "wake_up_success"
     event_type = EVENTS.get(case.code, f"{DOMAIN}_webrtc")
     events = async_capture_events(hass, event_type)
     if case.code == "webrtc_signal_exchange":
         from homeassistant.helpers.dispatcher import async_dispatcher_connect  # noqa: PLC0415
 
-        from custom_components.rlink.answers import SIGNAL_WEBRTC  # noqa: PLC0415
+        from custom_components.rlink.const import SIGNAL_WEBRTC  # noqa: PLC0415
 
         async_dispatcher_connect(hass, SIGNAL_WEBRTC.format(DEV), events.append)
     _publish(cloud, case.code, case.data)
     await until(lambda: case.check(hass, runtime, events), 5)
     canonical = _canonical(case.code)
-    await until(lambda: runtime.router.handled.get(canonical, 0) == 1)
+    await until(lambda: runtime.transport.router.handled.get(canonical, 0) == 1)
     # Malformed input of the same code is logged and changes nothing; later news still flows.
     if case.code not in LENIENT:
         _publish(cloud, case.code, {"devices": "nope", "deviceId": 5, "propertiesInfo": 3})
     _publish(cloud, "property_change", {"devices": [{"deviceId": DEV, "properties": {"ok": 1}}]})
     await until(lambda: _device(runtime).values.get("ok") == 1)
     expected = 2 if canonical == Note.PROPERTY_CHANGE else 1
-    assert runtime.router.handled.get(canonical) == expected
+    assert runtime.transport.router.handled.get(canonical) == expected
 
 
 LENIENT = frozenset(
@@ -214,8 +214,8 @@ async def test_a_device_named_automatically_takes_its_product_when_bound(
     """Status news may come before the bind result that tells the product; a name the user
     gave is kept."""
     entry = await cloud_entry(hass, cloud)
-    runtime = entry.runtime_data
-    runtime.device_for("devnamed01", pid=None).name = "Porch"
+    runtime = entry.runtime_data.coordinator
+    runtime.transport.device_for("devnamed01", pid=None).name = "Porch"
     for device_id in ("devfresh01", "devnamed01"):
         _publish(cloud, "status", {"deviceId": device_id, "online": 1})
     await until(lambda: "devfresh01" in runtime.devices)
@@ -238,11 +238,11 @@ async def test_a_device_dropping_off_is_logged_once_and_its_return_once(
     hass: HomeAssistant, cloud: FakeCloud, caplog: pytest.LogCaptureFixture
 ) -> None:
     entry = await cloud_entry(hass, cloud)
-    runtime = entry.runtime_data
-    runtime.device_for(DEV, pid="simplug01")
+    runtime = entry.runtime_data.coordinator
+    runtime.transport.device_for(DEV, pid="simplug01")
     for online in (1, 0, 0, 1, 1):  # the first one is the start, not a return
         _publish(cloud, "status", {"deviceId": DEV, "online": online})
-    await until(lambda: runtime.router.handled.get(Note.STATUS) == 5)
+    await until(lambda: runtime.transport.router.handled.get(Note.STATUS) == 5)
     name = _device(runtime).name
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith(name)]
     assert lines == [f"{name} is offline", f"{name} is back online"]
@@ -254,12 +254,12 @@ async def test_a_repeated_notice_is_one_notification(hass: HomeAssistant, cloud:
     )
 
     entry = await cloud_entry(hass, cloud)
-    runtime = entry.runtime_data
+    runtime = entry.runtime_data.coordinator
     notice = {"type": "message", "messageInfo": {"title": "Filter", "body": "Change it"}}
     other = {"type": "message", "messageInfo": {"title": "Filter", "body": "Changed, thanks"}}
     for data in (notice, notice, other):
         _publish(cloud, "sys_notice", data)
-    await until(lambda: runtime.router.handled.get(Note.SYS_NOTICE, 0) == 3)
+    await until(lambda: runtime.transport.router.handled.get(Note.SYS_NOTICE, 0) == 3)
     titled = [
         n for n in _async_get_or_create_notifications(hass).values() if n["title"] == "Filter"
     ]

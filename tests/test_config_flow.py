@@ -87,7 +87,7 @@ async def test_embedded_port_in_use_and_certificates(hass: HomeAssistant, tmp_pa
     assert result["type"] is FlowResultType.CREATE_ENTRY
     entry = result["result"]
     await hass.async_block_till_done()
-    assert entry.runtime_data.broker.tls_port == tls_port
+    assert entry.runtime_data.coordinator.transport.broker.tls_port == tls_port
     # A second hub on the same port is the same hub.
     again = await _start(hass, "local_hub", "embedded")
     again = await hass.config_entries.flow.async_configure(
@@ -112,7 +112,7 @@ async def test_embedded_listen_address(hass: HomeAssistant, sockets: None) -> No
     assert result["type"] is FlowResultType.CREATE_ENTRY
     entry = result["result"]
     await hass.async_block_till_done()
-    server = entry.runtime_data.broker
+    server = entry.runtime_data.coordinator.transport.broker
     assert server.host == "127.0.0.1"
     _reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.close()
@@ -131,7 +131,7 @@ async def test_embedded_listen_address(hass: HomeAssistant, sockets: None) -> No
     )
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
-    assert entry.runtime_data.broker.host == "0.0.0.0"
+    assert entry.runtime_data.coordinator.transport.broker.host == "0.0.0.0"
     await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -169,7 +169,7 @@ async def test_external_tls_failure(hass: HomeAssistant, sockets: None, tmp_path
         )
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()
-        assert result["result"].runtime_data.session.connected
+        assert result["result"].runtime_data.coordinator.transport.session.connected
         await hass.config_entries.async_unload(result["result"].entry_id)
     finally:
         await broker.stop()
@@ -254,7 +254,7 @@ async def test_model_fetched_from_the_platform(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     # The model came from the platform, so the plug has a switch it can write.
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
     assert hub.models.get("platplug") is not None
     assert not hub.devices[plug.uuid].model_inferred
     assert hass.states.get("switch.fetched_power") is not None
@@ -266,7 +266,7 @@ async def test_unknown_device_is_discovered(hass: HomeAssistant) -> None:
     write_models(hass, ["plug"])
     entry = await create_embedded_hub(hass)
     plug = device("plug")
-    sim = Simulator("127.0.0.1", entry.runtime_data.broker.port, [plug])
+    sim = Simulator("127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [plug])
     with pytest.raises(Exception):  # noqa: B017, PT011 - refused: the hub does not know it
         await sim.start()
     await hass.async_block_till_done()
@@ -289,7 +289,9 @@ async def test_unknown_device_is_discovered(hass: HomeAssistant) -> None:
     await hass.async_block_till_done()
     assert [s.title for s in entry.subentries.values()] == ["Desk plug"]
     await sim.stop()
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [plug]) as running:
+    async with Simulator(
+        "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [plug]
+    ) as running:
         assert running.device(plug.uuid).errors == []
     await hass.config_entries.async_unload(entry.entry_id)
 
@@ -337,7 +339,7 @@ async def test_external_broker_reconfigure_and_options(hass: HomeAssistant, tmp_
         assert result["reason"] == "reconfigure_successful"
         await hass.async_block_till_done()
         assert (entry.data["port"], entry.unique_id) == (third.port, f"127.0.0.1:{third.port}")
-        assert entry.runtime_data.session.connected
+        assert entry.runtime_data.coordinator.transport.session.connected
 
         # Options of an external broker: how long a silent device may stay quiet.
         result = await hass.config_entries.options.async_init(entry.entry_id)
@@ -347,7 +349,7 @@ async def test_external_broker_reconfigure_and_options(hass: HomeAssistant, tmp_
         )
         assert result["type"] is FlowResultType.CREATE_ENTRY
         await hass.async_block_till_done()
-        assert entry.runtime_data.ping_interval == 90
+        assert entry.runtime_data.coordinator.transport.ping_interval == 90
         for each in entries:
             await hass.config_entries.async_unload(each.entry_id)
     finally:
@@ -452,7 +454,7 @@ async def test_model_fetch_that_times_out_or_brings_a_broken_model(
             },
         )
         assert result["errors"] == {"base": error}
-        assert entry.runtime_data.models.get(plug.product_id) is None
+        assert entry.runtime_data.coordinator.models.get(plug.product_id) is None
     await platform.close()
     await hass.config_entries.async_unload(entry.entry_id)
 
@@ -464,5 +466,5 @@ async def test_the_spec_s_own_devices_can_be_added(hass: HomeAssistant) -> None:
     entry = await create_embedded_hub(hass)
     for uuid, kind in (("inv01De86b75d01bb", "camera"), ("inv01cfbAaeb1E02E", "vacuum")):
         await add_device(hass, entry, DeviceConfig(uuid, "s" * 32, kind=kind))
-    assert {"inv01De86b75d01bb", "inv01cfbAaeb1E02E"} <= set(entry.runtime_data.devices)
+    assert {"inv01De86b75d01bb", "inv01cfbAaeb1E02E"} <= set(entry.runtime_data.coordinator.devices)
     await hass.config_entries.async_unload(entry.entry_id)

@@ -11,16 +11,16 @@ from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from yarl import URL
 
-from custom_components.rlink import device_logs
 from custom_components.rlink.const import CONF_DEVICES, CONF_LOG_ENABLE, CONF_LOG_MODE
-from custom_components.rlink.device_logs import (
+from custom_components.rlink.diagnostics import async_get_device_diagnostics
+from custom_components.rlink.local import device_logs
+from custom_components.rlink.local.device_logs import (
     DATA_DEVICE_LOGS,
     KEEP_PER_DEVICE,
     MAX_UPLOAD,
     URL_BASE,
     upload_signature,
 )
-from custom_components.rlink.diagnostics import async_get_device_diagnostics
 from tools.rlink_sim import Simulator
 
 from .brokers import until
@@ -49,7 +49,9 @@ async def test_a_device_told_to_upload_its_logs_gets_a_link_and_is_kept(
     hass.config_entries.async_update_entry(
         entry, options={CONF_DEVICES: {plug.uuid: {CONF_LOG_ENABLE: True, CONF_LOG_MODE: 1}}}
     )
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [plug]) as sim:
+    async with Simulator(
+        "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [plug]
+    ) as sim:
         virtual = sim.device(plug.uuid)
         await until(lambda: virtual.log_uploads == [200])
         link = URL(virtual.log_upload_url or "")

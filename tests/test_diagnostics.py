@@ -24,7 +24,7 @@ OFFER = json.dumps({"type": "offer", "sdp": "c=IN IP4 203.0.113.7\r\na=candidate
 async def test_what_commands_carried_stays_out_of_diagnostics(hass: HomeAssistant) -> None:
     camera = device("camera")
     entry = await hub_with(hass, camera)
-    known = entry.runtime_data.devices[camera.uuid]
+    known = entry.runtime_data.coordinator.devices[camera.uuid]
     # What the hub sends: a firmware link signed for the device, a live-view offer with
     # TURN credentials, the answer to `info` naming the broker.
     known.record("out", "ota", {"url": SIGNED_LINK, "version": "2.0.0"})

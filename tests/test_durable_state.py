@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from homeassistant.core import HomeAssistant
 
-from custom_components.rlink import runtime as rlink_runtime
+from custom_components.rlink import coordinator as rlink_runtime
 from custom_components.rlink.const import SAVE_DELAY
-from custom_components.rlink.runtime import cache_key
+from custom_components.rlink.coordinator import cache_key
 from tools.rlink_sim import Simulator
 
 from .brokers import until
@@ -30,7 +30,7 @@ async def test_configuration_at_once_live_values_on_a_cadence(
     gateway = device("gateway", "durable-gateway", sub_devices=[kid])
     sensor = device("sensor", "durable-sensor")
     entry = await hub_with(hass, gateway, sensor)
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
     key = cache_key(entry.entry_id)
     delays: list[float] = []
     schedule = hub._cache.async_delay_save
@@ -44,7 +44,7 @@ async def test_configuration_at_once_live_values_on_a_cadence(
     def stored() -> dict[str, Any]:
         return dict(hass_storage.get(key, {}).get("data", {}).get("devices", {}))
 
-    async with Simulator("127.0.0.1", hub.broker.port, [gateway, sensor]) as sim:
+    async with Simulator("127.0.0.1", hub.transport.broker.port, [gateway, sensor]) as sim:
         # The gateway's sub-device list is configuration: on disk long before SAVE_DELAY.
         await until(lambda: kid.uuid in stored(), SAVE_DELAY / 2)
         await until(lambda: hub.devices[sensor.uuid].online)

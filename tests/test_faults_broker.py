@@ -20,7 +20,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from custom_components.rlink.const import DOMAIN
-from custom_components.rlink.hub import hub_client_id
+from custom_components.rlink.local.hub import hub_client_id
 
 from .brokers import MOSQUITTO, Mosquitto, until
 from .faults import COUNTER, NumberedReporter, StateLog, missing
@@ -98,7 +98,7 @@ async def test_broker_restarted_mid_stream(hass: HomeAssistant, tmp_path: Path, 
     reporter = NumberedReporter("127.0.0.1", broker.port, PLUG)
     try:
         entry = await _hub(hass, broker.port)
-        hub = entry.runtime_data
+        hub = entry.runtime_data.coordinator
         counter = entity_id(hass, "number", PLUG.uuid, COUNTER)
         log = StateLog(hass, counter)
         await reporter.start()
@@ -109,7 +109,7 @@ async def test_broker_restarted_mid_stream(hass: HomeAssistant, tmp_path: Path, 
 
         outage: Any = broker.kill if how == "kill" else broker.stop
         await outage()
-        await until(lambda: not hub.session.connected, 15)
+        await until(lambda: not hub.transport.session.connected, 15)
         await reporter.send_paced(range(21, 31))  # the device queues them meanwhile
         await broker.start()
         await reporter.send_paced(range(31, 61))

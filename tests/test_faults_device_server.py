@@ -76,11 +76,11 @@ async def test_a_frozen_device_resumes_without_losing_what_was_acknowledged(
 ) -> None:
     plug = device("plug", "frozen-plug")
     entry = await hub_with(hass, plug)
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
     counter = entity_id(hass, "number", plug.uuid, COUNTER)
     log = StateLog(hass, counter)
     count = 60
-    process = await DeviceProcess.start(hub.broker.port, plug, count, keepalive=2)
+    process = await DeviceProcess.start(hub.transport.broker.port, plug, count, keepalive=2)
     try:
         await until(lambda: len(process.acked) >= 15, 30)
         process.process.send_signal(signal.SIGSTOP)
@@ -102,8 +102,8 @@ async def test_a_frozen_device_resumes_without_losing_what_was_acknowledged(
 async def test_every_connection_cut_at_once(hass: HomeAssistant) -> None:
     plugs = [device("plug", f"cut-plug-{n}") for n in range(3)]
     entry = await hub_with(hass, *plugs)
-    hub = entry.runtime_data
-    reporters = [NumberedReporter("127.0.0.1", hub.broker.port, p) for p in plugs]
+    hub = entry.runtime_data.coordinator
+    reporters = [NumberedReporter("127.0.0.1", hub.transport.broker.port, p) for p in plugs]
     logs = [StateLog(hass, entity_id(hass, "number", p.uuid, COUNTER)) for p in plugs]
     try:
         for reporter in reporters:
@@ -116,7 +116,7 @@ async def test_every_connection_cut_at_once(hass: HomeAssistant) -> None:
         await until(lambda: all(r.acknowledged >= set(range(1, 21)) for r in reporters), 15)
         # The server's side of every connection goes at once, as `ss -K` would do it.
         cut = send(range(21, 41))
-        for listener in list(hub.broker._listeners.values()):
+        for listener in list(hub.transport.broker._listeners.values()):
             listener.abort_clients()
         await cut
         await until(lambda: all(r.connects >= 2 for r in reporters), 30)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from custom_components.rlink import gateway_data as gd
+from custom_components.rlink.local import gateway_data as gd
 
 GROUP = {"shortId": 1, "name": "Hall", "deviceUuids": ["rn01aaaaaaaaaaaa"]}
 SCENE = {

@@ -42,8 +42,8 @@ async def test_gateway_services_refusals_and_edits(hass: HomeAssistant) -> None:
     gateway = device("gateway", "gw-two", sub_devices=kids)
     stranger = device("plug", "stranger")
     entry = await hub_with(hass, gateway, stranger)
-    hub = entry.runtime_data
-    async with Simulator("127.0.0.1", hub.broker.port, [gateway]) as sim:
+    hub = entry.runtime_data.coordinator
+    async with Simulator("127.0.0.1", hub.transport.broker.port, [gateway]) as sim:
         gw = sim.device(gateway.uuid)
         kid_switch = entity_id(hass, "switch", kids[0].uuid, "switch")
         await until(lambda: hass.states.get(kid_switch).state == "off")
@@ -89,12 +89,10 @@ async def test_gateway_services_refusals_and_edits(hass: HomeAssistant) -> None:
         )
         sent = (await waiter).data
         assert (sent["assetId"], sent["assetName"]) == (porch.id, "Porch")
-        assert [
-            g["shortId"] for g in hub.answers.local_store(hub.devices[gateway.uuid])["groups"]
-        ] == [4]
+        assert [g["shortId"] for g in hub.transport.configs.store(gateway.uuid)["groups"]] == [4]
         await _call(hass, "update_local_group", {**gw_target, "short_id": 4, "operation": "delete"})
         assert 4 not in gw.local_groups
-        assert hub.answers.local_store(hub.devices[gateway.uuid])["groups"] == []
+        assert hub.transport.configs.store(gateway.uuid)["groups"] == []
 
         # A rule: disabled, enabled, then deleted.
         rule = {
@@ -104,7 +102,7 @@ async def test_gateway_services_refusals_and_edits(hass: HomeAssistant) -> None:
             "actions": [{**ACTION, "uuid": kids[0].uuid}],
         }
         await _call(hass, "update_local_scene", rule)
-        stored = hub.answers.local_store(hub.devices[gateway.uuid])
+        stored = hub.transport.configs.store(gateway.uuid)
         await _call(
             hass, "update_local_scene", {**gw_target, "short_id": 6, "operation": "disable"}
         )

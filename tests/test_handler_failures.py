@@ -30,16 +30,18 @@ async def test_a_failing_answer_is_logged_once_answered_1001_and_serving_goes_on
 ) -> None:
     sensor = device("sensor", "failing-sensor")
     entry = await hub_with(hass, sensor)
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
 
     def broken_info(*_args: Any) -> None:
         raise KeyError("a bug in the hub")
 
-    hub.answers.info = broken_info
+    hub.transport.answers.info = broken_info
     pid = sensor.product_id
     report = device_topic(TopicKind.REPORT, pid, sensor.uuid)
     link = MqttSession(
-        "127.0.0.1", hub.broker.port, lambda: device_credentials(sensor.uuid, sensor.secret)
+        "127.0.0.1",
+        hub.transport.broker.port,
+        lambda: device_credentials(sensor.uuid, sensor.secret),
     )
     link.subscribe(device_topic(TopicKind.REPORT_RESPONSE, pid, sensor.uuid), lambda _t, _m: None)
     await link.connect()

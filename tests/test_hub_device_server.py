@@ -43,7 +43,7 @@ async def test_an_entry_from_before_the_device_server_keeps_its_port_and_tls(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    server = entry.runtime_data.broker
+    server = entry.runtime_data.coordinator.transport.broker
     assert (server.host, server.port, server.tls_port) == ("0.0.0.0", port, tls_port)
     await hass.config_entries.async_unload(entry.entry_id)
 
@@ -52,7 +52,7 @@ async def test_a_captured_login_stays_refused_after_a_restart(hass: HomeAssistan
     plug = device("plug")
     entry = await hub_with(hass, plug)
     captured = auth.device_credentials(plug.uuid, plug.secret)
-    port = entry.runtime_data.broker.port
+    port = entry.runtime_data.coordinator.transport.broker.port
     first = MqttSession("127.0.0.1", port, lambda: captured)
     await first.connect()
     await first.close()
@@ -70,9 +70,11 @@ async def test_a_captured_login_stays_refused_after_a_restart(hass: HomeAssistan
 async def test_a_removed_device_is_disconnected_and_kept_out(hass: HomeAssistant) -> None:
     plug, other = device("plug"), device("plug", "other")
     entry = await hub_with(hass, plug, other)
-    hub = entry.runtime_data
-    async with Simulator("127.0.0.1", hub.broker.port, [plug, other]):
-        await until(lambda: hub.broker.is_connected(plug.uuid) and hub.devices[plug.uuid].online)
+    hub = entry.runtime_data.coordinator
+    async with Simulator("127.0.0.1", hub.transport.broker.port, [plug, other]):
+        await until(
+            lambda: hub.transport.broker.is_connected(plug.uuid) and hub.devices[plug.uuid].online
+        )
         (subentry_id,) = [
             s.subentry_id
             for s in entry.subentries.values()
@@ -80,12 +82,12 @@ async def test_a_removed_device_is_disconnected_and_kept_out(hass: HomeAssistant
         ]
         hass.config_entries.async_remove_subentry(entry, subentry_id)
         await hass.async_block_till_done()
-        await until(lambda: not hub.broker.is_connected(plug.uuid))
-        assert hub.broker.is_connected(other.uuid)
+        await until(lambda: not hub.transport.broker.is_connected(plug.uuid))
+        assert hub.transport.broker.is_connected(other.uuid)
         with pytest.raises(AuthRefused):
             await MqttSession(
                 "127.0.0.1",
-                hub.broker.port,
+                hub.transport.broker.port,
                 lambda: auth.device_credentials(plug.uuid, plug.secret),
             ).connect()
     await hass.config_entries.async_unload(entry.entry_id)
@@ -94,8 +96,8 @@ async def test_a_removed_device_is_disconnected_and_kept_out(hass: HomeAssistant
 async def test_presence_is_the_connection(hass: HomeAssistant) -> None:
     plug = device("plug")
     entry = await hub_with(hass, plug)
-    hub = entry.runtime_data
-    async with Simulator("127.0.0.1", hub.broker.port, [plug]):
+    hub = entry.runtime_data.coordinator
+    async with Simulator("127.0.0.1", hub.transport.broker.port, [plug]):
         await until(lambda: hub.devices[plug.uuid].online)
     await until(lambda: not hub.devices[plug.uuid].online)
     await hass.config_entries.async_unload(entry.entry_id)
@@ -108,7 +110,7 @@ async def test_a_busy_device_does_not_keep_its_cache_from_being_written(
     from unittest import mock  # noqa: PLC0415
 
     entry = await create_embedded_hub(hass)
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
     with mock.patch.object(hub._cache, "async_delay_save") as delay_save:
         for _ in range(5):
             hub.save_soon()
@@ -125,15 +127,15 @@ async def test_devices_are_let_go_when_home_assistant_stops(hass: HomeAssistant)
 
     plug = device("plug")
     entry = await hub_with(hass, plug)
-    hub = entry.runtime_data
-    async with Simulator("127.0.0.1", hub.broker.port, [plug]) as sim:
+    hub = entry.runtime_data.coordinator
+    async with Simulator("127.0.0.1", hub.transport.broker.port, [plug]) as sim:
         await until(lambda: hub.devices[plug.uuid].online)
         sim.device(plug.uuid).set("power", 12.5)  # reported and acknowledged
         await until(lambda: hub.devices[plug.uuid].values.get("power") == 12.5)
         hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
         await hass.async_block_till_done()
-        assert not hub.broker.running
-        assert not hub.broker.is_connected(plug.uuid)
+        assert not hub.transport.broker.running
+        assert not hub.transport.broker.is_connected(plug.uuid)
     assert hub._cache_data()["devices"][plug.uuid]["values"]["power"] == 12.5
     await hass.config_entries.async_unload(entry.entry_id)
 

@@ -26,14 +26,14 @@ async def test_plug_switch_sensor_and_alarm(hass: HomeAssistant) -> None:
     entry = await create_embedded_hub(hass)
     for config in (plug, sensor, lock):
         await add_device(hass, entry, config)
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
     assert entry.state is ConfigEntryState.LOADED
 
     switch = entity_id(hass, "switch", plug.uuid, "switch")
     power = entity_id(hass, "sensor", plug.uuid, "power")
     assert hass.states.get(switch).state == STATE_UNAVAILABLE
 
-    async with Simulator("127.0.0.1", hub.broker.port, [plug, sensor, lock]) as sim:
+    async with Simulator("127.0.0.1", hub.transport.broker.port, [plug, sensor, lock]) as sim:
         await until(lambda: hass.states.get(switch).state == STATE_OFF)
         # The start sequence was answered: time, model and info replies all succeeded.
         virtual = sim.device(plug.uuid)
@@ -69,7 +69,7 @@ async def test_plug_switch_sensor_and_alarm(hass: HomeAssistant) -> None:
 
     # Devices went away: their entities follow.
     await until(lambda: hass.states.get(switch).state == STATE_UNAVAILABLE)
-    port = hub.broker.port
+    port = hub.transport.broker.port
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     with socket.socket() as probe:
@@ -108,7 +108,9 @@ async def test_number_and_select_write_through_the_device(hass: HomeAssistant) -
     entry = await create_embedded_hub(hass)
     await add_device(hass, entry, light)
     await add_device(hass, entry, plug)
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [light, plug]) as sim:
+    async with Simulator(
+        "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [light, plug]
+    ) as sim:
         countdown = entity_id(hass, "number", plug.uuid, "countdown")
         mode = entity_id(hass, "select", light.uuid, "work_mode")
         await until(lambda: hass.states.get(countdown).state == "0")

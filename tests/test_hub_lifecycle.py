@@ -60,7 +60,7 @@ async def test_mosquitto_as_external_broker(hass: HomeAssistant, mosquitto: Mosq
     plug = device("plug")
     entry = await _external_hub(hass, mosquitto.port)
     await add_device(hass, entry, plug)
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
     async with Simulator("127.0.0.1", mosquitto.port, [plug]) as sim:
         switch = entity_id(hass, "switch", plug.uuid, "switch")
         await until(lambda: hass.states.get(switch).state == "off")
@@ -88,7 +88,7 @@ async def test_mosquitto_as_external_broker(hass: HomeAssistant, mosquitto: Mosq
 
         # The broker goes away during a command: the command fails clearly, at once.
         await mosquitto.stop()
-        await until(lambda: not hub.session.connected)
+        await until(lambda: not hub.transport.session.connected)
         assert hass.states.get(switch).state == "unavailable"
         with pytest.raises(HomeAssistantError) as down:
             await hass.services.async_call(
@@ -120,7 +120,7 @@ async def test_silent_device_is_pinged_and_marked_unavailable(
     plug = device("plug")
     entry = await _external_hub(hass, mosquitto.port)
     await add_device(hass, entry, plug)
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
     async with Simulator("127.0.0.1", mosquitto.port, [plug]):
         switch = entity_id(hass, "switch", plug.uuid, "switch")
         await until(lambda: hass.states.get(switch).state == "off")
@@ -130,7 +130,7 @@ async def test_silent_device_is_pinged_and_marked_unavailable(
         await until(lambda: hass.states.get(signal).state not in ("unknown", "unavailable"))
     # The simulator is gone; nothing on an external broker says so except a failed ping.
     assert hub.devices[plug.uuid].online
-    await hub._ping_quiet(hub.devices[plug.uuid])
+    await hub.transport._ping_quiet(hub.devices[plug.uuid])
     assert hass.states.get(switch).state == "unavailable"
     await hass.config_entries.async_unload(entry.entry_id)
 
@@ -139,8 +139,8 @@ async def test_model_arrives_later(hass: HomeAssistant) -> None:
     sensor = device("sensor")
     entry = await create_embedded_hub(hass)
     await add_device(hass, entry, sensor)
-    hub = entry.runtime_data
-    async with Simulator("127.0.0.1", hub.broker.port, [sensor]) as sim:
+    hub = entry.runtime_data.coordinator
+    async with Simulator("127.0.0.1", hub.transport.broker.port, [sensor]) as sim:
         # No model: the device's own `model` request is refused, entities are inferred.
         assert [e for e in sim.device(sensor.uuid).errors if e.startswith("model:")]
         humidity = await entity_id_soon(hass, "sensor", sensor.uuid, "humidity")
@@ -162,19 +162,21 @@ async def test_values_survive_a_restart(hass: HomeAssistant) -> None:
     sensor = device("sensor")
     entry = await create_embedded_hub(hass)
     await add_device(hass, entry, sensor)
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
     temperature = entity_id(hass, "sensor", sensor.uuid, "temperature")
-    async with Simulator("127.0.0.1", hub.broker.port, [sensor]) as sim:
+    async with Simulator("127.0.0.1", hub.transport.broker.port, [sensor]) as sim:
         sim.device(sensor.uuid).set("temperature", 19.5)
         await until(lambda: hass.states.get(temperature).state == "19.5")
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
     assert hub.devices[sensor.uuid].values["temperature"] == 19.5
     assert hass.states.get(temperature).state == "unavailable"
     # Online again, before any report: the last known value shows.
     quiet = MqttSession(
-        "127.0.0.1", hub.broker.port, lambda: device_credentials(sensor.uuid, sensor.secret)
+        "127.0.0.1",
+        hub.transport.broker.port,
+        lambda: device_credentials(sensor.uuid, sensor.secret),
     )
     await quiet.connect()
     await until(lambda: hass.states.get(temperature).state == "19.5")
@@ -187,7 +189,9 @@ async def test_time_is_pushed_when_the_time_zone_changes(hass: HomeAssistant) ->
     plug = device("plug")
     entry = await create_embedded_hub(hass)
     await add_device(hass, entry, plug)
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [plug]) as sim:
+    async with Simulator(
+        "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [plug]
+    ) as sim:
         virtual = sim.device(plug.uuid)
         waiter = hass.async_create_task(virtual.wait_for("time"))
         await hass.config.async_update(time_zone="Asia/Shanghai")
@@ -246,7 +250,9 @@ async def test_options_reauth_reconfigure(hass: HomeAssistant, strict_mosquitto:
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [plug]) as sim:
+    async with Simulator(
+        "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [plug]
+    ) as sim:
         virtual = sim.device(plug.uuid)
         reply = await virtual.send(DeviceEvent.CONFIG)
         assert reply.data == {"config": {"led": 0}}
@@ -268,7 +274,7 @@ async def test_options_reauth_reconfigure(hass: HomeAssistant, strict_mosquitto:
     )
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
-    assert entry.runtime_data.secrets[plug.uuid] == "z" * 32
+    assert entry.runtime_data.coordinator.transport.secrets[plug.uuid] == "z" * 32
 
     # Reconfigure the broker port: the hub restarts on the new port.
     new_port = free_port()
@@ -279,7 +285,7 @@ async def test_options_reauth_reconfigure(hass: HomeAssistant, strict_mosquitto:
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.broker.port == new_port
+    assert entry.runtime_data.coordinator.transport.broker.port == new_port
     await hass.config_entries.async_unload(entry.entry_id)
 
     # An external broker that starts refusing the hub: setup asks for new credentials.
@@ -304,7 +310,9 @@ async def test_diagnostics_hold_no_secret(hass: HomeAssistant) -> None:
             }
         },
     )
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [lock]) as sim:
+    async with Simulator(
+        "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [lock]
+    ) as sim:
         await sim.device(lock.uuid).send(
             DeviceEvent.INFO,
             {
@@ -361,8 +369,8 @@ async def test_removing_devices_from_the_ui(hass: HomeAssistant) -> None:
     sub_uuid = gateway.sub_devices[0].uuid
     entry = await create_embedded_hub(hass)
     await add_device(hass, entry, gateway)
-    hub = entry.runtime_data
-    async with Simulator("127.0.0.1", hub.broker.port, [gateway]):
+    hub = entry.runtime_data.coordinator
+    async with Simulator("127.0.0.1", hub.transport.broker.port, [gateway]):
         await until(lambda: sub_uuid in hub.devices)
         # A device of its own goes with its subentry; a sub-device can go on its own.
         assert not await async_remove_config_entry_device(
@@ -399,7 +407,7 @@ async def test_external_broker_reauth_through_to_success(
         await hass.async_block_till_done()
         assert entry.state is ConfigEntryState.LOADED
         assert entry.data["password"] == "n3w-pa55"
-        assert entry.runtime_data.session.connected
+        assert entry.runtime_data.coordinator.transport.session.connected
         assert await hass.config_entries.async_unload(entry.entry_id)
     finally:
         await broker.stop()

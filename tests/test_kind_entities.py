@@ -34,7 +34,9 @@ class FakeRuntime:
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         self.options = options or {}
-        self.entry = SimpleNamespace(data={})  # a local hub's entry: no cloud mode
+        self.entry = SimpleNamespace(data={})
+        # A local hub's transport: it carries every command.
+        self.transport = SimpleNamespace(supports=lambda _code: True, keeps_vacuum_maps=True)
         self.writes: list[dict[str, Any]] = []
         self.commands: list[tuple[Cmd, dict[str, Any]]] = []
 

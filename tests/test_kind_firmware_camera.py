@@ -86,7 +86,9 @@ async def test_firmware_install_downloads_from_home_assistant(
     body = b"\x7fELF firmware " * 500
     _firmware(hass, plug.product_id, "plug_v1.1.0.bin", body)
     await hass.data[DATA_FIRMWARE].async_scan()
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [plug]) as sim:
+    async with Simulator(
+        "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [plug]
+    ) as sim:
         virtual = sim.device(plug.uuid)
         update = entity_id(hass, "update", plug.uuid, "firmware")
         await until(lambda: hass.states.get(update).state == "on")
@@ -132,7 +134,9 @@ async def test_firmware_install_downloads_from_home_assistant(
 async def test_download_progress_as_devices_send_it(hass: HomeAssistant) -> None:
     plug = device("plug")
     entry = await hub_with(hass, plug)
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [plug]) as sim:
+    async with Simulator(
+        "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [plug]
+    ) as sim:
         update = entity_id(hass, "update", plug.uuid, "firmware")
         virtual = sim.device(plug.uuid)
         for percent, shown in ((40, 40), (37.5, 38), ("61", 61), (140, 100), ("soon", None)):
@@ -140,7 +144,9 @@ async def test_download_progress_as_devices_send_it(hass: HomeAssistant) -> None
                 DeviceEvent.OTA_PROGRESS, {"type": "downloading", "percent": percent}
             )
             await until(
-                lambda p=percent: entry.runtime_data.devices[plug.uuid].ota.get("percent") == p
+                lambda p=percent: (
+                    entry.runtime_data.coordinator.devices[plug.uuid].ota.get("percent") == p
+                )
             )
             await hass.async_block_till_done()
             assert hass.states.get(update).attributes["update_percentage"] == shown, percent
@@ -155,7 +161,9 @@ async def test_firmware_service_for_devices_and_a_whole_product(
     await _serve_http(hass, hass_client_no_auth)
     path = _firmware(hass, plugs[0].product_id, "plug.bin", b"firmware with a sidecar")
     path.with_name("plug.bin.json").write_text(json.dumps({"version": "2.0.0"}))
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, plugs) as sim:
+    async with Simulator(
+        "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, plugs
+    ) as sim:
         reply = await hass.services.async_call(
             DOMAIN,
             "firmware_update",
@@ -208,8 +216,10 @@ async def test_a_product_offer_for_sub_devices_reaches_their_gateway(
     _firmware(hass, pid, "sensor.bin", b"sub-device firmware")
     _firmware(hass, pid, "sensor.bin.json", b'{"version": "3.0.0"}')
     monkeypatch.setattr(firmware_module, "SILENCE_WINDOW", 600.0)
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [gateway]) as sim:
-        await until(lambda: all(s.uuid in entry.runtime_data.devices for s in subs))
+    async with Simulator(
+        "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [gateway]
+    ) as sim:
+        await until(lambda: all(s.uuid in entry.runtime_data.coordinator.devices for s in subs))
         async with asyncio.timeout(30):
             reply = await hass.services.async_call(
                 DOMAIN, "firmware_update", {"product": pid}, blocking=True, return_response=True
@@ -226,9 +236,9 @@ async def test_camera_webrtc_through_the_websocket_api(
 ) -> None:
     camera, busy = device("camera"), device("camera", "busy", busy=True, name="Busy")
     entry = await hub_with(hass, camera, busy)
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
     assert hub.devices[camera.uuid].profile.sleeping  # a battery camera: wake it first
-    async with Simulator("127.0.0.1", hub.broker.port, [camera, busy]) as sim:
+    async with Simulator("127.0.0.1", hub.transport.broker.port, [camera, busy]) as sim:
         virtual = sim.device(camera.uuid)
         cam = entity_id(hass, "camera", camera.uuid, "camera")
         await until(lambda: hass.states.get(cam).state == "idle")
@@ -353,7 +363,9 @@ async def test_the_alarm_picture_comes_only_from_where_a_device_may_point(
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     try:
-        async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [camera_device]) as sim:
+        async with Simulator(
+            "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [camera_device]
+        ) as sim:
             virtual = sim.device(camera_device.uuid)
             cam = entity_id(hass, "camera", camera_device.uuid, "camera")
             await until(lambda: hass.states.get(cam).state == "idle")
@@ -375,7 +387,9 @@ async def test_the_alarm_picture_comes_only_from_where_a_device_may_point(
             # Once it has, the picture is its own to show.
             info = {"version": "1.1.0", "config": json.dumps({"ip": "127.0.0.1"})}
             await virtual.send(DeviceEvent.INFO, info)
-            await until(lambda: entry.runtime_data.devices[camera_device.uuid].network.get("ip"))
+            await until(
+                lambda: entry.runtime_data.coordinator.devices[camera_device.uuid].network.get("ip")
+            )
             assert (await async_get_image(hass, cam)).content == served
             assert "alarm_image" not in hass.states.get(cam).attributes
             assert url not in repr(hass.states.get(cam).attributes)
@@ -433,7 +447,9 @@ async def test_the_simulated_doorbell_has_a_still_image(
     assert await async_setup_component(hass, "http", {})
     camera_device = device("camera", ip="127.0.0.1", event_interval=0.5)
     entry = await hub_with(hass, camera_device)
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [camera_device]):
+    async with Simulator(
+        "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [camera_device]
+    ):
         cam = entity_id(hass, "camera", camera_device.uuid, "camera")
         doorbell = entity_id(hass, "event", camera_device.uuid, "event_doorbell")
         await until(lambda: hass.states.get(doorbell).state not in ("unknown", "unavailable"))
@@ -455,7 +471,7 @@ async def test_a_firmware_file_is_noticed_within_seconds_and_progress_shows(
     plug = device("plug", download_rate=40_000)
     entry = await hub_with(hass, plug)
     await _serve_http(hass, hass_client_no_auth)
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [plug]):
+    async with Simulator("127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [plug]):
         update = entity_id(hass, "update", plug.uuid, "firmware")
         await until(lambda: hass.states.get(update).state == "off")
         _firmware(hass, plug.product_id, "plug_v1.1.0.bin", b"\x7f" * 100_000)

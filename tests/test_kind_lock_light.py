@@ -47,7 +47,9 @@ async def _set_device_options(
 async def test_light_scales_brightness_and_colour_temperature(hass: HomeAssistant) -> None:
     light = device("light")
     entry = await hub_with(hass, light)
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [light]) as sim:
+    async with Simulator(
+        "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [light]
+    ) as sim:
         virtual = sim.device(light.uuid)
         lamp = entity_id(hass, "light", light.uuid, "light")
         await until(lambda: hass.states.get(lamp).state == "off")
@@ -84,7 +86,9 @@ async def test_light_scales_brightness_and_colour_temperature(hass: HomeAssistan
 async def test_lock_unlocks_with_the_configured_password(hass: HomeAssistant) -> None:
     lock = device("lock", relock_after=0.3)
     entry = await hub_with(hass, lock)
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [lock]) as sim:
+    async with Simulator(
+        "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [lock]
+    ) as sim:
         virtual = sim.device(lock.uuid)
         door = entity_id(hass, "lock", lock.uuid, "lock")
         await until(lambda: hass.states.get(door).state == "locked")
@@ -149,7 +153,9 @@ def test_the_value_that_locks(prop: Property, value: Any) -> None:
 async def test_lock_passwords(hass: HomeAssistant) -> None:
     lock = device("lock")
     entry = await hub_with(hass, lock)
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [lock]) as sim:
+    async with Simulator(
+        "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [lock]
+    ) as sim:
         virtual = sim.device(lock.uuid)
         count = entity_id(hass, "sensor", lock.uuid, "lock_passwords")
         await until(lambda: hass.states.get(count).state == "0")  # pwd_sync of an empty lock
@@ -239,7 +245,7 @@ async def test_lock_passwords(hass: HomeAssistant) -> None:
 async def test_sleeping_lock_gets_held_writes_when_it_wakes(hass: HomeAssistant) -> None:
     lock, plug = device("lock"), device("plug")
     entry = await hub_with(hass, lock, plug)
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
     assert hub.devices[lock.uuid].profile.sleeping  # a battery lock sleeps
     assert not hub.devices[plug.uuid].profile.sleeping
     volume = entity_id(hass, "select", lock.uuid, "volume")
@@ -258,7 +264,7 @@ async def test_sleeping_lock_gets_held_writes_when_it_wakes(hass: HomeAssistant)
     assert offline.value.translation_key == "device_offline"
     assert hass.states.get(switch).state == "unavailable"
 
-    async with Simulator("127.0.0.1", hub.broker.port, [lock]) as sim:
+    async with Simulator("127.0.0.1", hub.transport.broker.port, [lock]) as sim:
         virtual = sim.device(lock.uuid)
         await until(lambda: any(m.code == "property_set" for m in virtual.received))
         (sent,) = [m for m in virtual.received if m.code == "property_set"]
@@ -290,7 +296,7 @@ async def test_kinds_can_be_overridden_in_options(hass: HomeAssistant) -> None:
     await _set_device_options(
         hass, entry, plug.uuid, device={"kinds": ["light"], "roles": {"on": "switch"}}
     )
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
     assert hub.devices[plug.uuid].profile.kinds == {"light"}
     assert entity_id(hass, "light", plug.uuid, "light")
     # The switch is no longer provided, but what the user made of it is kept.
@@ -300,7 +306,7 @@ async def test_kinds_can_be_overridden_in_options(hass: HomeAssistant) -> None:
     kept = registry.async_get(power)
     assert kept is not None
     assert (kept.name, kept.area_id) == ("Lamp relay", "kitchen")
-    async with Simulator("127.0.0.1", hub.broker.port, [plug]) as sim:
+    async with Simulator("127.0.0.1", hub.transport.broker.port, [plug]) as sim:
         lamp = entity_id(hass, "light", plug.uuid, "light")
         await until(lambda: hass.states.get(lamp).state == "off")
         assert hass.states.get(lamp).attributes["supported_color_modes"] == ["onoff"]

@@ -63,7 +63,9 @@ async def test_a_cleaning_run_ends_docked_with_its_map_drawn(
                 "store_public_url": store.public_url,
             },
         )
-        async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [vac]):
+        async with Simulator(
+            "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [vac]
+        ):
             vacuum = entity_id(hass, "vacuum", vac.uuid, "vacuum")
             area = entity_id(hass, "sensor", vac.uuid, "clean_area")
             map_image = entity_id(hass, "image", vac.uuid, "vacuum_map")
@@ -97,7 +99,9 @@ async def test_vacuum_commands_maps_and_records(hass: HomeAssistant, hass_client
     entry = await hub_with(hass, vac)
     runner, base = await _map_server()
     try:
-        async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [vac]) as sim:
+        async with Simulator(
+            "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [vac]
+        ) as sim:
             robot = sim.device(vac.uuid)
             vacuum = entity_id(hass, "vacuum", vac.uuid, "vacuum")
             await until(lambda: hass.states.get(vacuum).state == "docked")
@@ -179,8 +183,8 @@ async def test_vacuum_commands_maps_and_records(hass: HomeAssistant, hass_client
             )
             await until(lambda: hass.states.get(choice).state == options[0])
             # The first map's path is a key in the store: its link comes from the public URL.
-            hub = entry.runtime_data
-            assert hub.answers.sweepers[vac.uuid].selected == first.data["mapId"]
+            hub = entry.runtime_data.coordinator
+            assert hub.sweepers[vac.uuid].selected == first.data["mapId"]
 
             records = entity_id(hass, "sensor", vac.uuid, "vacuum_records")
             await robot.send(
@@ -199,8 +203,8 @@ async def test_gateway_sub_devices_groups_and_rules(hass: HomeAssistant) -> None
     newcomer = device("sensor", "newcomer")
     gateway = device("gateway", sub_devices=kids, found_devices=[newcomer])
     entry = await hub_with(hass, gateway)
-    hub = entry.runtime_data
-    async with Simulator("127.0.0.1", hub.broker.port, [gateway]) as sim:
+    hub = entry.runtime_data.coordinator
+    async with Simulator("127.0.0.1", hub.transport.broker.port, [gateway]) as sim:
         gw = sim.device(gateway.uuid)
         kid_switch = entity_id(hass, "switch", kids[0].uuid, "switch")
         await until(lambda: hass.states.get(kid_switch).state == "off")
@@ -322,7 +326,10 @@ async def test_gateway_sub_devices_groups_and_rules(hass: HomeAssistant) -> None
         assert entity_id(hass, "switch", new_uuid, "switch") == old_entity
         assert device_entry(hass, new_uuid).name_by_user == "Kettle"
         assert find_device(hass, old_uuid) is None
-        assert hub.answers.local_configs[gateway.uuid]["groups"][0]["deviceUuids"][0] == new_uuid
+        assert (
+            hub.transport.configs.by_gateway[gateway.uuid]["groups"][0]["deviceUuids"][0]
+            == new_uuid
+        )
         await until(lambda: hass.states.get(old_entity).state in ("on", "off"))
 
         # Remove: the gateway unbinds it, Home Assistant forgets it.

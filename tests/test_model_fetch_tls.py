@@ -64,7 +64,7 @@ async def test_the_model_comes_over_tls_when_asked(
             flow["flow_id"], {**fields, "fetch_tls": True}
         )
         assert result["errors"] == {"base": "platform_tls"}
-        assert entry.runtime_data.models.get("platplug") is None
+        assert entry.runtime_data.coordinator.models.get("platplug") is None
         # Trusted: the model arrives over TLS.
         monkeypatch.setattr(config_flow, "PLATFORM_TLS", TlsOptions(ca_file=str(cert)))
         result = await hass.config_entries.subentries.async_configure(
@@ -72,7 +72,7 @@ async def test_the_model_comes_over_tls_when_asked(
         )
         assert result["type"] is FlowResultType.CREATE_ENTRY, result
         await hass.async_block_till_done()
-        assert entry.runtime_data.models.get("platplug") is not None
+        assert entry.runtime_data.coordinator.models.get("platplug") is not None
     finally:
         await hass.config_entries.async_unload(entry.entry_id)
         await platform.stop()

@@ -65,7 +65,7 @@ async def test_rabbitmq_with_home_assistant_as_its_auth_service(
     rabbitmq: RabbitMQ,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="custom_components.rlink.broker_auth")
+    caplog.set_level(logging.DEBUG, logger="custom_components.rlink.local.broker_auth")
     write_models(hass, ["plug"])
     assert await async_setup_component(hass, "http", {})
     # The test server freezes its routes when it starts (Home Assistant's own does not):
@@ -107,8 +107,8 @@ async def test_rabbitmq_with_home_assistant_as_its_auth_service(
     await hass.async_block_till_done()
     for config in (plug, spy):
         await add_device(hass, entry, config)
-    hub = entry.runtime_data
-    await until(lambda: hub.session is not None and hub.session.connected, WAIT)
+    hub = entry.runtime_data.coordinator
+    await until(lambda: hub.transport.session is not None and hub.transport.session.connected, WAIT)
 
     async with Simulator("127.0.0.1", rabbitmq.port, [plug]) as sim:
         # A report becomes a state; a command reaches the device.
@@ -160,8 +160,8 @@ async def test_rabbitmq_with_home_assistant_as_its_auth_service(
         assert hass.states.get(switch).state == "on"
 
     # Logins are remembered like the device server's; the token never shows.
-    assert hub.policy is not None
-    assert spy.uuid in hub.policy.replays.snapshot()
+    assert hub.transport.policy is not None
+    assert spy.uuid in hub.transport.policy.replays.snapshot()
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
     assert entry.data[CONF_AUTH_TOKEN] not in str(diagnostics)
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]

@@ -85,7 +85,7 @@ async def test_external_broker_outage_is_logged_once_each_way(
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     await hass.async_block_till_done()
     entry = result["result"]
-    session = entry.runtime_data.session
+    session = entry.runtime_data.coordinator.transport.session
     _quick_retries(session)
 
     lines = await _outage(caplog, session, mosquitto.stop, mosquitto.start)
@@ -102,7 +102,7 @@ async def test_cloud_outage_is_logged_once_each_way(
     await cloud.start(with_devices=False)
     try:
         entry = await cloud_entry(hass, cloud)
-        session = entry.runtime_data.session
+        session = entry.runtime_data.coordinator.transport.session
         _quick_retries(session)
 
         async def restart() -> None:

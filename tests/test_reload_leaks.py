@@ -72,7 +72,9 @@ def fixture_quiet_logs(hass: HomeAssistant) -> Iterator[None]:
 @pytest.mark.usefixtures("quiet_logs")
 async def test_reloads_under_traffic_leave_nothing_behind(hass: HomeAssistant) -> None:
     entry = await hub_with(hass, *DEVICES)
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, DEVICES) as sim:
+    async with Simulator(
+        "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, DEVICES
+    ) as sim:
         for virtual in sim.devices.values():
             assert virtual.session is not None
             virtual.session._backoff = (0.05, 0.2)  # back quickly after each reload
@@ -80,7 +82,7 @@ async def test_reloads_under_traffic_leave_nothing_behind(hass: HomeAssistant) -
         async def serving(since: float) -> None:
             """Every device is back on the reloaded hub and has reported to it: traffic
             flows through every cycle."""
-            hub = entry.runtime_data
+            hub = entry.runtime_data.coordinator
             await until(
                 lambda: all(
                     (d := hub.devices[c.uuid]).online and (d.last_seen or 0) > since

@@ -17,8 +17,8 @@ import pytest
 from homeassistant.core import Event, HomeAssistant
 
 from custom_components.rlink.const import CONF_DEVICES, CONF_REMOTE_CONFIG, DOMAIN
-from custom_components.rlink.device_logs import URL_BASE, upload_signature
-from custom_components.rlink.hub import RlinkHub
+from custom_components.rlink.local.device_logs import URL_BASE, upload_signature
+from custom_components.rlink.local.hub import LocalHub
 from custom_components.rlink.protocol import messages
 from custom_components.rlink.protocol.auth import device_credentials, is_device_uuid
 from custom_components.rlink.protocol.codes import DeviceEvent
@@ -43,7 +43,7 @@ SUB_PID = "EEE01"  # the sub_model example asks for this product
 @dataclass
 class Rig:
     hass: HomeAssistant
-    hub: RlinkHub
+    hub: LocalHub
     uuid: str
     pid: str
     client: MqttSession
@@ -117,7 +117,8 @@ async def fixture_rig(hass: HomeAssistant) -> Any:
     hass.config_entries.async_update_entry(
         entry, options={CONF_DEVICES: {gateway.uuid: {CONF_REMOTE_CONFIG: {"led": 1}}}}
     )
-    hub: RlinkHub = entry.runtime_data
+    hub = entry.runtime_data.coordinator.transport
+    assert isinstance(hub, LocalHub)
     pid = gateway.product_id
     client = MqttSession(
         "127.0.0.1",
@@ -299,7 +300,7 @@ async def check_local_config(rig: Rig, body: dict[str, Any]) -> None:
     await rig.send({**body, "id": "marker", "code": "time", "ack": 1})  # answered after it
     assert not any(str(m.code) == "update_local_config" for m in rig.issued)
     # A group made through Home Assistant is known in full; rules still are not sent.
-    rig.hub.answers.local_store(rig.device)["groups"].append(
+    rig.hub.configs.store(rig.device.uuid)["groups"].append(
         {"shortId": 1, "name": "Hall", "deviceUuids": [rig.real("xxxxxx")]}
     )
     assert await rig.send({**body, "id": "again"}) is None
@@ -372,7 +373,7 @@ async def check_local_data_sync(rig: Rig, body: dict[str, Any]) -> None:
     assert "localGroups" not in issued.data  # groups 1-3: content unknown to the hub
     assert "localScenes" not in issued.data
     assert rig.real("uuid2") in rig.hub.devices  # learned from the sync itself
-    stored = rig.hub.answers.local_store(rig.device)
+    stored = rig.hub.configs.store(rig.device.uuid)
     assert [g["shortId"] for g in stored["groups"]] == [1, 2, 3]
     assert [r["shortId"] for r in stored["scenes"]] == [4, 5, 6]
 
@@ -380,7 +381,7 @@ async def check_local_data_sync(rig: Rig, body: dict[str, Any]) -> None:
 async def check_webrtc_signal_exchange(rig: Rig, body: dict[str, Any]) -> None:
     from homeassistant.helpers.dispatcher import async_dispatcher_connect  # noqa: PLC0415
 
-    from custom_components.rlink.answers import SIGNAL_WEBRTC  # noqa: PLC0415
+    from custom_components.rlink.const import SIGNAL_WEBRTC  # noqa: PLC0415
 
     seen: list[dict[str, Any]] = []
     async_dispatcher_connect(rig.hass, SIGNAL_WEBRTC.format(rig.uuid), seen.append)

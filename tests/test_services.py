@@ -23,7 +23,9 @@ async def test_every_service(hass: HomeAssistant) -> None:
     entry = await create_embedded_hub(hass)
     await add_device(hass, entry, plug)
     await add_device(hass, entry, gateway)
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [plug, gateway]) as sim:
+    async with Simulator(
+        "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [plug, gateway]
+    ) as sim:
         virtual = sim.device(plug.uuid)
         target = {"device_id": device_entry(hass, plug.uuid).id}
         switch = entity_id(hass, "switch", plug.uuid, "switch")
@@ -79,7 +81,7 @@ async def test_every_service(hass: HomeAssistant) -> None:
 
         # A sub-device's commands travel through its gateway, naming the sub-device.
         sub_uuid = gateway.sub_devices[0].uuid
-        await until(lambda: sub_uuid in entry.runtime_data.devices)
+        await until(lambda: sub_uuid in entry.runtime_data.coordinator.devices)
         gw = sim.device(gateway.uuid)
         waiter = hass.async_create_task(gw.wait_for("reboot"))
         await hass.services.async_call(

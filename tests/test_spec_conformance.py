@@ -656,7 +656,7 @@ async def test_commands_and_what_devices_say(
     plug, camera = device("plug", "conf-plug"), device("camera", "conf-cam")
     door = device("lock", "conf-door")
     entry = await hub_with(hass, plug, gateway, camera, door)
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
     client = await hass_ws_client(hass)  # before the HTTP app is frozen by the next line
     await _serve_http(hass, hass_client_no_auth)
     _firmware(hass, sensor.product_id, "sensor_v1.1.0.bin", b"sensor firmware 1.1")
@@ -682,7 +682,7 @@ async def test_commands_and_what_devices_say(
         await until(lambda: any(m.code == code for m in virtual.received))
         return dict(next(m for m in reversed(virtual.received) if m.code == code).data)
 
-    sim = Simulator("127.0.0.1", hub.broker.port, [plug, gateway, camera, door])
+    sim = Simulator("127.0.0.1", hub.transport.broker.port, [plug, gateway, camera, door])
     # A code added on the door lock's keypad: the lock's start-up sync lists it.
     sim.device(door.uuid).passwords[1] = {
         "index": 1,
@@ -850,7 +850,7 @@ async def test_cloud_requests_and_notifications(
         await _serve_http(hass, hass_client_no_auth)
         _firmware(hass, plugs[0].product_id, "plug_v1.1.0.bin", b"cloud plug firmware")
         ids = {c.uuid: cloud.device_id(c.uuid) for c in (*plugs, gateway, kid, camera, lock)}
-        devices = entry.runtime_data.devices
+        devices = entry.runtime_data.coordinator.devices
         await until(lambda: all(i in devices and devices[i].online for i in ids.values()), 10)
 
         async def call(service: str, target: str, domain: str = DOMAIN, **data: Any) -> None:

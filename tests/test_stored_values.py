@@ -28,11 +28,11 @@ async def test_equal_values_in_other_spellings_are_no_change(
 ) -> None:
     plug = device("plug", "spelling-plug")
     entry = await hub_with(hass, plug)
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
     state = hub.devices[plug.uuid]
     report = device_topic(TopicKind.REPORT, plug.product_id, plug.uuid)
     link = MqttSession(
-        "127.0.0.1", hub.broker.port, lambda: device_credentials(plug.uuid, plug.secret)
+        "127.0.0.1", hub.transport.broker.port, lambda: device_credentials(plug.uuid, plug.secret)
     )
     await link.connect()
     countdown = entity_id(hass, "number", plug.uuid, "countdown")

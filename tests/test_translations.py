@@ -25,7 +25,7 @@ LANGUAGES = ("en", "zh-Hans")
 RAISED = re.compile(
     r'translation_domain=DOMAIN,\s*translation_key="(?P<a>[a-z_]+)"'
     r'|\b(?:invalid|command_error)\(\s*"(?P<b>[a-z_]+)"'
-    r'|_connect\(\s*\w+,\s*"(?P<c>[a-z_]+)"'
+    r'|\.connect\(\s*\w+,\s*"(?P<c>[a-z_]+)"'
 )
 
 WEBRTC_ERROR = re.compile(r'\b_webrtc_error\(\s*"([a-z_]+)"')

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry, UpdateListenerType
-from homeassistant.const import EVENT_CORE_CONFIG_UPDATE
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.config_entries import UpdateListenerType
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.event import async_track_time_interval
@@ -15,8 +14,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util.hass_dict import HassKey
 
-from .broker_auth import DATA_BROKER_AUTH, BrokerAuthRegistry, BrokerAuthView
-from .cloud import RlinkCloud
+from .cloud.account import CloudAccount
 from .const import (
     BROKER_EXTERNAL,
     CONF_BROKER,
@@ -26,14 +24,18 @@ from .const import (
     MODE_CLOUD,
     PLATFORMS,
 )
-from .device_logs import DATA_DEVICE_LOGS, DeviceLogs, DeviceLogUploadView, DeviceLogView
+from .coordinator import CACHE_VERSION, RlinkCoordinator, cache_key
+from .data import RlinkConfigEntry, RlinkData
+from .entity import EntityFactory
 from .firmware import DATA_FIRMWARE, FirmwareCatalog, FirmwareView
-from .hub import RlinkHub, async_forget_broker_session
+from .local.broker_auth import DATA_BROKER_AUTH, BrokerAuthRegistry, BrokerAuthView
+from .local.device_logs import DATA_DEVICE_LOGS, DeviceLogs, DeviceLogUploadView, DeviceLogView
+from .local.hub import LocalHub, async_forget_broker_session
 from .models import ModelStore
-from .runtime import CACHE_VERSION, DeviceRuntime, cache_key
 from .services import async_setup_services
+from .transport import Transport
 
-type RlinkConfigEntry = ConfigEntry[DeviceRuntime]
+__all__ = ["RlinkConfigEntry"]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 DATA_MODELS: HassKey[ModelStore] = HassKey(f"{DOMAIN}_models")
@@ -67,33 +69,17 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> None:
-    runtime: DeviceRuntime
-    if entry.data.get(CONF_MODE) == MODE_CLOUD:
-        runtime = RlinkCloud(hass, entry, hass.data[DATA_MODELS])
-    else:
-        runtime = RlinkHub(hass, entry, hass.data[DATA_MODELS])
-    await runtime.async_start()
-    entry.runtime_data = runtime
-    entry.async_on_unload(runtime.async_stop)
+    transport: type[Transport] = (
+        CloudAccount if entry.data.get(CONF_MODE) == MODE_CLOUD else LocalHub
+    )
+    coordinator = RlinkCoordinator(hass, entry, hass.data[DATA_MODELS], transport)
+    entities = EntityFactory(hass, coordinator)
+    await coordinator.async_start()
+    entry.runtime_data = RlinkData(coordinator, entities)
+    entry.async_on_unload(coordinator.async_stop)
     entry.async_on_unload(entry.add_update_listener(_entry_update_listener(entry)))
-    if isinstance(runtime, RlinkHub):
-        _follow_time_zone(hass, entry, runtime)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    runtime.async_ready()
-
-
-def _follow_time_zone(hass: HomeAssistant, entry: RlinkConfigEntry, hub: RlinkHub) -> None:
-    """Devices on a local hub ask the hub for the time: tell them when the zone changes."""
-    time_zone = hass.config.time_zone
-
-    @callback
-    def _core_config_updated(event: Event) -> None:
-        nonlocal time_zone
-        if hass.config.time_zone != time_zone:
-            time_zone = hass.config.time_zone
-            hub.push_time_to_all()
-
-    entry.async_on_unload(hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, _core_config_updated))
+    coordinator.async_ready()
 
 
 def _entry_update_listener(entry: RlinkConfigEntry) -> UpdateListenerType:
@@ -108,11 +94,9 @@ def _entry_update_listener(entry: RlinkConfigEntry) -> UpdateListenerType:
         if dict(entry.data) != started_with:
             hass.config_entries.async_schedule_reload(entry.entry_id)
             return
-        runtime = entry.runtime_data
-        runtime.async_sync_subentries()
-        runtime.async_refresh_profiles()
-        if isinstance(runtime, RlinkHub):
-            await runtime.answers.async_load_time_zones()
+        coordinator = entry.runtime_data.coordinator
+        coordinator.async_sync_subentries()
+        await coordinator.async_options_changed()
 
     return entry_updated
 
@@ -142,18 +126,12 @@ async def async_remove_config_entry_device(
     A cloud account's devices can be removed too: they come back if the cloud speaks of
     them again.
     """
-    runtime = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     for domain, key in device_entry.identifiers:
-        if domain != DOMAIN or (device := runtime.devices.get(key)) is None:
+        if domain != DOMAIN or (device := coordinator.devices.get(key)) is None:
             continue
         if device.subentry_id is not None and device.gateway is None:
             return False  # remove the device's subentry instead
-        if isinstance(runtime, RlinkCloud):
-            runtime.forget_device(key)
-            continue
-        if device.gateway is None:
+        if not await coordinator.transport.async_remove_device(device):
             return False
-        assert isinstance(runtime, RlinkHub)
-        await runtime.async_unbind_subdevice(device)
-        runtime.forget_subdevice(key)
     return True

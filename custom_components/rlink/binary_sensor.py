@@ -13,16 +13,15 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RlinkConfigEntry
+from .coordinator import RlinkCoordinator
 from .descriptions import binary_class_for, naming, properties_for
 from .device import RlinkDevice
 from .entity import (
     RlinkEntity,
     RlinkEntityDescription,
-    async_setup_platform,
     bool_state,
     property_value,
 )
-from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -32,7 +31,7 @@ class RlinkBinarySensorDescription(RlinkEntityDescription, BinarySensorEntityDes
     """A binary sensor for one boolean property."""
 
 
-def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     return [
         RlinkBinarySensor(
             hub,
@@ -61,4 +60,4 @@ class RlinkBinarySensor(RlinkEntity, BinarySensorEntity):
 async def async_setup_entry(
     hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    async_setup_platform(entry.runtime_data, Platform.BINARY_SENSOR, build, async_add_entities)
+    entry.runtime_data.entities.async_register(Platform.BINARY_SENSOR, build, async_add_entities)

@@ -16,21 +16,21 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RlinkConfigEntry
+from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
-from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
+from .entity import RlinkEntity, RlinkEntityDescription
 from .kinds import Kind
 from .protocol.codes import DeviceCommand as Cmd
-from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
 class RlinkButtonDescription(RlinkEntityDescription, ButtonEntityDescription):
-    press_fn: Callable[[DeviceRuntime, RlinkDevice], Awaitable[Any]]
+    press_fn: Callable[[RlinkCoordinator, RlinkDevice], Awaitable[Any]]
 
 
-async def _reboot(hub: DeviceRuntime, device: RlinkDevice) -> None:
+async def _reboot(hub: RlinkCoordinator, device: RlinkDevice) -> None:
     data = {"subUuid": device.uuid} if device.gateway else {}
     await hub.async_command(hub.target(device), Cmd.REBOOT, data, ack=False)
 
@@ -55,7 +55,7 @@ BUTTONS: Final = (
 )
 
 
-async def _search(hub: DeviceRuntime, device: RlinkDevice) -> None:
+async def _search(hub: RlinkCoordinator, device: RlinkDevice) -> None:
     data = {"second": SEARCH_SECONDS, "bind": True, "find": True}
     await hub.async_command(device, Cmd.FIND_BIND, data, ack=True)
 
@@ -70,7 +70,7 @@ SEARCH: Final = RlinkButtonDescription(
 )
 
 
-def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     descriptions = list(BUTTONS)
     if device.profile.has(Kind.GATEWAY) and device.gateway is None:
         descriptions.append(SEARCH)
@@ -87,4 +87,4 @@ class RlinkButton(RlinkEntity, ButtonEntity):
 async def async_setup_entry(
     hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    async_setup_platform(entry.runtime_data, Platform.BUTTON, build, async_add_entities)
+    entry.runtime_data.entities.async_register(Platform.BUTTON, build, async_add_entities)

@@ -29,14 +29,14 @@ from webrtc_models import RTCIceCandidateInit
 from yarl import URL
 
 from . import RlinkConfigEntry
-from .answers import SIGNAL_MODEL_EVENT, SIGNAL_WEBRTC, turn_auth
-from .const import DOMAIN
+from .const import DOMAIN, SIGNAL_MODEL_EVENT, SIGNAL_WEBRTC
+from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
-from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
+from .entity import RlinkEntity, RlinkEntityDescription
+from .ice import turn_auth
 from .kinds import Kind
 from .picture import PictureRefused, checked_url, fetch_picture
 from .protocol.codes import DeviceCommand as Cmd
-from .runtime import DeviceRuntime
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class RlinkCameraDescription(RlinkEntityDescription, CameraEntityDescription):
 CAMERA: Final = RlinkCameraDescription(key="camera", identifier="camera", name=None)
 
 
-def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     if not device.profile.has(Kind.CAMERA):
         return []
     return [RlinkCamera(hub, device, CAMERA)]
@@ -127,7 +127,7 @@ class RlinkCamera(RlinkEntity, Camera):
     _attr_supported_features = CameraEntityFeature.STREAM
 
     def __init__(
-        self, hub: DeviceRuntime, device: RlinkDevice, description: RlinkCameraDescription
+        self, hub: RlinkCoordinator, device: RlinkDevice, description: RlinkCameraDescription
     ) -> None:
         RlinkEntity.__init__(self, hub, device, description)
         Camera.__init__(self)
@@ -276,4 +276,4 @@ class RlinkCamera(RlinkEntity, Camera):
 async def async_setup_entry(
     hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    async_setup_platform(entry.runtime_data, Platform.CAMERA, build, async_add_entities)
+    entry.runtime_data.entities.async_register(Platform.CAMERA, build, async_add_entities)

@@ -8,19 +8,18 @@ user names them by the ids the rlink app shows. A gateway's local groups and sce
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import probatio
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.helpers import config_validation as cv
 
+from .cloud.account import CloudAccount
 from .const import CONF_MODE, DOMAIN, MODE_CLOUD
 from .protocol import rest
 from .service_targets import ONE_DEVICE, Handler, invalid, targets
-
-if TYPE_CHECKING:
-    from .cloud import RlinkCloud
+from .values import prepare_report
 
 ACCOUNT: Final = "config_entry_id"
 NAME: Final = probatio.All(cv.string, probatio.Length(min=1))
@@ -43,14 +42,15 @@ SCHEMAS: Final[dict[str, probatio.Schema]] = {
 }
 
 
-def _account(hass: HomeAssistant, entry_id: str) -> RlinkCloud:
+def _account(hass: HomeAssistant, entry_id: str) -> CloudAccount:
     entry = hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN or entry.data.get(CONF_MODE) != MODE_CLOUD:
         raise invalid("not_a_cloud_account", entry=entry.title if entry else entry_id)
     if entry.state is not ConfigEntryState.LOADED:
         raise invalid("account_not_loaded", entry=entry.title)
-    cloud: RlinkCloud = entry.runtime_data
-    return cloud
+    account = entry.runtime_data.coordinator.transport
+    assert isinstance(account, CloudAccount)  # a cloud entry's transport
+    return account
 
 
 async def _group_control(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
@@ -68,7 +68,7 @@ async def _execute_scene(hass: HomeAssistant, call: ServiceCall) -> ServiceRespo
 async def _report_properties(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     ((runtime, device),) = targets(hass, call)
     cloud = _account(hass, runtime.entry.entry_id)
-    values = cloud.prepare_report(device, call.data["properties"])
+    values = prepare_report(device, call.data["properties"])
     await cloud.call(rest.props_report(device.uuid, values), device)
     return None
 

@@ -27,16 +27,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import selector
 from homeassistant.setup import async_setup_component
 
-from .broker_auth import (
-    DATA_BROKER_AUTH,
-    BrokerAuthService,
-    base_url,
-    emqx_snippet,
-    mosquitto_snippet,
-    new_token,
-    parse_networks,
-    rabbitmq_snippet,
-)
+from .cloud.notify import CONF_GATEWAY_ID
 from .cloud_flow import (
     CloudFlowMixin,
     device_schema,
@@ -44,7 +35,6 @@ from .cloud_flow import (
     is_cloud,
     options_schema,
 )
-from .cloud_notify import CONF_GATEWAY_ID
 from .const import (
     BROKER_EMBEDDED,
     BROKER_EXTERNAL,
@@ -98,10 +88,21 @@ from .const import (
     PLATFORM_TLS_HOSTS,
     SUBENTRY_DEVICE,
 )
+from .data import RlinkData
 from .discovery import CONF_HUB_ENTRY
 from .flow_base import PORT_SELECTOR, port_errors
-from .hub import external_session
 from .kinds import AUTO, ROLE_IDENTIFIERS, SLEEPING_CHOICES, Kind
+from .local.broker_auth import (
+    DATA_BROKER_AUTH,
+    BrokerAuthService,
+    base_url,
+    emqx_snippet,
+    mosquitto_snippet,
+    new_token,
+    parse_networks,
+    rabbitmq_snippet,
+)
+from .local.hub import external_session
 from .protocol.auth import SECRET_LENGTH, is_device_uuid
 from .protocol.broker_gate import BrokerGate
 from .protocol.codes import DeviceCommand as Cmd
@@ -115,7 +116,6 @@ from .protocol.session import (
     TlsFailure,
     TlsOptions,
 )
-from .runtime import DeviceRuntime
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -592,7 +592,8 @@ class RlinkConfigFlow(CloudFlowMixin, domain=DOMAIN):
         """Bind a device a gateway found: `scanIssue` for that uuid alone."""
         info = self._discovered
         entry = self.hass.config_entries.async_get_entry(info[CONF_HUB_ENTRY])
-        cloud: DeviceRuntime | None = getattr(entry, "runtime_data", None) if entry else None
+        data: RlinkData | None = getattr(entry, "runtime_data", None) if entry else None
+        cloud = data.coordinator if data is not None else None
         gateway = cloud.devices.get(info[CONF_GATEWAY_ID]) if cloud is not None else None
         if cloud is None or gateway is None:
             return self.async_abort(reason="hub_gone")
@@ -755,7 +756,8 @@ class RlinkOptionsFlow(OptionsFlow):
 
     def _kinds_ahead(self) -> list[str]:
         """The kind-specific steps this device needs, in order."""
-        hub = getattr(self.config_entry, "runtime_data", None)
+        data: RlinkData | None = getattr(self.config_entry, "runtime_data", None)
+        hub = data.coordinator if data is not None else None
         device = hub.devices.get(self._uuid) if hub is not None and self._uuid else None
         chosen = set(self._device_options.get(CONF_KINDS) or [])
         if not chosen and device is not None:

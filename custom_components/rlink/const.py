@@ -115,3 +115,8 @@ PLATFORMS: Final = [
     Platform.UPDATE,
     Platform.VACUUM,
 ]
+
+SIGNAL_MODEL_EVENT = f"{DOMAIN}_model_event_{{}}"
+"""Dispatcher signal per device uuid: (identifier, output)."""
+SIGNAL_WEBRTC = f"{DOMAIN}_webrtc_{{}}"
+"""Dispatcher signal per device uuid: the signalling data."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
@@ -20,7 +20,7 @@ from .const import DOMAIN
 from .device import RlinkDevice
 
 if TYPE_CHECKING:
-    from .runtime import DeviceRuntime
+    from homeassistant.core import HomeAssistant
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -29,10 +29,27 @@ MAX_AGE: Final = 24 * 3600.0
 CHECK_INTERVAL: Final = 300.0
 
 
+class Holder(Protocol):
+    """What held writes need of the coordinator that keeps them."""
+
+    hass: HomeAssistant
+    devices: dict[str, RlinkDevice]
+
+    def save_soon(self) -> None: ...
+
+    def spawn(self, coro: Any, name: str) -> None: ...
+
+    def available_gateway(self, device: RlinkDevice) -> bool: ...
+
+    async def async_wake(self, device: RlinkDevice) -> None: ...
+
+    async def async_write(self, device: RlinkDevice, prepared: Mapping[str, Any]) -> None: ...
+
+
 class DesiredState:
     """The held writes of one hub's devices (they live on each `RlinkDevice.pending`)."""
 
-    def __init__(self, hub: DeviceRuntime, max_age: float = MAX_AGE) -> None:
+    def __init__(self, hub: Holder, max_age: float = MAX_AGE) -> None:
         self.hub = hub
         self.max_age = max_age
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any, Final
 
 from homeassistant.components.diagnostics import async_redact_data
@@ -11,7 +10,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntry
 
 from . import RlinkConfigEntry
-from .cloud import RlinkCloud
 from .const import (
     CONF_ACCESS_TOKEN,
     CONF_APP_SECRET,
@@ -25,12 +23,9 @@ from .const import (
     CONF_USER_ID,
     DOMAIN,
 )
+from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
-from .device_logs import DATA_DEVICE_LOGS
-from .hub import RlinkHub
-from .protocol.server.link import ServerLink
-from .protocol.session import MqttSession
-from .runtime import DeviceRuntime
+from .local.device_logs import DATA_DEVICE_LOGS
 
 # Keys whose values never leave Home Assistant: credentials, lock codes, wifi and TURN
 # passwords, tokens.
@@ -79,7 +74,7 @@ TO_REDACT: Final = {
 }
 
 
-def _device(hub: DeviceRuntime, device: RlinkDevice) -> dict[str, Any]:
+def _device(hub: RlinkCoordinator, device: RlinkDevice) -> dict[str, Any]:
     model = device.model
     return {
         "uuid": device.uuid,
@@ -109,55 +104,20 @@ def _device(hub: DeviceRuntime, device: RlinkDevice) -> dict[str, Any]:
     }
 
 
-def _session(session: MqttSession | ServerLink | None) -> dict[str, Any] | None:
-    if session is None:
-        return None
-    if isinstance(session, ServerLink):
-        return {
-            "state": "running" if session.connected else "stopped",
-            "stats": asdict(session.stats),
-        }
+def _hub(hub: RlinkCoordinator) -> dict[str, Any]:
     return {
-        "state": session.state,
-        "host": session.host,
-        "port": session.port,
-        "stats": asdict(session.stats),
-    }
-
-
-def _hub(hub: DeviceRuntime) -> dict[str, Any]:
-    common = {
-        "session": _session(hub.session) if isinstance(hub, RlinkHub | RlinkCloud) else None,
+        "mode": hub.transport.mode,
+        **hub.transport.diagnostics(),
         "devices_online": sum(1 for d in hub.devices.values() if d.online),
         "devices": len(hub.devices),
         "models": hub.models.product_ids,
-    }
-    if isinstance(hub, RlinkCloud):
-        return {
-            "mode": "cloud",
-            "rest": {
-                "base_url": hub.rest.base_url,
-                "calls": hub.rest.calls,
-                "failures": hub.rest.failures,
-            },
-            "notifications": {str(k): v for k, v in hub.router.handled.items()},
-            "watchdog_reconnects": hub.watchdog_reconnects,
-            **common,
-        }
-    assert isinstance(hub, RlinkHub)
-    return {
-        "mode": "local",
-        "broker": "embedded" if hub.embedded else "external",
-        "broker_port": hub.broker.port if hub.broker else None,
-        "device_server": asdict(hub.broker.stats) if hub.broker else None,
-        **common,
     }
 
 
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: RlinkConfigEntry
 ) -> dict[str, Any]:
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
     return async_redact_data(
         {
             "entry": {
@@ -175,7 +135,7 @@ async def async_get_config_entry_diagnostics(
 async def async_get_device_diagnostics(
     hass: HomeAssistant, entry: RlinkConfigEntry, device: DeviceEntry
 ) -> dict[str, Any]:
-    hub = entry.runtime_data
+    hub = entry.runtime_data.coordinator
     uuid = next((i for d, i in device.identifiers if d == DOMAIN), None)
     known = hub.devices.get(uuid) if uuid is not None else None
     # A registry device the hub no longer knows (removed, not yet spoken of) has no state.

@@ -13,20 +13,14 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CONF_MODE, DOMAIN, MODE_CLOUD
+from .const import DOMAIN
 from .device import RlinkDevice
 from .protocol.model import Property, validate
 
 if TYPE_CHECKING:
-    from .runtime import DeviceRuntime
+    from .coordinator import RlinkCoordinator
 
-type EntityBuilder = Callable[[DeviceRuntime, RlinkDevice], list[RlinkEntity]]
-
-
-def on_local_hub(hub: DeviceRuntime) -> bool:
-    """Whether the devices are on a local hub, not behind a cloud account (whose app
-    interface has no vacuum maps and no remote unlock)."""
-    return hub.entry.data.get(CONF_MODE) != MODE_CLOUD
+type EntityBuilder = Callable[[RlinkCoordinator, RlinkDevice], list[RlinkEntity]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,7 +46,7 @@ class RlinkEntity(Entity):
     entity_description: RlinkEntityDescription
 
     def __init__(
-        self, hub: DeviceRuntime, device: RlinkDevice, description: RlinkEntityDescription
+        self, hub: RlinkCoordinator, device: RlinkDevice, description: RlinkEntityDescription
     ) -> None:
         self.hub = hub
         self.device = device
@@ -183,11 +177,13 @@ def property_value(identifier: str) -> Callable[[RlinkDevice], Any]:
 class EntityFactory:
     """Adds the entities a device needs, and removes those its model no longer has."""
 
-    def __init__(self, hass: HomeAssistant, hub: DeviceRuntime) -> None:
+    def __init__(self, hass: HomeAssistant, hub: RlinkCoordinator) -> None:
         self.hass = hass
         self.hub = hub
         self._platforms: dict[Platform, tuple[EntityBuilder, AddConfigEntryEntitiesCallback]] = {}
         self._created: dict[str, dict[tuple[Platform, str], RlinkEntity]] = {}
+        hub.async_add_devices_listener(self.async_device_changed)
+        hub.async_add_unload_listener(self.async_unload_device)
 
     @callback
     def async_register(
@@ -251,14 +247,3 @@ class EntityFactory:
         if old.hass is not None:
             await old.async_remove()
         add([new], config_subentry_id=subentry_id)
-
-
-@callback
-def async_setup_platform(
-    hub: DeviceRuntime,
-    platform: Platform,
-    builder: EntityBuilder,
-    add: AddConfigEntryEntitiesCallback,
-) -> None:
-    """What every platform's async_setup_entry does."""
-    hub.entities.async_register(platform, builder, add)

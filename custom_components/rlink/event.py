@@ -14,11 +14,11 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RlinkConfigEntry
-from .answers import SIGNAL_MODEL_EVENT
+from .const import SIGNAL_MODEL_EVENT
+from .coordinator import RlinkCoordinator
 from .descriptions import humanize
 from .device import RlinkDevice
-from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
-from .runtime import DeviceRuntime
+from .entity import RlinkEntity, RlinkEntityDescription
 
 PARALLEL_UPDATES = 0
 ALARM = "alarm"
@@ -57,7 +57,7 @@ def _identifiers(device: RlinkDevice) -> dict[str, str | None]:
     return events
 
 
-def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     entities: list[RlinkEntity] = []
     for identifier, name in _identifiers(device).items():
         naming: dict[str, Any] = (
@@ -98,4 +98,4 @@ class RlinkEvent(RlinkEntity, EventEntity):
 async def async_setup_entry(
     hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    async_setup_platform(entry.runtime_data, Platform.EVENT, build, async_add_entities)
+    entry.runtime_data.entities.async_register(Platform.EVENT, build, async_add_entities)

@@ -39,7 +39,7 @@ from .protocol.codes import DeviceCommand as Cmd
 from .service_targets import DEVICES, Handler, targets
 
 if TYPE_CHECKING:
-    from .runtime import DeviceRuntime
+    from .coordinator import RlinkCoordinator
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -259,7 +259,7 @@ def _ota_failed(device: RlinkDevice, res_code: Any) -> HomeAssistantError:
 
 
 async def async_install(
-    hub: DeviceRuntime,
+    hub: RlinkCoordinator,
     device: RlinkDevice,
     firmware: FirmwareFile,
     timeout: float = INSTALL_TIMEOUT,  # noqa: ASYNC109
@@ -306,7 +306,7 @@ async def async_install(
 
 
 async def async_silence_ota(
-    hub: DeviceRuntime, pid: str, firmware: FirmwareFile, window: float | None = None
+    hub: RlinkCoordinator, pid: str, firmware: FirmwareFile, window: float | None = None
 ) -> dict[str, Any]:
     """Offer a firmware to every device of a product; returns who accepted it.
 
@@ -362,7 +362,7 @@ def _no_firmware(pid: str, version: str | None) -> ServiceValidationError:
 
 
 async def _install_one(
-    hub: DeviceRuntime, device: RlinkDevice, version: str | None, wait: bool
+    hub: RlinkCoordinator, device: RlinkDevice, version: str | None, wait: bool
 ) -> dict[str, Any]:
     firmware = hub.hass.data[DATA_FIRMWARE].find(device.pid, version)
     if firmware is None:
@@ -388,11 +388,10 @@ async def _firmware_update(hass: HomeAssistant, call: ServiceCall) -> ServiceRes
         firmware = catalog.find(pid, version)
         if firmware is None:
             raise _no_firmware(pid, version)
-        hubs = [
-            e.runtime_data
-            for e in hass.config_entries.async_loaded_entries(DOMAIN)
-            if any(d.pid == pid for d in e.runtime_data.devices.values())
+        coordinators = [
+            e.runtime_data.coordinator for e in hass.config_entries.async_loaded_entries(DOMAIN)
         ]
+        hubs = [c for c in coordinators if any(d.pid == pid for d in c.devices.values())]
         results: dict[str, Any] = {}
         for hub in hubs:
             results |= (await async_silence_ota(hub, pid, firmware))["devices"]

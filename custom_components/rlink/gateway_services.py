@@ -1,7 +1,7 @@
 """Gateway services: sub-devices (search, remove, replace) and local groups, scenes, rules.
 
 The gateway runs its local groups, scenes and one-click executions without the hub, and is
-their master (see `gateway_data`). The hub keeps a copy (in `HubAnswers.local_configs`) so
+their master (see `gateway_data`). The hub keeps a copy (`local.gateway_data.GatewayConfigs`) so
 it can answer `local_config` and `local_data_sync`; every edit goes to the gateway and,
 once accepted, into that copy.
 """
@@ -12,17 +12,17 @@ from typing import Final
 
 import probatio
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers import entity_registry as er
 
 from .const import DOMAIN
+from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
+from .local.gateway_data import GatewayConfigs
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.messages import JsonObject
-from .runtime import DeviceRuntime
 from .service_targets import ONE_DEVICE, Handler, invalid, targets
 
 SHORT_ID: Final = probatio.All(probatio.Coerce(int), probatio.Range(0, 9999))
@@ -82,14 +82,14 @@ SCHEMAS: Final[dict[str, probatio.Schema]] = {
 }
 
 
-def _gateway(hass: HomeAssistant, call: ServiceCall) -> tuple[DeviceRuntime, RlinkDevice]:
+def _gateway(hass: HomeAssistant, call: ServiceCall) -> tuple[RlinkCoordinator, RlinkDevice]:
     ((hub, device),) = targets(hass, call)
     if device.gateway is not None:
         raise invalid("not_a_gateway", device=device.name)
     return hub, device
 
 
-def _sub_device(hass: HomeAssistant, call: ServiceCall) -> tuple[DeviceRuntime, RlinkDevice]:
+def _sub_device(hass: HomeAssistant, call: ServiceCall) -> tuple[RlinkCoordinator, RlinkDevice]:
     ((hub, device),) = targets(hass, call)
     if device.gateway is None:
         raise invalid("not_a_sub_device", device=device.name)
@@ -109,7 +109,7 @@ def _refused(device: RlinkDevice, code: Cmd) -> HomeAssistantError:
 
 
 async def _request(
-    hub: DeviceRuntime, gateway: RlinkDevice, code: Cmd, data: JsonObject
+    hub: RlinkCoordinator, gateway: RlinkDevice, code: Cmd, data: JsonObject
 ) -> JsonObject:
     reply = await hub.async_command(gateway, code, data, ack=True)
     answer = reply.data if reply is not None else {}
@@ -143,46 +143,37 @@ async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     return None
 
 
-async def async_move_identity(
-    hass: HomeAssistant, hub: DeviceRuntime, old: RlinkDevice, new_uuid: str
-) -> None:
-    """A replacement takes over the old sub-device: registry entry, entity ids, history."""
-    await hub.entities.async_unload_device(old.uuid)
-    entry = hub.registry_entry(old.uuid)
-    entities = er.async_get(hass)
-    if entry is not None:
-        for entity in er.async_entries_for_device(
-            entities, entry.id, include_disabled_entities=True
-        ):
-            if entity.unique_id.startswith(f"{old.uuid}_"):
-                new_id = new_uuid + entity.unique_id[len(old.uuid) :]
-                entities.async_update_entity(entity.entity_id, new_unique_id=new_id)
-        dr.async_get(hass).async_update_device(
-            entry.id, new_identifiers={(DOMAIN, new_uuid)}, serial_number=new_uuid
-        )
-    hub.rename_subdevice(old.uuid, new_uuid)
-
-
 async def _replace(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     hub, sub = _sub_device(hass, call)
     # A local hub asks the gateway, naming the old uuid; a cloud account names the device
     # to be replaced itself (subReplace's deviceId), not its gateway.
-    carrier = hub.target(sub) if hub.keys_are_uuids else sub
+    carrier = hub.target(sub)
     new_uuid = call.data["new_uuid"].strip()
     if new_uuid in hub.devices:
         raise invalid("uuid_in_use", uuid=new_uuid)
     old_uuid = sub.hardware_uuid or sub.uuid
     answer = await _request(hub, carrier, Cmd.SUB_REPLACE, {"uuid": old_uuid, "newUuid": new_uuid})
-    if hub.keys_are_uuids:
-        await async_move_identity(hass, hub, sub, new_uuid)
-    else:  # the cloud keeps its device id: only the hardware behind it changed
-        sub.hardware_uuid = new_uuid
-        hub.register(sub)
-        hub.save_soon()
+    await hub.transport.async_subdevice_replaced(sub, new_uuid)
     return {"uuid": old_uuid, "new_uuid": new_uuid, "result": answer.get("result", "success")}
 
 
 # --- local groups, scenes and one-click executions ------------------------------------------
+
+
+def _configs(hub: RlinkCoordinator, gateway: RlinkDevice) -> GatewayConfigs:
+    """The hub's copy of the gateways' local data; a transport without one cannot
+    send local configurations at all."""
+    configs = hub.transport.gateway_configs
+    if configs is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="cloud_unsupported",
+            translation_placeholders={
+                "device": gateway.name,
+                "command": str(Cmd.UPDATE_LOCAL_CONFIG),
+            },
+        )
+    return configs
 
 
 def _put(entries: list[JsonObject], entry: JsonObject | None, short_id: int) -> None:
@@ -192,7 +183,7 @@ def _put(entries: list[JsonObject], entry: JsonObject | None, short_id: int) -> 
         entries.sort(key=lambda e: int(e.get("shortId") or 0))
 
 
-def _changed(hub: DeviceRuntime, gateway: RlinkDevice) -> None:
+def _changed(hub: RlinkCoordinator, gateway: RlinkDevice) -> None:
     hub.save_soon()
     hub.announce(gateway)  # scenes follow the stored executions
 
@@ -203,7 +194,7 @@ async def _group_control(hass: HomeAssistant, call: ServiceCall) -> ServiceRespo
     return await _request(hub, gateway, Cmd.LOCAL_GROUP_SET, data)
 
 
-async def async_execute(hub: DeviceRuntime, gateway: RlinkDevice, short_id: int) -> JsonObject:
+async def async_execute(hub: RlinkCoordinator, gateway: RlinkDevice, short_id: int) -> JsonObject:
     return await _request(hub, gateway, Cmd.LOCAL_RULE_EXEC, {"shortId": short_id})
 
 
@@ -213,7 +204,7 @@ async def _execute(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 
 
 def _member_uuids(
-    hass: HomeAssistant, hub: DeviceRuntime, gateway: RlinkDevice, ids: list[str]
+    hass: HomeAssistant, hub: RlinkCoordinator, gateway: RlinkDevice, ids: list[str]
 ) -> list[str]:
     registry = dr.async_get(hass)
     uuids = []
@@ -242,7 +233,7 @@ async def _update_group(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
     if operation == "set":
         data["deviceUuids"] = _member_uuids(hass, hub, gateway, call.data["members"])
     answer = await _request(hub, gateway, Cmd.LOCAL_GROUP_UPDATE, data)
-    stored = hub.answers.local_store(gateway)
+    stored = _configs(hub, gateway).store(gateway.uuid)
     entry = None
     if operation == "set":
         entry = {k: data[k] for k in ("shortId", "name", "assetId", "assetName", "deviceUuids")}
@@ -265,7 +256,7 @@ async def _update_scene(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
         raise invalid("scene_without_actions")
     data: JsonObject = {"retry": 0, "operatorType": SCENE_OPERATIONS[operation], "scene": scene}
     answer = await _request(hub, gateway, Cmd.LOCAL_SCENE_UPDATE, data)
-    stored = hub.answers.local_store(gateway)
+    stored = _configs(hub, gateway).store(gateway.uuid)
     # A rule without conditions runs only when asked: a one-click execution.
     kind = "scenes" if scene["conditions"] else "executes"
     other = "executes" if kind == "scenes" else "scenes"
@@ -285,7 +276,7 @@ async def _update_scene(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
 
 async def _sync(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     hub, gateway = _gateway(hass, call)
-    payload = hub.answers.local_config_payload(gateway)
+    payload = _configs(hub, gateway).payload(gateway.uuid)
     if payload is None:
         raise invalid("local_config_unknown", gateway=gateway.name)
     await hub.async_command(gateway, Cmd.UPDATE_LOCAL_CONFIG, payload, ack=True)

@@ -21,12 +21,11 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RlinkConfigEntry
+from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
-from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform, on_local_hub
+from .entity import RlinkEntity, RlinkEntityDescription
 from .kinds import Kind
-from .map_render import MapUnreadable, render
-from .protocol.responder import DeviceRef
-from .runtime import DeviceRuntime
+from .map_render import MapUnreadable, map_link, render
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,8 +44,8 @@ MAP: Final = RlinkImageDescription(
 )
 
 
-def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
-    if not device.profile.has(Kind.VACUUM) or not on_local_hub(hub):
+def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
+    if not device.profile.has(Kind.VACUUM) or not hub.transport.keeps_vacuum_maps:
         return []
     return [RlinkMapImage(hub, device, MAP)]
 
@@ -77,7 +76,7 @@ class RlinkMapImage(RlinkEntity, ImageEntity):
     _attr_content_type = "image/png"
 
     def __init__(
-        self, hub: DeviceRuntime, device: RlinkDevice, description: RlinkImageDescription
+        self, hub: RlinkCoordinator, device: RlinkDevice, description: RlinkImageDescription
     ) -> None:
         RlinkEntity.__init__(self, hub, device, description)
         ImageEntity.__init__(self, hub.hass)
@@ -89,10 +88,10 @@ class RlinkMapImage(RlinkEntity, ImageEntity):
         self._follow_store()
 
     def _follow_store(self) -> None:
-        store = self.hub.answers.sweepers.get(self.device.uuid)
+        store = self.hub.sweepers.get(self.device.uuid)
         entry = store.shown() if store is not None else None
         link = (
-            self.hub.answers.map_link(DeviceRef(self.device.uuid, self.device.pid), entry)
+            map_link(self.hub.device_options(self.device.uuid), entry)
             if entry is not None
             else None
         )
@@ -153,4 +152,4 @@ class RlinkMapImage(RlinkEntity, ImageEntity):
 async def async_setup_entry(
     hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    async_setup_platform(entry.runtime_data, Platform.IMAGE, build, async_add_entities)
+    entry.runtime_data.entities.async_register(Platform.IMAGE, build, async_add_entities)

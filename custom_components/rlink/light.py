@@ -24,11 +24,11 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util.color import brightness_to_value, value_to_brightness
 
 from . import RlinkConfigEntry
+from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
-from .entity import CompositeEntity, RlinkEntity, RlinkEntityDescription, async_setup_platform
+from .entity import CompositeEntity, RlinkEntity, RlinkEntityDescription
 from .kinds import Kind
 from .protocol.model import DataType, Property
-from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -46,7 +46,7 @@ class RlinkLightDescription(RlinkEntityDescription, LightEntityDescription):
 LIGHT: Final = RlinkLightDescription(key="light", identifier="light", name=None)
 
 
-def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     if not device.profile.has(Kind.LIGHT) or device.profile.role("on") is None:
         return []
     return [RlinkLight(hub, device, LIGHT)]
@@ -133,7 +133,7 @@ class RlinkLight(CompositeEntity, LightEntity):
     roles = ("on", "brightness", "color_temp", "color")
 
     def __init__(
-        self, hub: DeviceRuntime, device: RlinkDevice, description: RlinkLightDescription
+        self, hub: RlinkCoordinator, device: RlinkDevice, description: RlinkLightDescription
     ) -> None:
         super().__init__(hub, device, description)
         self._last_mode: ColorMode | None = None
@@ -219,4 +219,4 @@ class RlinkLight(CompositeEntity, LightEntity):
 async def async_setup_entry(
     hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    async_setup_platform(entry.runtime_data, Platform.LIGHT, build, async_add_entities)
+    entry.runtime_data.entities.async_register(Platform.LIGHT, build, async_add_entities)

@@ -13,18 +13,16 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RlinkConfigEntry
 from .const import CONF_UNLOCK_INDEX, CONF_UNLOCK_PASSWORD, DOMAIN
+from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
 from .entity import (
     CompositeEntity,
     RlinkEntity,
     RlinkEntityDescription,
-    async_setup_platform,
-    on_local_hub,
 )
 from .kinds import Kind
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.model import DataType, Property
-from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -60,7 +58,7 @@ class RlinkLockDescription(RlinkEntityDescription, LockEntityDescription):
 LOCK: Final = RlinkLockDescription(key="lock", identifier="lock", name=None)
 
 
-def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     if not device.profile.has(Kind.LOCK):
         return []
     return [RlinkLock(hub, device, LOCK)]
@@ -87,7 +85,7 @@ class RlinkLock(CompositeEntity, LockEntity):
         return None
 
     async def async_unlock(self, **kwargs: Any) -> None:
-        if not on_local_hub(self.hub):
+        if not self.hub.transport.supports(Cmd.REMOTE_UNLOCK):
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="unlock_not_in_cloud",
@@ -133,4 +131,4 @@ class RlinkLock(CompositeEntity, LockEntity):
 async def async_setup_entry(
     hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    async_setup_platform(entry.runtime_data, Platform.LOCK, build, async_add_entities)
+    entry.runtime_data.entities.async_register(Platform.LOCK, build, async_add_entities)

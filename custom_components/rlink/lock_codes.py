@@ -16,11 +16,11 @@ from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, Supp
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
+from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
 from .kinds import Kind
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.messages import JsonObject
-from .runtime import DeviceRuntime
 from .service_targets import ONE_DEVICE, Handler, invalid, targets
 
 PASSWORD_TYPES: Final = {
@@ -142,7 +142,7 @@ def public(entry: JsonObject) -> JsonObject:
     return shown
 
 
-def _lock(hass: HomeAssistant, call: ServiceCall) -> tuple[DeviceRuntime, RlinkDevice]:
+def _lock(hass: HomeAssistant, call: ServiceCall) -> tuple[RlinkCoordinator, RlinkDevice]:
     ((hub, device),) = targets(hass, call)
     if not device.profile.has(Kind.LOCK):
         raise invalid("not_a_lock", device=device.name)
@@ -150,7 +150,7 @@ def _lock(hass: HomeAssistant, call: ServiceCall) -> tuple[DeviceRuntime, RlinkD
 
 
 async def _send(
-    hub: DeviceRuntime, device: RlinkDevice, operation: int, entry: JsonObject
+    hub: RlinkCoordinator, device: RlinkDevice, operation: int, entry: JsonObject
 ) -> JsonObject:
     data: JsonObject = {"operatorType": operation, "pwdData": entry}
     if device.gateway:
@@ -161,7 +161,7 @@ async def _send(
 
 
 def _remember(
-    hub: DeviceRuntime, device: RlinkDevice, index: int, entry: JsonObject | None
+    hub: RlinkCoordinator, device: RlinkDevice, index: int, entry: JsonObject | None
 ) -> None:
     kept = [p for p in device.passwords if p.get("index") != index]
     if entry is not None:

@@ -19,6 +19,8 @@ from typing import Any, Final
 
 from PIL import Image, ImageDraw
 
+from .const import CONF_STORE_PUBLIC_URL
+
 MAX_CELLS: Final = 1000
 """Cells per side at most; a larger grid is refused rather than drawn."""
 TARGET_WIDTH: Final = 640
@@ -36,6 +38,16 @@ _MAGIC: Final = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg
 
 class MapUnreadable(ValueError):
     """The file is in no format Home Assistant can show."""
+
+
+def map_link(settings: Mapping[str, Any], entry: Mapping[str, Any]) -> str | None:
+    """Where a map the vacuum uploaded can be fetched: its own link, or its path under the
+    object store's public address from the device's settings."""
+    path = str(entry.get("mapPath") or "")
+    if path.startswith(("http://", "https://")):
+        return path
+    base = settings.get(CONF_STORE_PUBLIC_URL)
+    return f"{str(base).rstrip('/')}/{path.lstrip('/')}" if base and path else None
 
 
 def picture_type(body: bytes) -> str | None:

@@ -15,11 +15,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RlinkConfigEntry
+from .coordinator import RlinkCoordinator
 from .descriptions import naming, properties_for, unit_and_class
 from .device import RlinkDevice
-from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform, property_value
+from .entity import RlinkEntity, RlinkEntityDescription, property_value
 from .protocol.model import DataType
-from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 _NUMBER_CLASSES = {c.value for c in NumberDeviceClass}
@@ -30,7 +30,7 @@ class RlinkNumberDescription(RlinkEntityDescription, NumberEntityDescription):
     """A number for one writable numeric property."""
 
 
-def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     entities: list[RlinkEntity] = []
     for prop in properties_for(device, Platform.NUMBER):
         info = unit_and_class(prop)
@@ -85,4 +85,4 @@ class RlinkNumber(RlinkEntity, NumberEntity):
 async def async_setup_entry(
     hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    async_setup_platform(entry.runtime_data, Platform.NUMBER, build, async_add_entities)
+    entry.runtime_data.entities.async_register(Platform.NUMBER, build, async_add_entities)

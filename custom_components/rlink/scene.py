@@ -12,10 +12,10 @@ from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RlinkConfigEntry
+from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
-from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
+from .entity import RlinkEntity, RlinkEntityDescription
 from .gateway_services import async_execute
-from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -27,10 +27,11 @@ class RlinkSceneDescription(RlinkEntityDescription, EntityDescription):
     short_id: int
 
 
-def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
-    if device.gateway is not None or device.uuid not in hub.answers.local_configs:
+def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
+    configs = hub.transport.gateway_configs
+    if device.gateway is not None or configs is None or not configs.knows(device.uuid):
         return []
-    executes = hub.answers.local_store(device)["executes"]
+    executes = configs.store(device.uuid)["executes"]
     return [
         RlinkScene(
             hub,
@@ -60,4 +61,4 @@ class RlinkScene(RlinkEntity, Scene):
 async def async_setup_entry(
     hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    async_setup_platform(entry.runtime_data, Platform.SCENE, build, async_add_entities)
+    entry.runtime_data.entities.async_register(Platform.SCENE, build, async_add_entities)

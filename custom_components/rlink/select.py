@@ -11,18 +11,16 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RlinkConfigEntry
+from .coordinator import RlinkCoordinator
 from .descriptions import enum_label, enum_options, enum_value, naming, properties_for
 from .device import RlinkDevice
 from .entity import (
     RlinkEntity,
     RlinkEntityDescription,
-    async_setup_platform,
-    on_local_hub,
     property_value,
 )
 from .kinds import Kind
-from .protocol.responder import DeviceRef, SweeperStore
-from .runtime import DeviceRuntime
+from .protocol.responder import SweeperStore
 
 PARALLEL_UPDATES = 0
 
@@ -41,10 +39,10 @@ MAPS: Final = RlinkSelectDescription(
 )
 
 
-def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     maps: list[RlinkEntity] = (
         [RlinkMapSelect(hub, device, MAPS)]
-        if device.profile.has(Kind.VACUUM) and on_local_hub(hub)
+        if device.profile.has(Kind.VACUUM) and hub.transport.keeps_vacuum_maps
         else []
     )
     return maps + [
@@ -90,20 +88,20 @@ class RlinkMapSelect(RlinkEntity, SelectEntity):
     entity_description: RlinkSelectDescription
 
     def _store(self) -> SweeperStore:
-        return self.hub.answers.sweeper(DeviceRef(self.device.uuid, self.device.pid))
+        return self.hub.sweeper(self.device.uuid)
 
     @property
     def available(self) -> bool:
-        return bool(self.hub.answers.sweepers.get(self.device.uuid, SweeperStore()).maps)
+        return bool(self.hub.sweepers.get(self.device.uuid, SweeperStore()).maps)
 
     @property
     def options(self) -> list[str]:
-        store = self.hub.answers.sweepers.get(self.device.uuid)
+        store = self.hub.sweepers.get(self.device.uuid)
         return [map_label(m) for m in store.maps.values()] if store is not None else []
 
     @property
     def current_option(self) -> str | None:
-        store = self.hub.answers.sweepers.get(self.device.uuid)
+        store = self.hub.sweepers.get(self.device.uuid)
         shown = store.shown() if store is not None else None
         return map_label(shown) if shown is not None else None
 
@@ -119,4 +117,4 @@ class RlinkMapSelect(RlinkEntity, SelectEntity):
 async def async_setup_entry(
     hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    async_setup_platform(entry.runtime_data, Platform.SELECT, build, async_add_entities)
+    entry.runtime_data.entities.async_register(Platform.SELECT, build, async_add_entities)

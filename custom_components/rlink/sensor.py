@@ -18,6 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RlinkConfigEntry
+from .coordinator import RlinkCoordinator
 from .descriptions import (
     enum_label,
     enum_options,
@@ -27,11 +28,10 @@ from .descriptions import (
     unit_and_class,
 )
 from .device import RlinkDevice
-from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform, on_local_hub
+from .entity import RlinkEntity, RlinkEntityDescription
 from .kinds import Kind
 from .lock_codes import public
 from .protocol.model import NUMERIC_TYPES, DataType, Property
-from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -188,9 +188,9 @@ PASSWORDS: Final = RlinkSensorDescription(
 SHOWN_RECORDS: Final = 10
 
 
-def _cleaning_records(hub: DeviceRuntime) -> RlinkSensorDescription:
+def _cleaning_records(hub: RlinkCoordinator) -> RlinkSensorDescription:
     def records(device: RlinkDevice) -> list[dict[str, Any]]:
-        store = hub.answers.sweepers.get(device.uuid)
+        store = hub.sweepers.get(device.uuid)
         return store.records if store is not None else []
 
     return RlinkSensorDescription(
@@ -204,16 +204,16 @@ def _cleaning_records(hub: DeviceRuntime) -> RlinkSensorDescription:
     )
 
 
-def _kind_sensors(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkSensorDescription]:
+def _kind_sensors(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkSensorDescription]:
     descriptions = []
     if device.profile.has(Kind.LOCK):
         descriptions.append(PASSWORDS)
-    if device.profile.has(Kind.VACUUM) and on_local_hub(hub):
+    if device.profile.has(Kind.VACUUM) and hub.transport.keeps_vacuum_maps:
         descriptions.append(_cleaning_records(hub))
     return descriptions
 
 
-def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     entities: list[RlinkEntity] = [
         RlinkSensor(
             hub,
@@ -251,4 +251,4 @@ class RlinkSensor(RlinkEntity, SensorEntity):
 async def async_setup_entry(
     hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    async_setup_platform(entry.runtime_data, Platform.SENSOR, build, async_add_entities)
+    entry.runtime_data.entities.async_register(Platform.SENSOR, build, async_add_entities)

@@ -14,9 +14,9 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 
 from .const import DOMAIN
+from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
 from .protocol.messages import JsonObject
-from .runtime import DeviceRuntime
 
 type Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
 """A service's implementation; the modules offering services map names to these."""
@@ -33,7 +33,7 @@ ONE_DEVICE: Final[dict[Any, Any]] = {
 }
 
 
-def targets(hass: HomeAssistant, call: ServiceCall) -> list[tuple[DeviceRuntime, RlinkDevice]]:
+def targets(hass: HomeAssistant, call: ServiceCall) -> list[tuple[RlinkCoordinator, RlinkDevice]]:
     registry = dr.async_get(hass)
     targets = []
     for device_id in call.data[ATTR_DEVICE_ID]:
@@ -50,7 +50,7 @@ def targets(hass: HomeAssistant, call: ServiceCall) -> list[tuple[DeviceRuntime,
     return targets
 
 
-def _hub_of(hass: HomeAssistant, entry: dr.BaseDeviceEntry, uuid: str) -> DeviceRuntime:
+def _hub_of(hass: HomeAssistant, entry: dr.BaseDeviceEntry, uuid: str) -> RlinkCoordinator:
     config_entry = hass.config_entries.async_get_entry(entry.config_entry_id)
     if config_entry is not None and config_entry.domain == DOMAIN:
         if config_entry.state is not ConfigEntryState.LOADED:
@@ -59,7 +59,7 @@ def _hub_of(hass: HomeAssistant, entry: dr.BaseDeviceEntry, uuid: str) -> Device
                 translation_key="hub_not_loaded",
                 translation_placeholders={"device": entry.name or uuid},
             )
-        hub: DeviceRuntime = config_entry.runtime_data
+        hub: RlinkCoordinator = config_entry.runtime_data.coordinator
         if uuid in hub.devices:
             return hub
     raise ServiceValidationError(

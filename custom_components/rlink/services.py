@@ -10,11 +10,11 @@ from homeassistant.helpers import config_validation as cv
 
 from . import cloud_services, firmware, gateway_services, lock_codes
 from .const import COMMAND_TIMEOUT, DOMAIN
+from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.codes import lookup
 from .protocol.messages import JsonObject
-from .runtime import DeviceRuntime
 from .service_targets import DEVICES, ONE_DEVICE, Handler, invalid, redact, sub_field, targets
 
 ATTR_PROPERTIES: Final = "properties"
@@ -94,7 +94,7 @@ SCHEMAS: Final[dict[str, probatio.Schema]] = {
 
 
 async def _set_properties(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    by_runtime: dict[int, tuple[DeviceRuntime, list[RlinkDevice]]] = {}
+    by_runtime: dict[int, tuple[RlinkCoordinator, list[RlinkDevice]]] = {}
     for hub, device in targets(hass, call):
         by_runtime.setdefault(id(hub), (hub, []))[1].append(device)
     for hub, devices in by_runtime.values():

@@ -11,16 +11,15 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RlinkConfigEntry
+from .coordinator import RlinkCoordinator
 from .descriptions import naming, properties_for
 from .device import RlinkDevice
 from .entity import (
     RlinkEntity,
     RlinkEntityDescription,
-    async_setup_platform,
     bool_state,
     property_value,
 )
-from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -30,7 +29,7 @@ class RlinkSwitchDescription(RlinkEntityDescription, SwitchEntityDescription):
     """A switch for one boolean property."""
 
 
-def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     entities: list[RlinkEntity] = []
     for prop in properties_for(device, Platform.SWITCH):
         description = RlinkSwitchDescription(
@@ -63,4 +62,4 @@ class RlinkSwitch(RlinkEntity, SwitchEntity):
 async def async_setup_entry(
     hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    async_setup_platform(entry.runtime_data, Platform.SWITCH, build, async_add_entities)
+    entry.runtime_data.entities.async_register(Platform.SWITCH, build, async_add_entities)

@@ -10,10 +10,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RlinkConfigEntry
+from .coordinator import RlinkCoordinator
 from .descriptions import naming, properties_for
 from .device import RlinkDevice
-from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform, property_value
-from .runtime import DeviceRuntime
+from .entity import RlinkEntity, RlinkEntityDescription, property_value
 
 PARALLEL_UPDATES = 0
 _HA_MAX_LENGTH = 255  # Home Assistant's limit for a text entity's value
@@ -24,7 +24,7 @@ class RlinkTextDescription(RlinkEntityDescription, TextEntityDescription):
     """A text for one writable text property."""
 
 
-def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     return [
         RlinkText(
             hub,
@@ -59,4 +59,4 @@ class RlinkText(RlinkEntity, TextEntity):
 async def async_setup_entry(
     hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    async_setup_platform(entry.runtime_data, Platform.TEXT, build, async_add_entities)
+    entry.runtime_data.entities.async_register(Platform.TEXT, build, async_add_entities)

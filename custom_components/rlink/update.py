@@ -18,10 +18,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RlinkConfigEntry
 from .const import DOMAIN
+from .coordinator import OTA_BUSY, RlinkCoordinator
 from .device import RlinkDevice
-from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
+from .entity import RlinkEntity, RlinkEntityDescription
 from .firmware import DATA_FIRMWARE, FirmwareFile, async_install, newer
-from .runtime import OTA_BUSY, DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -40,7 +40,7 @@ FIRMWARE: Final = RlinkUpdateDescription(
 )
 
 
-def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     return [RlinkFirmware(hub, device, FIRMWARE)]
 
 
@@ -109,4 +109,4 @@ class RlinkFirmware(RlinkEntity, UpdateEntity):
 async def async_setup_entry(
     hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    async_setup_platform(entry.runtime_data, Platform.UPDATE, build, async_add_entities)
+    entry.runtime_data.entities.async_register(Platform.UPDATE, build, async_add_entities)

@@ -14,11 +14,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RlinkConfigEntry
+from .coordinator import RlinkCoordinator
 from .descriptions import enum_label, enum_options, enum_value
 from .device import RlinkDevice
-from .entity import CompositeEntity, RlinkEntity, RlinkEntityDescription, async_setup_platform
+from .entity import CompositeEntity, RlinkEntity, RlinkEntityDescription
 from .kinds import Kind
-from .runtime import DeviceRuntime
 
 PARALLEL_UPDATES = 0
 
@@ -71,7 +71,7 @@ VACUUM: Final = RlinkVacuumDescription(
 )
 
 
-def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
+def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     if not device.profile.has(Kind.VACUUM) or device.profile.role("start") is None:
         return []
     return [RlinkVacuum(hub, device, VACUUM)]
@@ -147,4 +147,4 @@ class RlinkVacuum(CompositeEntity, StateVacuumEntity):
 async def async_setup_entry(
     hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    async_setup_platform(entry.runtime_data, Platform.VACUUM, build, async_add_entities)
+    entry.runtime_data.entities.async_register(Platform.VACUUM, build, async_add_entities)

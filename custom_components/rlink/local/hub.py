@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.const import (
@@ -21,17 +22,17 @@ from homeassistant.const import (
     CONF_PASSWORD,
     CONF_PORT,
     CONF_USERNAME,
+    EVENT_CORE_CONFIG_UPDATE,
     EVENT_HOMEASSISTANT_STOP,
 )
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import Event, callback
 from homeassistant.exceptions import (
     ConfigEntryNotReady,
     HomeAssistantError,
 )
 from homeassistant.helpers import device_registry as dr
 
-from .broker_auth import DATA_BROKER_AUTH, BrokerAuthService, parse_networks
-from .const import (
+from ..const import (
     BROKER_EMBEDDED,
     COMMAND_TIMEOUT,
     CONF_AUTH_ALLOWED,
@@ -55,23 +56,22 @@ from .const import (
     DOMAIN,
     SUBENTRY_DEVICE,
 )
-from .device import RlinkDevice
-from .device_logs import DATA_DEVICE_LOGS
-from .kinds import BEHAVIOUR, Kind
-from .models import ModelStore
-from .protocol import messages
-from .protocol.auth import Credentials
-from .protocol.broker_gate import BrokerGate
-from .protocol.codes import DeviceCommand as Cmd
-from .protocol.codes import DeviceEvent as Evt
-from .protocol.codes import ProductCommand, Status
-from .protocol.errors import RlinkError
-from .protocol.messages import Message
-from .protocol.policy import Principal, ReplayGuard, RlinkPolicy, Role
-from .protocol.responder import DeviceRef, Responder
-from .protocol.server.link import ServerLink
-from .protocol.server.server import DeviceServer, ServerStartError, TlsListener
-from .protocol.session import (
+from ..coordinator import RlinkCoordinator
+from ..device import RlinkDevice
+from ..kinds import BEHAVIOUR, Kind
+from ..protocol import messages
+from ..protocol.auth import Credentials
+from ..protocol.broker_gate import BrokerGate
+from ..protocol.codes import DeviceCommand as Cmd
+from ..protocol.codes import DeviceEvent as Evt
+from ..protocol.codes import ProductCommand, Status
+from ..protocol.errors import RlinkError
+from ..protocol.messages import Message
+from ..protocol.policy import Principal, ReplayGuard, RlinkPolicy, Role
+from ..protocol.responder import DeviceRef, Responder
+from ..protocol.server.link import ServerLink
+from ..protocol.server.server import DeviceServer, ServerStartError, TlsListener
+from ..protocol.session import (
     AuthRefused,
     ConnectError,
     MqttSession,
@@ -80,7 +80,7 @@ from .protocol.session import (
     SessionState,
     TlsOptions,
 )
-from .protocol.topics import (
+from ..protocol.topics import (
     DeviceTopic,
     ProductTopic,
     Topic,
@@ -89,10 +89,15 @@ from .protocol.topics import (
     device_topic,
     product_topic,
 )
-from .runtime import WAKE_TIMEOUT, DeviceRuntime, command_error
+from ..transport import WAKE_TIMEOUT, Transport, command_error, session_diagnostics
+from ..values import stored_form
+from .answers import HubAnswers
+from .broker_auth import DATA_BROKER_AUTH, BrokerAuthService, parse_networks
+from .device_logs import DATA_DEVICE_LOGS
+from .gateway_data import GatewayConfigs
 
 if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry
+    pass
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -156,11 +161,17 @@ class _Gathering:
             self.complete.set()
 
 
-class RlinkHub(DeviceRuntime):
-    """Everything one local hub config entry runs."""
+class LocalHub(Transport):
+    """The local hub: Home Assistant plays the rlink cloud for its devices."""
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, models: ModelStore) -> None:
-        super().__init__(hass, entry, models, _LOGGER)
+    mode = "local"
+    keeps_vacuum_maps = True  # the hub answers the vacuum's map events
+
+    def __init__(self, coordinator: RlinkCoordinator) -> None:
+        super().__init__(coordinator)
+        self.coordinator: RlinkCoordinator = coordinator
+        self.configs = GatewayConfigs()
+        self.answers = HubAnswers(coordinator, self.configs)
         self.secrets: dict[str, str] = {}
         self.broker: DeviceServer | None = None
         self.policy: RlinkPolicy | None = None
@@ -183,11 +194,16 @@ class RlinkHub(DeviceRuntime):
 
     # --- lifecycle ----------------------------------------------------------------------
 
-    async def async_start(self) -> None:
+    @property
+    def gateway_configs(self) -> GatewayConfigs:
+        return self.configs
+
+    async def async_start(self, cache: Mapping[str, Any]) -> None:
         """Start the broker and the session; raises ConfigEntry* errors for HA to show."""
-        cache = await self._load_cache()
-        self.async_sync_subentries(cache.get("devices", {}))
+        self.configs.load(cache.get("local_configs"))
+        self.sync_subentries(cache.get("devices", {}))
         await self.answers.async_load_time_zones()
+        self._follow_time_zone()
         if self.embedded:
             await self._start_device_server(cache.get("logins", {}))
         elif self.entry.data.get(CONF_BROKER_AUTH):
@@ -196,28 +212,45 @@ class RlinkHub(DeviceRuntime):
         self.session = session
         if isinstance(session, MqttSession):
             self._route(session)  # before connecting: the broker may hand over a backlog
-            await self._connect(session, "broker_auth_failed")
+            await self.coordinator.connect(session, "broker_auth_failed")
             with contextlib.suppress(TimeoutError):  # a slow SUBACK is the broker's business
                 async with asyncio.timeout(SUBSCRIBE_WAIT):
                     await session.wait_subscribed()
         else:
-            self.follow_models()
+            self.coordinator.follow_models()
             self._on_session_state(SessionState.CONNECTED, None)
-        self._unsubscribe.append(
+        self.coordinator.on_stop(
             self.hass.bus.async_listen(dr.EVENT_DEVICE_REGISTRY_UPDATED, self._on_registry_updated)
         )
-        self._unsubscribe.append(self.hass.data[DATA_DEVICE_LOGS].add_secrets(self.secrets.get))
+        self.coordinator.on_stop(self.hass.data[DATA_DEVICE_LOGS].add_secrets(self.secrets.get))
         if not self.embedded:
-            self.spawn(self._watch_silence(), "rlink ping")
-        self.spawn(self._expire_held_writes(), "rlink held writes")
+            self.coordinator.spawn(self._watch_silence(), "rlink ping")
+
+    def _follow_time_zone(self) -> None:
+        """Devices ask the hub for the time: tell them when Home Assistant's zone changes."""
+        time_zone = self.hass.config.time_zone
+
+        @callback
+        def core_config_updated(_event: Event) -> None:
+            nonlocal time_zone
+            if self.hass.config.time_zone != time_zone:
+                time_zone = self.hass.config.time_zone
+                self.push_time_to_all()
+
+        self.coordinator.on_stop(
+            self.hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, core_config_updated)
+        )
+
+    async def async_options_changed(self) -> None:
+        await self.answers.async_load_time_zones()
 
     def _route(self, session: MqttSession | ServerLink) -> None:
         """Where device messages go. In place before the first can arrive: a device that
         reconnects the moment the server listens sends its backlog at once, and each of
         those reports is acknowledged, so it must have somewhere to go."""
-        session.subscribe(device_filter(TopicKind.REPORT), self.held(self._on_report))
+        session.subscribe(device_filter(TopicKind.REPORT), self.coordinator.held(self._on_report))
         session.subscribe(
-            device_filter(TopicKind.ISSUE_RESPONSE), self.held(self._on_issue_response)
+            device_filter(TopicKind.ISSUE_RESPONSE), self.coordinator.held(self._on_issue_response)
         )
         session.subscribe(
             str(ProductTopic(TopicKind.PRODUCT_ISSUE_RESPONSE, "+")), self._on_product_response
@@ -231,7 +264,7 @@ class RlinkHub(DeviceRuntime):
             product_pids_for=self._sub_pids,
             hears_any_product=self._is_gateway,
             on_unknown=self._on_unknown_device,
-            replays=ReplayGuard(logins, on_change=self.save_soon),
+            replays=ReplayGuard(logins, on_change=self.coordinator.save_soon),
         )
         return self.policy
 
@@ -247,7 +280,7 @@ class RlinkHub(DeviceRuntime):
         service = BrokerAuthService(
             gate, parse_networks(data.get(CONF_AUTH_ALLOWED)), self.entry.title
         )
-        self._unsubscribe.append(
+        self.coordinator.on_stop(
             self.hass.data[DATA_BROKER_AUTH].add(data[CONF_AUTH_TOKEN], service)
         )
 
@@ -281,7 +314,7 @@ class RlinkHub(DeviceRuntime):
         link.attach(server)
         self.broker = server
         self._link = link
-        self._unsubscribe.append(
+        self.coordinator.on_stop(
             self.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._on_stopping)
         )
 
@@ -317,8 +350,8 @@ class RlinkHub(DeviceRuntime):
             )
             self.entry.async_start_reauth(self.hass)
 
-    def _cache_data(self) -> dict[str, Any]:
-        data = super()._cache_data()
+    def cache_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"local_configs": self.configs.by_gateway}
         if self.policy is not None:
             data["logins"] = self.policy.replays.snapshot()
         return data
@@ -331,12 +364,11 @@ class RlinkHub(DeviceRuntime):
             await self.broker.stop()
             self.broker = None
             self._link = None
-        await super().async_stop()
 
     # --- devices ------------------------------------------------------------------------
 
     @callback
-    def async_sync_subentries(self, cached: Mapping[str, Any] | None = None) -> None:
+    def sync_subentries(self, cached: Mapping[str, Any] | None = None) -> None:
         """Make the device list match the entry's device subentries."""
         cached = cached or {}
         wanted: dict[str, Any] = {}
@@ -355,12 +387,12 @@ class RlinkHub(DeviceRuntime):
                     device.restore(cached[uuid])
                 self.devices[uuid] = device
                 self._restore_subdevices(device, cached)
-                self._attach_model(device)
-                self.register(device)
-                self.announce(device)
+                self.coordinator.attach_model(device)
+                self.coordinator.register(device)
+                self.coordinator.announce(device)
             elif device.name != subentry.title:
                 device.name = subentry.title
-                self.register(device)
+                self.coordinator.register(device)
 
     def _restore_subdevices(self, gateway: RlinkDevice, cached: Mapping[str, Any]) -> None:
         for uuid, saved in cached.items():
@@ -376,22 +408,24 @@ class RlinkHub(DeviceRuntime):
                 )
                 sub.restore(saved)
                 self.devices[uuid] = sub
-                self._attach_model(sub)
-                self.register(sub)
-                self.announce(sub)
+                self.coordinator.attach_model(sub)
+                self.coordinator.register(sub)
+                self.coordinator.announce(sub)
 
     def _drop_device(self, uuid: str) -> None:
         self.devices.pop(uuid, None)
         self.secrets.pop(uuid, None)
         for sub_uuid in [u for u, d in self.devices.items() if d.gateway == uuid]:
             self.devices.pop(sub_uuid, None)
-            self.forget_extras(sub_uuid)
-        self.forget_extras(uuid)
+            self.coordinator.forget_extras(sub_uuid)
+        self.coordinator.forget_extras(uuid)
         if self.policy is not None:
             self.policy.forget(uuid)
         if self.broker is not None:
             self.broker.disconnect(uuid)  # a device that left the hub is not served any more
-        self.spawn(self.hass.data[DATA_DEVICE_LOGS].async_forget(uuid), f"rlink logs {uuid}")
+        self.coordinator.spawn(
+            self.hass.data[DATA_DEVICE_LOGS].async_forget(uuid), f"rlink logs {uuid}"
+        )
 
     def _pid_for(self, uuid: str) -> str | None:
         device = self.devices.get(uuid)
@@ -425,9 +459,9 @@ class RlinkHub(DeviceRuntime):
             return
         if code not in device.behaviours:
             device.behaviours.add(code)
-            self.save_soon()
-            if self._resolve_profile(device):
-                self.announce(device)
+            self.coordinator.save_soon()
+            if self.coordinator.resolve_profile(device):
+                self.coordinator.announce(device)
 
     async def async_unbind_subdevice(self, sub: RlinkDevice) -> None:
         """Ask the gateway to let a sub-device go; an unreachable gateway is only logged."""
@@ -442,7 +476,27 @@ class RlinkHub(DeviceRuntime):
                 err,
             )
 
-    def _carrier_up(self, device: RlinkDevice) -> bool:
+    async def async_remove_device(self, device: RlinkDevice) -> bool:
+        """Only a sub-device goes on its own: its gateway is asked to let it go."""
+        if device.gateway is None:
+            return False
+        await self.async_unbind_subdevice(device)
+        self.coordinator.forget_subdevice(device.uuid)
+        return True
+
+    async def async_subdevice_replaced(self, sub: RlinkDevice, new_uuid: str) -> None:
+        """Devices are known by their uuid here: the old one's place moves to the new."""
+        await self.coordinator.async_move_identity(sub, new_uuid)
+
+    def diagnostics(self) -> dict[str, Any]:
+        return {
+            "broker": "embedded" if self.embedded else "external",
+            "broker_port": self.broker.port if self.broker else None,
+            "device_server": asdict(self.broker.stats) if self.broker else None,
+            "session": session_diagnostics(self.session),
+        }
+
+    def carrier_up(self, device: RlinkDevice) -> bool:
         """The session, and for a sub-device its gateway, are up."""
         if self.session is None or not self.session.connected:
             return False
@@ -466,9 +520,9 @@ class RlinkHub(DeviceRuntime):
         if device.gateway:
             data["subUuid"] = device.uuid
         target = self.target(device)
-        if not self.reachable(target):
+        if not self.coordinator.reachable(target):
             return  # it asks for `sub_list` / `local_data_sync` when it is back
-        self.spawn(
+        self.coordinator.spawn(
             self._send_quietly(target, Cmd.DEVICE_INFO_UPDATE, data),
             f"rlink device info {device.uuid}",
         )
@@ -494,12 +548,12 @@ class RlinkHub(DeviceRuntime):
         if device is not None:
             device.needs_resync = True
             device.seen()
-            self.set_online(device, True)
+            self.coordinator.set_online(device, True)
 
     def _on_device_offline(self, uuid: str) -> None:
         device = self.devices.get(uuid)
         if device is not None:
-            self.set_online(device, False)
+            self.coordinator.set_online(device, False)
 
     async def async_wake(self, device: RlinkDevice, timeout: float = WAKE_TIMEOUT) -> None:  # noqa: ASYNC109
         """Send `wake_up` and wait (bounded) until the device speaks again."""
@@ -519,13 +573,13 @@ class RlinkHub(DeviceRuntime):
         return self.broker is None or self.broker.is_connected(device.uuid)
 
     def _on_unknown_device(self, uuid: str) -> None:
-        from .discovery import async_discovered_device  # noqa: PLC0415 - avoids a cycle
+        from ..discovery import async_discovered_device  # noqa: PLC0415 - avoids a cycle
 
         async_discovered_device(self.hass, self.entry, uuid)
 
     @callback
     def _on_session_state(self, state: SessionState, reason: str | None) -> None:
-        self._log_link(state, reason)
+        self.coordinator.log_link(state, reason)
         if state is SessionState.CONNECTED:
             self._refused = False
         if state is SessionState.CONNECTED and self.session is not None:
@@ -534,7 +588,7 @@ class RlinkHub(DeviceRuntime):
                 # online as they answer.
                 for device in self.devices.values():
                     device.online = False
-                self.spawn(self._resync_rounds(), "rlink resync")
+                self.coordinator.spawn(self._resync_rounds(), "rlink resync")
             else:
                 self.resync_all()
         for device in self.devices.values():
@@ -544,7 +598,7 @@ class RlinkHub(DeviceRuntime):
         """Ask every directly connected device for all its values."""
         for device in list(self.devices.values()):
             if device.gateway is None and (not self.embedded or device.online):
-                self.spawn(self._resync(device), f"rlink resync {device.uuid}")
+                self.coordinator.spawn(self._resync(device), f"rlink resync {device.uuid}")
 
     async def _resync_rounds(self) -> None:
         """Devices reconnect on their own schedule: ask again those not heard from yet."""
@@ -573,15 +627,15 @@ class RlinkHub(DeviceRuntime):
             for device in list(self.devices.values()):
                 if device.gateway is not None:
                     continue
-                last = device.last_seen or self.started_at
+                last = device.last_seen or self.coordinator.started_at
                 if now - last >= interval:
-                    self.spawn(self._ping_quiet(device), f"rlink ping {device.uuid}")
+                    self.coordinator.spawn(self._ping_quiet(device), f"rlink ping {device.uuid}")
 
     async def _ping_quiet(self, device: RlinkDevice) -> None:
         try:
             await self.async_ping(device)
         except HomeAssistantError:
-            self.set_online(device, False)
+            self.coordinator.set_online(device, False)
             device.last_seen = time.monotonic()  # wait a full interval before the next try
 
     # --- incoming -----------------------------------------------------------------------
@@ -598,9 +652,9 @@ class RlinkHub(DeviceRuntime):
             return None
         if not device.pid:
             device.pid = topic.pid
-            self._attach_model(device)
-            self.register(device)
-            self.announce(device)
+            self.coordinator.attach_model(device)
+            self.coordinator.register(device)
+            self.coordinator.announce(device)
         elif device.pid != topic.pid:
             self.log.warning(
                 ("pid", topic.uuid),
@@ -630,7 +684,7 @@ class RlinkHub(DeviceRuntime):
         device.record("in", str(message.code), message.data)
         if not device.online and self._still_connected(device):
             device.needs_resync = True
-            self.set_online(device, True)
+            self.coordinator.set_online(device, True)
         reply, status = self.responder.handle_with_status(
             DeviceRef(device.uuid, device.pid), message
         )
@@ -649,12 +703,12 @@ class RlinkHub(DeviceRuntime):
                     reply.msg,
                 )
         if message.code in _SWEEPER_EVENTS:
-            self.save_soon()
+            self.coordinator.save_soon()
             device.notify({"sweeper"})
         if device.needs_resync:
             device.needs_resync = False
-            self.spawn(self._resync(device), f"rlink resync {device.uuid}")
-            self.deliver_held(device)
+            self.coordinator.spawn(self._resync(device), f"rlink resync {device.uuid}")
+            self.coordinator.deliver_held(device)
 
     def _on_issue_response(self, topic: Topic, message: Message) -> None:
         """A reply nobody waits for any more (it came too late)."""
@@ -698,7 +752,9 @@ class RlinkHub(DeviceRuntime):
         message = messages.product_command(ProductCommand.SILENCE_OTA, order, ack=True)
         # One reply per connection: a gateway answers once for all its sub-devices.
         carriers = {
-            self.target(d).uuid for d in self.devices.values() if d.pid == pid and self.reachable(d)
+            self.target(d).uuid
+            for d in self.devices.values()
+            if d.pid == pid and self.coordinator.reachable(d)
         }
         replies = await self.async_product_request(
             product_topic(TopicKind.PRODUCT_ISSUE, pid), message, window, len(carriers)
@@ -773,12 +829,14 @@ class RlinkHub(DeviceRuntime):
         """Send values already checked and encoded by `prepare_values`; done when the
         device confirms them, by its reply or by reporting them."""
         expected = dict(prepared)
-        stored = self.stored_form(device, expected)
+        stored = stored_form(device, expected)
         reported = device.when(lambda d: all(d.values.get(k) == v for k, v in stored.items()))
         if device.gateway is None:
-            await self.async_confirmed(device, Cmd.PROPERTY_SET, {"properties": expected}, reported)
+            await self.coordinator.async_confirmed(
+                device, Cmd.PROPERTY_SET, {"properties": expected}, reported
+            )
             return
-        await self.async_confirmed(
+        await self.coordinator.async_confirmed(
             self.target(device),
             Cmd.SUB_PROPERTY_SET,
             {"devices": [{"uuid": device.uuid, "properties": expected}]},
@@ -799,12 +857,12 @@ class RlinkHub(DeviceRuntime):
         )
         data = reply.data if reply is not None else {}
         gateway = self.target(device)
-        self.set_online(gateway, True)
+        self.coordinator.set_online(gateway, True)
         network = {k: data[k] for k in _NETWORK_KEYS if k in data}
         if network:
             gateway.network.update(network)
             gateway.notify(_NETWORK_KEYS)
-            self.save_values()
+            self.coordinator.save_values()
         return {k: v for k, v in data.items() if k != "wifiList"}
 
 

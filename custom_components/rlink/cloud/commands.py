@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .device import RlinkDevice
-from .protocol import rest
-from .protocol.codes import AppNotification as Note
-from .protocol.codes import DeviceCommand as Cmd
-from .protocol.messages import JsonObject
+from ..device import RlinkDevice
+from ..protocol import rest
+from ..protocol.codes import AppNotification as Note
+from ..protocol.codes import DeviceCommand as Cmd
+from ..protocol.messages import JsonObject
 
 REPLY_TIMEOUT: Final = 15.0
 """Seconds to wait for the notification that answers a command."""

@@ -25,7 +25,7 @@ from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.util.hass_dict import HassKey
 
-from .const import DOMAIN
+from ..const import DOMAIN
 
 URL_BASE: Final = "/api/rlink/device_log"
 MAX_UPLOAD: Final = 1024 * 1024

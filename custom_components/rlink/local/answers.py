@@ -14,20 +14,17 @@ from datetime import timedelta, tzinfo
 from ipaddress import ip_address
 from typing import TYPE_CHECKING, Any, Final
 
-from homeassistant.components.web_rtc import async_get_ice_servers
 from homeassistant.const import ATTR_TEMPERATURE, Platform, UnitOfTemperature
-from homeassistant.core import HomeAssistant, State, callback
+from homeassistant.core import State, callback
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.sun import get_astral_event_date
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import TemperatureConverter
-from webrtc_models import RTCIceServer
 from yarl import URL
 
-from . import gateway_data
-from .const import (
+from ..const import (
     CONF_BIND_HOST,
     CONF_DEVICES,
     CONF_LOG_ENABLE,
@@ -36,7 +33,6 @@ from .const import (
     CONF_REMOTE_CONFIG,
     CONF_STORE_ACCESS_KEY,
     CONF_STORE_BUCKET,
-    CONF_STORE_PUBLIC_URL,
     CONF_STORE_REGION,
     CONF_STORE_SECRET_KEY,
     CONF_STORE_SESSION_TOKEN,
@@ -46,27 +42,28 @@ from .const import (
     DOMAIN,
     EVENT_DEVICE_EVENT,
     EVENT_FIND_ALERT,
+    SIGNAL_MODEL_EVENT,
+    SIGNAL_WEBRTC,
 )
-from .device import RlinkDevice
+from ..device import RlinkDevice
+from ..ice import ice_servers, turn_auth
+from ..map_render import map_link
+from ..protocol.auth import is_device_uuid
+from ..protocol.codes import DeviceCommand as Cmd
+from ..protocol.codes import Status
+from ..protocol.errors import ServiceNotActivated
+from ..protocol.messages import JsonObject
+from ..protocol.model import ObjectModel
+from ..protocol.responder import DeviceRef, ResponderBackend, SubDeviceRef, SweeperStore
+from . import gateway_data
 from .device_logs import DATA_DEVICE_LOGS
-from .gateway_data import REPORTED
-from .protocol.auth import is_device_uuid
-from .protocol.codes import DeviceCommand as Cmd
-from .protocol.codes import Status
-from .protocol.errors import ServiceNotActivated
-from .protocol.messages import JsonObject
-from .protocol.model import ObjectModel
-from .protocol.responder import DeviceRef, ResponderBackend, SubDeviceRef, SweeperStore
+from .gateway_data import REPORTED, GatewayConfigs
 
 if TYPE_CHECKING:
-    from .runtime import DeviceRuntime
+    from ..coordinator import RlinkCoordinator
 
 _LOGGER = logging.getLogger(__name__)
 
-SIGNAL_MODEL_EVENT = f"{DOMAIN}_model_event_{{}}"
-"""Dispatcher signal per device uuid: (identifier, output)."""
-SIGNAL_WEBRTC = f"{DOMAIN}_webrtc_{{}}"
-"""Dispatcher signal per device uuid: the signalling data."""
 _STORE_REQUIRED: Final = (CONF_STORE_BUCKET, CONF_STORE_ACCESS_KEY, CONF_STORE_SECRET_KEY)
 TURN_LIFETIME: Final = 86400
 STS_LIFETIME: Final = 3600
@@ -87,54 +84,23 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def ice_servers(hass: HomeAssistant) -> list[RTCIceServer]:
-    """Home Assistant's ICE servers, as web_rtc (a dependency) offers them to browsers."""
-    return list(async_get_ice_servers(hass))
-
-
-def turn_auth(hass: HomeAssistant, lifetime: int) -> JsonObject | None:
-    """The first TURN server's credentials in the protocol's `auth` shape, if any."""
-    for server in ice_servers(hass):
-        urls = [server.urls] if isinstance(server.urls, str) else list(server.urls)
-        if server.username and any(u.startswith("turn") for u in urls):
-            return {
-                "userName": server.username,
-                "password": server.credential or "",
-                "expireSecond": lifetime,
-            }
-    return None
-
-
 class HubAnswers(ResponderBackend):
     """The backend of one hub's responder."""
 
-    def __init__(self, hub: DeviceRuntime) -> None:
-        self.hub = hub
-        self.sweepers: dict[str, SweeperStore] = {}
-        self.local_configs: dict[str, JsonObject] = {}
+    def __init__(self, coordinator: RlinkCoordinator, configs: GatewayConfigs) -> None:
+        self.coordinator = coordinator
+        self.configs = configs
         self.time_zones: dict[str, tzinfo] = {}
-
-    # --- persistence --------------------------------------------------------------------
-
-    def load(self, cache: dict[str, Any]) -> None:
-        self.sweepers = {u: SweeperStore.load(s) for u, s in cache.get("sweepers", {}).items()}
-        self.local_configs = dict(cache.get("local_configs", {}))
-
-    def dump(self) -> dict[str, Any]:
-        return {
-            "sweepers": {u: s.dump() for u, s in self.sweepers.items()},
-            "local_configs": self.local_configs,
-        }
 
     # --- helpers ------------------------------------------------------------------------
 
     def _device(self, ref: DeviceRef) -> RlinkDevice:
-        return self.hub.devices[ref.uuid]
+        return self.coordinator.devices[ref.uuid]
 
     def _sub(self, gateway: DeviceRef, uuid: str) -> RlinkDevice | None:
-        sub = self.hub.devices.get(uuid)
+        sub = self.coordinator.devices.get(uuid)
         if sub is None or sub.gateway != gateway.uuid:
-            self.hub.log.warning(
+            self.coordinator.log.warning(
                 ("sub", gateway.uuid, uuid),
                 "Gateway %s spoke of sub-device %s, which it never bound",
                 gateway.uuid,
@@ -146,13 +112,13 @@ class HubAnswers(ResponderBackend):
     def _learn_sub(self, gateway: DeviceRef, uuid: str, pid: str | None) -> RlinkDevice | None:
         """The sub-device a gateway speaks of, learned if it is new: the gateway is the
         master of its sub-devices, whether Home Assistant saw them bound or not."""
-        sub = self.hub.devices.get(uuid)
+        sub = self.coordinator.devices.get(uuid)
         if sub is not None and sub.gateway == gateway.uuid:
             if pid and not sub.pid:
-                self.hub.add_subdevice(self._device(gateway), uuid, pid)
+                self.coordinator.add_subdevice(self._device(gateway), uuid, pid)
             return sub
         if sub is not None:
-            self.hub.log.warning(
+            self.coordinator.log.warning(
                 ("sub", gateway.uuid, uuid),
                 "Gateway %s spoke of %s, which is not one of its sub-devices; ignored",
                 gateway.uuid,
@@ -160,7 +126,7 @@ class HubAnswers(ResponderBackend):
             )
             return None
         if not is_device_uuid(uuid):
-            self.hub.log.warning(
+            self.coordinator.log.warning(
                 ("sub", gateway.uuid, uuid),
                 "Gateway %s spoke of a sub-device %r, which is not a device uuid; ignored",
                 gateway.uuid,
@@ -168,31 +134,31 @@ class HubAnswers(ResponderBackend):
             )
             return None
         _LOGGER.info("Gateway %s has a sub-device new to Home Assistant: %s", gateway.uuid, uuid)
-        return self.hub.add_subdevice(self._device(gateway), uuid, pid or "")
+        return self.coordinator.add_subdevice(self._device(gateway), uuid, pid or "")
 
     # --- answers ------------------------------------------------------------------------
 
     def time_zone(self, device: DeviceRef) -> tzinfo:
         """The device's own zone once loaded (`async_load_time_zones`), else Home Assistant's."""
-        override = self.hub.device_options(device.uuid).get(CONF_TIME_ZONE)
+        override = self.coordinator.device_options(device.uuid).get(CONF_TIME_ZONE)
         zone = self.time_zones.get(override) if override else None
         return zone or dt_util.get_default_time_zone()
 
     async def async_load_time_zones(self) -> None:
         """Load the zones devices are set to: reading zone files is not for the event loop."""
-        options = self.hub.entry.options.get(CONF_DEVICES, {})
+        options = self.coordinator.entry.options.get(CONF_DEVICES, {})
         for name in {o.get(CONF_TIME_ZONE) for o in options.values()} - {None, ""}:
             if name not in self.time_zones and (zone := await dt_util.async_get_time_zone(name)):
                 self.time_zones[name] = zone
 
     def model(self, pid: str) -> ObjectModel | None:
-        return self.hub.models.get(pid)
+        return self.coordinator.models.get(pid)
 
     def remote_config(self, device: DeviceRef) -> JsonObject:
-        return dict(self.hub.device_options(device.uuid).get(CONF_REMOTE_CONFIG) or {})
+        return dict(self.coordinator.device_options(device.uuid).get(CONF_REMOTE_CONFIG) or {})
 
     def log_switch(self, device: DeviceRef) -> JsonObject:
-        options = self.hub.device_options(device.uuid)
+        options = self.coordinator.device_options(device.uuid)
         if not options.get(CONF_LOG_ENABLE):
             return {"enable": 0}
         return {
@@ -202,8 +168,12 @@ class HubAnswers(ResponderBackend):
         }
 
     def sub_list(self, device: DeviceRef) -> list[JsonObject]:
-        subs = [self._sub_entry(s) for s in self.hub.devices.values() if s.gateway == device.uuid]
-        if not subs and REPORTED not in self.local_configs.get(device.uuid, {}):
+        subs = [
+            self._sub_entry(s)
+            for s in self.coordinator.devices.values()
+            if s.gateway == device.uuid
+        ]
+        if not subs and REPORTED not in self.configs.by_gateway.get(device.uuid, {}):
             # An empty list would tell the gateway it has no sub-devices: say instead that
             # the hub does not know them (yet).
             raise ServiceNotActivated(
@@ -213,9 +183,9 @@ class HubAnswers(ResponderBackend):
 
     def device_info(self, device: RlinkDevice) -> JsonObject:
         """Name and room as Home Assistant's registries have them (assetId = area id)."""
-        entry = self.hub.registry_entry(device.uuid)
+        entry = self.coordinator.registry_entry(device.uuid)
         area_id = entry.area_id if entry is not None else None
-        area = ar.async_get(self.hub.hass).async_get_area(area_id) if area_id else None
+        area = ar.async_get(self.coordinator.hass).async_get_area(area_id) if area_id else None
         name = (entry.name_by_user or entry.name) if entry is not None else None
         return {
             "name": name or device.name,
@@ -227,7 +197,7 @@ class HubAnswers(ResponderBackend):
         return {"pid": sub.pid, "uuid": sub.uuid, **self.device_info(sub)}
 
     def weather(self, device: DeviceRef) -> JsonObject:
-        hass = self.hub.hass
+        hass = self.coordinator.hass
         today = dt_util.now().date()
         sunrise = get_astral_event_date(hass, "sunrise", today)
         sunset = get_astral_event_date(hass, "sunset", today)
@@ -251,8 +221,8 @@ class HubAnswers(ResponderBackend):
         options, else the first of Home Assistant's weather entities that has one, so the
         answer is complete without a choice. None when there is no temperature to give:
         the key is then left out rather than made up."""
-        hass = self.hub.hass
-        chosen = self.hub.device_options(device.uuid).get(CONF_WEATHER_ENTITY)
+        hass = self.coordinator.hass
+        chosen = self.coordinator.device_options(device.uuid).get(CONF_WEATHER_ENTITY)
         states = (
             [hass.states.get(chosen)]
             if chosen
@@ -273,7 +243,7 @@ class HubAnswers(ResponderBackend):
         Assistant's local URL (where devices also fetch firmware): a bare host, as in the
         protocol's example. None when neither is known.
         """
-        bind = str(self.hub.entry.data.get(CONF_BIND_HOST) or "")
+        bind = str(self.coordinator.entry.data.get(CONF_BIND_HOST) or "")
         try:
             specific = bool(bind) and not ip_address(bind).is_unspecified
         except ValueError:
@@ -281,18 +251,18 @@ class HubAnswers(ResponderBackend):
         if specific:
             return bind
         try:
-            url = get_url(self.hub.hass, allow_external=False, allow_cloud=False)
+            url = get_url(self.coordinator.hass, allow_external=False, allow_cloud=False)
         except NoURLAvailableError:
             return None
         return URL(url).host
 
     def log_upload_url(self, device: DeviceRef) -> str | None:
-        return self.hub.hass.data[DATA_DEVICE_LOGS].upload_url(device.uuid)
+        return self.coordinator.hass.data[DATA_DEVICE_LOGS].upload_url(device.uuid)
 
     def webrtc_config(self, device: DeviceRef) -> JsonObject:
         urls = [
             url
-            for server in ice_servers(self.hub.hass)
+            for server in ice_servers(self.coordinator.hass)
             for url in ([server.urls] if isinstance(server.urls, str) else server.urls)
         ]
         stun = [u for u in urls if u.startswith("stun")]
@@ -302,22 +272,18 @@ class HubAnswers(ResponderBackend):
         answer: JsonObject = {"stunUrl": stun[0] if stun else "", "turnUrls": turn}
         if stun:
             answer["stunDomain"] = stun[0].split(":")[1]
-        if (auth := turn_auth(self.hub.hass, TURN_LIFETIME)) is not None:
+        if (auth := turn_auth(self.coordinator.hass, TURN_LIFETIME)) is not None:
             answer["auth"] = auth
         return answer
 
     def sweeper(self, device: DeviceRef) -> SweeperStore:
-        return self.sweepers.setdefault(device.uuid, SweeperStore())
+        return self.coordinator.sweeper(device.uuid)
 
     def map_link(self, device: DeviceRef, entry: JsonObject) -> str | None:
-        path = str(entry.get("mapPath") or "")
-        if path.startswith(("http://", "https://")):
-            return path
-        base = self.hub.device_options(device.uuid).get(CONF_STORE_PUBLIC_URL)
-        return f"{str(base).rstrip('/')}/{path.lstrip('/')}" if base and path else None
+        return map_link(self.coordinator.device_options(device.uuid), entry)
 
     def sweeper_sts_token(self, device: DeviceRef, upload_type: str) -> JsonObject:
-        options = self.hub.device_options(device.uuid)
+        options = self.coordinator.device_options(device.uuid)
         if not all(options.get(k) for k in _STORE_REQUIRED):
             return super().sweeper_sts_token(device, upload_type)
         return {
@@ -338,11 +304,11 @@ class HubAnswers(ResponderBackend):
         target = self._device(device)
         if data.get("cleanData"):
             self._forget(target)
-        self.hub.update_versions(target, data)
+        self.coordinator.update_versions(target, data)
 
     def info(self, device: DeviceRef, data: JsonObject) -> None:
         target = self._device(device)
-        self.hub.update_versions(target, data)
+        self.coordinator.update_versions(target, data)
         raw = data.get("config")
         details: Any = raw
         if isinstance(raw, str):
@@ -356,15 +322,15 @@ class HubAnswers(ResponderBackend):
             if network:
                 target.network.update(network)
                 target.notify(network)
-                self.hub.save_values()
+                self.coordinator.save_values()
 
     def _forget(self, device: RlinkDevice) -> None:
         device.values.clear()
         device.passwords.clear()
-        self.sweepers.pop(device.uuid, None)
-        self.local_configs.pop(device.uuid, None)
+        self.coordinator.sweepers.pop(device.uuid, None)
+        self.configs.by_gateway.pop(device.uuid, None)
         device.notify()
-        self.hub.save_soon()
+        self.coordinator.save_soon()
 
     def reset(self, device: DeviceRef, clean_data: bool) -> None:
         target = self._device(device)
@@ -377,7 +343,7 @@ class HubAnswers(ResponderBackend):
             self._forget(target)
 
     def properties(self, device: DeviceRef, values: JsonObject) -> None:
-        self.hub.apply_reported(self._device(device), values)
+        self.coordinator.apply_reported(self._device(device), values)
 
     def properties_info(self, device: DeviceRef, info: JsonObject) -> None:
         target = self._device(device)
@@ -397,27 +363,27 @@ class HubAnswers(ResponderBackend):
             return
         target.ota = dict(data)
         if data.get("type") == "report":
-            self.hub.update_versions(target, data)
+            self.coordinator.update_versions(target, data)
         target.notify({"ota"})
 
     def model_event(self, device: DeviceRef, identifier: str, output: JsonObject) -> None:
         target = self._device(device)
-        self.hub.fire(EVENT_DEVICE_EVENT, target, identifier=identifier, output=output)
+        self.coordinator.fire(EVENT_DEVICE_EVENT, target, identifier=identifier, output=output)
         async_dispatcher_send(
-            self.hub.hass, SIGNAL_MODEL_EVENT.format(target.uuid), identifier, output
+            self.coordinator.hass, SIGNAL_MODEL_EVENT.format(target.uuid), identifier, output
         )
 
     def find_alert(self, device: DeviceRef, data: JsonObject) -> None:
-        self.hub.fire(EVENT_FIND_ALERT, self._subject(device, data) or self._device(device))
+        self.coordinator.fire(EVENT_FIND_ALERT, self._subject(device, data) or self._device(device))
 
     def passwords(self, device: DeviceRef, data: JsonObject) -> None:
         target = self._subject(device, data)
         if target is None:
             return
-        self.hub.set_passwords(target, data["pwdList"])
+        self.coordinator.set_passwords(target, data["pwdList"])
 
     def webrtc_signal(self, device: DeviceRef, data: JsonObject) -> None:
-        async_dispatcher_send(self.hub.hass, SIGNAL_WEBRTC.format(device.uuid), data)
+        async_dispatcher_send(self.coordinator.hass, SIGNAL_WEBRTC.format(device.uuid), data)
 
     def sub_bound(self, device: DeviceRef, subs: list[SubDeviceRef]) -> list[SubDeviceRef]:
         """Bind what has a device uuid; the reply lists only those."""
@@ -425,22 +391,22 @@ class HubAnswers(ResponderBackend):
         bound = []
         for sub in subs:
             if not is_device_uuid(sub.uuid):
-                self.hub.log.warning(
+                self.coordinator.log.warning(
                     ("sub", gateway.uuid, sub.uuid),
                     "Gateway %s bound a sub-device %r, which is not a device uuid; ignored",
                     gateway.uuid,
                     sub.uuid[:40],
                 )
                 continue
-            added = self.hub.add_subdevice(gateway, sub.uuid, sub.pid or "")
-            self.hub.update_versions(added, sub.raw)
+            added = self.coordinator.add_subdevice(gateway, sub.uuid, sub.pid or "")
+            self.coordinator.update_versions(added, sub.raw)
             bound.append(sub)
         return bound
 
     def sub_deleted(self, device: DeviceRef, subs: list[SubDeviceRef]) -> list[SubDeviceRef]:
         removed = [s for s in subs if self._sub(device, s.uuid) is not None]
         for sub in removed:
-            self.hub.remove_subdevice(sub.uuid)
+            self.coordinator.remove_subdevice(sub.uuid)
         return removed
 
     def sub_presence(self, device: DeviceRef, subs: list[SubDeviceRef], online: bool) -> None:
@@ -448,38 +414,27 @@ class HubAnswers(ResponderBackend):
             found = self._learn_sub(device, ref.uuid, ref.pid) if online else None
             if (sub := found or self._sub(device, ref.uuid)) is not None:
                 sub.seen()
-                self.hub.set_online(sub, online)
+                self.coordinator.set_online(sub, online)
 
     def sub_properties(self, device: DeviceRef, sub: SubDeviceRef, values: JsonObject) -> None:
         target = self._learn_sub(device, sub.uuid, sub.pid)
         if target is not None:
             target.seen()
             if not target.online:
-                self.hub.set_online(target, True)
-            self.hub.apply_reported(target, values)
+                self.coordinator.set_online(target, True)
+            self.coordinator.apply_reported(target, values)
 
     def found(self, device: DeviceRef, subs: list[SubDeviceRef]) -> None:
         gateway = self._device(device)
-        self.hub.fire(
+        self.coordinator.fire(
             f"{DOMAIN}_found_devices",
             gateway,
             devices=[{"uuid": s.uuid, "pid": s.pid} for s in subs],
         )
 
-    def local_store(self, gateway: RlinkDevice) -> dict[str, Any]:
-        """The gateway's groups, scenes and executions as the hub keeps them (with names)."""
-        stored = self.local_configs.setdefault(gateway.uuid, gateway_data.empty_store())
-        for key, value in gateway_data.empty_store().items():
-            stored.setdefault(key, value)
-        return stored
-
-    def local_config_payload(self, gateway: RlinkDevice) -> JsonObject | None:
-        """`update_local_config` with what the hub knows in full, or None."""
-        return gateway_data.config_payload(self.local_store(gateway))
-
     def local_config_requested(self, device: DeviceRef) -> None:
         gateway = self._device(device)
-        payload = self.local_config_payload(gateway)
+        payload = self.configs.payload(gateway.uuid)
         if payload is None:
             _LOGGER.info(
                 "%s asked for its local configuration; the hub knows none in full, so the "
@@ -494,20 +449,24 @@ class HubAnswers(ResponderBackend):
         listed = [u for u in data.get("subUuids") or [] if isinstance(u, str)]
         for uuid in listed:
             self._learn_sub(device, uuid, None)
-        for sub in self.hub.devices.values():
+        for sub in self.coordinator.devices.values():
             if "subUuids" in data and sub.gateway == gateway.uuid and sub.uuid not in listed:
-                self.hub.log.warning(
+                self.coordinator.log.warning(
                     ("unlisted", sub.uuid),
                     "%s no longer lists its sub-device %s; remove it from Home Assistant "
                     "if it is gone",
                     gateway.name,
                     sub.name,
                 )
-        store = self.local_store(gateway)
+        store = self.configs.store(gateway.uuid)
         gateway_data.merge_reported(store, data)
-        self.hub.save_soon()
-        self.hub.announce(gateway)  # scenes follow the executions that still exist
-        subs = [self._sub_entry(s) for s in self.hub.devices.values() if s.gateway == gateway.uuid]
+        self.coordinator.save_soon()
+        self.coordinator.announce(gateway)  # scenes follow the executions that still exist
+        subs = [
+            self._sub_entry(s)
+            for s in self.coordinator.devices.values()
+            if s.gateway == gateway.uuid
+        ]
         own = store[REPORTED].get("subUuids", [s["uuid"] for s in subs])
         self._issue_later(
             gateway, Cmd.GATEWAY_DATA_INIT, gateway_data.init_payload(store, subs, own)
@@ -519,8 +478,8 @@ class HubAnswers(ResponderBackend):
 
         async def send() -> None:
             try:
-                await self.hub.async_command(gateway, code, data, ack=False)
+                await self.coordinator.async_command(gateway, code, data, ack=False)
             except Exception as err:
                 _LOGGER.warning("Could not send %s to %s: %s", code, gateway.name, err)
 
-        self.hub.spawn(send(), f"rlink {code} {gateway.uuid}")
+        self.coordinator.spawn(send(), f"rlink {code} {gateway.uuid}")

@@ -10,15 +10,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from homeassistant.components import persistent_notification
 from homeassistant.config_entries import SOURCE_INTEGRATION_DISCOVERY
 from homeassistant.helpers import discovery_flow
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
-from .answers import SIGNAL_MODEL_EVENT, SIGNAL_WEBRTC
-from .const import (
+from ..const import (
     CONF_PID,
     CONF_UUID,
     DOMAIN,
@@ -27,16 +26,40 @@ from .const import (
     EVENT_DEVICE_EVENT,
     EVENT_FIND_ALERT,
     EVENT_FOUND_DEVICES,
+    SIGNAL_MODEL_EVENT,
+    SIGNAL_WEBRTC,
 )
-from .device import RlinkDevice
-from .discovery import CONF_HUB_ENTRY
-from .protocol.codes import AppNotification as Note
-from .protocol.errors import ProtocolError
-from .protocol.messages import JsonObject, Message
-from .protocol.topics import Topic
+from ..device import RlinkDevice
+from ..discovery import CONF_HUB_ENTRY
+from ..protocol.codes import AppNotification as Note
+from ..protocol.errors import ProtocolError
+from ..protocol.messages import JsonObject, Message
+from ..protocol.topics import Topic
 
 if TYPE_CHECKING:
-    from .cloud import RlinkCloud
+    from ..coordinator import RlinkCoordinator
+
+
+class Account(Protocol):
+    """What the router asks of the cloud account it serves (`account.CloudAccount`)."""
+
+    coordinator: RlinkCoordinator
+
+    def heard(self) -> None: ...
+
+    def device_for(
+        self,
+        device_id: str,
+        *,
+        gateway: str | None = None,
+        pid: str | None = None,
+        uuid: str | None = None,
+    ) -> RlinkDevice: ...
+
+    def remove_device(self, device_id: str) -> None: ...
+
+    def resolve(self, code: Note, key: str, data: JsonObject) -> bool: ...
+
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -68,9 +91,10 @@ def _entries(data: JsonObject, key: str) -> list[JsonObject]:
 class NotificationRouter:
     """Turns the notifications of one account into device state, events and replies."""
 
-    def __init__(self, cloud: RlinkCloud) -> None:
+    def __init__(self, cloud: Account) -> None:
         self.cloud = cloud
-        self.hass = cloud.hass
+        self.coordinator = cloud.coordinator
+        self.hass = cloud.coordinator.hass
         self.handled: dict[str, int] = {}
         self._handlers: dict[Note, Callable[[JsonObject], None]] = {
             Note.PROPERTY_CHANGE: self._property_change,
@@ -104,7 +128,7 @@ class NotificationRouter:
         try:
             self._handlers[code](message.data)
         except ProtocolError as err:
-            self.cloud.log.warning(
+            self.coordinator.log.warning(
                 ("notify", str(code)), "Ignored a malformed %s notification: %s", code, err
             )
             return
@@ -118,10 +142,10 @@ class NotificationRouter:
     def _heard_from(self, device: RlinkDevice) -> None:
         device.seen()
         if not device.online:
-            self.cloud.set_online(device, True)
+            self.coordinator.set_online(device, True)
 
     def _fire(self, event: str, **data: Any) -> None:
-        self.hass.bus.async_fire(event, {"entry_id": self.cloud.entry.entry_id, **data})
+        self.hass.bus.async_fire(event, {"entry_id": self.coordinator.entry.entry_id, **data})
 
     # --- device state ---------------------------------------------------------------------
 
@@ -134,7 +158,7 @@ class NotificationRouter:
             device = self._device(entry, gateway=gateway or None)
             device.record("in", str(Note.PROPERTY_CHANGE), properties)
             self._heard_from(device)
-            self.cloud.apply_reported(device, properties)
+            self.coordinator.apply_reported(device, properties)
         for group in _entries(data, "groups"):
             self._fire(
                 EVENT_CLOUD_NOTICE,
@@ -151,9 +175,9 @@ class NotificationRouter:
             device.info["tcpOnlineStatus"] = int(bool(data["tcpOnlineStatus"]))
             device.notify({"tcpOnlineStatus"})
         device.seen()
-        self.cloud.set_online(device, online)
+        self.coordinator.set_online(device, online)
         if online:
-            self.cloud.deliver_held(device)
+            self.coordinator.deliver_held(device)
 
     def _ota_progress(self, data: JsonObject) -> None:
         device = self._device(data)
@@ -162,7 +186,7 @@ class NotificationRouter:
             raise ProtocolError(f"unknown stage {data.get('type')!r}", field="data.type")
         device.ota = {**data, "type": stage}
         if stage == "report":
-            self.cloud.update_versions(device, data)
+            self.coordinator.update_versions(device, data)
         device.notify({"ota"})
 
     def _bind_result(self, data: JsonObject) -> None:
@@ -180,7 +204,7 @@ class NotificationRouter:
             uuid = entry.get("uuid") if isinstance(entry.get("uuid"), str) else None
             gateway = entry.get("gatewayId") or None
             self.cloud.device_for(device_id, pid=pid, uuid=uuid, gateway=gateway)
-        self.cloud.save_soon()
+        self.coordinator.save_soon()
 
     def _device_info(self, data: JsonObject) -> None:
         device = self._device(data)
@@ -192,7 +216,7 @@ class NotificationRouter:
         network = {k: kept[k] for k in NETWORK_KEYS if k in kept}
         device.network.update(network)
         device.notify(set(kept) | set(network))
-        self.cloud.save_values()
+        self.coordinator.save_values()
         self.cloud.resolve(Note.DEVICE_PROPERTY_UPDATE, device.uuid, data)
 
     def _webrtc(self, data: JsonObject) -> None:
@@ -203,12 +227,12 @@ class NotificationRouter:
         device = self._device(data)
         self._heard_from(device)
         self.cloud.resolve(Note.WAKE_UP_SUCCESS, device.uuid, data)
-        self.cloud.deliver_held(device)
+        self.coordinator.deliver_held(device)
 
     def _passwords(self, data: JsonObject) -> None:
         device = self._device(data)
         if isinstance(data.get("pwdList"), list):
-            self.cloud.set_passwords(device, _entries(data, "pwdList"))
+            self.coordinator.set_passwords(device, _entries(data, "pwdList"))
         else:
             entry = data.get("pwdData")
             if not isinstance(entry, dict) or not isinstance(entry.get("index"), int):
@@ -216,7 +240,7 @@ class NotificationRouter:
             kept = [p for p in device.passwords if p.get("index") != entry["index"]]
             if data.get("operatorType") != 2:
                 kept.append(entry)
-            self.cloud.set_passwords(device, sorted(kept, key=lambda p: p.get("index", 0)))
+            self.coordinator.set_passwords(device, sorted(kept, key=lambda p: p.get("index", 0)))
         self.cloud.resolve(Note.PWD_SET_RESULT, device.uuid, data)
 
     # --- replies --------------------------------------------------------------------------
@@ -230,8 +254,8 @@ class NotificationRouter:
         device = self._device(data)
         if data.get("result") == "success" and isinstance(data.get("newUuid"), str):
             device.hardware_uuid = data["newUuid"]
-            self.cloud.register(device)
-            self.cloud.save_soon()
+            self.coordinator.register(device)
+            self.coordinator.save_soon()
         self._reply(data)
 
     def _saved(self, data: JsonObject) -> None:
@@ -240,7 +264,7 @@ class NotificationRouter:
     # --- events ---------------------------------------------------------------------------
 
     def _alert(self, data: JsonObject) -> None:
-        self.cloud.fire(EVENT_FIND_ALERT, self._device(data))
+        self.coordinator.fire(EVENT_FIND_ALERT, self._device(data))
 
     def _found(self, data: JsonObject) -> None:
         found = _entries(data, "devices")
@@ -255,7 +279,7 @@ class NotificationRouter:
                     CONF_UUID: uuid,
                     CONF_PID: entry.get("pid") or "",
                     CONF_GATEWAY_ID: gateway if isinstance(gateway, str) else "",
-                    CONF_HUB_ENTRY: self.cloud.entry.entry_id,
+                    CONF_HUB_ENTRY: self.coordinator.entry.entry_id,
                 },
             )
 
@@ -274,11 +298,11 @@ class NotificationRouter:
         )
         self._fire(EVENT_CLOUD_NOTICE, code=str(Note.SYS_NOTICE), data=data)
         device_id = info.get("deviceId")
-        if info.get("msgType") == "device_alarm" and device_id in self.cloud.devices:
-            device = self.cloud.devices[device_id]
+        if info.get("msgType") == "device_alarm" and device_id in self.coordinator.devices:
+            device = self.coordinator.devices[device_id]
             output = {"title": title, "body": body}
             identifier = str(info.get("msgCode") or "alarm")
-            self.cloud.fire(EVENT_DEVICE_EVENT, device, identifier=identifier, output=output)
+            self.coordinator.fire(EVENT_DEVICE_EVENT, device, identifier=identifier, output=output)
             async_dispatcher_send(
                 self.hass, SIGNAL_MODEL_EVENT.format(device.uuid), identifier, output
             )

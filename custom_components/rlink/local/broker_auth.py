@@ -29,10 +29,10 @@ from homeassistant.helpers.http import HomeAssistantView
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.util.hass_dict import HassKey
 
-from .const import DOMAIN
-from .protocol.broker_contracts import CONTRACTS, MALFORMED, answer
-from .protocol.broker_gate import BrokerGate, Decision, Verdict
-from .protocol.server.limits import LogThrottle
+from ..const import DOMAIN
+from ..protocol.broker_contracts import CONTRACTS, MALFORMED, answer
+from ..protocol.broker_gate import BrokerGate, Decision, Verdict
+from ..protocol.server.limits import LogThrottle
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.const import CONF_HOST, CONF_PORT
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import callback
 from homeassistant.exceptions import (
     HomeAssistantError,
     ServiceValidationError,
@@ -25,9 +25,7 @@ from homeassistant.exceptions import (
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .cloud_commands import COMMANDS, REPLY_TIMEOUT, reply_data
-from .cloud_notify import NotificationRouter
-from .const import (
+from ..const import (
     COMMAND_TIMEOUT,
     CONF_ACCESS_TOKEN,
     CONF_APP_SECRET,
@@ -45,26 +43,29 @@ from .const import (
     DOMAIN,
     SUBENTRY_DEVICE,
 )
-from .device import RlinkDevice
-from .models import ModelStore
-from .protocol import messages, rest
-from .protocol.auth import SignMethod, app_credentials
-from .protocol.codes import AppNotification as Note
-from .protocol.codes import DeviceCommand as Cmd
-from .protocol.errors import RlinkError
-from .protocol.messages import JsonObject, Message
-from .protocol.session import (
+from ..coordinator import RlinkCoordinator, automatic_name
+from ..device import RlinkDevice
+from ..protocol import messages, rest
+from ..protocol.auth import SignMethod, app_credentials
+from ..protocol.codes import AppNotification as Note
+from ..protocol.codes import DeviceCommand as Cmd
+from ..protocol.errors import RlinkError
+from ..protocol.messages import JsonObject, Message
+from ..protocol.session import (
     AuthRefused,
     ConnectError,
     MqttSession,
     SessionState,
     TlsOptions,
 )
-from .protocol.topics import TopicKind, app_topic
-from .runtime import WAKE_TIMEOUT, DeviceRuntime, automatic_name, command_error
+from ..protocol.topics import TopicKind, app_topic
+from ..transport import WAKE_TIMEOUT, Transport, command_error, session_diagnostics
+from ..values import prepare_values
+from .commands import COMMANDS, REPLY_TIMEOUT, reply_data
+from .notify import NotificationRouter
 
 if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry
+    pass
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -76,14 +77,15 @@ RESYNC_PARALLEL: Final = 4
 type Waiter = asyncio.Future[JsonObject]
 
 
-class RlinkCloud(DeviceRuntime):
-    """Everything one cloud account config entry runs."""
+class CloudAccount(Transport):
+    """The cloud account: Home Assistant plays an rlink app."""
 
-    keys_are_uuids = False
+    mode = "cloud"
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, models: ModelStore) -> None:
-        super().__init__(hass, entry, models, _LOGGER)
-        data = entry.data
+    def __init__(self, coordinator: RlinkCoordinator) -> None:
+        super().__init__(coordinator)
+        self.coordinator: RlinkCoordinator = coordinator
+        hass, data = coordinator.hass, coordinator.entry.data
         self.user_id: str = data[CONF_USER_ID]
         self.homes: list[str] = list(data.get(CONF_HOMES) or [])
         self.session: MqttSession | None = None
@@ -125,25 +127,22 @@ class RlinkCloud(DeviceRuntime):
 
     # --- lifecycle ----------------------------------------------------------------------
 
-    async def async_start(self) -> None:
-        cache = await self._load_cache()
+    async def async_start(self, cache: Mapping[str, Any]) -> None:
         self._restore(cache.get("devices", {}))
-        self.async_sync_subentries()
+        self.sync_subentries()
         session = self._make_session()
         self.session = session
-        handle = self.held(self.router.handle)
+        handle = self.coordinator.held(self.router.handle)
         for home in self.homes:
             session.subscribe(app_topic(TopicKind.NOTIFY, home), handle)
         session.subscribe(app_topic(TopicKind.USER_NOTIFY, self.user_id), handle)
-        await self._connect(session, "cloud_auth_failed")
-        self.spawn(self._watch_push(), "rlink cloud watchdog")
-        self.spawn(self._expire_held_writes(), "rlink held writes")
+        await self.coordinator.connect(session, "cloud_auth_failed")
+        self.coordinator.spawn(self._watch_push(), "rlink cloud watchdog")
 
     async def async_stop(self) -> None:
         if self.session is not None:
             await self.session.close()
             self.session = None
-        await super().async_stop()
 
     def _on_connect_error(self, err: ConnectError) -> None:
         if isinstance(err, AuthRefused):
@@ -160,10 +159,10 @@ class RlinkCloud(DeviceRuntime):
 
     @callback
     def _on_session_state(self, state: SessionState, reason: str | None) -> None:
-        self._log_link(state, reason)
+        self.coordinator.log_link(state, reason)
         if state is SessionState.CONNECTED:
             self.last_notification = time.monotonic()
-            self.spawn(self._resync_all(), "rlink cloud resync")
+            self.coordinator.spawn(self._resync_all(), "rlink cloud resync")
         for device in self.devices.values():
             device.notify()
 
@@ -197,13 +196,13 @@ class RlinkCloud(DeviceRuntime):
         if gateway is not None and device.subentry_id is None:
             # Listed under the gateway's own entry in the UI, as on a local hub.
             device.subentry_id = gateway.subentry_id
-        self._attach_model(device)
-        self.register(device)
-        self.announce(device)
+        self.coordinator.attach_model(device)
+        self.coordinator.register(device)
+        self.coordinator.announce(device)
         return device
 
     @callback
-    def async_sync_subentries(self, cached: Mapping[str, Any] | None = None) -> None:
+    def sync_subentries(self, cached: Mapping[str, Any] | None = None) -> None:
         """Devices the user added by hand: name, product id and uuid come from the subentry."""
         for subentry in self.entry.subentries.values():
             if subentry.subentry_type != SUBENTRY_DEVICE:
@@ -239,8 +238,8 @@ class RlinkCloud(DeviceRuntime):
             )
             device.hardware_uuid = uuid
             self._add(device)
-            self.save_soon()
-            self.spawn(self._resync(device), f"rlink cloud resync {device_id}")
+            self.coordinator.save_soon()
+            self.coordinator.spawn(self._resync(device), f"rlink cloud resync {device_id}")
             return device
         changed = False
         if pid and pid != device.pid:
@@ -251,19 +250,19 @@ class RlinkCloud(DeviceRuntime):
             device.gateway, changed = gateway, True
         if changed:
             self._add(device)
-            self.save_soon()
+            self.coordinator.save_soon()
         return device
 
     def forget_device(self, device_id: str) -> None:
         """Drop a device (the registry entry is the caller's business)."""
         if self.devices.pop(device_id, None) is not None:
-            self.save_soon()
+            self.coordinator.save_soon()
 
     @callback
     def remove_device(self, device_id: str) -> None:
         """The cloud unbound a device: forget it and take it out of the registry."""
         self.forget_device(device_id)
-        if (entry := self.registry_entry(device_id)) is not None:
+        if (entry := self.coordinator.registry_entry(device_id)) is not None:
             dr.async_get(self.hass).async_remove_device(entry.id)
 
     async def _resync(self, device: RlinkDevice) -> None:
@@ -273,13 +272,39 @@ class RlinkCloud(DeviceRuntime):
         except HomeAssistantError as err:
             _LOGGER.debug("Could not ask %s for its values: %s", device.name, err)
 
-    def _carrier_up(self, device: RlinkDevice) -> bool:
+    def carrier_up(self, device: RlinkDevice) -> bool:
         return self.session is not None and self.session.connected
 
     def target(self, device: RlinkDevice) -> RlinkDevice:
         """The app API addresses every device by its own deviceId, sub-devices included:
         a command for a sub-device must not name its gateway (a reboot would restart it)."""
         return device
+
+    def supports(self, code: Cmd) -> bool:
+        return code in COMMANDS
+
+    async def async_remove_device(self, device: RlinkDevice) -> bool:
+        """Forgotten until the cloud speaks of it again."""
+        self.forget_device(device.uuid)
+        return True
+
+    async def async_subdevice_replaced(self, sub: RlinkDevice, new_uuid: str) -> None:
+        """The cloud keeps its device id: only the hardware behind it changed."""
+        sub.hardware_uuid = new_uuid
+        self.coordinator.register(sub)
+        self.coordinator.save_soon()
+
+    def diagnostics(self) -> dict[str, Any]:
+        return {
+            "session": session_diagnostics(self.session),
+            "rest": {
+                "base_url": self.rest.base_url,
+                "calls": self.rest.calls,
+                "failures": self.rest.failures,
+            },
+            "notifications": {str(k): v for k, v in self.router.handled.items()},
+            "watchdog_reconnects": self.watchdog_reconnects,
+        }
 
     # --- replies that come as notifications ---------------------------------------------
 
@@ -393,16 +418,14 @@ class RlinkCloud(DeviceRuntime):
     async def async_write(self, device: RlinkDevice, prepared: Mapping[str, Any]) -> None:
         await self.call(rest.props_issue(device.uuid, prepared), device)
 
-    async def async_set_properties_many(
-        self, devices: list[RlinkDevice], values: Mapping[str, Any]
-    ) -> None:
+    async def async_write_many(self, devices: list[RlinkDevice], values: Mapping[str, Any]) -> None:
         """The same values for several devices: one `batchPropsIssue`."""
         if len(devices) < 2:
-            await super().async_set_properties_many(devices, values)
+            await super().async_write_many(devices, values)
             return
-        prepared = [self.prepare_values(d, values) for d in devices]
+        prepared = [prepare_values(d, values) for d in devices]
         if any(p != prepared[0] for p in prepared):  # encodings differ: one call each
-            await super().async_set_properties_many(devices, values)
+            await super().async_write_many(devices, values)
             return
         await self.call(rest.batch_props_issue([d.uuid for d in devices], prepared[0]))
 

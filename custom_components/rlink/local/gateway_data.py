@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Final
 
-from .protocol.messages import JsonObject
+from ..protocol.messages import JsonObject
 
 GROUPS: Final = "groups"
 SCENES: Final = "scenes"
@@ -148,3 +148,35 @@ def config_payload(store: dict[str, Any]) -> JsonObject | None:
 
 def _short_id(entry: JsonObject) -> int:
     return int(entry.get("shortId") or 0)
+
+
+class GatewayConfigs:
+    """Every gateway's groups, scenes and executions as the hub keeps them (with names)."""
+
+    def __init__(self) -> None:
+        self.by_gateway: dict[str, dict[str, Any]] = {}
+
+    def load(self, saved: dict[str, Any] | None) -> None:
+        self.by_gateway = dict(saved or {})
+
+    def knows(self, gateway_uuid: str) -> bool:
+        return gateway_uuid in self.by_gateway
+
+    def store(self, gateway_uuid: str) -> dict[str, Any]:
+        """The gateway's copy, created empty; older copies get the lists they lack."""
+        stored = self.by_gateway.setdefault(gateway_uuid, empty_store())
+        for key, value in empty_store().items():
+            stored.setdefault(key, value)
+        return stored
+
+    def payload(self, gateway_uuid: str) -> JsonObject | None:
+        """`update_local_config` with what the hub knows in full, or None."""
+        return config_payload(self.store(gateway_uuid))
+
+    def rename_device(self, old_uuid: str, new_uuid: str) -> None:
+        """A replaced sub-device keeps its place in every group."""
+        for entries in self.by_gateway.values():
+            for group in entries.get(GROUPS, []):
+                group["deviceUuids"] = [
+                    new_uuid if u == old_uuid else u for u in group.get("deviceUuids", [])
+                ]

@@ -1,20 +1,19 @@
-"""What both runtimes share: the devices, their entities, models, and stored state.
+"""The coordinator of one config entry: its devices, their models, state and held writes.
 
-The local hub (`hub.RlinkHub`) and the cloud account (`cloud.RlinkCloud`) differ in how
-they hear from devices and reach them; everything the entity platforms and services use
-is defined here, so one set of platform modules serves both. A runtime subclass supplies
-the transport: `async_command`, `async_write`, `async_refresh`, `async_ping`,
-`async_wake`, and whether its connection is up (`_carrier_up`).
+Both modes share it. What differs, how devices are heard and reached, is the entry's
+transport (`transport.Transport`): the local hub (`local.hub.LocalHub`) or the cloud
+account (`cloud.account.CloudAccount`). Entities and services talk to the coordinator
+only, so one set of platform modules serves both.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
-from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import HomeAssistant, callback
@@ -22,13 +21,12 @@ from homeassistant.exceptions import (
     ConfigEntryAuthFailed,
     ConfigEntryNotReady,
     HomeAssistantError,
-    ServiceValidationError,
 )
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
 
-from .answers import HubAnswers
 from .const import (
     COMMAND_TIMEOUT,
     CONF_DEVICES,
@@ -39,53 +37,44 @@ from .const import (
 )
 from .desired import CHECK_INTERVAL, DesiredState
 from .device import RlinkDevice
-from .entity import EntityFactory
 from .kinds import resolve_profile
 from .models import ModelStore
 from .protocol.codes import DeviceCommand as Cmd
-from .protocol.errors import ValueRejected
 from .protocol.messages import JsonObject, Message
-from .protocol.model import (
-    ObjectModel,
-    Property,
-    bool_encoding_of,
-    encode_value,
-    validate,
-    validate_write,
-)
+from .protocol.model import ObjectModel
+from .protocol.responder import SweeperStore
 from .protocol.routing import MessageHandler
-from .protocol.server.limits import LogThrottle
 from .protocol.session import AuthRefused, ConnectError, MqttSession, SessionState
 from .protocol.topics import Topic
+from .ratelimit import RateLimitedLog
+from .transport import WAKE_TIMEOUT, Transport, command_error
+from .values import (
+    REJECTED,
+    checked_value,
+    excerpt,
+    learn_bool_encoding,
+    normalise_values,
+    prepare_values,
+)
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
 
+_LOGGER = logging.getLogger(__name__)
+
 CACHE_VERSION: Final = 1
 OTA_BUSY: Final = frozenset({"requested", "downloading", "burning"})
+HELD_MESSAGES: Final = 20_000
+"""Messages kept while the entities are being set up (a fleet reconnecting at once)."""
+
+type DevicesListener = Callable[[RlinkDevice], None]
+type UnloadListener = Callable[[str], Awaitable[None]]
+type TransportFactory = Callable[[RlinkCoordinator], Transport]
 
 
 def cache_key(entry_id: str) -> str:
     """The storage key of an entry's device cache."""
     return f"{DOMAIN}.{entry_id}.devices"
-
-
-WAKE_TIMEOUT: Final = 10.0
-HELD_MESSAGES: Final = 20_000
-"""Messages kept while the entities are being set up (a fleet reconnecting at once)."""
-REJECTED: Final = object()
-"""What `checked_value` returns for a value the model does not allow."""
-_LOG_INTERVAL: Final = 300.0
-
-type DevicesListener = Callable[[RlinkDevice], None]
-
-
-def excerpt(value: Any, limit: int = 80) -> str:
-    """A value as a log line may show it: a device can send a megabyte where a number goes."""
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… ({len(text)} characters)"
 
 
 def automatic_name(model: ObjectModel | None, pid: str, uid: str) -> str:
@@ -95,64 +84,60 @@ def automatic_name(model: ObjectModel | None, pid: str, uid: str) -> str:
     return f"{product} {uid[-4:]}"
 
 
-class RateLimitedLog:
-    """Log a problem once per key per interval, so a chatty device cannot flood the log."""
-
-    def __init__(self, logger: Any, interval: float = _LOG_INTERVAL) -> None:
-        self._logger = logger
-        self._due = LogThrottle(interval)  # its key table is bounded
-
-    def warning(self, key: tuple[str, ...], text: str, *args: Any) -> None:
-        if self._due(key):
-            self._logger.warning(text, *args)
-
-
-class DeviceRuntime(ABC):
+class RlinkCoordinator:
     """The devices of one config entry, and what entities and services ask of them."""
 
-    keys_are_uuids: bool = True
-    """Devices are known by their uuid (local hub), not by an id of the cloud's."""
-
     def __init__(
-        self, hass: HomeAssistant, entry: ConfigEntry, models: ModelStore, logger: Any
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        models: ModelStore,
+        transport: TransportFactory,
     ) -> None:
         self.hass = hass
         self.entry = entry
         self.models = models
         self.devices: dict[str, RlinkDevice] = {}
-        self.answers = HubAnswers(self)
-        self._logger = logger
+        self.sweepers: dict[str, SweeperStore] = {}
+        """Each vacuum's maps and cleaning records, by device key."""
         self._logged_offline: set[str] = set()
         self._link_lost = False
-        self.log = RateLimitedLog(logger)
+        self.log = RateLimitedLog(_LOGGER)
         self.started_at = time.monotonic()
         self._cache: Store[dict[str, Any]] = Store(hass, CACHE_VERSION, cache_key(entry.entry_id))
         self._save_due = False
         self._config_due = False
-        self.entities = EntityFactory(hass, self)
         self.desired = DesiredState(self)
-        self._device_listeners: list[DevicesListener] = [self.entities.async_device_changed]
+        self._device_listeners: list[DevicesListener] = []
+        self._unload_listeners: list[UnloadListener] = []
         self._unsubscribe: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._held: deque[tuple[MessageHandler, Topic, Message]] | None = deque(
             maxlen=HELD_MESSAGES
         )
+        self.transport = transport(self)
 
-    # --- what a transport supplies ------------------------------------------------------
+    # --- lifecycle ----------------------------------------------------------------------
 
-    @abstractmethod
     async def async_start(self) -> None:
-        """Connect; raise ConfigEntry* errors for Home Assistant to show."""
+        """Load what was kept and connect; raises ConfigEntry* errors for HA to show."""
+        cache = await self._cache.async_load() or {}
+        self.sweepers = {u: SweeperStore.load(s) for u, s in cache.get("sweepers", {}).items()}
+        await self.transport.async_start(cache)
+        self.spawn(self._expire_held_writes(), "rlink held writes")
 
-    @abstractmethod
-    def async_sync_subentries(self, cached: Mapping[str, Any] | None = None) -> None:
+    @callback
+    def async_sync_subentries(self) -> None:
         """Make the devices match the entry's device subentries."""
+        self.transport.sync_subentries()
 
-    @abstractmethod
-    def _carrier_up(self, device: RlinkDevice) -> bool:
-        """Whether the connection that carries this device's traffic is up."""
+    async def async_options_changed(self) -> None:
+        """Options or device settings changed: kinds may differ, the transport may care."""
+        self.async_refresh_profiles()
+        await self.transport.async_options_changed()
 
-    @abstractmethod
+    # --- what the transport carries -----------------------------------------------------
+
     async def async_command(
         self,
         device: RlinkDevice,
@@ -164,10 +149,9 @@ class DeviceRuntime(ABC):
         require_online: bool = True,
     ) -> Message | None:
         """Send a device command; with ack, wait for and return the reply."""
-
-    @abstractmethod
-    async def async_write(self, device: RlinkDevice, prepared: Mapping[str, Any]) -> None:
-        """Send values already checked and encoded by `prepare_values`."""
+        return await self.transport.async_command(
+            device, code, data, ack=ack, timeout=timeout, require_online=require_online
+        )
 
     async def async_confirmed(
         self,
@@ -200,30 +184,37 @@ class DeviceRuntime(ABC):
             with contextlib.suppress(asyncio.CancelledError, HomeAssistantError):
                 await reply
 
+    async def async_write(self, device: RlinkDevice, prepared: Mapping[str, Any]) -> None:
+        """Send values already checked and encoded (`values.prepare_values`)."""
+        await self.transport.async_write(device, prepared)
+
     async def async_set_properties_many(
         self, devices: list[RlinkDevice], values: Mapping[str, Any]
     ) -> None:
-        """The same values for several devices (a runtime may send them at once)."""
-        for device in devices:
-            await self.async_set_properties(device, values)
+        """The same values for several devices (a transport may send them at once)."""
+        await self.transport.async_write_many(devices, values)
 
-    @abstractmethod
     async def async_refresh(self, device: RlinkDevice) -> None:
         """Ask the device for all its values."""
+        await self.transport.async_refresh(device)
 
-    @abstractmethod
     async def async_ping(self, device: RlinkDevice) -> dict[str, Any]:
         """Check the device's connection; returns what it told."""
+        return await self.transport.async_ping(device)
 
-    @abstractmethod
+    async def async_wake(self, device: RlinkDevice, timeout: float = WAKE_TIMEOUT) -> None:  # noqa: ASYNC109
+        """Wake a sleeping device and wait (bounded) until it speaks."""
+        await self.transport.async_wake(device, timeout)
+
     async def async_offer_firmware(
         self, pid: str, order: dict[str, Any], window: float
     ) -> dict[str, Any]:
         """Offer a firmware to every device of a product: device key -> {"result": ...}."""
+        return await self.transport.async_offer_firmware(pid, order, window)
 
-    @abstractmethod
-    async def async_wake(self, device: RlinkDevice, timeout: float = WAKE_TIMEOUT) -> None:  # noqa: ASYNC109
-        """Wake a sleeping device and wait (bounded) until it speaks."""
+    def target(self, device: RlinkDevice) -> RlinkDevice:
+        """The device whose connection carries commands for `device`."""
+        return self.transport.target(device)
 
     def held(self, handler: MessageHandler) -> MessageHandler:
         """`handler`, but until the entities exist (`async_ready`) the messages wait.
@@ -262,6 +253,8 @@ class DeviceRuntime(ABC):
                 )
 
     async def async_stop(self) -> None:
+        """Disconnect, stop every task, and write the cache one last time."""
+        await self.transport.async_stop()
         self._held = None
         for undo in self._unsubscribe:
             undo()
@@ -274,10 +267,14 @@ class DeviceRuntime(ABC):
         self._save_due = self._config_due = False
         await self._cache.async_save(self._cache_data())
 
-    async def _connect(self, session: MqttSession, refused_key: str) -> None:
+    def on_stop(self, undo: Callable[[], None]) -> None:
+        """Call `undo` when the entry stops (a listener to remove, a service to drop)."""
+        self._unsubscribe.append(undo)
+
+    async def connect(self, session: MqttSession, refused_key: str) -> None:
         """First connection: a refusal asks for new credentials, anything else retries later.
 
-        Afterwards the runtime follows model changes (`follow_models`).
+        Afterwards the coordinator follows model changes (`follow_models`).
         """
         try:
             await session.connect()
@@ -299,11 +296,6 @@ class DeviceRuntime(ABC):
         """A model that arrives or changes is applied to the devices of its product."""
         self._unsubscribe.append(self.models.async_add_listener(self._on_model_changed))
 
-    async def _load_cache(self) -> dict[str, Any]:
-        cache = await self._cache.async_load() or {}
-        self.answers.load(cache)
-        return cache
-
     # --- reported state -----------------------------------------------------------------
 
     def apply_reported(self, device: RlinkDevice, values: JsonObject) -> None:
@@ -314,9 +306,9 @@ class DeviceRuntime(ABC):
             accepted = values
         else:
             accepted = {}
-            self._learn_bool_encoding(device, values)
+            learn_bool_encoding(device, values)
             for key, value in values.items():
-                checked = self.checked_value(device, key, value)
+                checked = checked_value(device, key, value)
                 if checked is not REJECTED:
                     accepted[key] = checked  # kept as the model reads it: no re-check on read
                 else:
@@ -369,6 +361,10 @@ class DeviceRuntime(ABC):
         options: Mapping[str, Mapping[str, Any]] = self.entry.options.get(CONF_DEVICES, {})
         return options.get(uuid, {})
 
+    def sweeper(self, uuid: str) -> SweeperStore:
+        """A vacuum's maps and records, created empty."""
+        return self.sweepers.setdefault(uuid, SweeperStore())
+
     def spawn(self, coro: Any, name: str) -> None:
         task = self.entry.async_create_background_task(self.hass, coro, name)
         self._tasks.add(task)
@@ -382,15 +378,20 @@ class DeviceRuntime(ABC):
             listener(device)
         return lambda: self._device_listeners.remove(listener)
 
+    @callback
+    def async_add_unload_listener(self, listener: UnloadListener) -> None:
+        """Called with a device's key before the device changes identity."""
+        self._unload_listeners.append(listener)
+
     def announce(self, device: RlinkDevice) -> None:
         for listener in list(self._device_listeners):
             listener(device)
 
-    def _attach_model(self, device: RlinkDevice) -> None:
+    def attach_model(self, device: RlinkDevice) -> None:
         device.model = self.models.effective(device.pid) if device.pid else None
         device.model_inferred = bool(device.pid) and self.models.is_inferred(device.pid)
-        self._normalise_values(device)
-        self._resolve_profile(device)
+        normalise_values(device)
+        self.resolve_profile(device)
         # Sub-devices and devices the cloud told of carry no name of their own.
         if device.automatic_name is not None and device.name == device.automatic_name:
             name = automatic_name(device.model, device.pid, device.uuid)
@@ -399,7 +400,7 @@ class DeviceRuntime(ABC):
                 if self.registry_entry(device.uuid) is not None:
                     self.register(device)
 
-    def _resolve_profile(self, device: RlinkDevice) -> bool:
+    def resolve_profile(self, device: RlinkDevice) -> bool:
         """Work out the device's kinds again; True when they changed."""
         profile = resolve_profile(device.model, device.behaviours, self.device_options(device.uuid))
         if profile == device.profile:
@@ -411,7 +412,7 @@ class DeviceRuntime(ABC):
     def async_refresh_profiles(self) -> None:
         """Options changed: rebuild the entities of devices whose kinds changed."""
         for device in list(self.devices.values()):
-            if self._resolve_profile(device):
+            if self.resolve_profile(device):
                 self.announce(device)
                 device.notify()
 
@@ -419,7 +420,7 @@ class DeviceRuntime(ABC):
     def _on_model_changed(self, pid: str) -> None:
         for device in list(self.devices.values()):
             if device.pid == pid:
-                self._attach_model(device)
+                self.attach_model(device)
                 self.announce(device)
                 device.notify()
 
@@ -466,28 +467,39 @@ class DeviceRuntime(ABC):
             )
             self.devices[uuid] = sub
         sub.pid = pid
-        self._attach_model(sub)
+        self.attach_model(sub)
         self.register(sub)
         self.announce(sub)
         self.save_soon()
         return sub
 
-    @callback
-    def rename_subdevice(self, old_uuid: str, new_uuid: str) -> None:
-        """A replacement sub-device took over: same hub device under its new uuid."""
-        sub = self.devices.pop(old_uuid, None)
-        if sub is None:
+    async def async_move_identity(self, old: RlinkDevice, new_uuid: str) -> None:
+        """A replacement sub-device takes over the old one's place: registry entry, entity
+        ids and history stay, under the new uuid."""
+        old_uuid = old.uuid
+        for unload in list(self._unload_listeners):
+            await unload(old_uuid)
+        entry = self.registry_entry(old_uuid)
+        entities = er.async_get(self.hass)
+        if entry is not None:
+            for entity in er.async_entries_for_device(
+                entities, entry.id, include_disabled_entities=True
+            ):
+                if entity.unique_id.startswith(f"{old_uuid}_"):
+                    new_id = new_uuid + entity.unique_id[len(old_uuid) :]
+                    entities.async_update_entity(entity.entity_id, new_unique_id=new_id)
+            dr.async_get(self.hass).async_update_device(
+                entry.id, new_identifiers={(DOMAIN, new_uuid)}, serial_number=new_uuid
+            )
+        if self.devices.pop(old_uuid, None) is None:
             return
-        sub.uuid = new_uuid
-        sub.online = False
-        self.devices[new_uuid] = sub
-        for entries in self.answers.local_configs.values():
-            for group in entries.get("groups", []):
-                group["deviceUuids"] = [
-                    new_uuid if u == old_uuid else u for u in group.get("deviceUuids", [])
-                ]
-        self.announce(sub)
-        sub.notify()
+        old.uuid = new_uuid
+        old.online = False
+        self.devices[new_uuid] = old
+        if (configs := self.transport.gateway_configs) is not None:
+            configs.rename_device(old_uuid, new_uuid)
+        self.announce(old)
+        old.notify()
         self.save_soon()
 
     @callback
@@ -525,11 +537,11 @@ class DeviceRuntime(ABC):
 
     def reachable(self, device: RlinkDevice) -> bool:
         """Whether a command can reach the device now."""
-        return device.online and self._carrier_up(device)
+        return device.online and self.transport.carrier_up(device)
 
     def available(self, device: RlinkDevice) -> bool:
         """Whether its entities are available: a sleeping device's last state still holds."""
-        return (device.online or device.profile.sleeping) and self._carrier_up(device)
+        return (device.online or device.profile.sleeping) and self.transport.carrier_up(device)
 
     def save_soon(self) -> None:
         """Configuration changed (sub-devices, local configs, held writes, maps, logins):
@@ -563,7 +575,8 @@ class DeviceRuntime(ABC):
     def _cache_data(self) -> dict[str, Any]:
         return {
             "devices": {uuid: d.snapshot() for uuid, d in self.devices.items()},
-            **self.answers.dump(),
+            "sweepers": {u: s.dump() for u, s in self.sweepers.items()},
+            **self.transport.cache_data(),
         }
 
     def set_online(self, device: RlinkDevice, online: bool) -> None:
@@ -578,23 +591,23 @@ class DeviceRuntime(ABC):
         if came_online and device.gateway is not None:
             self.deliver_held(device)
 
-    def _log_link(self, state: SessionState, reason: str | None) -> None:
+    def log_link(self, state: SessionState, reason: str | None) -> None:
         """Once when the connection to the broker drops, once when it is back."""
         if state is SessionState.DISCONNECTED and not self._link_lost:
             self._link_lost = True
-            self._logger.info("%s lost its broker connection: %s", self.entry.title, reason)
+            _LOGGER.info("%s lost its broker connection: %s", self.entry.title, reason)
         elif state is SessionState.CONNECTED and self._link_lost:
             self._link_lost = False
-            self._logger.info("%s is connected to its broker again", self.entry.title)
+            _LOGGER.info("%s is connected to its broker again", self.entry.title)
 
     def _log_availability(self, device: RlinkDevice, online: bool) -> None:
         """Once when a device drops off, once when it returns (not at every start-up)."""
         if not online and device.online:
             self._logged_offline.add(device.uuid)
-            self._logger.info("%s is offline", device.name)
+            _LOGGER.info("%s is offline", device.name)
         elif online and device.uuid in self._logged_offline:
             self._logged_offline.discard(device.uuid)
-            self._logger.info("%s is back online", device.name)
+            _LOGGER.info("%s is back online", device.name)
 
     def deliver_held(self, device: RlinkDevice) -> None:
         if device.pending:
@@ -605,77 +618,12 @@ class DeviceRuntime(ABC):
         gateway = self.devices.get(device.gateway or "")
         return gateway is not None and self.reachable(gateway)
 
-    def target(self, device: RlinkDevice) -> RlinkDevice:
-        """The device whose topics carry commands for `device` (its gateway, if any)."""
-        if device.gateway is None:
-            return device
-        gateway = self.devices.get(device.gateway)
-        if gateway is None:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="gateway_missing",
-                translation_placeholders={"device": device.name},
-            )
-        return gateway
-
-    def prepare_values(self, device: RlinkDevice, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Validate values to write against the model and shape them for the wire."""
-        return {
-            identifier: encode_value(prop, checked, device.bool_encoding)
-            for identifier, (prop, checked) in self._checked(device, values, validate_write).items()
-        }
-
-    def prepare_report(self, device: RlinkDevice, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Validate values reported on the device's behalf (read-only ones included)."""
-        if device.model is None or device.model_inferred:
-            return dict(values)  # nothing to check them against
-        return {
-            identifier: encode_value(prop, checked, device.bool_encoding)
-            for identifier, (prop, checked) in self._checked(device, values, validate).items()
-        }
-
-    def _checked(
-        self,
-        device: RlinkDevice,
-        values: Mapping[str, Any],
-        check: Callable[[Property, Any], Any],
-    ) -> dict[str, tuple[Property, Any]]:
-        model = device.model
-        if model is None or device.model_inferred:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="no_model",
-                translation_placeholders={"device": device.name, "pid": device.pid},
-            )
-        checked: dict[str, tuple[Property, Any]] = {}
-        for identifier, value in values.items():
-            prop = model.property(identifier)
-            if prop is None:
-                raise ServiceValidationError(
-                    translation_domain=DOMAIN,
-                    translation_key="unknown_property",
-                    translation_placeholders={"device": device.name, "property": identifier},
-                )
-            try:
-                checked[identifier] = (prop, check(prop, value))
-            except ValueRejected as err:
-                raise ServiceValidationError(
-                    translation_domain=DOMAIN,
-                    translation_key="invalid_value",
-                    translation_placeholders={
-                        "property": err.identifier,
-                        "value": repr(value),
-                        "reason": err.detail,
-                    },
-                ) from err
-        return checked
-
     async def async_set_properties(self, device: RlinkDevice, values: Mapping[str, Any]) -> None:
         """Write values; the state changes when the device reports them.
 
         A sleeping device that cannot take them now gets them when it wakes up.
         """
-        prepared = self.prepare_values(device, values)
+        prepared = prepare_values(device, values)
         if not self.reachable(device) and device.profile.sleeping:
             self.desired.hold(device, prepared)
             return
@@ -683,54 +631,7 @@ class DeviceRuntime(ABC):
             raise command_error("device_offline", device)
         await self.async_write(device, prepared)
 
-    def checked_value(self, device: RlinkDevice, identifier: str, value: Any) -> Any:
-        """A reported value as its model reads it (`1`, `"1"` and `true` are all True), or
-        REJECTED when it does not fit; unchanged without a model to read it by."""
-        if device.model is None or device.model_inferred:
-            return value
-        prop = device.model.property(identifier)
-        if prop is None:
-            return REJECTED
-        try:
-            return validate(prop, value)
-        except ValueRejected:
-            return REJECTED
-
-    def stored_form(self, device: RlinkDevice, prepared: Mapping[str, Any]) -> dict[str, Any]:
-        """Values prepared for the wire as the device's state will hold them once reported."""
-        return {k: self.checked_value(device, k, v) for k, v in prepared.items()}
-
-    def _learn_bool_encoding(self, device: RlinkDevice, raw: Mapping[str, Any]) -> None:
-        """How the device writes booleans (0/1 or false/true), seen in what it reports:
-        writes to it use the same."""
-        if device.model is None:
-            return
-        for key, value in raw.items():
-            prop = device.model.property(key)
-            if prop is not None and prop.type == "bool":
-                device.bool_encoding = bool_encoding_of(value) or device.bool_encoding
-
-    def _normalise_values(self, device: RlinkDevice) -> None:
-        """Values kept before the device had this model (or from an older cache) are read
-        by it now, once; those it does not allow are dropped."""
-        if device.model is None or device.model_inferred:
-            return
-        for key, value in list(device.values.items()):
-            checked = self.checked_value(device, key, value)
-            if checked is REJECTED:
-                del device.values[key]
-            else:
-                device.values[key] = checked
-
     async def _expire_held_writes(self) -> None:
         while True:
             await asyncio.sleep(CHECK_INTERVAL)
             self.desired.expire_all()
-
-
-def command_error(key: str, device: RlinkDevice, **placeholders: str) -> HomeAssistantError:
-    return HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={"device": device.name, **placeholders},
-    )
