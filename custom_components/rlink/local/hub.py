@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from homeassistant.const import (
     CONF_HOST,
@@ -33,17 +32,13 @@ from homeassistant.exceptions import (
 from homeassistant.helpers import device_registry as dr
 
 from ..const import (
-    BROKER_EMBEDDED,
-    COMMAND_TIMEOUT,
     CONF_AUTH_ALLOWED,
     CONF_AUTH_TOKEN,
     CONF_BIND_HOST,
-    CONF_BROKER,
     CONF_BROKER_AUTH,
     CONF_CERTFILE,
     CONF_KEYFILE,
     CONF_PID,
-    CONF_PING_INTERVAL,
     CONF_SECRET,
     CONF_TLS,
     CONF_TLS_CA,
@@ -51,59 +46,33 @@ from ..const import (
     CONF_TLS_PORT,
     CONF_UUID,
     DEFAULT_BIND_HOST,
-    DEFAULT_PING_INTERVAL,
     DEFAULT_TLS_PORT,
     DOMAIN,
     SUBENTRY_DEVICE,
 )
-from ..coordinator import RlinkCoordinator
 from ..device import RlinkDevice
-from ..kinds import BEHAVIOUR, Kind
-from ..protocol import messages
+from ..kinds import Kind
 from ..protocol.auth import Credentials
 from ..protocol.broker_gate import BrokerGate
 from ..protocol.codes import DeviceCommand as Cmd
-from ..protocol.codes import DeviceEvent as Evt
-from ..protocol.codes import ProductCommand, Status
-from ..protocol.errors import RlinkError
-from ..protocol.messages import Message
-from ..protocol.policy import Principal, ReplayGuard, RlinkPolicy, Role
-from ..protocol.responder import DeviceRef, Responder
+from ..protocol.policy import ReplayGuard, RlinkPolicy
 from ..protocol.server.link import ServerLink
 from ..protocol.server.server import DeviceServer, ServerStartError, TlsListener
 from ..protocol.session import (
     AuthRefused,
     ConnectError,
     MqttSession,
-    NotConnected,
-    RequestTimeout,
     SessionState,
     TlsOptions,
 )
-from ..protocol.topics import (
-    DeviceTopic,
-    ProductTopic,
-    Topic,
-    TopicKind,
-    device_filter,
-    device_topic,
-    product_topic,
-)
-from ..transport import WAKE_TIMEOUT, Transport, command_error, session_diagnostics
-from ..values import stored_form
-from .answers import HubAnswers
+from ..transport import session_diagnostics
 from .broker_auth import DATA_BROKER_AUTH, BrokerAuthService, parse_networks
 from .device_logs import DATA_DEVICE_LOGS
-from .gateway_data import GatewayConfigs
-
-if TYPE_CHECKING:
-    pass
+from .inbox import Inbox
+from .outgoing import Outgoing
+from .presence import Presence
 
 _LOGGER = logging.getLogger(__name__)
-
-_SWEEPER_EVENTS: Final = frozenset(
-    {Evt.SWEEPER_MAP_ADD, Evt.SWEEPER_MAP_UPDATE, Evt.SWEEPER_MAP_DEL, Evt.SWEEPER_RECORD_ADD}
-)
 
 
 def external_session(data: Mapping[str, Any], client_id: str, **kwargs: Any) -> MqttSession:
@@ -145,58 +114,8 @@ async def async_forget_broker_session(data: Mapping[str, Any], entry_id: str) ->
         await session.close()
 
 
-class _Gathering:
-    """Replies to one product-wide command, complete when `expected` have come."""
-
-    def __init__(self, expected: int) -> None:
-        self.expected = expected
-        self.replies: list[Message] = []
-        self.complete = asyncio.Event()
-        if expected <= 0:
-            self.complete.set()
-
-    def add(self, reply: Message) -> None:
-        self.replies.append(reply)
-        if len(self.replies) >= self.expected:
-            self.complete.set()
-
-
-class LocalHub(Transport):
+class LocalHub(Inbox, Presence, Outgoing):
     """The local hub: Home Assistant plays the rlink cloud for its devices."""
-
-    mode = "local"
-    keeps_vacuum_maps = True  # the hub answers the vacuum's map events
-
-    def __init__(self, coordinator: RlinkCoordinator) -> None:
-        super().__init__(coordinator)
-        self.coordinator: RlinkCoordinator = coordinator
-        self.configs = GatewayConfigs()
-        self.answers = HubAnswers(coordinator, self.configs)
-        self.secrets: dict[str, str] = {}
-        self.broker: DeviceServer | None = None
-        self.policy: RlinkPolicy | None = None
-        self.session: MqttSession | ServerLink | None = None
-        self._link: ServerLink | None = None
-        self._refused = False
-        self.responder = Responder(self.answers)
-        self._ids = messages.MessageIds()
-        self._product_replies: dict[str, _Gathering] = {}
-
-    # --- configuration ------------------------------------------------------------------
-
-    @property
-    def embedded(self) -> bool:
-        return bool(self.entry.data[CONF_BROKER] == BROKER_EMBEDDED)
-
-    @property
-    def ping_interval(self) -> float:
-        return float(self.entry.options.get(CONF_PING_INTERVAL, DEFAULT_PING_INTERVAL))
-
-    # --- lifecycle ----------------------------------------------------------------------
-
-    @property
-    def gateway_configs(self) -> GatewayConfigs:
-        return self.configs
 
     async def async_start(self, cache: Mapping[str, Any]) -> None:
         """Start the broker and the session; raises ConfigEntry* errors for HA to show."""
@@ -243,18 +162,6 @@ class LocalHub(Transport):
 
     async def async_options_changed(self) -> None:
         await self.answers.async_load_time_zones()
-
-    def _route(self, session: MqttSession | ServerLink) -> None:
-        """Where device messages go. In place before the first can arrive: a device that
-        reconnects the moment the server listens sends its backlog at once, and each of
-        those reports is acknowledged, so it must have somewhere to go."""
-        session.subscribe(device_filter(TopicKind.REPORT), self.coordinator.held(self._on_report))
-        session.subscribe(
-            device_filter(TopicKind.ISSUE_RESPONSE), self.coordinator.held(self._on_issue_response)
-        )
-        session.subscribe(
-            str(ProductTopic(TopicKind.PRODUCT_ISSUE_RESPONSE, "+")), self._on_product_response
-        )
 
     def _make_policy(self, logins: dict[str, int]) -> RlinkPolicy:
         """The device server's rules; an external broker is held to the same ones."""
@@ -350,12 +257,6 @@ class LocalHub(Transport):
             )
             self.entry.async_start_reauth(self.hass)
 
-    def cache_data(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"local_configs": self.configs.by_gateway}
-        if self.policy is not None:
-            data["logins"] = self.policy.replays.snapshot()
-        return data
-
     async def async_stop(self) -> None:
         if self.session is not None:
             await self.session.close()
@@ -364,8 +265,6 @@ class LocalHub(Transport):
             await self.broker.stop()
             self.broker = None
             self._link = None
-
-    # --- devices ------------------------------------------------------------------------
 
     @callback
     def sync_subentries(self, cached: Mapping[str, Any] | None = None) -> None:
@@ -442,27 +341,6 @@ class LocalHub(Transport):
         """The products of a gateway's sub-devices: it may answer their product commands."""
         return {d.pid for d in self.devices.values() if d.gateway == uuid and d.pid}
 
-    def learn_behaviour(self, device: RlinkDevice, message: Message) -> None:
-        """An event only some kinds send: maybe the device (or its sub-device) is one.
-
-        Only for a device without a real model (the model says what a device is), and only
-        from an event that was handled without error: one stray message must not make a
-        plug a lock.
-        """
-        code = str(message.code)
-        if code not in BEHAVIOUR:
-            return
-        sub = self.devices.get(str(message.data.get("subUuid") or ""))
-        if sub is not None and sub.gateway == device.uuid:
-            device = sub
-        if device.model is not None and not device.model_inferred:
-            return
-        if code not in device.behaviours:
-            device.behaviours.add(code)
-            self.coordinator.save_soon()
-            if self.coordinator.resolve_profile(device):
-                self.coordinator.announce(device)
-
     async def async_unbind_subdevice(self, sub: RlinkDevice) -> None:
         """Ask the gateway to let a sub-device go; an unreachable gateway is only logged."""
         try:
@@ -496,15 +374,6 @@ class LocalHub(Transport):
             "session": session_diagnostics(self.session),
         }
 
-    def carrier_up(self, device: RlinkDevice) -> bool:
-        """The session, and for a sub-device its gateway, are up."""
-        if self.session is None or not self.session.connected:
-            return False
-        if device.gateway is not None:
-            gateway = self.devices.get(device.gateway)
-            return gateway is not None and gateway.online
-        return True
-
     @callback
     def _on_registry_updated(self, event: Event[dr.EventDeviceRegistryUpdatedData]) -> None:
         """A device renamed or moved to another room: tell it (or its gateway)."""
@@ -527,346 +396,6 @@ class LocalHub(Transport):
             f"rlink device info {device.uuid}",
         )
 
-    async def _send_quietly(self, device: RlinkDevice, code: Cmd, data: dict[str, Any]) -> None:
-        try:
-            await self.async_command(device, code, data, ack=False)
-        except HomeAssistantError as err:
-            _LOGGER.info("Could not send %s to %s: %s", code, device.name, err)
 
-    # --- presence -----------------------------------------------------------------------
-
-    def _on_principal_online(self, principal: Principal) -> None:
-        if principal.role is Role.DEVICE:
-            self._on_device_online(principal.identity)
-
-    def _on_principal_offline(self, principal: Principal) -> None:
-        if principal.role is Role.DEVICE:
-            self._on_device_offline(principal.identity)
-
-    def _on_device_online(self, uuid: str) -> None:
-        device = self.devices.get(uuid)
-        if device is not None:
-            device.needs_resync = True
-            device.seen()
-            self.coordinator.set_online(device, True)
-
-    def _on_device_offline(self, uuid: str) -> None:
-        device = self.devices.get(uuid)
-        if device is not None:
-            self.coordinator.set_online(device, False)
-
-    async def async_wake(self, device: RlinkDevice, timeout: float = WAKE_TIMEOUT) -> None:  # noqa: ASYNC109
-        """Send `wake_up` and wait (bounded) until the device speaks again."""
-        heard = device.next_message()
-        data = {"subUuid": device.uuid} if device.gateway else {}
-        try:
-            await self.async_command(self.target(device), Cmd.WAKE_UP, data, ack=True)
-            async with asyncio.timeout(timeout):
-                await heard
-        except TimeoutError:
-            _LOGGER.debug("%s answered wake_up but has not reported since", device.name)
-        finally:
-            heard.cancel()
-
-    def _still_connected(self, device: RlinkDevice) -> bool:
-        """A message may arrive after its sender left; the device server knows."""
-        return self.broker is None or self.broker.is_connected(device.uuid)
-
-    def _on_unknown_device(self, uuid: str) -> None:
-        from ..discovery import async_discovered_device  # noqa: PLC0415 - avoids a cycle
-
-        async_discovered_device(self.hass, self.entry, uuid)
-
-    @callback
-    def _on_session_state(self, state: SessionState, reason: str | None) -> None:
-        self.coordinator.log_link(state, reason)
-        if state is SessionState.CONNECTED:
-            self._refused = False
-        if state is SessionState.CONNECTED and self.session is not None:
-            if not self.embedded:
-                # The broker says nothing about who is there: ask everyone, and mark them
-                # online as they answer.
-                for device in self.devices.values():
-                    device.online = False
-                self.coordinator.spawn(self._resync_rounds(), "rlink resync")
-            else:
-                self.resync_all()
-        for device in self.devices.values():
-            device.notify()
-
-    def resync_all(self) -> None:
-        """Ask every directly connected device for all its values."""
-        for device in list(self.devices.values()):
-            if device.gateway is None and (not self.embedded or device.online):
-                self.coordinator.spawn(self._resync(device), f"rlink resync {device.uuid}")
-
-    async def _resync_rounds(self) -> None:
-        """Devices reconnect on their own schedule: ask again those not heard from yet."""
-        for delay in _RESYNC_ROUNDS:
-            await asyncio.sleep(delay)
-            for device in list(self.devices.values()):
-                if device.gateway is None and not device.online:
-                    await self._resync(device)
-
-    async def _resync(self, device: RlinkDevice) -> None:
-        data: dict[str, Any] = {"reportAll": True}
-        subs = [d.uuid for d in self.devices.values() if d.gateway == device.uuid]
-        if subs:
-            data["subUuids"] = subs
-        with contextlib.suppress(HomeAssistantError):
-            await self.async_command(
-                device, Cmd.PROPERTY_GET, data, ack=False, require_online=False
-            )
-
-    async def _watch_silence(self) -> None:
-        """External brokers say nothing about presence: ping devices that went quiet."""
-        while True:
-            interval = self.ping_interval
-            await asyncio.sleep(min(interval / 4, 60))
-            now = time.monotonic()
-            for device in list(self.devices.values()):
-                if device.gateway is not None:
-                    continue
-                last = device.last_seen or self.coordinator.started_at
-                if now - last >= interval:
-                    self.coordinator.spawn(self._ping_quiet(device), f"rlink ping {device.uuid}")
-
-    async def _ping_quiet(self, device: RlinkDevice) -> None:
-        try:
-            await self.async_ping(device)
-        except HomeAssistantError:
-            self.coordinator.set_online(device, False)
-            device.last_seen = time.monotonic()  # wait a full interval before the next try
-
-    # --- incoming -----------------------------------------------------------------------
-
-    def _known_device(self, topic: Topic) -> RlinkDevice | None:
-        assert isinstance(topic, DeviceTopic)
-        device = self.devices.get(topic.uuid)
-        if device is None or device.gateway is not None:
-            self.log.warning(
-                ("unknown", topic.uuid),
-                "Message from %s, which is not a device of this hub; add it to use it",
-                topic.uuid,
-            )
-            return None
-        if not device.pid:
-            device.pid = topic.pid
-            self.coordinator.attach_model(device)
-            self.coordinator.register(device)
-            self.coordinator.announce(device)
-        elif device.pid != topic.pid:
-            self.log.warning(
-                ("pid", topic.uuid),
-                "Device %s uses product id %s, expected %s; message ignored",
-                topic.uuid,
-                topic.pid,
-                device.pid,
-            )
-            return None
-        return device
-
-    def _on_report(self, topic: Topic, message: Message) -> None:
-        assert isinstance(topic, DeviceTopic)
-        if message.is_reply:
-            return
-        device = self._known_device(topic)
-        if device is None:
-            if message.ack and self.session is not None:
-                refusal = messages.reply(
-                    message, res=1004, msg="device not registered with the hub"
-                )
-                self._publish(
-                    device_topic(TopicKind.REPORT_RESPONSE, topic.pid, topic.uuid), refusal
-                )
-            return
-        device.seen()
-        device.record("in", str(message.code), message.data)
-        if not device.online and self._still_connected(device):
-            device.needs_resync = True
-            self.coordinator.set_online(device, True)
-        reply, status = self.responder.handle_with_status(
-            DeviceRef(device.uuid, device.pid), message
-        )
-        if status == Status.SUCCESS:
-            self.learn_behaviour(device, message)
-        if reply is not None:
-            device.record("out", str(reply.code), reply.data)
-            self._publish(device_topic(TopicKind.REPORT_RESPONSE, device.pid, device.uuid), reply)
-            if reply.res:
-                self.log.warning(
-                    ("refused", device.uuid, str(message.code)),
-                    "Answered %s from %s with status %s: %s",
-                    message.code,
-                    device.uuid,
-                    reply.res,
-                    reply.msg,
-                )
-        if message.code in _SWEEPER_EVENTS:
-            self.coordinator.save_soon()
-            device.notify({"sweeper"})
-        if device.needs_resync:
-            device.needs_resync = False
-            self.coordinator.spawn(self._resync(device), f"rlink resync {device.uuid}")
-            self.coordinator.deliver_held(device)
-
-    def _on_issue_response(self, topic: Topic, message: Message) -> None:
-        """A reply nobody waits for any more (it came too late)."""
-        assert isinstance(topic, DeviceTopic)
-        if (device := self.devices.get(topic.uuid)) is not None:
-            device.seen()
-            device.record("in", str(message.code), message.data)
-        _LOGGER.debug("Late reply %s %s from %s", message.code, message.id, topic.uuid)
-
-    def _on_product_response(self, topic: Topic, message: Message) -> None:
-        """Every device of a product answers a product command: collect them all."""
-        gathering = self._product_replies.get(message.id)
-        if gathering is not None:
-            gathering.add(message)
-
-    async def async_product_request(
-        self, topic: str, message: Message, window: float, expected: int
-    ) -> list[Message]:
-        """Publish a product-wide command and gather replies for up to `window` seconds.
-
-        Returns early once `expected` devices have answered.
-        """
-        if self.session is None or not self.session.connected:
-            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="hub_not_connected")
-        gathering = _Gathering(expected)
-        self._product_replies[message.id] = gathering
-        try:
-            self.session.publish(topic, message)
-            async with asyncio.timeout(window):
-                await gathering.complete.wait()
-        except TimeoutError:
-            pass  # whoever did not answer by now is reported as such
-        finally:
-            del self._product_replies[message.id]
-        return gathering.replies
-
-    async def async_offer_firmware(
-        self, pid: str, order: dict[str, Any], window: float
-    ) -> dict[str, Any]:
-        """`silence_ota` to the whole product; every device of it says yes, no, or nothing."""
-        message = messages.product_command(ProductCommand.SILENCE_OTA, order, ack=True)
-        # One reply per connection: a gateway answers once for all its sub-devices.
-        carriers = {
-            self.target(d).uuid
-            for d in self.devices.values()
-            if d.pid == pid and self.coordinator.reachable(d)
-        }
-        replies = await self.async_product_request(
-            product_topic(TopicKind.PRODUCT_ISSUE, pid), message, window, len(carriers)
-        )
-        devices: dict[str, Any] = {
-            d.uuid: {"result": "not_accepted"} for d in self.devices.values() if d.pid == pid
-        }
-        for reply in replies:
-            for entry in reply.data.get("devices") or []:
-                if isinstance(entry, dict) and isinstance(entry.get("uuid"), str):
-                    devices[entry["uuid"]] = {"result": "refused" if reply.res else "accepted"}
-        return devices
-
-    def _publish(self, topic: str, message: Message) -> None:
-        if self.session is None:
-            return
-        try:
-            self.session.publish(topic, message)
-        except NotConnected as err:
-            self.log.warning(("publish", topic), "Could not answer on %s: %s", topic, err)
-
-    # --- outgoing -----------------------------------------------------------------------
-
-    def push_time_to_all(self) -> None:
-        """The time zone changed: send every device a fresh `time` answer."""
-        for device in self.devices.values():
-            if device.gateway is None and device.online:
-                reply = self.responder.push_time(DeviceRef(device.uuid, device.pid))
-                self._publish(
-                    device_topic(TopicKind.REPORT_RESPONSE, device.pid, device.uuid), reply
-                )
-
-    async def async_command(
-        self,
-        device: RlinkDevice,
-        code: Cmd,
-        data: Mapping[str, Any] | None = None,
-        *,
-        ack: bool | None = None,
-        timeout: float = COMMAND_TIMEOUT,  # noqa: ASYNC109
-        require_online: bool = True,
-    ) -> Message | None:
-        """Send a command; with ack, wait for and return the device's reply.
-
-        A device known to be offline fails at once rather than after the timeout.
-        Failures become translated `HomeAssistantError`s.
-        """
-        if self.session is None or not self.session.connected:
-            raise command_error("not_connected", device)
-        if require_online and not device.online:
-            raise command_error("device_offline", device)
-        message = messages.command(code, data, ack=ack, msg_id=self._ids())
-        topic = device_topic(TopicKind.ISSUE, device.pid, device.uuid)
-        device.record("out", str(code), message.data)
-        try:
-            if not message.ack:
-                self.session.publish(topic, message)
-                return None
-            answer = await self.session.request(topic, message, timeout=timeout)
-        except NotConnected as err:
-            raise command_error("not_connected", device) from err
-        except RequestTimeout as err:
-            raise command_error("timeout", device, command=str(code)) from err
-        except RlinkError as err:
-            raise command_error(
-                "device_refused", device, command=str(code), code=str(err.code), msg=err.msg or ""
-            ) from err
-        device.seen()
-        return answer
-
-    async def async_write(self, device: RlinkDevice, prepared: Mapping[str, Any]) -> None:
-        """Send values already checked and encoded by `prepare_values`; done when the
-        device confirms them, by its reply or by reporting them."""
-        expected = dict(prepared)
-        stored = stored_form(device, expected)
-        reported = device.when(lambda d: all(d.values.get(k) == v for k, v in stored.items()))
-        if device.gateway is None:
-            await self.coordinator.async_confirmed(
-                device, Cmd.PROPERTY_SET, {"properties": expected}, reported
-            )
-            return
-        await self.coordinator.async_confirmed(
-            self.target(device),
-            Cmd.SUB_PROPERTY_SET,
-            {"devices": [{"uuid": device.uuid, "properties": expected}]},
-            reported,
-        )
-
-    async def async_refresh(self, device: RlinkDevice) -> None:
-        gateway = self.target(device)
-        data: dict[str, Any] = {"reportAll": True}
-        if gateway is not device:
-            data["subUuids"] = [device.uuid]
-        await self.async_command(gateway, Cmd.PROPERTY_GET, data, ack=False)
-
-    async def async_ping(self, device: RlinkDevice) -> dict[str, Any]:
-        """Check the connection; the answer updates the network diagnostics."""
-        reply = await self.async_command(
-            self.target(device), Cmd.PING, ack=True, require_online=False
-        )
-        data = reply.data if reply is not None else {}
-        gateway = self.target(device)
-        self.coordinator.set_online(gateway, True)
-        network = {k: data[k] for k in _NETWORK_KEYS if k in data}
-        if network:
-            gateway.network.update(network)
-            gateway.notify(_NETWORK_KEYS)
-            self.coordinator.save_values()
-        return {k: v for k, v in data.items() if k != "wifiList"}
-
-
-_RESYNC_ROUNDS: Final = (0.0, 5.0, 15.0, 45.0)
 SUBSCRIBE_WAIT: Final = 10.0
 _INFO_FIELDS: Final = frozenset({"name", "name_by_user", "area_id"})
-_NETWORK_KEYS: Final = frozenset({"currentSsid", "networkType", "signal", "signalValue"})

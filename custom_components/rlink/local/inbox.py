@@ -1,0 +1,214 @@
+"""What devices send the hub: reports and events, answered through the responder."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Final
+
+from homeassistant.const import (
+    CONF_HOST,
+    CONF_PASSWORD,
+    CONF_PORT,
+    CONF_USERNAME,
+)
+
+from ..const import (
+    CONF_TLS,
+    CONF_TLS_CA,
+    CONF_TLS_INSECURE,
+)
+from ..device import RlinkDevice
+from ..kinds import BEHAVIOUR
+from ..protocol import messages
+from ..protocol.auth import Credentials
+from ..protocol.codes import DeviceEvent as Evt
+from ..protocol.codes import Status
+from ..protocol.messages import Message
+from ..protocol.responder import DeviceRef
+from ..protocol.server.link import ServerLink
+from ..protocol.session import (
+    ConnectError,
+    MqttSession,
+    TlsOptions,
+)
+from ..protocol.topics import (
+    DeviceTopic,
+    ProductTopic,
+    Topic,
+    TopicKind,
+    device_filter,
+    device_topic,
+)
+from .base import LocalBase
+
+_LOGGER = logging.getLogger(__name__)
+
+_SWEEPER_EVENTS: Final = frozenset(
+    {Evt.SWEEPER_MAP_ADD, Evt.SWEEPER_MAP_UPDATE, Evt.SWEEPER_MAP_DEL, Evt.SWEEPER_RECORD_ADD}
+)
+
+
+def external_session(data: Mapping[str, Any], client_id: str, **kwargs: Any) -> MqttSession:
+    """A session with an external broker as its config entry data describes it."""
+    credentials = Credentials(
+        client_id=client_id,
+        username=data.get(CONF_USERNAME) or "",
+        password=data.get(CONF_PASSWORD) or "",
+        ts=0,
+    )
+    tls = (
+        TlsOptions(
+            ca_file=data.get(CONF_TLS_CA) or None, insecure=data.get(CONF_TLS_INSECURE, False)
+        )
+        if data.get(CONF_TLS)
+        else None
+    )
+    return MqttSession(data[CONF_HOST], data[CONF_PORT], lambda: credentials, tls=tls, **kwargs)
+
+
+def hub_client_id(entry_id: str) -> str:
+    """The hub's client id on an external broker: the same at every start, so the broker
+    keeps the hub's session (subscriptions, queued reports) while it is away."""
+    return f"rlink_hub_{entry_id[-12:]}"
+
+
+async def async_forget_broker_session(data: Mapping[str, Any], entry_id: str) -> None:
+    """The entry is deleted: log in once with a clean session, so the broker drops the
+    hub's kept session instead of queueing reports for it forever. Best effort: a broker
+    that cannot be reached now expires the session by its own rules."""
+    session = external_session(
+        data, hub_client_id(entry_id), connect_timeout=5, name="rlink hub farewell"
+    )
+    try:
+        await session.connect()
+    except ConnectError as err:
+        _LOGGER.debug("Could not reach the broker to end the hub's session: %s", err)
+    finally:
+        await session.close()
+
+
+class Inbox(LocalBase):
+    """Messages from devices, from the broker or the device server."""
+
+    def _route(self, session: MqttSession | ServerLink) -> None:
+        """Where device messages go. In place before the first can arrive: a device that
+        reconnects the moment the server listens sends its backlog at once, and each of
+        those reports is acknowledged, so it must have somewhere to go."""
+        session.subscribe(device_filter(TopicKind.REPORT), self.coordinator.held(self._on_report))
+        session.subscribe(
+            device_filter(TopicKind.ISSUE_RESPONSE), self.coordinator.held(self._on_issue_response)
+        )
+        session.subscribe(
+            str(ProductTopic(TopicKind.PRODUCT_ISSUE_RESPONSE, "+")), self._on_product_response
+        )
+
+    def _known_device(self, topic: Topic) -> RlinkDevice | None:
+        assert isinstance(topic, DeviceTopic)
+        device = self.devices.get(topic.uuid)
+        if device is None or device.gateway is not None:
+            self.log.warning(
+                ("unknown", topic.uuid),
+                "Message from %s, which is not a device of this hub; add it to use it",
+                topic.uuid,
+            )
+            return None
+        if not device.pid:
+            device.pid = topic.pid
+            self.coordinator.attach_model(device)
+            self.coordinator.register(device)
+            self.coordinator.announce(device)
+        elif device.pid != topic.pid:
+            self.log.warning(
+                ("pid", topic.uuid),
+                "Device %s uses product id %s, expected %s; message ignored",
+                topic.uuid,
+                topic.pid,
+                device.pid,
+            )
+            return None
+        return device
+
+    def _on_report(self, topic: Topic, message: Message) -> None:
+        assert isinstance(topic, DeviceTopic)
+        if message.is_reply:
+            return
+        device = self._known_device(topic)
+        if device is None:
+            if message.ack and self.session is not None:
+                refusal = messages.reply(
+                    message, res=1004, msg="device not registered with the hub"
+                )
+                self._publish(
+                    device_topic(TopicKind.REPORT_RESPONSE, topic.pid, topic.uuid), refusal
+                )
+            return
+        device.seen()
+        device.record("in", str(message.code), message.data)
+        if not device.online and self._still_connected(device):
+            device.needs_resync = True
+            self.coordinator.set_online(device, True)
+        reply, status = self.responder.handle_with_status(
+            DeviceRef(device.uuid, device.pid), message
+        )
+        if status == Status.SUCCESS:
+            self.learn_behaviour(device, message)
+        if reply is not None:
+            device.record("out", str(reply.code), reply.data)
+            self._publish(device_topic(TopicKind.REPORT_RESPONSE, device.pid, device.uuid), reply)
+            if reply.res:
+                self.log.warning(
+                    ("refused", device.uuid, str(message.code)),
+                    "Answered %s from %s with status %s: %s",
+                    message.code,
+                    device.uuid,
+                    reply.res,
+                    reply.msg,
+                )
+        if message.code in _SWEEPER_EVENTS:
+            self.coordinator.save_soon()
+            device.notify({"sweeper"})
+        if device.needs_resync:
+            device.needs_resync = False
+            self.coordinator.spawn(self._resync(device), f"rlink resync {device.uuid}")
+            self.coordinator.deliver_held(device)
+
+    def _on_issue_response(self, topic: Topic, message: Message) -> None:
+        """A reply nobody waits for any more (it came too late)."""
+        assert isinstance(topic, DeviceTopic)
+        if (device := self.devices.get(topic.uuid)) is not None:
+            device.seen()
+            device.record("in", str(message.code), message.data)
+        _LOGGER.debug("Late reply %s %s from %s", message.code, message.id, topic.uuid)
+
+    def _on_product_response(self, topic: Topic, message: Message) -> None:
+        """Every device of a product answers a product command: collect them all."""
+        gathering = self._product_replies.get(message.id)
+        if gathering is not None:
+            gathering.add(message)
+
+    def learn_behaviour(self, device: RlinkDevice, message: Message) -> None:
+        """An event only some kinds send: maybe the device (or its sub-device) is one.
+
+        Only for a device without a real model (the model says what a device is), and only
+        from an event that was handled without error: one stray message must not make a
+        plug a lock.
+        """
+        code = str(message.code)
+        if code not in BEHAVIOUR:
+            return
+        sub = self.devices.get(str(message.data.get("subUuid") or ""))
+        if sub is not None and sub.gateway == device.uuid:
+            device = sub
+        if device.model is not None and not device.model_inferred:
+            return
+        if code not in device.behaviours:
+            device.behaviours.add(code)
+            self.coordinator.save_soon()
+            if self.coordinator.resolve_profile(device):
+                self.coordinator.announce(device)
+
+    def _on_unknown_device(self, uuid: str) -> None:
+        from ..discovery import async_discovered_device  # noqa: PLC0415 - avoids a cycle
+
+        async_discovered_device(self.hass, self.entry, uuid)
