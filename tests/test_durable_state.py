@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from homeassistant.core import HomeAssistant
 
-from custom_components.rlink import coordinator as rlink_runtime
+from custom_components.rlink import roster as rlink_roster
 from custom_components.rlink.const import SAVE_DELAY
-from custom_components.rlink.coordinator import cache_key
+from custom_components.rlink.roster import cache_key
 from tools.rlink_sim import Simulator
 
 from .brokers import until
@@ -51,7 +51,7 @@ async def test_configuration_at_once_live_values_on_a_cadence(
         temperature = entity_id(hass, "sensor", sensor.uuid, "temperature")
         await until(lambda: hass.states.get(temperature).state != "unavailable")
         await until(lambda: not hub._save_due, SAVE_DELAY * 2)  # start-up's write is done
-        monkeypatch.setattr(rlink_runtime, "SAVE_DELAY", CADENCE)
+        monkeypatch.setattr(rlink_roster, "SAVE_DELAY", CADENCE)
 
         delays.clear()
         simulated = sim.device(sensor.uuid)

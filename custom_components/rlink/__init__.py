@@ -24,7 +24,7 @@ from .const import (
     MODE_CLOUD,
     PLATFORMS,
 )
-from .coordinator import CACHE_VERSION, RlinkCoordinator, cache_key
+from .coordinator import RlinkCoordinator
 from .data import RlinkConfigEntry, RlinkData
 from .entity import EntityFactory
 from .firmware import DATA_FIRMWARE, FirmwareCatalog, FirmwareView
@@ -32,6 +32,7 @@ from .local.broker_auth import DATA_BROKER_AUTH, BrokerAuthRegistry, BrokerAuthV
 from .local.device_logs import DATA_DEVICE_LOGS, DeviceLogs, DeviceLogUploadView, DeviceLogView
 from .local.hub import LocalHub, async_forget_broker_session
 from .models import ModelStore
+from .roster import CACHE_VERSION, cache_key
 from .services import async_setup_services
 from .transport import Transport
 

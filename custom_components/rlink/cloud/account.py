@@ -43,7 +43,7 @@ from ..const import (
     DOMAIN,
     SUBENTRY_DEVICE,
 )
-from ..coordinator import RlinkCoordinator, automatic_name
+from ..coordinator import RlinkCoordinator
 from ..device import RlinkDevice
 from ..protocol import messages, rest
 from ..protocol.auth import SignMethod, app_credentials
@@ -59,6 +59,7 @@ from ..protocol.session import (
     TlsOptions,
 )
 from ..protocol.topics import TopicKind, app_topic
+from ..roster import automatic_name
 from ..transport import WAKE_TIMEOUT, Transport, command_error, session_diagnostics
 from ..values import prepare_values
 from .commands import COMMANDS, REPLY_TIMEOUT, reply_data
