@@ -26,7 +26,7 @@ from homeassistant.util.unit_conversion import TemperatureConverter
 from webrtc_models import RTCIceServer
 from yarl import URL
 
-from . import gateway_data
+from . import gateway_data, store_credentials
 from .const import (
     CONF_BIND_HOST,
     CONF_DEVICES,
@@ -34,13 +34,7 @@ from .const import (
     CONF_LOG_INTERVAL,
     CONF_LOG_MODE,
     CONF_REMOTE_CONFIG,
-    CONF_STORE_ACCESS_KEY,
-    CONF_STORE_BUCKET,
     CONF_STORE_PUBLIC_URL,
-    CONF_STORE_REGION,
-    CONF_STORE_SECRET_KEY,
-    CONF_STORE_SESSION_TOKEN,
-    CONF_STORE_TYPE,
     CONF_TIME_ZONE,
     CONF_WEATHER_ENTITY,
     DOMAIN,
@@ -67,10 +61,7 @@ SIGNAL_MODEL_EVENT = f"{DOMAIN}_model_event_{{}}"
 """Dispatcher signal per device uuid: (identifier, output)."""
 SIGNAL_WEBRTC = f"{DOMAIN}_webrtc_{{}}"
 """Dispatcher signal per device uuid: the signalling data."""
-_STORE_REQUIRED: Final = (CONF_STORE_BUCKET, CONF_STORE_ACCESS_KEY, CONF_STORE_SECRET_KEY)
 TURN_LIFETIME: Final = 86400
-STS_LIFETIME: Final = 3600
-"""Seconds the upload credentials are said to last; they are the configured static keys."""
 # What `info` may say of the network (its `config` is free-form; devices that report their
 # signal there spare a ping): stored key -> key in `config`.
 _NETWORK_FROM_INFO = {
@@ -113,6 +104,9 @@ class HubAnswers(ResponderBackend):
         self.sweepers: dict[str, SweeperStore] = {}
         self.local_configs: dict[str, JsonObject] = {}
         self.time_zones: dict[str, tzinfo] = {}
+        self.store_credentials = store_credentials.StoreCredentials(
+            hub.hass, lambda uuid: d.name if (d := hub.devices.get(uuid)) else uuid
+        )
 
     # --- persistence --------------------------------------------------------------------
 
@@ -318,19 +312,17 @@ class HubAnswers(ResponderBackend):
 
     def sweeper_sts_token(self, device: DeviceRef, upload_type: str) -> JsonObject:
         options = self.hub.device_options(device.uuid)
-        if not all(options.get(k) for k in _STORE_REQUIRED):
+        if not store_credentials.configured(options):
             return super().sweeper_sts_token(device, upload_type)
-        return {
-            "type": upload_type,
-            "ossType": options.get(CONF_STORE_TYPE) or "S3",
-            "bucketName": options[CONF_STORE_BUCKET],
-            "region": options.get(CONF_STORE_REGION) or "",
-            "accessKeyId": options[CONF_STORE_ACCESS_KEY],
-            "secretAccessKey": options[CONF_STORE_SECRET_KEY],
-            "sessionToken": options.get(CONF_STORE_SESSION_TOKEN) or "",
-            "expiredTime": int(time.time()) + STS_LIFETIME,
-            "authDir": f"{upload_type}/{device.uuid}/",
-        }
+        return store_credentials.long_lived_grant(options, device.uuid, upload_type, time.time())
+
+    async def async_sweeper_sts_token(self, device: DeviceRef, upload_type: str) -> JsonObject:
+        options = self.hub.device_options(device.uuid)
+        if not store_credentials.configured(options) or not store_credentials.issues_temporary(
+            options
+        ):
+            return self.sweeper_sts_token(device, upload_type)
+        return await self.store_credentials.grant(options, device.uuid, upload_type)
 
     # --- what devices tell --------------------------------------------------------------
 
