@@ -1,6 +1,6 @@
 """End-to-end benchmark: rlink next to what a user would use instead, in one run.
 
-Four rows get the same fleet of simulated devices (`benchmarks.fleet`: each device
+Five rows get the same fleet of simulated devices (`benchmarks.fleet`: each device
 subscribed to its own ``issue`` and ``report_response``, QoS 1 reports, half sensors and
 half plugs) and are measured from a device's report to the value read back:
 
@@ -8,10 +8,12 @@ half plugs) and are measured from a device's report to the value read back:
 2. Home Assistant's own MQTT integration on Mosquitto, the devices announced by MQTT
    discovery with as many entities as rlink gives them; report → Home Assistant state;
 3. rlink's local hub on an external broker (Mosquitto); report → state;
-4. rlink's local hub on its own device server (the default); report → state.
+4. rlink's local hub on RabbitMQ, with Home Assistant as RabbitMQ's auth service (every
+   device's login and topics checked through the broker-auth views); report → state;
+5. rlink's local hub on its own device server (the default); report → state.
 
-Each row runs in processes of its own (`benchmarks.rows`, a Mosquitto where it has one,
-a fleet), all started before the first measurement and kept up to the last, and every
+Each row runs in processes of its own (`benchmarks.rows`, a Mosquitto or RabbitMQ where it
+has one, a fleet), all started before the first measurement and kept up to the last, and every
 measurement is taken in rounds that go through the rows one after the other (the order
 turning each round), so whatever else the machine does hits all rows alike:
 
@@ -36,6 +38,7 @@ import contextlib
 import json
 import os
 import platform
+import secrets
 import shutil
 import socket
 import statistics
@@ -52,6 +55,7 @@ import psutil
 
 from benchmarks.fleet import Counters, read_sends
 from benchmarks.rows import ROWS, free_port
+from tests.brokers import RabbitMQ
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 RESULTS: Final = ROOT / "benchmarks" / "results"
@@ -60,12 +64,14 @@ TITLES: Final = {
     "floor": "floor: devices → Mosquitto → bare paho subscriber",
     "mqtt": "Home Assistant MQTT integration (discovery) on Mosquitto",
     "rlink-mosquitto": "rlink on Mosquitto (external broker)",
+    "rlink-rabbitmq": "rlink on RabbitMQ (external broker, Home Assistant checks the devices)",
     "rlink-server": "rlink on its device server",
 }
 SHORT: Final = {
     "floor": "floor",
     "mqtt": "HA MQTT",
     "rlink-mosquitto": "rlink + Mosquitto",
+    "rlink-rabbitmq": "rlink + RabbitMQ",
     "rlink-server": "rlink server",
 }
 HIGH_RATE: Final = 1000.0
@@ -199,8 +205,11 @@ class Row:
     receiver: Child
     fleet: Child | None = None
     broker: subprocess.Popen[bytes] | None = None
+    node: RabbitMQ | None = None
     port: int = 0
     setup_seconds: float = 0.0
+    spent: float = 0.0
+    """Wall-clock seconds the run spent on this row alone: what the row adds to a run."""
     entities: int = 0
     connect_seconds: float = 0.0
     missing: list[int] = field(default_factory=list)
@@ -225,13 +234,39 @@ class Row:
     def stop_slot(self) -> int:
         return 3 * self.index + 2
 
-    def processes(self) -> list[psutil.Process]:
-        pids = [self.receiver.process.pid] + ([self.broker.pid] if self.broker else [])
-        return [psutil.Process(pid) for pid in pids]
+    def processes(self) -> list[list[psutil.Process]]:
+        """Home Assistant's process, then the broker's, if it has one: each a process tree
+        (RabbitMQ's Erlang VM runs under the script that starts it)."""
+        trees = [[psutil.Process(self.receiver.process.pid)]]
+        if self.broker is not None:
+            trees.append([psutil.Process(self.broker.pid)])
+        if self.node is not None and self.node.process is not None:
+            top = psutil.Process(self.node.process.pid)
+            trees.append([top, *top.children(recursive=True)])
+        return trees
 
 
-def cpu_seconds(processes: list[psutil.Process]) -> list[float]:
-    return [sum(p.cpu_times()[:2]) for p in processes]
+def cpu_seconds(trees: list[list[psutil.Process]]) -> list[float]:
+    return [sum(_cpu_seconds(p) for p in tree) for tree in trees]
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    try:
+        return float(sum(process.cpu_times()[:2]))
+    except psutil.NoSuchProcess:
+        return 0.0  # a helper of the broker's that came and went
+
+
+async def start_rabbitmq(workdir: Path) -> tuple[RabbitMQ, int, str]:
+    """A RabbitMQ node whose HTTP auth backend asks the Home Assistant still to come:
+    (node, that Home Assistant's HTTP port, the broker-auth token of its hub)."""
+    from custom_components.rlink.local.broker_auth import URL_BASE  # noqa: PLC0415
+
+    node = RabbitMQ(workdir / "rabbitmq")
+    node.workdir.mkdir()
+    http_port, token = free_port(), secrets.token_urlsafe(32)
+    await node.start(f"http://127.0.0.1:{http_port}{URL_BASE}/{token}")
+    return node, http_port, token
 
 
 @contextlib.asynccontextmanager
@@ -242,11 +277,16 @@ async def rows_running(
     rows: list[Row] = []
     try:
         for index, name in enumerate(names):
-            broker, port = (None, 0)
-            if name != "rlink-server":
+            broker, node, port, extra = None, None, 0, []
+            print(f"-- {TITLES[name]}: setting up", flush=True)
+            began = time.perf_counter()
+            if name == "rlink-rabbitmq":
+                node, http_port, token = await start_rabbitmq(workdir)
+                port = node.port
+                extra = ["--http-port", str(http_port), "--auth-token", token]
+            elif name != "rlink-server":
                 broker, port = start_mosquitto(workdir, name)
             size = devices if name == "floor" else most
-            print(f"-- {TITLES[name]}: setting up", flush=True)
             receiver = await Child.start(
                 name,
                 "-m",
@@ -260,8 +300,9 @@ async def rows_running(
                 str(counters_path),
                 "--slot",
                 str(3 * index + 1),
+                *extra,
             )
-            row = Row(name, index, receiver, broker=broker, port=port)
+            row = Row(name, index, receiver, broker=broker, node=node, port=port)
             rows.append(row)
             # One after the other: each row is set up with the machine to itself.
             ready = await row.receiver.read()
@@ -288,6 +329,7 @@ async def rows_running(
             )
             connected = await row.fleet.ask({"cmd": "connect", "devices": devices})
             row.connect_seconds = connected["seconds"]
+            row.spent += time.perf_counter() - began
             print(
                 f"   set up in {row.setup_seconds:.1f} s, {row.entities} entities; "
                 f"{connected['connected']} devices connected in {row.connect_seconds:.1f} s",
@@ -304,6 +346,8 @@ async def rows_running(
             if row.broker is not None:
                 row.broker.terminate()
                 row.broker.wait(10)
+            if row.node is not None:
+                await row.node.stop()
 
 
 async def warm_up(row: Row, devices: int) -> None:
@@ -312,6 +356,7 @@ async def warm_up(row: Row, devices: int) -> None:
     start-up cost, not the steady state the windows measure. Then a full garbage
     collection, which a fresh process owes too."""
     assert row.fleet is not None
+    began = time.perf_counter()
     rate = min(1000.0, float(devices))
     await row.fleet.ask(
         {"cmd": "run", "rate": rate, "seconds": 2 * devices / rate + 0.5, "devices": devices}
@@ -319,6 +364,7 @@ async def warm_up(row: Row, devices: int) -> None:
     await asyncio.sleep(2)
     collected = await row.receiver.ask({"cmd": "collect"})
     row.results.setdefault("collections_ms", []).append(collected["collected_ms"])
+    row.spent += time.perf_counter() - began
 
 
 # --- one measurement window ----------------------------------------------------------------------
@@ -370,6 +416,7 @@ async def window(
 ) -> Window:
     """`rate` reports/s over the first `devices` devices for `seconds`, then drain."""
     assert row.fleet is not None
+    began = time.perf_counter()
     sends_path, changes_path = workdir / f"{row.name}.sends", workdir / f"{row.name}.changes"
     if record:
         await row.receiver.ask({"cmd": "record"})
@@ -426,6 +473,7 @@ async def window(
                 unmatched += 1
             else:
                 latencies.append((t - started) / 1e6)
+    row.spent += time.perf_counter() - began
     return Window(
         rate=rate,
         sent=result["sent"],
@@ -540,7 +588,9 @@ async def cpu_phase(
     measured = [row for row in rows if row.name != "floor"]
     for row in measured:
         assert row.fleet is not None
+        began = time.perf_counter()
         connected = await row.fleet.ask({"cmd": "connect", "devices": args.cpu_devices})
+        row.spent += time.perf_counter() - began
         print(
             f"   {SHORT[row.name]}: {connected['connected']} devices connected "
             f"(+{connected['seconds']:.1f} s)",
@@ -576,8 +626,20 @@ async def cpu_phase(
 async def rtt_phase(rows: list[Row], args: argparse.Namespace) -> None:
     for row in rows:
         if row.name != "mqtt":
+            began = time.perf_counter()
             reply = await row.receiver.ask({"cmd": "rtt", "samples": args.samples})
             row.results["rtt"] = reply["rtt"]
+            row.spent += time.perf_counter() - began
+
+
+async def auth_calls(rows: list[Row], counters: Counters) -> dict[str, tuple[dict[str, int], int]]:
+    """Per row whose broker asks Home Assistant: (its calls so far by kind, reports sent)."""
+    out = {}
+    for row in rows:
+        if row.node is not None:
+            stats = await row.receiver.ask({"cmd": "stats"})
+            out[row.name] = (stats.get("auth_calls", {}), counters.get(row.sent_slot))
+    return out
 
 
 async def comparison(args: argparse.Namespace) -> dict[str, Any]:
@@ -601,14 +663,29 @@ async def comparison(args: argparse.Namespace) -> dict[str, Any]:
                 }
                 for row in rows
             }
+            asked = await auth_calls(rows, counters)
             print(f"-- latency, load average {load_average()}", flush=True)
             await latency_phase(rows, counters, args, workdir)
             print(f"-- sustained rate, load average {load_average()}", flush=True)
             await throughput_phase(rows, counters, args, workdir)
             print(f"-- service round trips, load average {load_average()}", flush=True)
             await rtt_phase(rows, args)
+            for name, (calls, sent) in (await auth_calls(rows, counters)).items():
+                before, sent_before = asked[name]
+                row_results = next(row.results for row in rows if row.name == name)
+                row_results["auth_calls"] = {
+                    "calls": {k: v - before.get(k, 0) for k, v in calls.items()},
+                    "reports": sent - sent_before,
+                }
             print(f"-- CPU, load average {load_average()}", flush=True)
             await cpu_phase(rows, counters, args, workdir)
+            for row in rows:
+                row.results["spent_seconds"] = row.spent
+            print(
+                "-- time each row took (the shared idle phase apart): "
+                + ", ".join(f"{SHORT[row.name]} {row.spent / 60:.1f} min" for row in rows),
+                flush=True,
+            )
             results["rows"] = {row.name: row.results for row in rows}
         counters.close()
     results["load_after"] = load_average()
@@ -693,6 +770,11 @@ def render(r: dict[str, Any]) -> str:
         "`value_json` templates |",
         "| rlink + Mosquitto | the integration's local hub on an external broker (Mosquitto), "
         "one rlink device subentry per device |",
+        "| rlink + RabbitMQ | the same hub on RabbitMQ (Debian's package, its MQTT plugin, "
+        "default settings) with Home Assistant as its auth service: RabbitMQ's HTTP auth "
+        "backend asks Home Assistant's broker-auth views about every login (the devices' "
+        "signed rlink credentials, the hub's account) and topic, with no auth cache; the "
+        "broker column counts the Erlang VM and everything under it |",
         "| rlink server | the local hub on its own device server (the default set-up); the "
         "devices log in with their signed rlink credentials |",
         "",
@@ -701,12 +783,14 @@ def render(r: dict[str, Any]) -> str:
         "Each receiving process does a full garbage collection once its devices have "
         "reported (and again once more devices connect), before any window: a fresh start "
         "owes those collections, a Home Assistant that has run a while has done them, and "
-        "in a window one would stall it for as long as the column says.",
+        "in a window one would stall it for as long as its column says. The last column is "
+        "the wall-clock time spent on the row alone (its set-up and its windows; the idle "
+        "phase is shared): what the row adds to a run.",
         "",
         "| row | configured devices | entities in Home Assistant | devices missing their "
         f"reported entity | set up (s) | {a['devices']} devices connected in (s) "
-        "| first full collection (ms) |",
-        "|---|---|---|---|---|---|---|",
+        "| first full collection (ms) | time the row took in this run (min) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     capped = False
     for name in names:
@@ -716,7 +800,8 @@ def render(r: dict[str, Any]) -> str:
         lines.append(
             f"| {SHORT[name]} | {configured} | {s['entities'] or '-'} | {s.get('missing', 0)} "
             f"| {s['setup_seconds']:.1f} | {s['connect_seconds']:.1f} "
-            f"| {rows[name].get('collections_ms', [0.0])[0]:.0f} |"
+            f"| {rows[name].get('collections_ms', [0.0])[0]:.0f} "
+            f"| {rows[name].get('spent_seconds', 0.0) / 60:.1f} |"
         )
     if capped:
         lines += [
@@ -823,6 +908,29 @@ def render(r: dict[str, Any]) -> str:
             f"| {ha + broker:.1f} | {sum(s['lost'] for s in samples)} | {idle[0]:.1f} "
             f"| {f'{idle_broker:.1f}' if has_broker else '-'} | {idle[0] + idle_broker:.1f} |"
         )
+
+    for name in names:
+        asked = rows[name].get("auth_calls")
+        if asked is None:
+            continue
+        calls, reports = asked["calls"], max(asked["reports"], 1)
+        lines += [
+            "",
+            f"## Home Assistant as the auth service of {SHORT[name].split(' + ')[-1]}",
+            "",
+            "Calls the broker made to Home Assistant's broker-auth views while the latency, "
+            f"sustained-rate and round-trip windows ran ({asked['reports']} reports, every "
+            "device already logged in): what a steady stream of reports costs in auth calls.",
+            "",
+            "| call | count | per report |",
+            "|---|---|---|",
+            *(
+                f"| `{check}` | {count} | {count / reports:.4f} |"
+                for check, count in sorted(calls.items())
+            ),
+        ]
+        if not calls:
+            lines.append("| (none) | 0 | 0 |")
 
     if any("rtt" in rows[n] for n in names):
         lines += [

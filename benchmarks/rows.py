@@ -9,6 +9,9 @@
   entity rlink gives the same device, QoS 1), the reports on their state topics;
 - ``rlink-mosquitto``: Home Assistant with the integration's local hub on an external
   broker (Mosquitto);
+- ``rlink-rabbitmq``: the same hub on RabbitMQ, which asks this Home Assistant about every
+  login and topic (the broker-auth views, as a deployment where Home Assistant checks the
+  devices has it);
 - ``rlink-server``: Home Assistant with the local hub on its own device server (the default
   set-up), the devices logging in with their rlink credentials.
 
@@ -36,6 +39,7 @@ import tempfile
 import threading
 import time
 from array import array
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Final
@@ -50,7 +54,9 @@ from custom_components.rlink.protocol.codes import DeviceCommand
 from custom_components.rlink.protocol.topics import TopicKind, device_filter, device_topic
 from tools.rlink_sim import TEMPLATES, make_secret, make_uuid
 
-ROWS: Final = ("floor", "mqtt", "rlink-mosquitto", "rlink-server")
+ROWS: Final = ("floor", "mqtt", "rlink-mosquitto", "rlink-rabbitmq", "rlink-server")
+RABBITMQ_HUB: Final = ("home-assistant", "bench-hub-password")
+"""The hub's own login on RabbitMQ (Home Assistant answers for it too)."""
 SETUP_SECONDS: Final = 300.0
 
 
@@ -103,8 +109,9 @@ class Recorder:
 
 
 @contextlib.asynccontextmanager
-async def home_assistant(config_dir: str) -> AsyncIterator[Any]:
-    """A Home Assistant in this process, with its HTTP server on a free loopback port."""
+async def home_assistant(config_dir: str, http_port: int = 0) -> AsyncIterator[Any]:
+    """A Home Assistant in this process, with its HTTP server on loopback (`http_port`, or a
+    free port)."""
     import homeassistant.components.logger as logger_component  # noqa: PLC0415
     from homeassistant import loader  # noqa: PLC0415
     from homeassistant.components.logger import helpers as logger_helpers  # noqa: PLC0415
@@ -126,7 +133,7 @@ async def home_assistant(config_dir: str) -> AsyncIterator[Any]:
     async with async_test_home_assistant(config_dir=config_dir) as hass:
         hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)
         frame.async_setup(hass)
-        http = {"server_host": ["127.0.0.1"], "server_port": free_port()}
+        http = {"server_host": ["127.0.0.1"], "server_port": http_port or free_port()}
         assert await async_setup_component(hass, "http", {"http": http})
         # What a user confirms in the UI: unconfirmed, a new HTTP config is reverted after
         # five minutes with a restart, which would stop a row in the middle of a run.
@@ -426,10 +433,33 @@ async def service_rtt(hass: Any, samples: int) -> list[float]:
     return out
 
 
+async def serve_broker_auth(hass: Any, calls: Counter[str]) -> None:
+    """Let Home Assistant's HTTP server listen before the hub logs in: RabbitMQ asks it
+    about the hub's own login too. (The test instance counts as running without having
+    started; its server listens once the start event is heard.) Every call the broker makes
+    is counted in `calls`, by kind (``user``, ``vhost``, ``resource``, ``topic``)."""
+    from homeassistant.const import EVENT_HOMEASSISTANT_START  # noqa: PLC0415
+
+    from custom_components.rlink.local.broker_auth import BrokerAuthView  # noqa: PLC0415
+    from tests.brokers import wait_listening  # noqa: PLC0415
+
+    answer = BrokerAuthView.get
+
+    async def counted(self: Any, request: Any, token: str, broker: str, check: str) -> Any:
+        calls[check] += 1
+        return await answer(self, request, token, broker, check)
+
+    # Before the integration registers its view, which binds the handlers.
+    BrokerAuthView.get = BrokerAuthView.post = counted  # type: ignore[method-assign]
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_START)
+    await wait_listening(hass.http.server_port)
+
+
 async def serve_hass(args: argparse.Namespace, recorder: Recorder) -> None:
     with tempfile.TemporaryDirectory() as config_dir:
-        async with home_assistant(config_dir) as hass:
+        async with home_assistant(config_dir, args.http_port) as hass:
             started = time.perf_counter()
+            auth_calls: Counter[str] = Counter()
             port = args.port
             if args.row == "mqtt":
                 await asyncio.to_thread(publish_discovery, port, args.devices)
@@ -437,6 +467,21 @@ async def serve_hass(args: argparse.Namespace, recorder: Recorder) -> None:
                 platform = "mqtt"
             elif args.row == "rlink-mosquitto":
                 data = {"broker": "external", "host": "127.0.0.1", "port": port, "tls": False}
+                entry = await rlink_entry(hass, data, args.devices)
+                platform = DOMAIN
+            elif args.row == "rlink-rabbitmq":
+                await serve_broker_auth(hass, auth_calls)
+                user, password = RABBITMQ_HUB
+                data = {
+                    "broker": "external",
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "tls": False,
+                    "username": user,
+                    "password": password,
+                    "broker_auth": True,
+                    "auth_token": args.auth_token,
+                }
                 entry = await rlink_entry(hass, data, args.devices)
                 platform = DOMAIN
             else:
@@ -462,10 +507,11 @@ async def serve_hass(args: argparse.Namespace, recorder: Recorder) -> None:
                 return asyncio.run_coroutine_threadsafe(service_rtt(hass, samples), loop).result()
 
             async def count_tasks() -> dict[str, Any]:
-                return {"tasks": len(asyncio.all_tasks())}
+                return {"tasks": len(asyncio.all_tasks()), "auth_calls": dict(auth_calls)}
 
             def stats() -> dict[str, Any]:
-                """What the soak samples from inside: the event loop's tasks."""
+                """What the soak samples from inside: the event loop's tasks; and the calls
+                of a broker that asks Home Assistant about its clients."""
                 return asyncio.run_coroutine_threadsafe(count_tasks(), loop).result()
 
             while await asyncio.to_thread(
@@ -528,7 +574,9 @@ def serve_floor(args: argparse.Namespace, recorder: Recorder) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("row", choices=ROWS)
-    parser.add_argument("--port", type=int, default=0, help="Mosquitto's port (not rlink-server)")
+    parser.add_argument("--port", type=int, default=0, help="the broker's port (not rlink-server)")
+    parser.add_argument("--http-port", type=int, default=0, help="Home Assistant's HTTP port")
+    parser.add_argument("--auth-token", default="", help="the broker-auth token (rlink-rabbitmq)")
     parser.add_argument("--devices", type=int, required=True)
     parser.add_argument("--counters", type=Path, required=True)
     parser.add_argument("--slot", type=int, required=True)

@@ -8,6 +8,7 @@ import pytest
 
 from custom_components.rlink.protocol import messages
 from custom_components.rlink.protocol.codes import DeviceEvent as Evt
+from custom_components.rlink.protocol.errors import RlinkError
 from custom_components.rlink.protocol.responder import (
     DeviceRef,
     Responder,
@@ -114,3 +115,47 @@ def test_sweeper_store() -> None:
     assert copy.dump() == store.dump()
     assert copy.add_map({}, 9)["mapId"] == str(int(store.records[-1]["recordId"]) + 1)
     assert store.delete_map({"mapId": 1}) is True  # numeric ids are accepted
+
+
+class _StoreBackend(ResponderBackend):
+    """Temporary credentials that take I/O, or fail as a store or a bug would."""
+
+    def __init__(self, fail: Exception | None = None) -> None:
+        self.fail = fail
+
+    async def async_sweeper_sts_token(self, device: DeviceRef, upload_type: str) -> Any:
+        if self.fail is not None:
+            raise self.fail
+        return {"type": upload_type, "accessKeyId": "ASIA1"}
+
+
+async def test_answers_that_need_io_come_from_the_async_path() -> None:
+    assert Responder.needs_io(Evt.SWEEPER_STS_TOKEN)
+    assert not Responder.needs_io(Evt.SWEEPER_MAP_LIST)
+    message = messages.event(Evt.SWEEPER_STS_TOKEN, {"type": "record"}, ack=True)
+    reply, status = await Responder(_StoreBackend()).async_handle_with_status(DEVICE, message)
+    assert (status, reply.res, reply.data) == (0, 0, {"type": "record", "accessKeyId": "ASIA1"})
+    # The sync path keeps the backend's sync answer (a cloud that has no store refuses).
+    assert Responder(_StoreBackend()).handle(DEVICE, message).res == 1006
+    # Anything else still answers through the async path.
+    other = messages.event(Evt.CONFIG, ack=True)
+    reply, status = await Responder(_StoreBackend()).async_handle_with_status(DEVICE, other)
+    assert (status, reply.data) == (0, {"config": {}})
+
+
+@pytest.mark.parametrize(
+    ("data", "fail", "res"),
+    [
+        ({"type": "video"}, None, 1002),
+        ({"type": "map"}, RlinkError(1001, "the store gave nothing"), 1001),
+        ({"type": "map"}, KeyError("a bug"), 1001),
+    ],
+)
+async def test_the_async_path_refuses_as_the_sync_one(
+    data: Any, fail: Exception | None, res: int
+) -> None:
+    message = messages.event(Evt.SWEEPER_STS_TOKEN, data, ack=True)
+    responder = Responder(_StoreBackend(fail))
+    reply, status = await responder.async_handle_with_status(DEVICE, message)
+    assert (status, reply.res) == (res, res)
+    assert reply.msg

@@ -411,6 +411,7 @@ async def test_vacuum_cleans_returns_docks_and_uploads_its_map(cloud: MiniCloud)
                 "type": "map",
                 "bucketName": "maps",
                 "accessKeyId": store.access_key,
+                "secretAccessKey": store.secret_key,
                 "authDir": "map/vac/",
             },
             Evt.SWEEPER_MAP_ADD: {"mapId": "7"},

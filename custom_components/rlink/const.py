@@ -81,6 +81,10 @@ CONF_STORE_ACCESS_KEY: Final = "store_access_key"
 CONF_STORE_SECRET_KEY: Final = "store_secret_key"  # noqa: S105 - a config key
 CONF_STORE_SESSION_TOKEN: Final = "store_session_token"  # noqa: S105 - a config key
 CONF_STORE_PUBLIC_URL: Final = "store_public_url"
+# Temporary credentials: the role Home Assistant assumes, and where (AWS's regional STS
+# when only a role is given).
+CONF_STORE_ROLE_ARN: Final = "store_role_arn"
+CONF_STORE_STS_URL: Final = "store_sts_url"
 
 # Timing
 COMMAND_TIMEOUT: Final = 10.0

@@ -17,8 +17,11 @@ from .const import (
     CONF_REST_URL,
     CONF_SECRET,
     CONF_STORE_ACCESS_KEY,
+    CONF_STORE_PUBLIC_URL,
+    CONF_STORE_ROLE_ARN,
     CONF_STORE_SECRET_KEY,
     CONF_STORE_SESSION_TOKEN,
+    CONF_STORE_STS_URL,
     CONF_UNLOCK_PASSWORD,
     CONF_USER_ID,
     DOMAIN,
@@ -50,6 +53,10 @@ TO_REDACT: Final = {
     CONF_STORE_ACCESS_KEY,
     CONF_STORE_SECRET_KEY,
     CONF_STORE_SESSION_TOKEN,
+    CONF_STORE_ROLE_ARN,  # it names the account
+    CONF_STORE_STS_URL,  # the store's hosts: where the house's maps are
+    CONF_STORE_PUBLIC_URL,
+    "mapSignPath",
     "encryptSecret",
     "logUploadUrl",  # its signature lets anyone upload as the device
     "credential",

@@ -13,12 +13,15 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import aiohttp
 
+from custom_components.rlink.protocol import sigv4
 from custom_components.rlink.protocol.codes import DeviceEvent as Evt
 from custom_components.rlink.protocol.messages import Message
+from custom_components.rlink.protocol.sigv4 import Credentials
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -199,19 +202,37 @@ def _granted(reply: Message | None) -> bool:
 
 
 async def _put(url: str, body: bytes, grant: dict[str, Any]) -> bool:
-    """Upload to the object store with the granted key (the fake store checks the key id)."""
-    headers = {
-        "Content-Type": "application/json",
-        "x-rlink-access-key": str(grant.get("accessKeyId") or ""),
-    }
+    """Upload to the object store as an S3 client does: signed (SigV4) with the granted key,
+    and its session token when the grant is temporary."""
+    credentials = Credentials(
+        str(grant.get("accessKeyId") or ""),
+        str(grant.get("secretAccessKey") or ""),
+        str(grant.get("sessionToken") or ""),
+    )
+    headers = {"Content-Type": "application/json"}
+    signed = sigv4.sign(
+        "PUT",
+        url,
+        headers,
+        body,
+        credentials,
+        region=str(grant.get("region") or "us-east-1"),
+        service="s3",
+        now=datetime.now(UTC),
+    )
     try:
         async with (
             aiohttp.ClientSession() as http,
-            http.put(url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=30)) as r,
+            http.put(
+                url,
+                data=body,
+                headers={**headers, **signed.headers},
+                timeout=aiohttp.ClientTimeout(total=30),
+            ) as r,
         ):
             if r.status in (200, 201, 204):
                 return True
-            _LOGGER.info("map upload to %s refused: HTTP %d", url, r.status)
+            _LOGGER.info("map upload to %s refused: HTTP %d %s", url, r.status, await r.text())
     except (aiohttp.ClientError, TimeoutError) as err:
         _LOGGER.info("map upload to %s failed: %s", url, err)
     return False

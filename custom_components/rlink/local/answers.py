@@ -31,12 +31,6 @@ from ..const import (
     CONF_LOG_INTERVAL,
     CONF_LOG_MODE,
     CONF_REMOTE_CONFIG,
-    CONF_STORE_ACCESS_KEY,
-    CONF_STORE_BUCKET,
-    CONF_STORE_REGION,
-    CONF_STORE_SECRET_KEY,
-    CONF_STORE_SESSION_TOKEN,
-    CONF_STORE_TYPE,
     CONF_TIME_ZONE,
     CONF_WEATHER_ENTITY,
     DOMAIN,
@@ -55,7 +49,7 @@ from ..protocol.errors import ServiceNotActivated
 from ..protocol.messages import JsonObject
 from ..protocol.model import ObjectModel
 from ..protocol.responder import DeviceRef, ResponderBackend, SubDeviceRef, SweeperStore
-from . import gateway_data
+from . import gateway_data, store_credentials
 from .device_logs import DATA_DEVICE_LOGS
 from .gateway_data import REPORTED, GatewayConfigs
 
@@ -64,10 +58,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-_STORE_REQUIRED: Final = (CONF_STORE_BUCKET, CONF_STORE_ACCESS_KEY, CONF_STORE_SECRET_KEY)
 TURN_LIFETIME: Final = 86400
-STS_LIFETIME: Final = 3600
-"""Seconds the upload credentials are said to last; they are the configured static keys."""
 # What `info` may say of the network (its `config` is free-form; devices that report their
 # signal there spare a ping): stored key -> key in `config`.
 _NETWORK_FROM_INFO = {
@@ -91,6 +82,10 @@ class HubAnswers(ResponderBackend):
         self.coordinator = coordinator
         self.configs = configs
         self.time_zones: dict[str, tzinfo] = {}
+        self.store_credentials = store_credentials.StoreCredentials(
+            coordinator.hass,
+            lambda uuid: d.name if (d := coordinator.devices.get(uuid)) else uuid,
+        )
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -284,19 +279,17 @@ class HubAnswers(ResponderBackend):
 
     def sweeper_sts_token(self, device: DeviceRef, upload_type: str) -> JsonObject:
         options = self.coordinator.device_options(device.uuid)
-        if not all(options.get(k) for k in _STORE_REQUIRED):
+        if not store_credentials.configured(options):
             return super().sweeper_sts_token(device, upload_type)
-        return {
-            "type": upload_type,
-            "ossType": options.get(CONF_STORE_TYPE) or "S3",
-            "bucketName": options[CONF_STORE_BUCKET],
-            "region": options.get(CONF_STORE_REGION) or "",
-            "accessKeyId": options[CONF_STORE_ACCESS_KEY],
-            "secretAccessKey": options[CONF_STORE_SECRET_KEY],
-            "sessionToken": options.get(CONF_STORE_SESSION_TOKEN) or "",
-            "expiredTime": int(time.time()) + STS_LIFETIME,
-            "authDir": f"{upload_type}/{device.uuid}/",
-        }
+        return store_credentials.long_lived_grant(options, device.uuid, upload_type, time.time())
+
+    async def async_sweeper_sts_token(self, device: DeviceRef, upload_type: str) -> JsonObject:
+        options = self.coordinator.device_options(device.uuid)
+        if not store_credentials.configured(options) or not store_credentials.issues_temporary(
+            options
+        ):
+            return self.sweeper_sts_token(device, upload_type)
+        return await self.store_credentials.grant(options, device.uuid, upload_type)
 
     # --- what devices tell --------------------------------------------------------------
 

@@ -66,6 +66,8 @@ class LocalBase(Transport):
         self._link: ServerLink | None = None
         self._refused = False
         self.responder = Responder(self.answers)
+        self._answering: set[tuple[str, str]] = set()
+        """(device, code) of the answers waiting on I/O."""
         self._ids = messages.MessageIds()
         self._product_replies: dict[str, Gathering] = {}
 

@@ -148,23 +148,13 @@ class Inbox(LocalBase):
         if not device.online and self._still_connected(device):
             device.needs_resync = True
             self.coordinator.set_online(device, True)
-        reply, status = self.responder.handle_with_status(
-            DeviceRef(device.uuid, device.pid), message
-        )
-        if status == Status.SUCCESS:
-            self.learn_behaviour(device, message)
-        if reply is not None:
-            device.record("out", str(reply.code), reply.data)
-            self._publish(device_topic(TopicKind.REPORT_RESPONSE, device.pid, device.uuid), reply)
-            if reply.res:
-                self.log.warning(
-                    ("refused", device.uuid, str(message.code)),
-                    "Answered %s from %s with status %s: %s",
-                    message.code,
-                    device.uuid,
-                    reply.res,
-                    reply.msg,
-                )
+        ref = DeviceRef(device.uuid, device.pid)
+        if self.responder.needs_io(str(message.code)):
+            self.coordinator.spawn(
+                self._answer_later(device, ref, message), f"rlink {message.code}"
+            )
+        else:
+            self._answer(device, message, *self.responder.handle_with_status(ref, message))
         if message.code in _SWEEPER_EVENTS:
             self.coordinator.save_soon()
             device.notify({"sweeper"})
@@ -172,6 +162,42 @@ class Inbox(LocalBase):
             device.needs_resync = False
             self.coordinator.spawn(self._resync(device), f"rlink resync {device.uuid}")
             self.coordinator.deliver_held(device)
+
+    def _answer(
+        self, device: RlinkDevice, message: Message, reply: Message | None, status: int
+    ) -> None:
+        if status == Status.SUCCESS:
+            self.learn_behaviour(device, message)
+        if reply is None:
+            return
+        device.record("out", str(reply.code), reply.data)
+        self._publish(device_topic(TopicKind.REPORT_RESPONSE, device.pid, device.uuid), reply)
+        if reply.res:
+            self.log.warning(
+                ("refused", device.uuid, str(message.code)),
+                "Answered %s from %s with status %s: %s",
+                message.code,
+                device.uuid,
+                reply.res,
+                reply.msg,
+            )
+
+    async def _answer_later(self, device: RlinkDevice, ref: DeviceRef, message: Message) -> None:
+        """An answer that waits on I/O; one at a time per device and code, so a device
+        that repeats its request cannot pile up work."""
+        key = (device.uuid, str(message.code))
+        if key in self._answering:
+            busy = Status.SERVICE_EXCEPTION
+            refusal = messages.reply(message, res=busy, msg="busy") if message.ack else None
+            self._answer(device, message, refusal, busy)
+            return
+        self._answering.add(key)
+        try:
+            self._answer(
+                device, message, *await self.responder.async_handle_with_status(ref, message)
+            )
+        finally:
+            self._answering.discard(key)
 
     def _on_issue_response(self, topic: Topic, message: Message) -> None:
         """A reply nobody waits for any more (it came too late)."""

@@ -9,12 +9,15 @@ answered with status 1006.
 
 A handler that finds the event's data malformed raises `ProtocolError`; the reply then
 carries status 1002 and the reason, and nothing is recorded.
+
+A few answers may need I/O (temporary upload credentials come from the object store):
+for the codes `needs_io` names, the owner calls `async_handle_with_status` instead.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from types import MappingProxyType
@@ -81,6 +84,10 @@ class ResponderBackend:
 
     def sweeper_sts_token(self, device: DeviceRef, upload_type: str) -> JsonObject:
         raise ServiceNotActivated(Status.SERVICE_NOT_ACTIVATED, "no object storage configured")
+
+    async def async_sweeper_sts_token(self, device: DeviceRef, upload_type: str) -> JsonObject:
+        """`sweeper_sts_token` for a backend that asks the store for temporary credentials."""
+        return self.sweeper_sts_token(device, upload_type)
 
     def sweeper(self, device: DeviceRef) -> SweeperStore:
         raise ServiceNotActivated(Status.SERVICE_NOT_ACTIVATED, "no map storage")
@@ -287,6 +294,13 @@ def _listed(subs: list[SubDeviceRef]) -> JsonObject:
     return {"devices": [{"uuid": s.uuid, "pid": s.pid or ""} for s in subs]}
 
 
+def _upload_type(data: JsonObject) -> str:
+    upload_type = data.get("type", "map")
+    if upload_type not in ("map", "record"):
+        raise ProtocolError("expected map or record", field="data.type")
+    return str(upload_type)
+
+
 def _requested_format(data: JsonObject) -> ModelFormat:
     raw = data.get("format", ModelFormat.COMPLETE)
     try:
@@ -315,19 +329,44 @@ class Responder:
         answer = _ANSWERS[Evt(message.code)]
         try:
             data = answer(self, device, message)
-        except ProtocolError as err:
-            _LOGGER.debug("%s sent a malformed %s: %s", device.uuid, message.code, err)
-            status = Status.INVALID_PARAMETER
-            return self._reply(message, None, status, str(err)), status
-        except RlinkError as err:
-            if err.code == Status.SERVICE_NOT_ACTIVATED:
-                _LOGGER.info("%s asked for %s: %s", device.uuid, message.code, err.msg)
-            return self._reply(message, None, err.code, err.msg), err.code
-        except Exception as err:  # one message must not stop the others
-            self._note_failure(device, message, err)
-            status = Status.SERVICE_EXCEPTION
-            return self._reply(message, None, status, "service exception"), status
+        except Exception as err:  # sorted out by `_refusal`
+            return self._refusal(device, message, err)
         return self._reply(message, data, Status.SUCCESS, None), Status.SUCCESS
+
+    @staticmethod
+    def needs_io(code: str) -> bool:
+        """Whether the answer to `code` is to come from `async_handle_with_status`."""
+        return code in _ASYNC_ANSWERS
+
+    async def async_handle_with_status(
+        self, device: DeviceRef, message: Message
+    ) -> tuple[Message | None, int]:
+        """`handle_with_status` for an answer that may wait on I/O (`needs_io`)."""
+        answer = _ASYNC_ANSWERS.get(message.code)
+        if answer is None:
+            return self.handle_with_status(device, message)
+        try:
+            data = await answer(self, device, message)
+        except Exception as err:  # sorted out by `_refusal`
+            return self._refusal(device, message, err)
+        return self._reply(message, data, Status.SUCCESS, None), Status.SUCCESS
+
+    def _refusal(
+        self, device: DeviceRef, message: Message, error: Exception
+    ) -> tuple[Message | None, int]:
+        """The reply to a message whose handler raised `error`, and its status."""
+        if isinstance(error, ProtocolError):
+            _LOGGER.debug("%s sent a malformed %s: %s", device.uuid, message.code, error)
+            status: int = Status.INVALID_PARAMETER
+            return self._reply(message, None, status, str(error)), status
+        if isinstance(error, RlinkError):
+            if error.code == Status.SERVICE_NOT_ACTIVATED:
+                _LOGGER.info("%s asked for %s: %s", device.uuid, message.code, error.msg)
+            return self._reply(message, None, error.code, error.msg), error.code
+        # A bug of ours: one message must not stop the others.
+        self._note_failure(device, message, error)
+        status = Status.SERVICE_EXCEPTION
+        return self._reply(message, None, status, "service exception"), status
 
     def _note_failure(self, device: DeviceRef, message: Message, err: Exception) -> None:
         """A bug of ours, not the device's: said once per kind, the traceback at debug level,
@@ -492,10 +531,10 @@ class Responder:
         return self.backend.webrtc_config(device)
 
     def _sweeper_sts_token(self, device: DeviceRef, message: Message) -> JsonObject:
-        upload_type = message.data.get("type", "map")
-        if upload_type not in ("map", "record"):
-            raise ProtocolError("expected map or record", field="data.type")
-        return self.backend.sweeper_sts_token(device, upload_type)
+        return self.backend.sweeper_sts_token(device, _upload_type(message.data))
+
+    async def _async_sweeper_sts_token(self, device: DeviceRef, message: Message) -> JsonObject:
+        return await self.backend.async_sweeper_sts_token(device, _upload_type(message.data))
 
     def _sweeper_map_list(self, device: DeviceRef, message: Message) -> JsonObject:
         entry = self.backend.sweeper(device).current()
@@ -564,3 +603,9 @@ _ANSWERS: Final[Mapping[Evt, Answer]] = MappingProxyType(
     }
 )
 assert set(_ANSWERS) == set(Evt), "every device event needs an answer"
+
+type AsyncAnswer = Callable[["Responder", DeviceRef, Message], Awaitable[JsonObject]]
+
+_ASYNC_ANSWERS: Final[Mapping[str, AsyncAnswer]] = MappingProxyType(
+    {Evt.SWEEPER_STS_TOKEN: Responder._async_sweeper_sts_token}
+)
