@@ -19,6 +19,7 @@ from .const import (
     CONF_REST_URL,
     CONF_SECRET,
     CONF_STORE_ACCESS_KEY,
+    CONF_STORE_PUBLIC_URL,
     CONF_STORE_SECRET_KEY,
     CONF_STORE_SESSION_TOKEN,
     CONF_UNLOCK_PASSWORD,
@@ -66,6 +67,8 @@ TO_REDACT: Final = {
     CONF_HOST,
     CONF_REST_URL,
     "base_url",
+    CONF_STORE_PUBLIC_URL,  # anyone may read the vacuum's maps from there
+    "imageUrl",  # an alarm's photo: on the camera's own address, or a signed link
     "mac",
     "ip",
     "currentSsid",
