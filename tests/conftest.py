@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 # Import this repository's custom_components before Home Assistant's test harness puts
 # its own testing_config/custom_components on the path: the loader searches whichever
@@ -116,3 +118,13 @@ def fixture_loopback_ice(sockets: None, monkeypatch: pytest.MonkeyPatch) -> None
     import aioice.ice  # noqa: PLC0415
 
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda **_kw: ["127.0.0.1"])
+
+
+@pytest.fixture(name="snapshot")
+def fixture_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots in Home Assistant's format, in tests/snapshots/, as core writes them.
+
+    The test plugin defines this fixture too, but syrupy's own plugin, loaded after it,
+    wins; a conftest fixture wins over both.
+    """
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)

@@ -55,7 +55,6 @@ TO_REDACT: Final = {
     CONF_STORE_SESSION_TOKEN,
     CONF_STORE_ROLE_ARN,  # it names the account
     CONF_STORE_STS_URL,  # the store's hosts: where the house's maps are
-    CONF_STORE_PUBLIC_URL,
     "mapSignPath",
     "encryptSecret",
     "logUploadUrl",  # its signature lets anyone upload as the device
@@ -68,6 +67,8 @@ TO_REDACT: Final = {
     CONF_HOST,
     CONF_REST_URL,
     "base_url",
+    CONF_STORE_PUBLIC_URL,  # anyone may read the vacuum's maps from there
+    "imageUrl",  # an alarm's photo: on the camera's own address, or a signed link
     "mac",
     "ip",
     "currentSsid",
