@@ -22,26 +22,21 @@ from homeassistant.exceptions import (
     HomeAssistantError,
     ServiceValidationError,
 )
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..const import (
     COMMAND_TIMEOUT,
     CONF_ACCESS_TOKEN,
     CONF_APP_SECRET,
-    CONF_DEVICE_ID,
     CONF_HOMES,
-    CONF_PID,
     CONF_REST_URL,
     CONF_SIGN_METHOD,
     CONF_TLS,
     CONF_TLS_INSECURE,
     CONF_USER_ID,
-    CONF_UUID,
     CONF_WATCHDOG_INTERVAL,
     DEFAULT_WATCHDOG_INTERVAL,
     DOMAIN,
-    SUBENTRY_DEVICE,
 )
 from ..coordinator import RlinkCoordinator
 from ..device import RlinkDevice
@@ -59,11 +54,12 @@ from ..protocol.session import (
     TlsOptions,
 )
 from ..protocol.topics import TopicKind, app_topic
-from ..roster import automatic_name
-from ..transport import WAKE_TIMEOUT, Transport, command_error, session_diagnostics
+from ..transport import WAKE_TIMEOUT, command_error, session_diagnostics
 from ..values import prepare_values
 from .commands import COMMANDS, REPLY_TIMEOUT, reply_data
+from .devices import CloudDevices
 from .notify import NotificationRouter
+from .replies import PendingReplies
 
 if TYPE_CHECKING:
     pass
@@ -71,14 +67,12 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 PROBE_WAIT: Final = 15.0
+"""Seconds the watchdog waits for news after its probe before it reconnects."""
 RESYNC_PARALLEL: Final = 4
 """REST calls a reconnect makes at once to ask devices for their values."""
-"""Seconds the watchdog waits for news after its probe before it reconnects."""
-
-type Waiter = asyncio.Future[JsonObject]
 
 
-class CloudAccount(Transport):
+class CloudAccount(CloudDevices):
     """The cloud account: Home Assistant plays an rlink app."""
 
     mode = "cloud"
@@ -102,7 +96,7 @@ class CloudAccount(Transport):
         self.last_notification = time.monotonic()
         self.watchdog_reconnects = 0
         self._news = asyncio.Event()
-        self._waiters: dict[tuple[Note, str], list[Waiter]] = {}
+        self.replies = PendingReplies()
 
     # --- configuration ------------------------------------------------------------------
 
@@ -178,94 +172,6 @@ class CloudAccount(Transport):
 
         await asyncio.gather(*(one(d) for d in list(self.devices.values())))
 
-    # --- devices ------------------------------------------------------------------------
-
-    def _restore(self, cached: Mapping[str, Any]) -> None:
-        for device_id, saved in cached.items():
-            device = RlinkDevice(
-                device_id,
-                saved.get("pid") or "",
-                saved.get("name") or device_id,
-                gateway=saved.get("gateway"),
-            )
-            device.restore(saved)
-            self._add(device)
-
-    def _add(self, device: RlinkDevice) -> RlinkDevice:
-        self.devices[device.uuid] = device
-        gateway = self.devices.get(device.gateway) if device.gateway else None
-        if gateway is not None and device.subentry_id is None:
-            # Listed under the gateway's own entry in the UI, as on a local hub.
-            device.subentry_id = gateway.subentry_id
-        self.coordinator.attach_model(device)
-        self.coordinator.register(device)
-        self.coordinator.announce(device)
-        return device
-
-    @callback
-    def sync_subentries(self, cached: Mapping[str, Any] | None = None) -> None:
-        """Devices the user added by hand: name, product id and uuid come from the subentry."""
-        for subentry in self.entry.subentries.values():
-            if subentry.subentry_type != SUBENTRY_DEVICE:
-                continue
-            device_id = subentry.data[CONF_DEVICE_ID]
-            device = self.devices.get(device_id)
-            if device is None:
-                device = RlinkDevice(device_id, "", subentry.title)
-                self.devices[device_id] = device
-            device.subentry_id = subentry.subentry_id
-            device.name = subentry.title
-            device.pid = subentry.data.get(CONF_PID) or device.pid
-            device.hardware_uuid = subentry.data.get(CONF_UUID) or device.hardware_uuid
-            self._add(device)
-
-    def device_for(
-        self,
-        device_id: str,
-        *,
-        gateway: str | None = None,
-        pid: str | None = None,
-        uuid: str | None = None,
-    ) -> RlinkDevice:
-        """The device a notification names, added (and remembered) when it is new."""
-        device = self.devices.get(device_id)
-        if device is None:
-            device = RlinkDevice(
-                device_id,
-                pid or "",
-                (name := automatic_name(None, pid or "", device_id)),
-                gateway=gateway,
-                automatic_name=name,
-            )
-            device.hardware_uuid = uuid
-            self._add(device)
-            self.coordinator.save_soon()
-            self.coordinator.spawn(self._resync(device), f"rlink cloud resync {device_id}")
-            return device
-        changed = False
-        if pid and pid != device.pid:
-            device.pid, changed = pid, True  # an automatic name follows (_attach_model)
-        if uuid and uuid != device.hardware_uuid:
-            device.hardware_uuid, changed = uuid, True
-        if gateway and gateway != device.gateway:
-            device.gateway, changed = gateway, True
-        if changed:
-            self._add(device)
-            self.coordinator.save_soon()
-        return device
-
-    def forget_device(self, device_id: str) -> None:
-        """Drop a device (the registry entry is the caller's business)."""
-        if self.devices.pop(device_id, None) is not None:
-            self.coordinator.save_soon()
-
-    @callback
-    def remove_device(self, device_id: str) -> None:
-        """The cloud unbound a device: forget it and take it out of the registry."""
-        self.forget_device(device_id)
-        if (entry := self.coordinator.registry_entry(device_id)) is not None:
-            dr.async_get(self.hass).async_remove_device(entry.id)
-
     async def _resync(self, device: RlinkDevice) -> None:
         """Ask for all values; they arrive as a property change (nothing lists them)."""
         try:
@@ -306,38 +212,6 @@ class CloudAccount(Transport):
             "notifications": {str(k): v for k, v in self.router.handled.items()},
             "watchdog_reconnects": self.watchdog_reconnects,
         }
-
-    # --- replies that come as notifications ---------------------------------------------
-
-    def expect(self, code: Note, key: str) -> Waiter:
-        waiter: Waiter = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault((code, key), []).append(waiter)
-        return waiter
-
-    def resolve(self, code: Note, key: str, data: JsonObject) -> bool:
-        """Hand a notification to the longest waiting request for it; False when none waits.
-
-        A reply notification carries no request id: one notification answers one request,
-        in the order they were sent, so two alike commands each get their own answer.
-        """
-        waiting = [w for w in self._waiters.get((code, key), []) if not w.done()]
-        if not waiting:
-            self._waiters.pop((code, key), None)
-            return False
-        first, rest = waiting[0], waiting[1:]
-        first.set_result(data)
-        if rest:
-            self._waiters[(code, key)] = rest
-        else:
-            self._waiters.pop((code, key), None)
-        return True
-
-    def _forget(self, code: Note, key: str, waiter: Waiter) -> None:
-        waiting = self._waiters.get((code, key), [])
-        if waiter in waiting:
-            waiting.remove(waiter)
-        if not waiting:
-            self._waiters.pop((code, key), None)
 
     # --- outgoing -----------------------------------------------------------------------
 
@@ -402,7 +276,11 @@ class CloudAccount(Transport):
             )
         request = route.build(device, dict(data or {}))
         device.record("out", str(request.endpoint), {})
-        waiter = self.expect(route.reply, device.uuid) if route.reply and ack is not False else None
+        waiter = (
+            self.replies.expect(route.reply, device.uuid)
+            if route.reply and ack is not False
+            else None
+        )
         try:
             answer = await self.call(request, device)
             if waiter is None or route.reply is None:
@@ -413,7 +291,7 @@ class CloudAccount(Transport):
             raise command_error("timeout", device, command=str(code)) from err
         finally:
             if waiter is not None and route.reply is not None:
-                self._forget(route.reply, device.uuid, waiter)
+                self.replies.forget(route.reply, device.uuid, waiter)
         return messages.notification(route.reply, reply_data(route.reply, reply))
 
     async def async_write(self, device: RlinkDevice, prepared: Mapping[str, Any]) -> None:

@@ -38,12 +38,14 @@ from ..protocol.topics import Topic
 
 if TYPE_CHECKING:
     from ..coordinator import RlinkCoordinator
+    from .replies import PendingReplies
 
 
 class Account(Protocol):
     """What the router asks of the cloud account it serves (`account.CloudAccount`)."""
 
     coordinator: RlinkCoordinator
+    replies: PendingReplies
 
     def heard(self) -> None: ...
 
@@ -57,8 +59,6 @@ class Account(Protocol):
     ) -> RlinkDevice: ...
 
     def remove_device(self, device_id: str) -> None: ...
-
-    def resolve(self, code: Note, key: str, data: JsonObject) -> bool: ...
 
 
 _LOGGER = logging.getLogger(__name__)
@@ -217,7 +217,7 @@ class NotificationRouter:
         device.network.update(network)
         device.notify(set(kept) | set(network))
         self.coordinator.save_values()
-        self.cloud.resolve(Note.DEVICE_PROPERTY_UPDATE, device.uuid, data)
+        self.cloud.replies.resolve(Note.DEVICE_PROPERTY_UPDATE, device.uuid, data)
 
     def _webrtc(self, data: JsonObject) -> None:
         device = self._device(data)
@@ -226,7 +226,7 @@ class NotificationRouter:
     def _woke(self, data: JsonObject) -> None:
         device = self._device(data)
         self._heard_from(device)
-        self.cloud.resolve(Note.WAKE_UP_SUCCESS, device.uuid, data)
+        self.cloud.replies.resolve(Note.WAKE_UP_SUCCESS, device.uuid, data)
         self.coordinator.deliver_held(device)
 
     def _passwords(self, data: JsonObject) -> None:
@@ -241,13 +241,13 @@ class NotificationRouter:
             if data.get("operatorType") != 2:
                 kept.append(entry)
             self.coordinator.set_passwords(device, sorted(kept, key=lambda p: p.get("index", 0)))
-        self.cloud.resolve(Note.PWD_SET_RESULT, device.uuid, data)
+        self.cloud.replies.resolve(Note.PWD_SET_RESULT, device.uuid, data)
 
     # --- replies --------------------------------------------------------------------------
 
     def _reply(self, data: JsonObject) -> None:
         device = self._device(data)
-        if not self.cloud.resolve(self._code, device.uuid, data):
+        if not self.cloud.replies.resolve(self._code, device.uuid, data):
             self._fire(EVENT_CLOUD_REPLY, code=str(self._code), device_id=device.uuid, data=data)
 
     def _replaced(self, data: JsonObject) -> None:
