@@ -28,7 +28,6 @@ from .const import (
 )
 from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
-from .local.device_logs import DATA_DEVICE_LOGS
 
 # Keys whose values never leave Home Assistant: credentials, lock codes, wifi and TURN
 # passwords, tokens.
@@ -148,8 +147,6 @@ async def async_get_device_diagnostics(
     known = hub.devices.get(uuid) if uuid is not None else None
     # A registry device the hub no longer knows (removed, not yet spoken of) has no state.
     found = _device(hub, known) if known is not None else None
-    if found is not None and uuid is not None:
-        # Links to the logs it uploaded, for an administrator to open; not their text,
-        # which no redaction could vouch for.
-        found["uploaded_logs"] = await hass.data[DATA_DEVICE_LOGS].async_files(uuid)
+    if found is not None and known is not None:
+        found |= await hub.transport.async_device_diagnostics(known)
     return async_redact_data({"hub": _hub(hub), "device": found}, TO_REDACT)

@@ -20,10 +20,10 @@ from homeassistant.helpers import device_registry as dr
 from .const import DOMAIN
 from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
-from .local.gateway_data import GatewayConfigs
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.messages import JsonObject
 from .service_targets import ONE_DEVICE, Handler, invalid, targets
+from .transport import GatewayConfigStore
 
 SHORT_ID: Final = probatio.All(probatio.Coerce(int), probatio.Range(0, 9999))
 GROUP_OPERATIONS: Final = {"set": 1, "delete": 2}
@@ -160,7 +160,7 @@ async def _replace(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 # --- local groups, scenes and one-click executions ------------------------------------------
 
 
-def _configs(hub: RlinkCoordinator, gateway: RlinkDevice) -> GatewayConfigs:
+def _configs(hub: RlinkCoordinator, gateway: RlinkDevice) -> GatewayConfigStore:
     """The hub's copy of the gateways' local data; a transport without one cannot
     send local configurations at all."""
     configs = hub.transport.gateway_configs

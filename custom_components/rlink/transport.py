@@ -20,7 +20,7 @@ from homeassistant.exceptions import HomeAssistantError
 from .const import COMMAND_TIMEOUT, DOMAIN
 from .device import RlinkDevice
 from .protocol.codes import DeviceCommand as Cmd
-from .protocol.messages import Message
+from .protocol.messages import JsonObject, Message
 from .protocol.server.link import ServerLink
 from .protocol.session import MqttSession
 from .ratelimit import RateLimitedLog
@@ -28,8 +28,6 @@ from .ratelimit import RateLimitedLog
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
     from homeassistant.core import HomeAssistant
-
-    from .local.gateway_data import GatewayConfigs
 
 WAKE_TIMEOUT: Final = 10.0
 
@@ -46,6 +44,18 @@ class Owner(Protocol):
     async def async_set_properties(
         self, device: RlinkDevice, values: Mapping[str, Any]
     ) -> None: ...
+
+
+class GatewayConfigStore(Protocol):
+    """The gateways' local groups, scenes and executions, as a transport keeps them."""
+
+    def knows(self, gateway_uuid: str) -> bool: ...
+
+    def store(self, gateway_uuid: str) -> dict[str, Any]: ...
+
+    def payload(self, gateway_uuid: str) -> JsonObject | None: ...
+
+    def rename_device(self, old_uuid: str, new_uuid: str) -> None: ...
 
 
 def command_error(key: str, device: RlinkDevice, **placeholders: str) -> HomeAssistantError:
@@ -126,6 +136,10 @@ class Transport(ABC):
     def diagnostics(self) -> dict[str, Any]:
         """The connection as diagnostics show it (redacted by the caller)."""
 
+    async def async_device_diagnostics(self, device: RlinkDevice) -> dict[str, Any]:
+        """What this transport keeps of one device, for its diagnostics."""
+        return {}
+
     # --- reaching devices ---------------------------------------------------------------
 
     @abstractmethod
@@ -140,7 +154,7 @@ class Transport(ABC):
         return True
 
     @property
-    def gateway_configs(self) -> GatewayConfigs | None:
+    def gateway_configs(self) -> GatewayConfigStore | None:
         """The gateways' local groups, scenes and executions, where this transport keeps
         them (the local hub answers gateways with them); None elsewhere."""
         return None

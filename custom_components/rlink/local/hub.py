@@ -366,6 +366,11 @@ class LocalHub(Inbox, Presence, Outgoing):
         """Devices are known by their uuid here: the old one's place moves to the new."""
         await self.coordinator.async_move_identity(sub, new_uuid)
 
+    async def async_device_diagnostics(self, device: RlinkDevice) -> dict[str, Any]:
+        """Links to the logs it uploaded, for an administrator to open; not their text,
+        which no redaction could vouch for."""
+        return {"uploaded_logs": await self.hass.data[DATA_DEVICE_LOGS].async_files(device.uuid)}
+
     def diagnostics(self) -> dict[str, Any]:
         return {
             "broker": "embedded" if self.embedded else "external",

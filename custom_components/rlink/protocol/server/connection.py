@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from ..policy import Principal, Refused
 from .codec import (
@@ -38,7 +38,9 @@ from .codec import (
 )
 
 if TYPE_CHECKING:
-    from .server import DeviceServer
+    from collections.abc import Coroutine
+
+    from .limits import Limits
     from .sessions import ClientSession
 
 _LOGGER = logging.getLogger(__name__)
@@ -65,6 +67,46 @@ def _keep_probing(transport: asyncio.BaseTransport) -> None:
                 sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
 
 
+class ServerPolicy(Protocol):
+    def login(self, connect: Connect) -> Principal: ...
+    def may_publish(self, principal: Principal, topic: str) -> bool: ...
+    def may_subscribe(self, principal: Principal, topic_filter: str) -> bool: ...
+
+
+class Server(Protocol):
+    """What a connection asks of the server it belongs to (`server.DeviceServer`)."""
+
+    loop: asyncio.AbstractEventLoop
+    limits: Limits
+    policy: ServerPolicy
+
+    def admit(self, connection: Connection) -> bool: ...
+
+    def login_failed(self, connection: Connection, client_id: str, refusal: Refused) -> None: ...
+
+    def attach(self, connection: Connection, principal: Principal, connect: Connect) -> bool: ...
+
+    def logged_in(self, connection: Connection) -> None: ...
+
+    def gone(self, connection: Connection, *, clean: bool) -> None: ...
+
+    def subscribe(self, session: ClientSession, topic_filter: str, qos: int) -> None: ...
+
+    def unsubscribe(self, session: ClientSession, topic_filter: str) -> None: ...
+
+    def route(self, connection: Connection, topic: str, payload: bytes, qos: int) -> None: ...
+
+    def refused_publish(self, connection: Connection, topic: str) -> None: ...
+
+    def refused_subscribe(self, connection: Connection, topic_filter: str) -> None: ...
+
+    def note_violation(self, connection: Connection, reason: str) -> None: ...
+
+    def note_drop(self, connection: Connection, reason: str) -> None: ...
+
+    def track(self, handshake: Coroutine[None, None, None]) -> None: ...
+
+
 class Connection(asyncio.Protocol):
     __slots__ = (
         "_allowed",
@@ -85,7 +127,7 @@ class Connection(asyncio.Protocol):
         "session",
     )
 
-    def __init__(self, server: DeviceServer) -> None:
+    def __init__(self, server: Server) -> None:
         self._server = server
         self._loop = server.loop
         self._reader = PacketReader(server.limits.max_connect_size)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 from ..policy import Principal, Refused
 from .codec import Connect, filter_matches
-from .connection import Connection
+from .connection import Connection, ServerPolicy
 from .limits import AddressBook, Limits, LogThrottle
 from .sessions import ClientSession
 from .tls import TlsGate
@@ -36,12 +36,6 @@ class ServerStartError(Exception):
 
 class PortInUse(ServerStartError):
     """Something else already listens on the port."""
-
-
-class ServerPolicy(Protocol):
-    def login(self, connect: Connect) -> Principal: ...
-    def may_publish(self, principal: Principal, topic: str) -> bool: ...
-    def may_subscribe(self, principal: Principal, topic_filter: str) -> bool: ...
 
 
 class Inside(Protocol):

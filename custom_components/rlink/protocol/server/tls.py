@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from typing import TYPE_CHECKING
 
-from .connection import Connection
-
-if TYPE_CHECKING:
-    from .server import DeviceServer
+from .connection import Connection, Server
 
 
 class TlsGate(asyncio.Protocol):
     """Admits a TCP connection, then runs its TLS handshake (bounded in time)."""
 
-    def __init__(self, server: DeviceServer, context: ssl.SSLContext) -> None:
+    def __init__(self, server: Server, context: ssl.SSLContext) -> None:
         self._server = server
         self._context = context
 
