@@ -6,12 +6,22 @@ import probatio
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 
 from custom_components.rlink.const import DOMAIN
 from tools.rlink_sim import Simulator
 
 from .brokers import until
-from .hub import add_device, create_embedded_hub, device, device_entry, entity_id, write_models
+from .hub import (
+    add_device,
+    create_embedded_hub,
+    device,
+    device_entry,
+    entity_id,
+    hub_with,
+    write_models,
+)
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
 
@@ -122,3 +132,63 @@ async def test_every_service(hass: HomeAssistant) -> None:
         _, sent = await call("reset", {"clear_data": True}, "reset")
         assert sent.data == {"clearData": True}
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_device_actions_are_entities(hass: HomeAssistant) -> None:
+    """What needs no input is an entity: a refresh is `homeassistant.update_entity`, a
+    restart and a factory reset are buttons; each reaches the device as the protocol says."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    plug = device("plug")
+    gateway = device("gateway", sub_devices=[device("sensor", "sub")])
+    entry = await hub_with(hass, plug, gateway)
+    hub = entry.runtime_data
+    sub_uuid = gateway.sub_devices[0].uuid
+    async with Simulator("127.0.0.1", hub.broker.port, [plug, gateway]) as sim:
+        own, gw = sim.device(plug.uuid), sim.device(gateway.uuid)
+        switch = entity_id(hass, "switch", plug.uuid, "switch")
+        await until(lambda: hass.states.get(switch).state == "off")
+        await until(lambda: sub_uuid in hub.devices and hub.devices[sub_uuid].online)
+
+        async def press(uuid: str, button: str) -> None:
+            target = {"entity_id": entity_id(hass, "button", uuid, button)}
+            await hass.services.async_call("button", "press", target, blocking=True)
+
+        # Any entity of a device asks the device for all its values; a sub-device's
+        # request goes through its gateway.
+        waiter = hass.async_create_task(own.wait_for("property_get"))
+        await hass.services.async_call(
+            "homeassistant", "update_entity", {"entity_id": switch}, blocking=True
+        )
+        assert (await waiter).data == {"reportAll": True}
+        waiter = hass.async_create_task(gw.wait_for("property_get"))
+        temperature = entity_id(hass, "sensor", sub_uuid, "temperature")
+        await hass.services.async_call(
+            "homeassistant", "update_entity", {"entity_id": temperature}, blocking=True
+        )
+        assert (await waiter).data == {"reportAll": True, "subUuids": [sub_uuid]}
+
+        # A sub-device restarts through its gateway, which names it.
+        waiter = hass.async_create_task(gw.wait_for("reboot"))
+        await press(sub_uuid, "button_reboot")
+        assert (await waiter).data == {"subUuid": sub_uuid}
+
+        # The factory reset is there, disabled, for devices of their own only: the protocol
+        # gives `reset` no sub-device form. Enabled, it resets and erases the device.
+        registry = er.async_get(hass)
+        unique_ids = {e.unique_id: e for e in registry.entities.values()}
+        for uuid in (plug.uuid, gateway.uuid):
+            reset = unique_ids[f"{uuid}_button_factory_reset"]
+            assert reset.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+        assert f"{sub_uuid}_button_factory_reset" not in unique_ids
+        reset_id = unique_ids[f"{plug.uuid}_button_factory_reset"].entity_id
+        registry.async_update_entity(reset_id, disabled_by=None)
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        hub = entry.runtime_data
+        await until(lambda: hass.states.get(switch).state == "off", 15)
+        own.values["switch"] = 1  # what the reset must erase
+        waiter = hass.async_create_task(own.wait_for("reset"))
+        await press(plug.uuid, "button_factory_reset")
+        assert (await waiter).data == {"clearData": True}
+        await until(lambda: own.started.is_set() and own.values["switch"] == 0)
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -1,4 +1,5 @@
-"""Buttons: reboot a device, check its connection."""
+"""Buttons: the device actions that take no input (restart, check the connection, factory
+reset, a gateway's search for sub-devices)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import RlinkConfigEntry
 from .device import RlinkDevice
-from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform
+from .entity import RlinkEntity, RlinkEntityDescription, async_setup_platform, on_local_hub
 from .kinds import Kind
 from .protocol.codes import DeviceCommand as Cmd
 from .runtime import DeviceRuntime
@@ -55,25 +56,64 @@ BUTTONS: Final = (
 )
 
 
+SEARCH_SECONDS: Final = 60
+
+
 async def _search(hub: DeviceRuntime, device: RlinkDevice) -> None:
     data = {"second": SEARCH_SECONDS, "bind": True, "find": True}
     await hub.async_command(device, Cmd.FIND_BIND, data, ack=True)
 
 
-SEARCH_SECONDS: Final = 60
-SEARCH: Final = RlinkButtonDescription(
-    key="search_sub_devices",
-    identifier="button_search_sub_devices",
-    translation_key="search_sub_devices",
+async def _list_nearby(hub: DeviceRuntime, device: RlinkDevice) -> None:
+    """Search without binding: the gateway reports what it finds (`find_report`, or the
+    cloud's `find`, which offers each device under Discovered)."""
+    data = {"second": SEARCH_SECONDS, "bind": False, "find": True}
+    await hub.async_command(device, Cmd.FIND_BIND, data, ack=True)
+
+
+GATEWAY_BUTTONS: Final = (
+    RlinkButtonDescription(
+        key="search_sub_devices",
+        identifier="button_search_sub_devices",
+        translation_key="search_sub_devices",
+        watch=frozenset(),
+        press_fn=_search,
+    ),
+    RlinkButtonDescription(
+        key="list_nearby_sub_devices",
+        identifier="button_list_nearby_sub_devices",
+        translation_key="list_nearby_sub_devices",
+        entity_registry_enabled_default=False,
+        watch=frozenset(),
+        press_fn=_list_nearby,
+    ),
+)
+
+
+async def _factory_reset(hub: DeviceRuntime, device: RlinkDevice) -> None:
+    await hub.async_command(device, Cmd.RESET, {"clearData": True}, ack=False)
+
+
+FACTORY_RESET: Final = RlinkButtonDescription(
+    key="factory_reset",
+    identifier="button_factory_reset",
+    translation_key="factory_reset",
+    entity_category=EntityCategory.CONFIG,
+    # One press erases the device's settings and data: nobody should find it by accident.
+    entity_registry_enabled_default=False,
     watch=frozenset(),
-    press_fn=_search,
+    press_fn=_factory_reset,
 )
 
 
 def build(hub: DeviceRuntime, device: RlinkDevice) -> list[RlinkEntity]:
     descriptions = list(BUTTONS)
-    if device.profile.has(Kind.GATEWAY) and device.gateway is None:
-        descriptions.append(SEARCH)
+    if device.gateway is None:
+        if device.profile.has(Kind.GATEWAY):
+            descriptions.extend(GATEWAY_BUTTONS)
+        # `reset` has no sub-device form, and the app interface of a cloud account no call.
+        if on_local_hub(hub):
+            descriptions.append(FACTORY_RESET)
     return [RlinkButton(hub, device, description) for description in descriptions]
 
 

@@ -93,6 +93,11 @@ class RlinkEntity(Entity):
         watched = self.watched()
         return watched is None or not watched.isdisjoint(changed)
 
+    async def async_update(self) -> None:
+        """`homeassistant.update_entity`: the device is asked for all its values again
+        (nothing polls; states follow the device's reports)."""
+        await self.hub.async_refresh(self.device)
+
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
         self.async_on_remove(self.device.async_add_listener(self._on_device_change, self.watched()))
