@@ -210,13 +210,11 @@ async def test_rest_failures_give_clear_errors_and_change_nothing(
 
 
 async def _lock_passwords(hass: HomeAssistant, lock_id: str) -> Any:
-    return await hass.services.async_call(
-        DOMAIN,
-        "get_lock_passwords",
-        {"device_id": _device_id(hass, lock_id)},
-        blocking=True,
-        return_response=True,
+    door = await _entity(hass, "lock", lock_id, "lock")
+    listed = await hass.services.async_call(
+        DOMAIN, "get_lock_passwords", {"entity_id": door}, blocking=True, return_response=True
     )
+    return listed[door]
 
 
 def _device_id(hass: HomeAssistant, key: str) -> str:

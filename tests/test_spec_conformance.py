@@ -735,7 +735,7 @@ async def test_commands_and_what_devices_say(
         await call("unlock", lock_id, "lock", code="70f05e98")
         await call(
             "set_lock_password",
-            kids[2].uuid,
+            lock_id,
             index=5,
             code="135790",
             user="007",

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any, Final
 
 import probatio
+from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import service
+from homeassistant.helpers.typing import VolSchemaType
 
 from . import cloud_services, firmware, gateway_services, lock_codes
 from .const import COMMAND_TIMEOUT, DOMAIN
@@ -192,16 +195,23 @@ HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
 }
 
 
-_MODULES: Final = (lock_codes, gateway_services, firmware, cloud_services)
-"""The other modules offering services, each with its `SCHEMAS` and `HANDLERS`."""
-ALL_SCHEMAS: Final[dict[str, probatio.Schema]] = {
+_MODULES: Final = (gateway_services, firmware, cloud_services)
+"""The other modules offering services that name devices or an account, each with its
+`SCHEMAS` and `HANDLERS`."""
+ALL_SCHEMAS: Final[dict[str, VolSchemaType]] = {
     **SCHEMAS,
     **{name: schema for m in _MODULES for name, schema in m.SCHEMAS.items()},
+    # Lock codes act on a lock entity: their targets are Home Assistant's entity targets.
+    **{
+        name: cv.make_entity_service_schema(fields)
+        for name, (fields, _handler, _response) in lock_codes.ENTITY_SERVICES.items()
+    },
 }
 ALL_HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
     **HANDLERS,
     **{name: handler for m in _MODULES for name, handler in m.HANDLERS.items()},
 }
+ALL_SERVICES: Final = frozenset(ALL_HANDLERS) | frozenset(lock_codes.ENTITY_SERVICES)
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
@@ -212,4 +222,14 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
         hass.services.async_register(
             DOMAIN, name, call_handler, ALL_SCHEMAS[name], supports_response=supports_response
+        )
+    for name, (fields, lock_handler, supports_response) in lock_codes.ENTITY_SERVICES.items():
+        service.async_register_platform_entity_service(
+            hass,
+            DOMAIN,
+            name,
+            entity_domain=LOCK_DOMAIN,
+            schema=fields,
+            func=lock_handler,
+            supports_response=supports_response,
         )
