@@ -245,7 +245,10 @@ async def test_service_on_a_device_of_another_integration(hass: HomeAssistant) -
     entry = await create_embedded_hub(hass)
     with pytest.raises(ServiceValidationError) as err:
         await hass.services.async_call(
-            DOMAIN, "refresh", {"device_id": "not-a-device"}, blocking=True
+            DOMAIN,
+            "set_properties",
+            {"device_id": "not-a-device", "properties": {"switch": True}},
+            blocking=True,
         )
     assert err.value.translation_key == "not_an_rlink_device"
     await hass.config_entries.async_unload(entry.entry_id)

@@ -18,6 +18,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_capture_events
 from rlink_sim.cloud import DEFAULT_HOME, DEFAULT_SECRET, DEFAULT_USER, FakeCloud
 
@@ -201,9 +202,10 @@ async def test_rest_failures_give_clear_errors_and_change_nothing(
     # A command the app API cannot carry says so.
     lock_id = cloud.device_id(LOCK.uuid)
     await until(lambda: lock_id in entry.runtime_data.devices, 10)
+    door = await _entity(hass, "lock", lock_id, "lock")
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
-            DOMAIN, "reset", {"device_id": [_device_id(hass, plug_id)]}, blocking=True
+            DOMAIN, "delete_lock_password", {"entity_id": door, "index": 1}, blocking=True
         )
     assert err.value.translation_key == "cloud_unsupported"
     assert entry.state is ConfigEntryState.LOADED
@@ -553,6 +555,7 @@ async def test_the_cloud_broker_going_away_and_coming_back(
 ) -> None:
     """Entities turn unavailable with their values kept, commands fail clearly, and all
     comes back when the broker does."""
+    assert await async_setup_component(hass, "homeassistant", {})
     write_models(hass, ["plug"])
     async with FakeCloud([PLUG], mqtt_port=free_port()) as cloud:
         entry = await cloud_entry(hass, cloud)
@@ -565,11 +568,14 @@ async def test_the_cloud_broker_going_away_and_coming_back(
 
         await cloud.broker.stop()
         await until(lambda: hass.states.get(switch).state == "unavailable", 10)
-        with pytest.raises(HomeAssistantError) as err:
-            await hass.services.async_call(
-                DOMAIN, "refresh", {"device_id": [_device_id(hass, plug_id)]}, blocking=True
-            )
-        assert err.value.translation_key == "cloud_not_connected"
+        # Asked for its values while it cannot be reached: nothing is sent, nothing fails
+        # (the entity says it is unavailable), and no traceback reaches the log.
+        calls = len(cloud.calls)
+        await hass.services.async_call(
+            "homeassistant", "update_entity", {"entity_id": switch}, blocking=True
+        )
+        assert len(cloud.calls) == calls
+        assert not [r for r in caplog.records if r.exc_info]
         assert entry.state is ConfigEntryState.LOADED
         assert runtime.devices[plug_id].values["switch"] == 1
 
@@ -635,10 +641,9 @@ async def test_a_sub_device_command_names_the_sub_device_not_its_gateway(
     gateway_entry = registry.async_get(_device_id(hass, plug_id))
     assert sub_entry.via_device_id == gateway_entry.id
     assert sub_entry.config_subentry_id == gateway_entry.config_subentry_id
+    reboot = await _entity(hass, "button", sub.uuid, "button_reboot")
     with contextlib.suppress(HomeAssistantError):  # the fake cloud knows no such device
-        await hass.services.async_call(
-            DOMAIN, "reboot", {"device_id": _device_id(hass, sub.uuid)}, blocking=True
-        )
+        await hass.services.async_call("button", "press", {"entity_id": reboot}, blocking=True)
     (call,) = [c for c in cloud.calls if c.endpoint == "reboot"]
     assert call.body["deviceId"] == "devsub0001"
 

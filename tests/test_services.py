@@ -18,6 +18,7 @@ from .hub import (
     create_embedded_hub,
     device,
     device_entry,
+    enable_entity,
     entity_id,
     hub_with,
     write_models,
@@ -51,9 +52,6 @@ async def test_every_service(hass: HomeAssistant) -> None:
         )
         assert sent.data == {"properties": {"switch": 1, "countdown": 60}}
         await until(lambda: hass.states.get(switch).state == "on")
-
-        _, sent = await call("refresh", {}, "property_get")
-        assert sent.data == {"reportAll": True}
 
         reply, sent = await call("send_command", {"code": "ping"}, "ping", response=True)
         assert reply["res"] == 0
@@ -91,16 +89,10 @@ async def test_every_service(hass: HomeAssistant) -> None:
         sub_uuid = gateway.sub_devices[0].uuid
         await until(lambda: sub_uuid in entry.runtime_data.devices)
         gw = sim.device(gateway.uuid)
-        waiter = hass.async_create_task(gw.wait_for("reboot"))
-        await hass.services.async_call(
-            DOMAIN, "reboot", {"device_id": device_entry(hass, sub_uuid).id}, blocking=True
-        )
-        assert (await waiter).data == {"subUuid": sub_uuid}
         # Commands with no sub-device form would act on the gateway itself: refused.
         before = len(gw.received)
         sub_target = {"device_id": device_entry(hass, sub_uuid).id}
         for service, data in (
-            ("reset", {"clear_data": True}),
             ("log_switch", {"enable": False}),
             ("config_settings", {"type": "white_list", "settings": {}}),
             ("common_cmd", {"cmd_type": "x", "cmd_data": {}}),
@@ -123,14 +115,6 @@ async def test_every_service(hass: HomeAssistant) -> None:
                 blocking=True,
                 return_response=True,
             )
-
-        # Both restart the plug, so they come last.
-        _, sent = await call("reboot", {}, "reboot")
-        assert sent.data == {}
-        await until(lambda: hass.states.get(switch).state == "unavailable")
-        await until(lambda: virtual.started.is_set() and hass.states.get(switch).state == "on")
-        _, sent = await call("reset", {"clear_data": True}, "reset")
-        assert sent.data == {"clearData": True}
     await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -140,6 +124,7 @@ async def test_device_actions_are_entities(hass: HomeAssistant) -> None:
     assert await async_setup_component(hass, "homeassistant", {})
     plug = device("plug")
     gateway = device("gateway", sub_devices=[device("sensor", "sub")])
+    enable_entity(hass, "button", plug.uuid, "button_factory_reset")
     entry = await hub_with(hass, plug, gateway)
     hub = entry.runtime_data
     sub_uuid = gateway.sub_devices[0].uuid
@@ -167,25 +152,24 @@ async def test_device_actions_are_entities(hass: HomeAssistant) -> None:
         )
         assert (await waiter).data == {"reportAll": True, "subUuids": [sub_uuid]}
 
-        # A sub-device restarts through its gateway, which names it.
+        # A restart; a sub-device's goes through its gateway, which names it.
         waiter = hass.async_create_task(gw.wait_for("reboot"))
         await press(sub_uuid, "button_reboot")
         assert (await waiter).data == {"subUuid": sub_uuid}
+        waiter = hass.async_create_task(own.wait_for("reboot"))
+        await press(plug.uuid, "button_reboot")
+        assert (await waiter).data == {}
+        await until(lambda: hass.states.get(switch).state == "unavailable")
+        await until(lambda: own.started.is_set() and hass.states.get(switch).state == "off")
 
-        # The factory reset is there, disabled, for devices of their own only: the protocol
-        # gives `reset` no sub-device form. Enabled, it resets and erases the device.
+        # The factory reset is there, disabled unless the user enables it, for devices of
+        # their own only: the protocol gives `reset` no sub-device form. It resets the
+        # device and erases what it keeps.
         registry = er.async_get(hass)
         unique_ids = {e.unique_id: e for e in registry.entities.values()}
-        for uuid in (plug.uuid, gateway.uuid):
-            reset = unique_ids[f"{uuid}_button_factory_reset"]
-            assert reset.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+        reset = unique_ids[f"{gateway.uuid}_button_factory_reset"]
+        assert reset.disabled_by is er.RegistryEntryDisabler.INTEGRATION
         assert f"{sub_uuid}_button_factory_reset" not in unique_ids
-        reset_id = unique_ids[f"{plug.uuid}_button_factory_reset"].entity_id
-        registry.async_update_entity(reset_id, disabled_by=None)
-        assert await hass.config_entries.async_reload(entry.entry_id)
-        await hass.async_block_till_done()
-        hub = entry.runtime_data
-        await until(lambda: hass.states.get(switch).state == "off", 15)
         own.values["switch"] = 1  # what the reset must erase
         waiter = hass.async_create_task(own.wait_for("reset"))
         await press(plug.uuid, "button_factory_reset")

@@ -32,6 +32,7 @@ from homeassistant.components.web_rtc import async_register_ice_servers
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
 from webrtc_models import RTCIceServer
 
 from custom_components.rlink.const import (
@@ -57,7 +58,7 @@ from tools.rlink_sim.cloud import FakeCloud
 from tools.rlink_sim.webrtc import viewer_offer
 
 from .brokers import until
-from .hub import device, device_entry, entity_id, hub_with, write_models
+from .hub import device, device_entry, enable_entity, entity_id, hub_with, write_models
 from .spec_deviations import DEVIATIONS
 from .spec_examples import SPEC_PATH, spec_examples
 from .spec_shapes import EXTRA, MISSING, TYPE, Difference, Shape, compare, shape_of, union
@@ -655,6 +656,9 @@ async def test_commands_and_what_devices_say(
     gateway = device("gateway", "conf-gw", sub_devices=[*kids, sensor], found_devices=[newcomer])
     plug, camera = device("plug", "conf-plug"), device("camera", "conf-cam")
     door = device("lock", "conf-door")
+    assert await async_setup_component(hass, "homeassistant", {})  # update_entity
+    assert await async_setup_component(hass, "config", {})  # the device page's delete
+    enable_entity(hass, "button", plug.uuid, "button_factory_reset")
     entry = await hub_with(hass, plug, gateway, camera, door)
     hub = entry.runtime_data
     client = await hass_ws_client(hass)  # before the HTTP app is frozen by the next line
@@ -673,9 +677,12 @@ async def test_commands_and_what_devices_say(
         )
 
     async def ask(target: str, code: str, data: dict[str, Any]) -> None:
-        """`rlink.send_command` with a reply asked for: a command Home Assistant sends
-        without ack, resent as it was, so the device's reply to it can be seen."""
-        await call("send_command", target, code=code, data=data, ack=True)
+        """A command Home Assistant sends without ack, sent again as it was but asking for
+        a reply, so that the device's reply to it can be seen."""
+        await hub.async_command(hub.devices[target], DeviceCommand(code), data, ack=True)
+
+    async def press(uuid: str, button: str) -> None:
+        await call("press", entity_id(hass, "button", uuid, button), "button")
 
     async def last(virtual: VirtualDevice, code: str) -> dict[str, Any]:
         """The data of the latest command with `code` the device got, once it has one."""
@@ -706,11 +713,9 @@ async def test_commands_and_what_devices_say(
 
         # A device on its own.
         await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
-        await call("refresh", plug.uuid)
+        await call("update_entity", switch, "homeassistant")
         await ask(plug.uuid, "property_get", await last(own, "property_get"))
-        await call(
-            "press", entity_id(hass, "button", plug.uuid, "button_check_connection"), "button"
-        )
+        await press(plug.uuid, "button_check_connection")
         await call("log_switch", plug.uuid, enable=True, mode="cyclic", interval=30, level="warn")
         await ask(plug.uuid, "log_switch", await last(own, "log_switch"))
         await call("common_cmd", plug.uuid, cmd_type="start_talk", cmd_data={"uid": 0})
@@ -754,7 +759,7 @@ async def test_commands_and_what_devices_say(
         await ask(gateway.uuid, "device_info_update", await last(gw, "device_info_update"))
         await call("clear_data", kids[1].uuid)
         await ask(gateway.uuid, "clean_data", await last(gw, "clean_data"))
-        await call("search_sub_devices", gateway.uuid, pids=[newcomer.product_id])
+        await press(gateway.uuid, "button_search_sub_devices")
         await until(lambda: newcomer.uuid in hub.devices)
 
         # Local groups, scenes and one-click executions.
@@ -818,12 +823,18 @@ async def test_commands_and_what_devices_say(
 
         # Replacing and removing sub-devices, and restarts, come last.
         await call("replace_sub_device", kids[0].uuid, new_uuid=make_uuid("conf-kid-new"))
-        await call("remove_sub_device", kids[1].uuid)
+        await client.send_json_auto_id(
+            {
+                "type": "config/device_registry/remove",
+                "device_id": device_entry(hass, kids[1].uuid).id,
+            }
+        )
+        assert (await client.receive_json())["success"]
         async with restarting(gw):
-            await call("reboot", kids[2].uuid)
+            await press(kids[2].uuid, "button_reboot")
         await ask(gateway.uuid, "reboot", await last(gw, "reboot"))
         async with restarting(own):
-            await call("reset", plug.uuid, clear_data=True)
+            await press(plug.uuid, "button_factory_reset")
         await ask(plug.uuid, "reset", await last(own, "reset"))
         collect_simulator(seen, sim)
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -844,6 +855,7 @@ async def test_cloud_requests_and_notifications(
     gateway = device("gateway", "conf-cloud-gw", sub_devices=[kid], found_devices=[newcomer])
     camera, lock = device("camera", "conf-cloud-cam"), device("lock", "conf-cloud-lock")
     write_models(hass, ["plug", "gateway", "sensor", "camera", "lock"])
+    assert await async_setup_component(hass, "homeassistant", {})  # update_entity
     async with FakeCloud([*plugs, gateway, camera, lock]) as cloud:
         entry = await cloud_entry(hass, cloud)
         client = await hass_ws_client(hass)  # before the HTTP app is frozen by the next line
@@ -871,7 +883,7 @@ async def test_cloud_requests_and_notifications(
             blocking=True,
         )
         await call("cloud_report_properties", plugs[0].uuid, properties={"power": 12.5})
-        await call("refresh", plugs[0].uuid)
+        await call("update_entity", switch, "homeassistant")
         check = entity_id(hass, "button", ids[plugs[0].uuid], "button_check_connection")
         await call("press", check, "button")
         await call("common_cmd", plugs[0].uuid, cmd_type="start_talk", cmd_data={"uid": 0})
@@ -902,7 +914,8 @@ async def test_cloud_requests_and_notifications(
             {"config_entry_id": entry.entry_id, "scene_id": "scene01"},
             blocking=True,
         )
-        await call("search_sub_devices", gateway.uuid, pids=[newcomer.product_id])
+        search = entity_id(hass, "button", ids[gateway.uuid], "button_search_sub_devices")
+        await call("press", search, "button")
         await until(lambda: any(m.code == "find" for _t, m in cloud.notifications))
         await call("replace_sub_device", kid.uuid, new_uuid=make_uuid("conf-cloud-kid-new"))
 
@@ -940,7 +953,9 @@ async def test_cloud_requests_and_notifications(
         await hass.services.async_call(
             DOMAIN, "firmware_update", {"product": plugs[0].product_id}, blocking=True
         )
-        await call("reboot", plugs[1].uuid)
+        await call(
+            "press", entity_id(hass, "button", ids[plugs[1].uuid], "button_reboot"), "button"
+        )
         await until(lambda: any(c.endpoint == "reboot" for c in cloud.calls))
 
         for call_made in cloud.calls:

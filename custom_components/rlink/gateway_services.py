@@ -1,4 +1,6 @@
-"""Gateway services: sub-devices (search, remove, replace) and local groups, scenes, rules.
+"""Gateway services: replacing a sub-device, and writing and controlling local groups and
+rules. (A search is the gateway's button, a removal Home Assistant's device removal, and a
+stored one-click execution a scene entity.)
 
 The gateway runs its local groups, scenes and one-click executions without the hub, and is
 their master (see `gateway_data`). The hub keeps a copy (in `HubAnswers.local_configs`) so
@@ -31,18 +33,6 @@ SCENE_OPERATIONS: Final = {"set": 1, "delete": 2, "disable": 6, "enable": 7}
 EXECUTE_TYPES: Final = {"any": 1, "all": 2}
 
 SCHEMAS: Final[dict[str, probatio.Schema]] = {
-    "search_sub_devices": probatio.Schema(
-        {
-            **ONE_DEVICE,
-            probatio.Optional("duration", default=60): probatio.All(
-                probatio.Coerce(int), probatio.Range(1, 600)
-            ),
-            probatio.Optional("bind", default=True): cv.boolean,
-            probatio.Optional("stop", default=False): cv.boolean,
-            probatio.Optional("pids", default=list): probatio.All(cv.ensure_list, [cv.string]),
-        }
-    ),
-    "remove_sub_device": probatio.Schema(ONE_DEVICE),
     "replace_sub_device": probatio.Schema(
         {
             **ONE_DEVICE,
@@ -56,7 +46,6 @@ SCHEMAS: Final[dict[str, probatio.Schema]] = {
             probatio.Required("properties"): probatio.All(dict, probatio.Length(min=1)),
         }
     ),
-    "execute_local_rule": probatio.Schema({**ONE_DEVICE, probatio.Required("short_id"): SHORT_ID}),
     "update_local_group": probatio.Schema(
         {
             **ONE_DEVICE,
@@ -121,28 +110,6 @@ async def _request(
 # --- sub-devices ---------------------------------------------------------------------------
 
 
-async def _search(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, gateway = _gateway(hass, call)
-    data: JsonObject = {
-        "second": call.data["duration"],
-        "bind": call.data["bind"],
-        "find": not call.data["stop"],
-    }
-    if call.data["pids"]:
-        data["pids"] = call.data["pids"]
-    await hub.async_command(gateway, Cmd.FIND_BIND, data, ack=True)
-    return None
-
-
-async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, sub = _sub_device(hass, call)
-    await hub.async_command(
-        hub.target(sub), Cmd.SUB_DELETE, {"devices": [{"uuid": sub.uuid}]}, ack=True
-    )
-    hub.remove_subdevice(sub.uuid)
-    return None
-
-
 async def async_move_identity(
     hass: HomeAssistant, hub: DeviceRuntime, old: RlinkDevice, new_uuid: str
 ) -> None:
@@ -205,11 +172,6 @@ async def _group_control(hass: HomeAssistant, call: ServiceCall) -> ServiceRespo
 
 async def async_execute(hub: DeviceRuntime, gateway: RlinkDevice, short_id: int) -> JsonObject:
     return await _request(hub, gateway, Cmd.LOCAL_RULE_EXEC, {"shortId": short_id})
-
-
-async def _execute(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, gateway = _gateway(hass, call)
-    return await async_execute(hub, gateway, call.data["short_id"])
 
 
 def _member_uuids(
@@ -293,11 +255,8 @@ async def _sync(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 
 
 HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
-    "search_sub_devices": (_search, SupportsResponse.NONE),
-    "remove_sub_device": (_remove, SupportsResponse.NONE),
     "replace_sub_device": (_replace, SupportsResponse.OPTIONAL),
     "local_group_control": (_group_control, SupportsResponse.OPTIONAL),
-    "execute_local_rule": (_execute, SupportsResponse.OPTIONAL),
     "update_local_group": (_update_group, SupportsResponse.OPTIONAL),
     "update_local_scene": (_update_scene, SupportsResponse.OPTIONAL),
     "sync_local_config": (_sync, SupportsResponse.NONE),

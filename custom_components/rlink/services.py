@@ -25,7 +25,6 @@ ATTR_CODE: Final = "code"
 ATTR_DATA: Final = "data"
 ATTR_ACK: Final = "ack"
 ATTR_TIMEOUT: Final = "timeout"
-ATTR_CLEAR_DATA: Final = "clear_data"
 ATTR_ENABLE: Final = "enable"
 ATTR_MODE: Final = "mode"
 ATTR_INTERVAL: Final = "interval"
@@ -51,7 +50,6 @@ SCHEMAS: Final[dict[str, probatio.Schema]] = {
     "set_properties": probatio.Schema(
         {**DEVICES, probatio.Required(ATTR_PROPERTIES): probatio.All(dict, probatio.Length(min=1))}
     ),
-    "refresh": probatio.Schema(DEVICES),
     "send_command": probatio.Schema(
         {
             **ONE_DEVICE,
@@ -62,10 +60,6 @@ SCHEMAS: Final[dict[str, probatio.Schema]] = {
                 probatio.Coerce(float), probatio.Range(min=1, max=120)
             ),
         }
-    ),
-    "reboot": probatio.Schema(DEVICES),
-    "reset": probatio.Schema(
-        {**DEVICES, probatio.Optional(ATTR_CLEAR_DATA, default=False): cv.boolean}
     ),
     "log_switch": probatio.Schema(
         {
@@ -105,12 +99,6 @@ async def _set_properties(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
     return None
 
 
-async def _refresh(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    for hub, device in targets(hass, call):
-        await hub.async_refresh(device)
-    return None
-
-
 async def _send_command(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     ((hub, device),) = targets(hass, call)
     reply = await hub.async_command(
@@ -125,12 +113,6 @@ async def _send_command(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
     return {"res": reply.res or 0, "data": redact(reply.data)}
 
 
-async def _reboot(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    for hub, device in targets(hass, call):
-        await hub.async_command(hub.target(device), Cmd.REBOOT, sub_field(device), ack=False)
-    return None
-
-
 def _direct(hass: HomeAssistant, call: ServiceCall, code: Cmd) -> list[tuple[Any, Any]]:
     """The targets of a command the protocol gives no sub-device form: sent to a gateway,
     it would act on the gateway itself, so a sub-device among them refuses the call."""
@@ -139,13 +121,6 @@ def _direct(hass: HomeAssistant, call: ServiceCall, code: Cmd) -> list[tuple[Any
         if device.gateway:
             raise invalid("not_for_sub_device", device=device.name, command=str(code))
     return found
-
-
-async def _reset(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    for hub, device in _direct(hass, call, Cmd.RESET):
-        data = {"clearData": call.data[ATTR_CLEAR_DATA]}
-        await hub.async_command(device, Cmd.RESET, data, ack=False)
-    return None
 
 
 async def _log_switch(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
@@ -184,10 +159,7 @@ async def _common_cmd(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse
 # Service -> (handler, whether it answers with data).
 HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
     "set_properties": (_set_properties, SupportsResponse.NONE),
-    "refresh": (_refresh, SupportsResponse.NONE),
     "send_command": (_send_command, SupportsResponse.OPTIONAL),
-    "reboot": (_reboot, SupportsResponse.NONE),
-    "reset": (_reset, SupportsResponse.NONE),
     "log_switch": (_log_switch, SupportsResponse.NONE),
     "config_settings": (_config_settings, SupportsResponse.OPTIONAL),
     "clear_data": (_clear_data, SupportsResponse.NONE),
