@@ -15,6 +15,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.protocol import messages
 from custom_components.rlink.protocol.auth import device_credentials
+from custom_components.rlink.protocol.codes import DeviceCommand as Cmd
 from custom_components.rlink.protocol.codes import DeviceEvent
 from custom_components.rlink.protocol.messages import Message
 from custom_components.rlink.protocol.session import MqttSession
@@ -182,7 +183,6 @@ async def test_refused_and_unanswered_commands(plug_hub: Any) -> None:
     entry = plug_hub.entry
     plug = plug_hub.plug
     client = plug_hub.client
-    device_id = device_entry(hass, plug.uuid).id
     issue = device_topic(TopicKind.ISSUE, plug.product_id, plug.uuid)
 
     def refuse(topic_: Topic, message: Message) -> None:
@@ -201,14 +201,11 @@ async def test_refused_and_unanswered_commands(plug_hub: Any) -> None:
     assert "1002" in str(refused.value)
     assert hass.states.get(switch).state == "on"
 
-    with pytest.raises(HomeAssistantError) as silent:  # the raw client never answers pings
-        await hass.services.async_call(
-            DOMAIN,
-            "send_command",
-            {"device_id": device_id, "code": "ping", "timeout": 1},
-            blocking=True,
-            return_response=True,
-        )
+    # The raw client never answers pings: the check-connection button's command, with a
+    # shorter wait than the button's.
+    hub = entry.runtime_data
+    with pytest.raises(HomeAssistantError) as silent:
+        await hub.async_command(hub.devices[plug.uuid], Cmd.PING, ack=True, timeout=1)
     assert silent.value.translation_key == "timeout"
     assert entry.runtime_data.session.connected
 

@@ -24,6 +24,7 @@ from rlink_sim.cloud import DEFAULT_HOME, DEFAULT_SECRET, DEFAULT_USER, FakeClou
 
 from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.protocol.codes import AppNotification as Note
+from custom_components.rlink.protocol.codes import DeviceCommand as Cmd
 from custom_components.rlink.protocol.codes import DeviceEvent as Evt
 
 from .brokers import free_port, until
@@ -228,32 +229,21 @@ def _device_id(hass: HomeAssistant, key: str) -> str:
 async def test_replies_arrive_as_response_data(hass: HomeAssistant, cloud: FakeCloud) -> None:
     entry = await cloud_entry(hass, cloud)
     plug_id, lock_id = await connect_devices(entry, cloud, PLUG, LOCK)
-    reply = await hass.services.async_call(
-        DOMAIN,
-        "common_cmd",
-        {"device_id": _device_id(hass, plug_id), "cmd_type": "start_talk", "cmd_data": {"a": 1}},
-        blocking=True,
-        return_response=True,
-    )
-    assert reply == {"respType": "start_talk", "respData": {"a": 1}}
+    runtime = entry.runtime_data
+    plug = runtime.devices[plug_id]
+
+    async def pass_through(cmd_data: dict[str, Any]) -> Any:
+        """A command the cloud answers with a notification; `commonCmd`'s answer echoes
+        what it was sent, so alike commands can be told apart."""
+        data = {"cmdType": "start_talk", "cmdData": cmd_data}
+        reply = await runtime.async_command(plug, Cmd.COMMON_CMD, data, ack=True)
+        assert reply is not None
+        return reply.data
+
+    assert await pass_through({"a": 1}) == {"respType": "start_talk", "respData": {"a": 1}}
     assert [c.endpoint for c in cloud.calls if c.endpoint == "commonCmd"] == ["commonCmd"]
     # Two alike commands at once: each gets its own answer, not both the first.
-    both = await asyncio.gather(
-        *(
-            hass.services.async_call(
-                DOMAIN,
-                "common_cmd",
-                {
-                    "device_id": _device_id(hass, plug_id),
-                    "cmd_type": "start_talk",
-                    "cmd_data": {"n": n},
-                },
-                blocking=True,
-                return_response=True,
-            )
-            for n in (1, 2)
-        )
-    )
+    both = await asyncio.gather(*(pass_through({"n": n}) for n in (1, 2)))
     assert sorted(r["respData"]["n"] for r in both) == [1, 2]
     # A code added on the lock's keypad: the lock syncs its list, the cloud passes it on as
     # pwd_set_result, and the list is the response of get_lock_passwords (codes left out).

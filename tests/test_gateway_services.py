@@ -23,12 +23,9 @@ pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
 ACTION = {"orderNum": 1, "actionType": "device", "actionData": {"switch": True}}
 
 
-NO_RESPONSE = frozenset({"sync_local_config"})
-
-
 async def _call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
     return await hass.services.async_call(
-        DOMAIN, service, data, blocking=True, return_response=service not in NO_RESPONSE
+        DOMAIN, service, data, blocking=True, return_response=True
     )
 
 
@@ -68,8 +65,9 @@ async def test_gateway_services_refusals_and_edits(hass: HomeAssistant) -> None:
         assert await _refused(hass, "update_local_group", group) == "not_a_member"
         scene = {**gw_target, "short_id": 5, "name": "Nothing", "actions": []}
         assert await _refused(hass, "update_local_scene", scene) == "scene_without_actions"
-        # The hub knows none of the gateway's lists in full: it sends nothing over them.
-        assert await _refused(hass, "sync_local_config", gw_target) == "local_config_unknown"
+        # The hub knows none of the gateway's lists in full: asked for them, it sends
+        # nothing over them (the answer comes once the request is handled).
+        assert await gw.send(Evt.LOCAL_CONFIG, {}, ack=True) is not None
         assert not [m for m in gw.received if m.code == "update_local_config"]
 
         # Listing nearby sub-devices binds none of them: the gateway reports what it found.
@@ -125,7 +123,7 @@ async def test_gateway_services_refusals_and_edits(hass: HomeAssistant) -> None:
         await gw.send(Evt.LOCAL_DATA_SYNC, gw.local_data())
         await waiter
         waiter = hass.async_create_task(gw.wait_for("update_local_config"))
-        await _call(hass, "sync_local_config", gw_target)
+        await gw.send(Evt.LOCAL_CONFIG, {})
         assert (await waiter).data["groups"] == [
             {"shortId": 8, "deviceUuids": [k.uuid for k in kids]}
         ]
@@ -142,6 +140,9 @@ async def test_gateway_service_without_a_device(hass: HomeAssistant) -> None:
     entry = await hub_with(hass, device("gateway", "gw-three"))
     with pytest.raises(ServiceValidationError):
         await hass.services.async_call(
-            DOMAIN, "sync_local_config", {"device_id": "no-such-device"}, blocking=True
+            DOMAIN,
+            "local_group_control",
+            {"device_id": "no-such-device", "short_id": 1, "properties": {"switch": True}},
+            blocking=True,
         )
     assert await hass.config_entries.async_unload(entry.entry_id)

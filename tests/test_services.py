@@ -1,11 +1,10 @@
-"""Services reach the device with the right command and return its answer."""
+"""What a device is asked to do reaches it as the protocol says: through the services an
+automation needs, and through the entities that took the place of the others."""
 
 from __future__ import annotations
 
-import probatio
 import pytest
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 
@@ -13,109 +12,40 @@ from custom_components.rlink.const import DOMAIN
 from tools.rlink_sim import Simulator
 
 from .brokers import until
-from .hub import (
-    add_device,
-    create_embedded_hub,
-    device,
-    device_entry,
-    enable_entity,
-    entity_id,
-    hub_with,
-    write_models,
-)
+from .hub import device, device_entry, enable_entity, entity_id, hub_with
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
 
 
-async def test_every_service(hass: HomeAssistant) -> None:
-    write_models(hass, ["plug", "gateway", "sensor"])
-    plug = device("plug")
-    gateway = device("gateway", sub_devices=[device("sensor", "sub")])
-    entry = await create_embedded_hub(hass)
-    await add_device(hass, entry, plug)
-    await add_device(hass, entry, gateway)
-    async with Simulator("127.0.0.1", entry.runtime_data.broker.port, [plug, gateway]) as sim:
-        virtual = sim.device(plug.uuid)
-        target = {"device_id": device_entry(hass, plug.uuid).id}
+async def test_set_properties_in_one_message_per_device(hass: HomeAssistant) -> None:
+    """Several values at once, for several devices; a sub-device's through its gateway."""
+    kid = device("plug", "kid")
+    plug, gateway = device("plug"), device("gateway", sub_devices=[kid])
+    entry = await hub_with(hass, plug, gateway)
+    hub = entry.runtime_data
+    async with Simulator("127.0.0.1", hub.broker.port, [plug, gateway]) as sim:
+        own, gw = sim.device(plug.uuid), sim.device(gateway.uuid)
         switch = entity_id(hass, "switch", plug.uuid, "switch")
         await until(lambda: hass.states.get(switch).state == "off")
+        await until(lambda: kid.uuid in hub.devices and hub.devices[kid.uuid].online)
 
-        async def call(service: str, data: dict, code: str, response: bool = False):  # type: ignore[no-untyped-def,type-arg]
-            waiter = hass.async_create_task(virtual.wait_for(code))
-            result = await hass.services.async_call(
-                DOMAIN, service, {**target, **data}, blocking=True, return_response=response
-            )
-            return result, await waiter
-
-        _, sent = await call(
-            "set_properties", {"properties": {"switch": True, "countdown": 60}}, "property_set"
-        )
-        assert sent.data == {"properties": {"switch": 1, "countdown": 60}}
-        await until(lambda: hass.states.get(switch).state == "on")
-
-        reply, sent = await call("send_command", {"code": "ping"}, "ping", response=True)
-        assert reply["res"] == 0
-        assert reply["data"]["networkType"] == 1
-
-        reply, sent = await call(
-            "common_cmd", {"cmd_type": "start_talk", "cmd_data": {"uid": 3}}, "common_cmd", True
-        )
-        assert sent.data == {"cmdType": "start_talk", "cmdData": {"uid": 3}}
-        assert reply == {"respType": "start_talk", "respData": {"uid": 3}}
-
-        reply, sent = await call(
-            "config_settings",
+        sent_own = hass.async_create_task(own.wait_for("property_set"))
+        sent_gw = hass.async_create_task(gw.wait_for("sub_property_set"))
+        await hass.services.async_call(
+            DOMAIN,
+            "set_properties",
             {
-                "type": "wifi_list",
-                "settings": {"operatorType": 1, "wifis": [{"ssid": "x", "pwd": "secretpw"}]},
+                "device_id": [device_entry(hass, u).id for u in (plug.uuid, kid.uuid)],
+                "properties": {"switch": True, "countdown": 60},
             },
-            "config_settings",
-            True,
+            blocking=True,
         )
-        assert sent.data["settings"]["wifis"][0]["pwd"] == "secretpw"  # the device needs it
-        assert reply["result"] == "success"
-        assert "secretpw" not in str(reply)  # the response does not echo it
-
-        _, sent = await call(
-            "log_switch",
-            {"enable": True, "mode": "cyclic", "interval": 30, "level": "warn"},
-            "log_switch",
-        )
-        assert sent.data == {"enable": 1, "type": 2, "intervalTime": 30, "level": 3}
-        _, sent = await call("clear_data", {}, "clean_data")
-        assert sent.data == {}
-
-        # A sub-device's commands travel through its gateway, naming the sub-device.
-        sub_uuid = gateway.sub_devices[0].uuid
-        await until(lambda: sub_uuid in entry.runtime_data.devices)
-        gw = sim.device(gateway.uuid)
-        # Commands with no sub-device form would act on the gateway itself: refused.
-        before = len(gw.received)
-        sub_target = {"device_id": device_entry(hass, sub_uuid).id}
-        for service, data in (
-            ("log_switch", {"enable": False}),
-            ("config_settings", {"type": "white_list", "settings": {}}),
-            ("common_cmd", {"cmd_type": "x", "cmd_data": {}}),
-        ):
-            with pytest.raises(ServiceValidationError) as refused:
-                await hass.services.async_call(
-                    DOMAIN, service, {**sub_target, **data}, blocking=True
-                )
-            assert refused.value.translation_key == "not_for_sub_device"
-        waiter = hass.async_create_task(gw.wait_for("clean_data"))
-        await hass.services.async_call(DOMAIN, "clear_data", sub_target, blocking=True)
-        assert (await waiter).data == {"subUuid": sub_uuid}
-        assert [str(m.code) for m in gw.received[before:]] == ["clean_data"]
-
-        with pytest.raises(probatio.Invalid, match="unknown command code"):
-            await hass.services.async_call(
-                DOMAIN,
-                "send_command",
-                {**target, "code": "no_such_code"},
-                blocking=True,
-                return_response=True,
-            )
-    await hass.config_entries.async_unload(entry.entry_id)
+        assert (await sent_own).data == {"properties": {"switch": 1, "countdown": 60}}
+        assert (await sent_gw).data == {
+            "devices": [{"uuid": kid.uuid, "properties": {"switch": 1, "countdown": 60}}]
+        }
+        await until(lambda: hass.states.get(switch).state == "on")
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_device_actions_are_entities(hass: HomeAssistant) -> None:

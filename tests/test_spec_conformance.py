@@ -294,21 +294,37 @@ NOT_BUILT: Final[dict[tuple[str, str], str]] = {
         "answered with status 1006: Home Assistant runs no RTSPS/RTMPS ingest for live streams"
     ),
     ("report_response", "agora_ai_token"): "answered with status 1006: Agora is the vendor's",
-    # Commands Home Assistant sends only through rlink.send_command, with the user's data.
+    # Commands no entity or service of Home Assistant sends (see the README's "Services").
     **{
-        ("issue", code): "sent only by rlink.send_command, with data the user writes"
+        ("issue", code): reason
+        for codes, reason in (
+            (
+                ("agora_join", "agora_event", "ipc_cloud_open"),
+                "the vendor's Agora and cloud video services, which a local hub does not run",
+            ),
+            (
+                ("dp_bind", "local_dp_group_update", "group_info_update"),
+                "gateway bindings and DP groups Home Assistant does not manage",
+            ),
+            (("common_cmd",), "a pass-through whose command types the protocol leaves open"),
+            (("config_settings",), "Wi-Fi and allow-list provisioning, not an automation's job"),
+            (("log_switch",), "a device's log upload is its option, given in the info answer"),
+            (("clean_data",), "the protocol says not what it clears; the factory reset does"),
+        )
+        for code in codes
+    },
+    **{
+        ("issue_response", code): "nothing sends the command"
         for code in (
-            "agora_join",
-            "agora_event",
             "ipc_cloud_open",
             "dp_bind",
             "local_dp_group_update",
             "group_info_update",
+            "common_cmd",
+            "config_settings",
+            "log_switch",
+            "clean_data",
         )
-    },
-    **{
-        ("issue_response", code): "nothing sends the command; the simulator has no handler"
-        for code in ("ipc_cloud_open", "dp_bind", "local_dp_group_update", "group_info_update")
     },
     # Events the simulated devices never send of their own accord; the hub's answers to
     # them are checked with the document's own examples (test_answers_to_device_events).
@@ -341,7 +357,13 @@ NOT_BUILT: Final[dict[tuple[str, str], str]] = {
             "local_scene_result",
         )
     },
-    ("rest", "notifyDeviceJoin"): "agora_join: sent only by rlink.send_command",
+    ("rest", "notifyDeviceJoin"): "agora_join: nothing sends it",
+    ("rest", "commonCmd"): "common_cmd: nothing sends it",
+    ("rest", "configSettings"): "config_settings: nothing sends it",
+    **{
+        ("notify", code): "the answer to a command nothing sends"
+        for code in ("common_cmd_resp", "config_settings_resp")
+    },
     **{
         ("report", code): "the simulated vacuum keeps no maps; tests send these with their data"
         for code in (
@@ -557,31 +579,6 @@ async def restarting(virtual: VirtualDevice) -> AsyncIterator[None]:
     )
 
 
-# `rlink.config_settings` passes its settings through as given: these follow the examples.
-CONFIG_SETTINGS: Final[dict[str, dict[str, Any]]] = {
-    "wifi_list": {"operatorType": 1, "wifis": [{"ssid": "wifi_1", "pwd": "12345678"}]},
-    "wifi_set": {"ssid": "wifi_1", "pwd": "12345678"},
-    "aligenie_sp_config": {
-        "deviceMapping": [
-            {
-                "uuid": "rn01feedfacecafe",
-                "name": "Lamp",
-                "aliasList": ["light"],
-                "commandMapping": {
-                    "turnOn": {"dpIdentifier": "switch", "dpValue": "1"},
-                    "turnOff": {"dpIdentifier": "switch", "dpValue": "0"},
-                },
-            }
-        ],
-        "sceneMapping": [{"name": "Evening", "aliasList": ["night"], "shortId": "3"}],
-        "irMapping": {
-            "air": {"remoteId": "1", "codeUrl": "http://codes.example/air"},
-            "tv": {"remoteId": "2", "codeUrl": "http://codes.example/tv"},
-        },
-    },
-}
-
-
 def scene(uuid: str) -> dict[str, Any]:
     """`rlink.update_local_scene` for a rule with a device and a timer condition."""
     action = {"orderNum": 1, "actionType": "device", "uuid": uuid, "delayedTime": 0}
@@ -716,17 +713,6 @@ async def test_commands_and_what_devices_say(
         await call("update_entity", switch, "homeassistant")
         await ask(plug.uuid, "property_get", await last(own, "property_get"))
         await press(plug.uuid, "button_check_connection")
-        await call("log_switch", plug.uuid, enable=True, mode="cyclic", interval=30, level="warn")
-        await ask(plug.uuid, "log_switch", await last(own, "log_switch"))
-        await call("common_cmd", plug.uuid, cmd_type="start_talk", cmd_data={"uid": 0})
-        for setting_type, settings in CONFIG_SETTINGS.items():
-            await call("config_settings", plug.uuid, type=setting_type, settings=settings)
-        await call(
-            "config_settings",
-            gateway.uuid,
-            type="white_list",
-            settings={"operatorType": 1, "uuids": [newcomer.uuid]},
-        )
 
         # Sub-devices, through their gateway.
         kid_switch = entity_id(hass, "switch", kids[0].uuid, "switch")
@@ -757,8 +743,6 @@ async def test_commands_and_what_devices_say(
         )
         await until(lambda: any(m.code == "device_info_update" for m in gw.received))
         await ask(gateway.uuid, "device_info_update", await last(gw, "device_info_update"))
-        await call("clear_data", kids[1].uuid)
-        await ask(gateway.uuid, "clean_data", await last(gw, "clean_data"))
         await press(gateway.uuid, "button_search_sub_devices")
         await until(lambda: newcomer.uuid in hub.devices)
 
@@ -776,9 +760,9 @@ async def test_commands_and_what_devices_say(
         await call("update_local_scene", gateway.uuid, **scene(kids[0].uuid))
         await call("update_local_scene", gateway.uuid, **one_click(kids[1].uuid))
         await call("turn_on", entity_id(hass, "scene", gateway.uuid, "execute_4"), "scene")
-        await call("sync_local_config", gateway.uuid)
         await gw.send(DeviceEvent.LOCAL_CONFIG, ack=False)
-        await until(lambda: sum(m.code == "update_local_config" for m in gw.received) == 2)
+        await until(lambda: any(m.code == "update_local_config" for m in gw.received))
+        await ask(gateway.uuid, "update_local_config", await last(gw, "update_local_config"))
         await gw.send(DeviceEvent.LOCAL_DATA_SYNC, gw.local_data())
         await until(lambda: any(m.code == "gateway_data_init" for m in gw.received))
         await ask(gateway.uuid, "gateway_data_init", await last(gw, "gateway_data_init"))
@@ -886,20 +870,6 @@ async def test_cloud_requests_and_notifications(
         await call("update_entity", switch, "homeassistant")
         check = entity_id(hass, "button", ids[plugs[0].uuid], "button_check_connection")
         await call("press", check, "button")
-        await call("common_cmd", plugs[0].uuid, cmd_type="start_talk", cmd_data={"uid": 0})
-        await call(
-            "config_settings",
-            gateway.uuid,
-            type="white_list",
-            settings={"operatorType": 1, "uuids": [newcomer.uuid]},
-        )
-        for setting_type in ("wifi_list", "wifi_set"):
-            await call(
-                "config_settings",
-                plugs[0].uuid,
-                type=setting_type,
-                settings=CONFIG_SETTINGS[setting_type],
-            )
         cloud.groups["grp01"] = [ids[p.uuid] for p in plugs]
         await hass.services.async_call(
             DOMAIN,

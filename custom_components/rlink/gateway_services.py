@@ -67,7 +67,6 @@ SCHEMAS: Final[dict[str, probatio.Schema]] = {
             probatio.Optional("actions", default=list): probatio.All(cv.ensure_list, [dict]),
         }
     ),
-    "sync_local_config": probatio.Schema(ONE_DEVICE),
 }
 
 
@@ -245,19 +244,9 @@ async def _update_scene(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
     return answer
 
 
-async def _sync(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, gateway = _gateway(hass, call)
-    payload = hub.answers.local_config_payload(gateway)
-    if payload is None:
-        raise invalid("local_config_unknown", gateway=gateway.name)
-    await hub.async_command(gateway, Cmd.UPDATE_LOCAL_CONFIG, payload, ack=True)
-    return None
-
-
 HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
     "replace_sub_device": (_replace, SupportsResponse.OPTIONAL),
     "local_group_control": (_group_control, SupportsResponse.OPTIONAL),
     "update_local_group": (_update_group, SupportsResponse.OPTIONAL),
     "update_local_scene": (_update_scene, SupportsResponse.OPTIONAL),
-    "sync_local_config": (_sync, SupportsResponse.NONE),
 }

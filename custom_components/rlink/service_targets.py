@@ -1,4 +1,4 @@
-"""Which devices a service call is about, and what its response may show."""
+"""Which devices a service call is about, and the errors that say why it cannot be."""
 
 from __future__ import annotations
 
@@ -15,13 +15,10 @@ from homeassistant.helpers import device_registry as dr
 
 from .const import DOMAIN
 from .device import RlinkDevice
-from .protocol.messages import JsonObject
 from .runtime import DeviceRuntime
 
 type Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
 """A service's implementation; the modules offering services map names to these."""
-
-_SECRET_KEYS: Final = frozenset({"pwd", "password", "secret"})
 
 DEVICES: Final[dict[Any, Any]] = {
     probatio.Required(ATTR_DEVICE_ID): probatio.All(cv.ensure_list, [cv.string])
@@ -67,20 +64,6 @@ def _hub_of(hass: HomeAssistant, entry: dr.BaseDeviceEntry, uuid: str) -> Device
         translation_key="not_an_rlink_device",
         translation_placeholders={"device_id": entry.id},
     )
-
-
-def redact(value: Any) -> Any:
-    """Replies may echo wifi passwords; a service response is not the place for them."""
-    if isinstance(value, dict):
-        return {k: "**REDACTED**" if k in _SECRET_KEYS else redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
-
-
-def sub_field(device: RlinkDevice, key: str = "subUuid") -> JsonObject:
-    """The field naming a sub-device in commands its gateway carries."""
-    return {key: device.uuid} if device.gateway else {}
 
 
 def invalid(key: str, **placeholders: str) -> ServiceValidationError:
