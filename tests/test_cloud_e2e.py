@@ -28,7 +28,7 @@ from custom_components.rlink.protocol.codes import DeviceCommand as Cmd
 from custom_components.rlink.protocol.codes import DeviceEvent as Evt
 
 from .brokers import free_port, until
-from .hub import device, entity_id, write_models
+from .hub import create_embedded_hub, device, entity_id, write_models
 
 PLUG = device("plug", "cloud-plug")
 LOCK = device("lock", "cloud-lock")
@@ -526,7 +526,7 @@ async def test_cloud_groups_scenes_and_reports(hass: HomeAssistant, cloud: FakeC
         assert not cloud.calls
     assert hass.states.get(power).state == "12.5"
 
-    # These need a cloud account.
+    # These need a cloud account: not an entry at all (Home Assistant says so), not a hub.
     with pytest.raises(ServiceValidationError) as invalid:
         await hass.services.async_call(
             DOMAIN,
@@ -534,7 +534,19 @@ async def test_cloud_groups_scenes_and_reports(hass: HomeAssistant, cloud: FakeC
             {"config_entry_id": "not-an-entry", "scene_id": "scene01"},
             blocking=True,
         )
-    assert invalid.value.translation_key == "not_a_cloud_account"
+    assert invalid.value.translation_key == "service_config_entry_not_found"
+    hub = await create_embedded_hub(hass)
+    for service, data in (
+        ("cloud_execute_scene", {"config_entry_id": hub.entry_id, "scene_id": "scene01"}),
+        (
+            "cloud_group_control",
+            {"config_entry_id": hub.entry_id, "group_id": "g", "properties": {"switch": 1}},
+        ),
+    ):
+        with pytest.raises(ServiceValidationError) as invalid:
+            await hass.services.async_call(DOMAIN, service, data, blocking=True)
+        assert invalid.value.translation_key == "not_a_cloud_account"
+    assert await hass.config_entries.async_unload(hub.entry_id)
 
 
 async def test_the_cloud_broker_going_away_and_coming_back(

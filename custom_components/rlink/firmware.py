@@ -358,7 +358,8 @@ def _no_firmware(pid: str, version: str | None) -> ServiceValidationError:
     )
 
 
-async def _firmware_update(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+async def _firmware_update(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
     catalog = hass.data[DATA_FIRMWARE]
     await catalog.async_scan()
     pid, version = call.data[ATTR_PRODUCT], call.data.get(ATTR_VERSION)

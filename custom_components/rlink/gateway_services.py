@@ -70,15 +70,15 @@ SCHEMAS: Final[dict[str, probatio.Schema]] = {
 }
 
 
-def _gateway(hass: HomeAssistant, call: ServiceCall) -> tuple[DeviceRuntime, RlinkDevice]:
-    ((hub, device),) = targets(hass, call)
+def _gateway(call: ServiceCall) -> tuple[DeviceRuntime, RlinkDevice]:
+    ((hub, device),) = targets(call)
     if device.gateway is not None:
         raise invalid("not_a_gateway", device=device.name)
     return hub, device
 
 
-def _sub_device(hass: HomeAssistant, call: ServiceCall) -> tuple[DeviceRuntime, RlinkDevice]:
-    ((hub, device),) = targets(hass, call)
+def _sub_device(call: ServiceCall) -> tuple[DeviceRuntime, RlinkDevice]:
+    ((hub, device),) = targets(call)
     if device.gateway is None:
         raise invalid("not_a_sub_device", device=device.name)
     return hub, device
@@ -129,8 +129,8 @@ async def async_move_identity(
     hub.rename_subdevice(old.uuid, new_uuid)
 
 
-async def _replace(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, sub = _sub_device(hass, call)
+async def _replace(call: ServiceCall) -> ServiceResponse:
+    hub, sub = _sub_device(call)
     # A local hub asks the gateway, naming the old uuid; a cloud account names the device
     # to be replaced itself (subReplace's deviceId), not its gateway.
     carrier = hub.target(sub) if hub.keys_are_uuids else sub
@@ -140,7 +140,7 @@ async def _replace(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     old_uuid = sub.hardware_uuid or sub.uuid
     answer = await _request(hub, carrier, Cmd.SUB_REPLACE, {"uuid": old_uuid, "newUuid": new_uuid})
     if hub.keys_are_uuids:
-        await async_move_identity(hass, hub, sub, new_uuid)
+        await async_move_identity(call.hass, hub, sub, new_uuid)
     else:  # the cloud keeps its device id: only the hardware behind it changed
         sub.hardware_uuid = new_uuid
         hub.register(sub)
@@ -163,8 +163,8 @@ def _changed(hub: DeviceRuntime, gateway: RlinkDevice) -> None:
     hub.announce(gateway)  # scenes follow the stored executions
 
 
-async def _group_control(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, gateway = _gateway(hass, call)
+async def _group_control(call: ServiceCall) -> ServiceResponse:
+    hub, gateway = _gateway(call)
     data = {"shortId": call.data["short_id"], "properties": call.data["properties"]}
     return await _request(hub, gateway, Cmd.LOCAL_GROUP_SET, data)
 
@@ -188,8 +188,9 @@ def _member_uuids(
     return uuids
 
 
-async def _update_group(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, gateway = _gateway(hass, call)
+async def _update_group(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
+    hub, gateway = _gateway(call)
     short_id, operation = call.data["short_id"], call.data["operation"]
     area_id = call.data.get("area_id")
     area = ar.async_get(hass).async_get_area(area_id) if area_id else None
@@ -212,8 +213,8 @@ async def _update_group(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
     return answer
 
 
-async def _update_scene(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, gateway = _gateway(hass, call)
+async def _update_scene(call: ServiceCall) -> ServiceResponse:
+    hub, gateway = _gateway(call)
     short_id, operation = call.data["short_id"], call.data["operation"]
     scene: JsonObject = {
         "shortId": short_id,

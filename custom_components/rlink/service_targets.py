@@ -1,24 +1,29 @@
-"""Which devices a service call is about, and the errors that say why it cannot be."""
+"""Which devices or account a service call is about, and the errors that say why it cannot be."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, Final
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Final
 
 import probatio
-from homeassistant.config_entries import ConfigEntryState
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import service
 
-from .const import DOMAIN
+from .const import CONF_MODE, DOMAIN, MODE_CLOUD
 from .device import RlinkDevice
 from .runtime import DeviceRuntime
 
-type Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
+if TYPE_CHECKING:
+    from .cloud import RlinkCloud
+
+type Handler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
 """A service's implementation; the modules offering services map names to these."""
+
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 
 DEVICES: Final[dict[Any, Any]] = {
     probatio.Required(ATTR_DEVICE_ID): probatio.All(cv.ensure_list, [cv.string])
@@ -28,42 +33,43 @@ ONE_DEVICE: Final[dict[Any, Any]] = {
         cv.ensure_list, probatio.Length(1, 1), [cv.string]
     )
 }
+ACCOUNT: Final[dict[Any, Any]] = {probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string}
 
 
-def targets(hass: HomeAssistant, call: ServiceCall) -> list[tuple[DeviceRuntime, RlinkDevice]]:
-    registry = dr.async_get(hass)
-    targets = []
-    for device_id in call.data[ATTR_DEVICE_ID]:
-        entry = registry.async_get(device_id)
-        uuid = next((i for d, i in entry.identifiers if d == DOMAIN), None) if entry else None
-        if entry is None or uuid is None:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="not_an_rlink_device",
-                translation_placeholders={"device_id": device_id},
-            )
-        hub = _hub_of(hass, entry, uuid)
-        targets.append((hub, hub.devices[uuid]))
-    return targets
+def targets(call: ServiceCall) -> list[tuple[DeviceRuntime, RlinkDevice]]:
+    """The devices the call names, each with the hub or account that has it."""
+    return [device_of(call.hass, device_id) for device_id in call.data[ATTR_DEVICE_ID]]
 
 
-def _hub_of(hass: HomeAssistant, entry: dr.BaseDeviceEntry, uuid: str) -> DeviceRuntime:
-    config_entry = hass.config_entries.async_get_entry(entry.config_entry_id)
-    if config_entry is not None and config_entry.domain == DOMAIN:
-        if config_entry.state is not ConfigEntryState.LOADED:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="hub_not_loaded",
-                translation_placeholders={"device": entry.name or uuid},
-            )
-        hub: DeviceRuntime = config_entry.runtime_data
-        if uuid in hub.devices:
-            return hub
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="not_an_rlink_device",
-        translation_placeholders={"device_id": entry.id},
-    )
+def device_of(hass: HomeAssistant, device_id: str) -> tuple[DeviceRuntime, RlinkDevice]:
+    """Home Assistant's own checks and words (a known device, rlink's, its entry loaded),
+    then the device its hub or account knows under that registry entry."""
+    entry, config_entry = service.async_get_device_and_config_entry(hass, DOMAIN, device_id)
+    runtime: DeviceRuntime = config_entry.runtime_data
+    key = next((key for domain, key in entry.identifiers if domain == DOMAIN), None)
+    if key is None or key not in runtime.devices:
+        # A registry entry left from a device its hub no longer has.
+        raise invalid(
+            "device_unknown",
+            device=entry.name_by_user or entry.name or device_id,
+            entry=config_entry.title,
+        )
+    return runtime, runtime.devices[key]
+
+
+def account_of(call: ServiceCall) -> RlinkCloud:
+    """The cloud account the call names: Home Assistant's checks first (an rlink entry,
+    loaded), then that it is an account and not a local hub."""
+    entry = service.async_get_config_entry(call.hass, DOMAIN, call.data[ATTR_CONFIG_ENTRY_ID])
+    return cloud_account(entry)
+
+
+def cloud_account(entry: ConfigEntry[Any]) -> RlinkCloud:
+    """The entry's cloud account, or the error that says it is a local hub."""
+    if entry.data.get(CONF_MODE) != MODE_CLOUD:
+        raise invalid("not_a_cloud_account", entry=entry.title)
+    cloud: RlinkCloud = entry.runtime_data
+    return cloud
 
 
 def invalid(key: str, **placeholders: str) -> ServiceValidationError:

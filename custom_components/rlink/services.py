@@ -1,4 +1,11 @@
-"""Services: the platform's device commands, for automations and scripts."""
+"""Service actions: only what an automation needs and no entity offers.
+
+Everything a device can do with no input, or with one value, is an entity (a button, a
+switch, the update entity, a gateway's scenes); asking a device for its values again is
+`homeassistant.update_entity`; a sub-device leaves through Home Assistant's own device
+removal. What is left are the actions below, each with its reason in the README. They are
+registered once, in `async_setup`, for every hub and account.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,13 @@ from typing import Final
 
 import probatio
 from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN
-from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import service
 from homeassistant.helpers.typing import VolSchemaType
@@ -26,12 +39,14 @@ SCHEMAS: Final[dict[str, probatio.Schema]] = {
 }
 
 
-async def _set_properties(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+async def _set_properties(call: ServiceCall) -> ServiceResponse:
+    """Several values in one message, to each device named; those of one hub or account
+    go together (an account sends one batch call when the values are the same)."""
     by_runtime: dict[int, tuple[DeviceRuntime, list[RlinkDevice]]] = {}
-    for hub, device in targets(hass, call):
-        by_runtime.setdefault(id(hub), (hub, []))[1].append(device)
-    for hub, devices in by_runtime.values():
-        await hub.async_set_properties_many(devices, call.data[ATTR_PROPERTIES])
+    for runtime, device in targets(call):
+        by_runtime.setdefault(id(runtime), (runtime, []))[1].append(device)
+    for runtime, devices in by_runtime.values():
+        await runtime.async_set_properties_many(devices, call.data[ATTR_PROPERTIES])
     return None
 
 
@@ -40,17 +55,16 @@ HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
     "set_properties": (_set_properties, SupportsResponse.NONE),
 }
 
-
 _MODULES: Final = (gateway_services, firmware, cloud_services)
 """The other modules offering services that name devices or an account, each with its
 `SCHEMAS` and `HANDLERS`."""
 ALL_SCHEMAS: Final[dict[str, VolSchemaType]] = {
     **SCHEMAS,
     **{name: schema for m in _MODULES for name, schema in m.SCHEMAS.items()},
-    # Lock codes act on a lock entity: their targets are Home Assistant's entity targets.
+    # Lock codes act on a lock entity: targets come in Home Assistant's entity service form.
     **{
-        name: cv.make_entity_service_schema(fields)
-        for name, (fields, _handler, _response) in lock_codes.ENTITY_SERVICES.items()
+        name: cv.make_entity_service_schema(schema)
+        for name, (schema, _f, _r) in lock_codes.ENTITY_SERVICES.items()
     },
 }
 ALL_HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
@@ -60,22 +74,19 @@ ALL_HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
 ALL_SERVICES: Final = frozenset(ALL_HANDLERS) | frozenset(lock_codes.ENTITY_SERVICES)
 
 
+@callback
 def async_setup_services(hass: HomeAssistant) -> None:
     for name, (handler, supports_response) in ALL_HANDLERS.items():
-
-        async def call_handler(call: ServiceCall, handler: Handler = handler) -> ServiceResponse:
-            return await handler(hass, call)
-
         hass.services.async_register(
-            DOMAIN, name, call_handler, ALL_SCHEMAS[name], supports_response=supports_response
+            DOMAIN, name, handler, ALL_SCHEMAS[name], supports_response=supports_response
         )
-    for name, (fields, lock_handler, supports_response) in lock_codes.ENTITY_SERVICES.items():
+    for name, (schema, func, supports_response) in lock_codes.ENTITY_SERVICES.items():
         service.async_register_platform_entity_service(
             hass,
             DOMAIN,
             name,
             entity_domain=LOCK_DOMAIN,
-            schema=fields,
-            func=lock_handler,
+            schema=schema,
+            func=func,
             supports_response=supports_response,
         )
