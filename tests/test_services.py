@@ -3,28 +3,53 @@ automation needs, and through the entities that took the place of the others."""
 
 from __future__ import annotations
 
+import json
+from typing import Final
+
 import pytest
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 
 from custom_components.rlink.const import DOMAIN
-from tools.rlink_sim import Simulator
+from tools.rlink_sim import TEMPLATES, Simulator
 
 from .brokers import until
-from .hub import device, device_entry, enable_entity, entity_id, hub_with
+from .hub import device, device_entry, enable_entity, entity_id, hub_with, write_models
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
 
 
+# A plug whose product also has a schedule: a struct, which no entity can write.
+SCHEDULE: Final = {
+    "identifier": "schedule",
+    "name": "Schedule",
+    "accessMode": "rw",
+    "dataType": {
+        "type": "struct",
+        "specs": [
+            {"identifier": "on_at", "dataType": {"type": "int", "specs": {"min": 0, "max": 1439}}},
+            {"identifier": "enabled", "dataType": {"type": "bool", "specs": {}}},
+        ],
+    },
+}
+
+
 async def test_set_properties_in_one_message_per_device(hass: HomeAssistant) -> None:
-    """Several values at once, for several devices; a sub-device's through its gateway."""
+    """Several values at once, for several devices; a sub-device's through its gateway; a
+    struct, checked against the model."""
     kid = device("plug", "kid")
-    plug, gateway = device("plug"), device("gateway", sub_devices=[kid])
+    plug, gateway = device("plug", pid="simplugtimer"), device("gateway", sub_devices=[kid])
+    model = TEMPLATES["plug"].model("simplugtimer")
+    model["properties"] = [*model["properties"], SCHEDULE]
+    models = write_models(hass, ["plug"])
+    (models / "simplugtimer.json").write_text(json.dumps(model))
     entry = await hub_with(hass, plug, gateway)
     hub = entry.runtime_data
     async with Simulator("127.0.0.1", hub.broker.port, [plug, gateway]) as sim:
         own, gw = sim.device(plug.uuid), sim.device(gateway.uuid)
+        own.model = model  # the simulated plug knows its schedule too
         switch = entity_id(hass, "switch", plug.uuid, "switch")
         await until(lambda: hass.states.get(switch).state == "off")
         await until(lambda: kid.uuid in hub.devices and hub.devices[kid.uuid].online)
@@ -45,6 +70,25 @@ async def test_set_properties_in_one_message_per_device(hass: HomeAssistant) -> 
             "devices": [{"uuid": kid.uuid, "properties": {"switch": 1, "countdown": 60}}]
         }
         await until(lambda: hass.states.get(switch).state == "on")
+
+        # The schedule is only shown (a sensor); the service writes it, as the model says.
+        assert entity_id(hass, "sensor", plug.uuid, "schedule").startswith("sensor.")
+        sent_own = hass.async_create_task(own.wait_for("property_set"))
+        schedule = {"device_id": device_entry(hass, plug.uuid).id}
+        await hass.services.async_call(
+            DOMAIN,
+            "set_properties",
+            {**schedule, "properties": {"schedule": {"on_at": 420, "enabled": True}}},
+            blocking=True,
+        )
+        assert (await sent_own).data == {"properties": {"schedule": {"on_at": 420, "enabled": 1}}}
+        with pytest.raises(ServiceValidationError):
+            await hass.services.async_call(
+                DOMAIN,
+                "set_properties",
+                {**schedule, "properties": {"schedule": {"on_at": 2000}}},
+                blocking=True,
+            )
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
