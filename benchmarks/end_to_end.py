@@ -24,7 +24,8 @@ turning each round), so whatever else the machine does hits all rows alike:
   at 1,000 reports/s;
 - CPU of Home Assistant and of its broker with twice as many devices reporting once a
   second each, then with those devices connected and idle;
-- the service round trip (service call → ``issue`` → device → ``issue_response``), and
+- the request round trip (the check-connection button → ``issue`` → device →
+  ``issue_response``), and
   setup time and memory for 100 / 500 / 1000 devices (a fresh process each).
 
 Run ``scripts/bench`` (or ``python -m benchmarks.end_to_end --help``).
@@ -668,7 +669,7 @@ async def comparison(args: argparse.Namespace) -> dict[str, Any]:
             await latency_phase(rows, counters, args, workdir)
             print(f"-- sustained rate, load average {load_average()}", flush=True)
             await throughput_phase(rows, counters, args, workdir)
-            print(f"-- service round trips, load average {load_average()}", flush=True)
+            print(f"-- request round trips, load average {load_average()}", flush=True)
             await rtt_phase(rows, args)
             for name, (calls, sent) in (await auth_calls(rows, counters)).items():
                 before, sent_before = asked[name]
@@ -938,8 +939,8 @@ def render(r: dict[str, Any]) -> str:
             "## Request round trip",
             "",
             f"`ping` to one device and its answer, {a['samples']} samples: bare paho through "
-            "Mosquitto, and Home Assistant's `rlink.send_command` service (call → `issue` → "
-            "device → `issue_response` → the service returns).",
+            "Mosquitto, and Home Assistant's check-connection button (press → `issue` → "
+            "device → `issue_response` → the press returns).",
             "",
             "| row | p50 (ms) | p99 (ms) | p50 against the floor |",
             "|---|---|---|---|",

@@ -415,20 +415,16 @@ def commands(
 
 
 async def service_rtt(hass: Any, samples: int) -> list[float]:
-    """Service call -> ``issue`` -> device -> ``issue_response`` -> the service returns, in ms."""
-    from homeassistant.helpers import device_registry as dr  # noqa: PLC0415
+    """The check-connection button: press -> ``issue`` (ping) -> device -> ``issue_response``
+    -> the press returns, in ms."""
+    from homeassistant.helpers import entity_registry as er  # noqa: PLC0415
 
-    (device,) = dr.async_get(hass).async_get_devices(identifiers={(DOMAIN, make_uuid(seed(0)))})
+    unique_id = f"{make_uuid(seed(0))}_button_check_connection"
+    button = er.async_get(hass).async_get_entity_id("button", DOMAIN, unique_id)
     out = []
     for _ in range(samples):
         started = time.perf_counter_ns()
-        await hass.services.async_call(
-            DOMAIN,
-            "send_command",
-            {"device_id": device.id, "code": "ping"},
-            blocking=True,
-            return_response=True,
-        )
+        await hass.services.async_call("button", "press", {"entity_id": button}, blocking=True)
         out.append((time.perf_counter_ns() - started) / 1e6)
     return out
 

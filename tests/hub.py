@@ -86,6 +86,12 @@ def entity_id(hass: HomeAssistant, platform: str, uuid: str, identifier: str) ->
     return found
 
 
+def enable_entity(hass: HomeAssistant, platform: str, uuid: str, identifier: str) -> None:
+    """An entity that is disabled by default, enabled before its device is set up (as a
+    user who enabled it earlier would have it)."""
+    er.async_get(hass).async_get_or_create(platform, DOMAIN, f"{uuid}_{identifier}")
+
+
 async def entity_id_soon(
     hass: HomeAssistant, platform: str, uuid: str, identifier: str, seconds: float = 5.0
 ) -> str:

@@ -39,10 +39,11 @@ DEVIATIONS: Final[dict[tuple[str, str, str], str]] = {
     ),
     # --- Home Assistant's commands -------------------------------------------------------
     ("issue", "find_bind", "data.uuids"): (
-        "Home Assistant searches for any device, or for the products named (pids); the "
-        "uuids that narrow a search to given devices, a replacement among them, are left "
-        "out (rlink.replace_sub_device uses sub_replace)"
+        "the gateway's buttons search for any device; the uuids that narrow a search to "
+        "given devices, a replacement among them, are left out (rlink.replace_sub_device "
+        "uses sub_replace)"
     ),
+    ("issue", "find_bind", "data.pids"): "as uuids: a search covers every product",
     ("issue", "local_group_set", "data.shortId"): (
         "a number: every other shortId in the document is one (0 to 9999), and this "
         "example writes a description where the value goes"
@@ -95,8 +96,9 @@ DEVIATIONS: Final[dict[tuple[str, str, str], str]] = {
         "Home Assistant always asks for every property (reportAll), so names none"
     ),
     ("rest", "scanIssue", "body.uuids"): (
-        "optional: left out, a search covers every device (or the products named)"
+        "optional: left out, a search covers every device (binding a found device names it)"
     ),
+    ("rest", "scanIssue", "body.pids"): "optional: left out, a search covers every product",
     # --- The fake cloud's notifications --------------------------------------------------
     ("notify", "bind_result", "data.devices[].gatewayId"): (
         "only for a sub-device; a device on its own has no gateway to name (property_change "

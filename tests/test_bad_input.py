@@ -11,10 +11,13 @@ from typing import Any
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.protocol import messages
 from custom_components.rlink.protocol.auth import device_credentials
+from custom_components.rlink.protocol.codes import DeviceCommand as Cmd
 from custom_components.rlink.protocol.codes import DeviceEvent
 from custom_components.rlink.protocol.messages import Message
 from custom_components.rlink.protocol.session import MqttSession
@@ -182,7 +185,6 @@ async def test_refused_and_unanswered_commands(plug_hub: Any) -> None:
     entry = plug_hub.entry
     plug = plug_hub.plug
     client = plug_hub.client
-    device_id = device_entry(hass, plug.uuid).id
     issue = device_topic(TopicKind.ISSUE, plug.product_id, plug.uuid)
 
     def refuse(topic_: Topic, message: Message) -> None:
@@ -201,14 +203,11 @@ async def test_refused_and_unanswered_commands(plug_hub: Any) -> None:
     assert "1002" in str(refused.value)
     assert hass.states.get(switch).state == "on"
 
-    with pytest.raises(HomeAssistantError) as silent:  # the raw client never answers pings
-        await hass.services.async_call(
-            DOMAIN,
-            "send_command",
-            {"device_id": device_id, "code": "ping", "timeout": 1},
-            blocking=True,
-            return_response=True,
-        )
+    # The raw client never answers pings: the check-connection button's command, with a
+    # shorter wait than the button's.
+    hub = entry.runtime_data.coordinator
+    with pytest.raises(HomeAssistantError) as silent:
+        await hub.async_command(hub.devices[plug.uuid], Cmd.PING, ack=True, timeout=1)
     assert silent.value.translation_key == "timeout"
     assert entry.runtime_data.coordinator.transport.session.connected
 
@@ -240,15 +239,36 @@ async def test_invalid_writes_never_reach_the_device(plug_hub: Any) -> None:
     assert "read-only" in str(read_only.value)
 
 
-async def test_service_on_a_device_of_another_integration(hass: HomeAssistant) -> None:
+async def test_services_on_devices_that_are_not_the_hub_s(hass: HomeAssistant) -> None:
+    """Home Assistant's own words for an unknown device, another integration's, or a hub
+    that is not running; the hub's for a registry entry it no longer has."""
     write_models(hass, ["plug"])
     entry = await create_embedded_hub(hass)
-    with pytest.raises(ServiceValidationError) as err:
-        await hass.services.async_call(
-            DOMAIN, "refresh", {"device_id": "not-a-device"}, blocking=True
-        )
-    assert err.value.translation_key == "not_an_rlink_device"
-    await hass.config_entries.async_unload(entry.entry_id)
+    registry = dr.async_get(hass)
+    other = MockConfigEntry(domain="other")
+    other.add_to_hass(hass)
+    foreign = registry.async_get_or_create(
+        config_entry_id=other.entry_id, identifiers={("other", "x")}
+    )
+    ghost = registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, "rn01nolongerhere")}, name="Ghost"
+    )
+
+    async def refused(device_id: str) -> tuple[str | None, str | None]:
+        with pytest.raises(ServiceValidationError) as err:
+            await hass.services.async_call(
+                DOMAIN,
+                "set_properties",
+                {"device_id": device_id, "properties": {"switch": True}},
+                blocking=True,
+            )
+        return err.value.translation_domain, err.value.translation_key
+
+    assert await refused("not-a-device") == ("homeassistant", "service_device_not_found")
+    assert await refused(foreign.id) == ("homeassistant", "service_device_wrong_domain")
+    assert await refused(ghost.id) == (DOMAIN, "device_unknown")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert await refused(ghost.id) == ("homeassistant", "service_config_entry_not_loaded")
 
 
 async def test_a_write_is_confirmed_by_the_report_of_the_new_value(plug_hub: Any) -> None:

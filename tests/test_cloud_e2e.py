@@ -18,15 +18,17 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_capture_events
 from rlink_sim.cloud import DEFAULT_HOME, DEFAULT_SECRET, DEFAULT_USER, FakeCloud
 
 from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.protocol.codes import AppNotification as Note
+from custom_components.rlink.protocol.codes import DeviceCommand as Cmd
 from custom_components.rlink.protocol.codes import DeviceEvent as Evt
 
 from .brokers import free_port, until
-from .hub import device, entity_id, write_models
+from .hub import create_embedded_hub, device, entity_id, write_models
 
 PLUG = device("plug", "cloud-plug")
 LOCK = device("lock", "cloud-lock")
@@ -201,22 +203,21 @@ async def test_rest_failures_give_clear_errors_and_change_nothing(
     # A command the app API cannot carry says so.
     lock_id = cloud.device_id(LOCK.uuid)
     await until(lambda: lock_id in entry.runtime_data.coordinator.devices, 10)
+    door = await _entity(hass, "lock", lock_id, "lock")
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
-            DOMAIN, "reset", {"device_id": [_device_id(hass, plug_id)]}, blocking=True
+            DOMAIN, "delete_lock_password", {"entity_id": door, "index": 1}, blocking=True
         )
     assert err.value.translation_key == "cloud_unsupported"
     assert entry.state is ConfigEntryState.LOADED
 
 
 async def _lock_passwords(hass: HomeAssistant, lock_id: str) -> Any:
-    return await hass.services.async_call(
-        DOMAIN,
-        "get_lock_passwords",
-        {"device_id": _device_id(hass, lock_id)},
-        blocking=True,
-        return_response=True,
+    door = await _entity(hass, "lock", lock_id, "lock")
+    listed = await hass.services.async_call(
+        DOMAIN, "get_lock_passwords", {"entity_id": door}, blocking=True, return_response=True
     )
+    return listed[door]
 
 
 def _device_id(hass: HomeAssistant, key: str) -> str:
@@ -228,32 +229,21 @@ def _device_id(hass: HomeAssistant, key: str) -> str:
 async def test_replies_arrive_as_response_data(hass: HomeAssistant, cloud: FakeCloud) -> None:
     entry = await cloud_entry(hass, cloud)
     plug_id, lock_id = await connect_devices(entry, cloud, PLUG, LOCK)
-    reply = await hass.services.async_call(
-        DOMAIN,
-        "common_cmd",
-        {"device_id": _device_id(hass, plug_id), "cmd_type": "start_talk", "cmd_data": {"a": 1}},
-        blocking=True,
-        return_response=True,
-    )
-    assert reply == {"respType": "start_talk", "respData": {"a": 1}}
+    runtime = entry.runtime_data.coordinator
+    plug = runtime.devices[plug_id]
+
+    async def pass_through(cmd_data: dict[str, Any]) -> Any:
+        """A command the cloud answers with a notification; `commonCmd`'s answer echoes
+        what it was sent, so alike commands can be told apart."""
+        data = {"cmdType": "start_talk", "cmdData": cmd_data}
+        reply = await runtime.async_command(plug, Cmd.COMMON_CMD, data, ack=True)
+        assert reply is not None
+        return reply.data
+
+    assert await pass_through({"a": 1}) == {"respType": "start_talk", "respData": {"a": 1}}
     assert [c.endpoint for c in cloud.calls if c.endpoint == "commonCmd"] == ["commonCmd"]
     # Two alike commands at once: each gets its own answer, not both the first.
-    both = await asyncio.gather(
-        *(
-            hass.services.async_call(
-                DOMAIN,
-                "common_cmd",
-                {
-                    "device_id": _device_id(hass, plug_id),
-                    "cmd_type": "start_talk",
-                    "cmd_data": {"n": n},
-                },
-                blocking=True,
-                return_response=True,
-            )
-            for n in (1, 2)
-        )
-    )
+    both = await asyncio.gather(*(pass_through({"n": n}) for n in (1, 2)))
     assert sorted(r["respData"]["n"] for r in both) == [1, 2]
     # A code added on the lock's keypad: the lock syncs its list, the cloud passes it on as
     # pwd_set_result, and the list is the response of get_lock_passwords (codes left out).
@@ -542,7 +532,7 @@ async def test_cloud_groups_scenes_and_reports(hass: HomeAssistant, cloud: FakeC
         assert not cloud.calls
     assert hass.states.get(power).state == "12.5"
 
-    # These need a cloud account.
+    # These need a cloud account: not an entry at all (Home Assistant says so), not a hub.
     with pytest.raises(ServiceValidationError) as invalid:
         await hass.services.async_call(
             DOMAIN,
@@ -550,7 +540,19 @@ async def test_cloud_groups_scenes_and_reports(hass: HomeAssistant, cloud: FakeC
             {"config_entry_id": "not-an-entry", "scene_id": "scene01"},
             blocking=True,
         )
-    assert invalid.value.translation_key == "not_a_cloud_account"
+    assert invalid.value.translation_key == "service_config_entry_not_found"
+    hub = await create_embedded_hub(hass)
+    for service, data in (
+        ("cloud_execute_scene", {"config_entry_id": hub.entry_id, "scene_id": "scene01"}),
+        (
+            "cloud_group_control",
+            {"config_entry_id": hub.entry_id, "group_id": "g", "properties": {"switch": 1}},
+        ),
+    ):
+        with pytest.raises(ServiceValidationError) as invalid:
+            await hass.services.async_call(DOMAIN, service, data, blocking=True)
+        assert invalid.value.translation_key == "not_a_cloud_account"
+    assert await hass.config_entries.async_unload(hub.entry_id)
 
 
 async def test_the_cloud_broker_going_away_and_coming_back(
@@ -561,6 +563,7 @@ async def test_the_cloud_broker_going_away_and_coming_back(
 ) -> None:
     """Entities turn unavailable with their values kept, commands fail clearly, and all
     comes back when the broker does."""
+    assert await async_setup_component(hass, "homeassistant", {})
     write_models(hass, ["plug"])
     async with FakeCloud([PLUG], mqtt_port=free_port()) as cloud:
         entry = await cloud_entry(hass, cloud)
@@ -573,11 +576,14 @@ async def test_the_cloud_broker_going_away_and_coming_back(
 
         await cloud.broker.stop()
         await until(lambda: hass.states.get(switch).state == "unavailable", 10)
-        with pytest.raises(HomeAssistantError) as err:
-            await hass.services.async_call(
-                DOMAIN, "refresh", {"device_id": [_device_id(hass, plug_id)]}, blocking=True
-            )
-        assert err.value.translation_key == "cloud_not_connected"
+        # Asked for its values while it cannot be reached: nothing is sent, nothing fails
+        # (the entity says it is unavailable), and no traceback reaches the log.
+        calls = len(cloud.calls)
+        await hass.services.async_call(
+            "homeassistant", "update_entity", {"entity_id": switch}, blocking=True
+        )
+        assert len(cloud.calls) == calls
+        assert not [r for r in caplog.records if r.exc_info]
         assert entry.state is ConfigEntryState.LOADED
         assert runtime.devices[plug_id].values["switch"] == 1
 
@@ -643,10 +649,9 @@ async def test_a_sub_device_command_names_the_sub_device_not_its_gateway(
     gateway_entry = registry.async_get(_device_id(hass, plug_id))
     assert sub_entry.via_device_id == gateway_entry.id
     assert sub_entry.config_subentry_id == gateway_entry.config_subentry_id
+    reboot = await _entity(hass, "button", sub.uuid, "button_reboot")
     with contextlib.suppress(HomeAssistantError):  # the fake cloud knows no such device
-        await hass.services.async_call(
-            DOMAIN, "reboot", {"device_id": _device_id(hass, sub.uuid)}, blocking=True
-        )
+        await hass.services.async_call("button", "press", {"entity_id": reboot}, blocking=True)
     (call,) = [c for c in cloud.calls if c.endpoint == "reboot"]
     assert call.body["deviceId"] == "devsub0001"
 

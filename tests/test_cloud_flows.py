@@ -14,8 +14,8 @@ from rlink_sim.cloud import FakeCloud
 from custom_components.rlink.const import DOMAIN
 
 from .brokers import until
-from .hub import device, device_entry, write_models
-from .test_cloud_e2e import _device_id, account, cloud_entry, connect_devices, start_flow
+from .hub import device, device_entry, enable_entity, entity_id, write_models
+from .test_cloud_e2e import account, cloud_entry, connect_devices, start_flow
 
 FOUND = device("sensor", "cloud-found-sensor")
 GATEWAY = device("gateway", "cloud-gateway", found_devices=[FOUND])
@@ -43,16 +43,15 @@ def _found_flows(hass: HomeAssistant) -> list[dict[str, object]]:
 async def test_a_found_device_is_bound_through_the_discovered_flow(
     hass: HomeAssistant, cloud: FakeCloud
 ) -> None:
+    list_nearby = "button_list_nearby_sub_devices"
+    enable_entity(hass, "button", cloud.device_id(GATEWAY.uuid), list_nearby)
     entry = await cloud_entry(hass, cloud)
     (gateway_id,) = await connect_devices(entry, cloud, GATEWAY)
+    target = {"entity_id": entity_id(hass, "button", gateway_id, list_nearby)}
 
     # A search that only looks: the gateway's find report becomes a discovered device.
-    await hass.services.async_call(
-        DOMAIN,
-        "search_sub_devices",
-        {"device_id": [_device_id(hass, gateway_id)], "bind": False},
-        blocking=True,
-    )
+    await hass.services.async_call("button", "press", target, blocking=True)
+    assert cloud.calls[-1].body["bind"] is False
     assert cloud.calls[-1].endpoint == "scanIssue"
     await until(lambda: _found_flows(hass), 10)
     (flow,) = _found_flows(hass)
@@ -66,12 +65,7 @@ async def test_a_found_device_is_bound_through_the_discovered_flow(
 
     # Found again and confirmed: scanIssue for that uuid alone, and the sub-device appears
     # under its gateway.
-    await hass.services.async_call(
-        DOMAIN,
-        "search_sub_devices",
-        {"device_id": [_device_id(hass, gateway_id)], "bind": False},
-        blocking=True,
-    )
+    await hass.services.async_call("button", "press", target, blocking=True)
     await until(lambda: _found_flows(hass), 10)
     (flow,) = _found_flows(hass)
     result = await hass.config_entries.flow.async_configure(str(flow["flow_id"]), {})

@@ -1,4 +1,5 @@
-"""Gateway services refuse what cannot be done, in words, and keep the hub's copy right."""
+"""Gateway services refuse what cannot be done, in words, and keep the hub's copy right;
+the gateway's buttons do what needs no input."""
 
 from __future__ import annotations
 
@@ -8,25 +9,23 @@ import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import area_registry as ar
+from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.protocol.codes import DeviceEvent as Evt
 from tools.rlink_sim import Simulator
 
 from .brokers import until
-from .hub import device, device_entry, entity_id, hub_with
+from .hub import device, device_entry, enable_entity, entity_id, hub_with
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
 
 ACTION = {"orderNum": 1, "actionType": "device", "actionData": {"switch": True}}
 
 
-NO_RESPONSE = frozenset({"sync_local_config", "search_sub_devices", "remove_sub_device"})
-
-
 async def _call(hass: HomeAssistant, service: str, data: dict[str, Any]) -> Any:
     return await hass.services.async_call(
-        DOMAIN, service, data, blocking=True, return_response=service not in NO_RESPONSE
+        DOMAIN, service, data, blocking=True, return_response=True
     )
 
 
@@ -39,8 +38,10 @@ async def _refused(hass: HomeAssistant, service: str, data: dict[str, Any]) -> s
 
 async def test_gateway_services_refusals_and_edits(hass: HomeAssistant) -> None:
     kids = [device("plug", "kid-a", name="Kid a"), device("plug", "kid-b", name="Kid b")]
-    gateway = device("gateway", "gw-two", sub_devices=kids)
+    nearby = device("sensor", "gw-two-nearby")
+    gateway = device("gateway", "gw-two", sub_devices=kids, found_devices=[nearby])
     stranger = device("plug", "stranger")
+    enable_entity(hass, "button", gateway.uuid, "button_list_nearby_sub_devices")
     entry = await hub_with(hass, gateway, stranger)
     hub = entry.runtime_data.coordinator
     async with Simulator("127.0.0.1", hub.transport.broker.port, [gateway]) as sim:
@@ -52,8 +53,10 @@ async def test_gateway_services_refusals_and_edits(hass: HomeAssistant) -> None:
         stranger_id = device_entry(hass, stranger.uuid).id
 
         # Gateway services on a sub-device, sub-device services on a gateway.
-        assert await _refused(hass, "search_sub_devices", kid_target) == "not_a_gateway"
-        assert await _refused(hass, "remove_sub_device", gw_target) == "not_a_sub_device"
+        control = {**kid_target, "short_id": 4, "properties": {"switch": True}}
+        assert await _refused(hass, "local_group_control", control) == "not_a_gateway"
+        renew = {**gw_target, "new_uuid": "rn01c0ffee000002"}
+        assert await _refused(hass, "replace_sub_device", renew) == "not_a_sub_device"
         # A uuid the hub already has cannot be the replacement.
         replace = {**kid_target, "new_uuid": kids[1].uuid}
         assert await _refused(hass, "replace_sub_device", replace) == "uuid_in_use"
@@ -62,21 +65,20 @@ async def test_gateway_services_refusals_and_edits(hass: HomeAssistant) -> None:
         assert await _refused(hass, "update_local_group", group) == "not_a_member"
         scene = {**gw_target, "short_id": 5, "name": "Nothing", "actions": []}
         assert await _refused(hass, "update_local_scene", scene) == "scene_without_actions"
-        # The hub knows none of the gateway's lists in full: it sends nothing over them.
-        assert await _refused(hass, "sync_local_config", gw_target) == "local_config_unknown"
+        # The hub knows none of the gateway's lists in full: asked for them, it sends
+        # nothing over them (the answer comes once the request is handled).
+        assert await gw.send(Evt.LOCAL_CONFIG, {}, ack=True) is not None
         assert not [m for m in gw.received if m.code == "update_local_config"]
 
-        # Stopping a search says so to the gateway.
+        # Listing nearby sub-devices binds none of them: the gateway reports what it found.
+        found = async_capture_events(hass, f"{DOMAIN}_found_devices")
         waiter = hass.async_create_task(gw.wait_for("find_bind"))
-        await _call(
-            hass, "search_sub_devices", {**gw_target, "stop": True, "pids": [kids[0].product_id]}
-        )
-        assert (await waiter).data == {
-            "second": 60,
-            "bind": True,
-            "find": False,
-            "pids": [kids[0].product_id],
-        }
+        list_nearby = entity_id(hass, "button", gateway.uuid, "button_list_nearby_sub_devices")
+        await hass.services.async_call("button", "press", {"entity_id": list_nearby}, blocking=True)
+        assert (await waiter).data == {"second": 60, "bind": False, "find": True}
+        await until(lambda: found)
+        assert found[0].data["devices"] == [{"uuid": nearby.uuid, "pid": nearby.product_id}]
+        assert nearby.uuid not in hub.devices
 
         # A group in an area, then deleted: the gateway and the hub's copy follow.
         porch = ar.async_get(hass).async_create("Porch")
@@ -119,7 +121,7 @@ async def test_gateway_services_refusals_and_edits(hass: HomeAssistant) -> None:
         await gw.send(Evt.LOCAL_DATA_SYNC, gw.local_data())
         await waiter
         waiter = hass.async_create_task(gw.wait_for("update_local_config"))
-        await _call(hass, "sync_local_config", gw_target)
+        await gw.send(Evt.LOCAL_CONFIG, {})
         assert (await waiter).data["groups"] == [
             {"shortId": 8, "deviceUuids": [k.uuid for k in kids]}
         ]
@@ -136,6 +138,9 @@ async def test_gateway_service_without_a_device(hass: HomeAssistant) -> None:
     entry = await hub_with(hass, device("gateway", "gw-three"))
     with pytest.raises(ServiceValidationError):
         await hass.services.async_call(
-            DOMAIN, "sync_local_config", {"device_id": "no-such-device"}, blocking=True
+            DOMAIN,
+            "local_group_control",
+            {"device_id": "no-such-device", "short_id": 1, "properties": {"switch": True}},
+            blocking=True,
         )
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -153,9 +153,11 @@ async def test_download_progress_as_devices_send_it(hass: HomeAssistant) -> None
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_firmware_service_for_devices_and_a_whole_product(
+async def test_firmware_of_one_device_then_of_a_whole_product(
     hass: HomeAssistant, hass_client_no_auth: Any
 ) -> None:
+    """One device is its update entity's (a version named in a sidecar); a whole product is
+    the service's, one offer that every device of it hears."""
     plugs = [device("plug", f"plug-{n}") for n in range(2)]
     entry = await hub_with(hass, *plugs)
     await _serve_http(hass, hass_client_no_auth)
@@ -164,14 +166,16 @@ async def test_firmware_service_for_devices_and_a_whole_product(
     async with Simulator(
         "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, plugs
     ) as sim:
-        reply = await hass.services.async_call(
-            DOMAIN,
-            "firmware_update",
-            {"device_id": device_entry(hass, plugs[0].uuid).id},
-            blocking=True,
-            return_response=True,
+        await hass.data[DATA_FIRMWARE].async_scan()  # the sidecar came after its file
+        update = entity_id(hass, "update", plugs[0].uuid, "firmware")
+        await until(lambda: hass.states.get(update).attributes["latest_version"] == "2.0.0")
+        waiter = hass.async_create_task(sim.device(plugs[0].uuid).wait_for("ota"))
+        await hass.services.async_call(
+            "update", "install", {"entity_id": update, "version": "2.0.0"}, blocking=True
         )
-        assert reply == {"devices": {plugs[0].uuid: {"result": "done", "version": "2.0.0"}}}
+        assert (await waiter).data["version"] == "2.0.0"
+        assert sim.device(plugs[0].uuid).version == "2.0.0"
+        assert hass.states.get(update).attributes["installed_version"] == "2.0.0"
 
         waiters = [
             hass.async_create_task(sim.device(p.uuid).wait_for("silence_ota")) for p in plugs

@@ -21,7 +21,7 @@ from custom_components.rlink.protocol.model import DataType, Property
 from tools.rlink_sim import Simulator
 
 from .brokers import until
-from .hub import device, device_entry, entity_id, hub_with
+from .hub import device, entity_id, hub_with
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
 
@@ -159,7 +159,8 @@ async def test_lock_passwords(hass: HomeAssistant) -> None:
         virtual = sim.device(lock.uuid)
         count = entity_id(hass, "sensor", lock.uuid, "lock_passwords")
         await until(lambda: hass.states.get(count).state == "0")  # pwd_sync of an empty lock
-        target = {"device_id": device_entry(hass, lock.uuid).id}
+        door = entity_id(hass, "lock", lock.uuid, "lock")
+        target = {"entity_id": door}
 
         waiter = hass.async_create_task(virtual.wait_for("pwd_set"))
         reply = await hass.services.async_call(
@@ -181,6 +182,7 @@ async def test_lock_passwords(hass: HomeAssistant) -> None:
             return_response=True,
         )
         sent = await waiter
+        reply = reply[door]  # an entity service answers per entity
         entry_sent = sent.data["pwdData"]
         assert sent.data["operatorType"] == 1
         assert entry_sent["pwd"] == "135790"
@@ -201,7 +203,7 @@ async def test_lock_passwords(hass: HomeAssistant) -> None:
         reply = await hass.services.async_call(
             DOMAIN, "get_lock_passwords", target, blocking=True, return_response=True
         )
-        assert [p["index"] for p in reply["passwords"]] == [5]
+        assert [p["index"] for p in reply[door]["passwords"]] == [5]
         assert "135790" not in str(reply)
 
         bad_inputs: list[tuple[dict[str, Any], str | None]] = [

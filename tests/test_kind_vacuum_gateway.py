@@ -198,7 +198,10 @@ async def test_vacuum_commands_maps_and_records(hass: HomeAssistant, hass_client
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_gateway_sub_devices_groups_and_rules(hass: HomeAssistant) -> None:
+async def test_gateway_sub_devices_groups_and_rules(
+    hass: HomeAssistant, hass_ws_client: Any
+) -> None:
+    assert await async_setup_component(hass, "config", {})  # the device page's delete
     kids = [device("plug", "kid-1", name="Kid one"), device("plug", "kid-2", name="Kid two")]
     newcomer = device("sensor", "newcomer")
     gateway = device("gateway", sub_devices=kids, found_devices=[newcomer])
@@ -332,14 +335,16 @@ async def test_gateway_sub_devices_groups_and_rules(hass: HomeAssistant) -> None
         )
         await until(lambda: hass.states.get(old_entity).state in ("on", "off"))
 
-        # Remove: the gateway unbinds it, Home Assistant forgets it.
+        # Deleted on its device page: the gateway unbinds it, Home Assistant forgets it.
         waiter = hass.async_create_task(gw.wait_for("sub_delete"))
-        await hass.services.async_call(
-            DOMAIN,
-            "remove_sub_device",
-            {"device_id": device_entry(hass, kids[1].uuid).id},
-            blocking=True,
+        client = await hass_ws_client(hass)
+        await client.send_json_auto_id(
+            {
+                "type": "config/device_registry/remove",
+                "device_id": device_entry(hass, kids[1].uuid).id,
+            }
         )
+        assert (await client.receive_json())["success"]
         assert (await waiter).data == {"devices": [{"uuid": kids[1].uuid}]}
         assert kids[1].uuid not in gw.subs
         assert find_device(hass, kids[1].uuid) is None

@@ -32,6 +32,7 @@ from homeassistant.components.web_rtc import async_register_ice_servers
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
 from webrtc_models import RTCIceServer
 
 from custom_components.rlink.const import (
@@ -57,7 +58,7 @@ from tools.rlink_sim.cloud import FakeCloud
 from tools.rlink_sim.webrtc import viewer_offer
 
 from .brokers import until
-from .hub import device, device_entry, entity_id, hub_with, write_models
+from .hub import device, device_entry, enable_entity, entity_id, hub_with, write_models
 from .spec_deviations import DEVIATIONS
 from .spec_examples import SPEC_PATH, spec_examples
 from .spec_shapes import EXTRA, MISSING, TYPE, Difference, Shape, compare, shape_of, union
@@ -293,21 +294,37 @@ NOT_BUILT: Final[dict[tuple[str, str], str]] = {
         "answered with status 1006: Home Assistant runs no RTSPS/RTMPS ingest for live streams"
     ),
     ("report_response", "agora_ai_token"): "answered with status 1006: Agora is the vendor's",
-    # Commands Home Assistant sends only through rlink.send_command, with the user's data.
+    # Commands no entity or service of Home Assistant sends (see the README's "Services").
     **{
-        ("issue", code): "sent only by rlink.send_command, with data the user writes"
+        ("issue", code): reason
+        for codes, reason in (
+            (
+                ("agora_join", "agora_event", "ipc_cloud_open"),
+                "the vendor's Agora and cloud video services, which a local hub does not run",
+            ),
+            (
+                ("dp_bind", "local_dp_group_update", "group_info_update"),
+                "gateway bindings and DP groups Home Assistant does not manage",
+            ),
+            (("common_cmd",), "a pass-through whose command types the protocol leaves open"),
+            (("config_settings",), "Wi-Fi and allow-list provisioning, not an automation's job"),
+            (("log_switch",), "a device's log upload is its option, given in the info answer"),
+            (("clean_data",), "the protocol says not what it clears; the factory reset does"),
+        )
+        for code in codes
+    },
+    **{
+        ("issue_response", code): "nothing sends the command"
         for code in (
-            "agora_join",
-            "agora_event",
             "ipc_cloud_open",
             "dp_bind",
             "local_dp_group_update",
             "group_info_update",
+            "common_cmd",
+            "config_settings",
+            "log_switch",
+            "clean_data",
         )
-    },
-    **{
-        ("issue_response", code): "nothing sends the command; the simulator has no handler"
-        for code in ("ipc_cloud_open", "dp_bind", "local_dp_group_update", "group_info_update")
     },
     # Events the simulated devices never send of their own accord; the hub's answers to
     # them are checked with the document's own examples (test_answers_to_device_events).
@@ -340,7 +357,13 @@ NOT_BUILT: Final[dict[tuple[str, str], str]] = {
             "local_scene_result",
         )
     },
-    ("rest", "notifyDeviceJoin"): "agora_join: sent only by rlink.send_command",
+    ("rest", "notifyDeviceJoin"): "agora_join: nothing sends it",
+    ("rest", "commonCmd"): "common_cmd: nothing sends it",
+    ("rest", "configSettings"): "config_settings: nothing sends it",
+    **{
+        ("notify", code): "the answer to a command nothing sends"
+        for code in ("common_cmd_resp", "config_settings_resp")
+    },
     **{
         ("report", code): "the simulated vacuum keeps no maps; tests send these with their data"
         for code in (
@@ -556,31 +579,6 @@ async def restarting(virtual: VirtualDevice) -> AsyncIterator[None]:
     )
 
 
-# `rlink.config_settings` passes its settings through as given: these follow the examples.
-CONFIG_SETTINGS: Final[dict[str, dict[str, Any]]] = {
-    "wifi_list": {"operatorType": 1, "wifis": [{"ssid": "wifi_1", "pwd": "12345678"}]},
-    "wifi_set": {"ssid": "wifi_1", "pwd": "12345678"},
-    "aligenie_sp_config": {
-        "deviceMapping": [
-            {
-                "uuid": "rn01feedfacecafe",
-                "name": "Lamp",
-                "aliasList": ["light"],
-                "commandMapping": {
-                    "turnOn": {"dpIdentifier": "switch", "dpValue": "1"},
-                    "turnOff": {"dpIdentifier": "switch", "dpValue": "0"},
-                },
-            }
-        ],
-        "sceneMapping": [{"name": "Evening", "aliasList": ["night"], "shortId": "3"}],
-        "irMapping": {
-            "air": {"remoteId": "1", "codeUrl": "http://codes.example/air"},
-            "tv": {"remoteId": "2", "codeUrl": "http://codes.example/tv"},
-        },
-    },
-}
-
-
 def scene(uuid: str) -> dict[str, Any]:
     """`rlink.update_local_scene` for a rule with a device and a timer condition."""
     action = {"orderNum": 1, "actionType": "device", "uuid": uuid, "delayedTime": 0}
@@ -655,6 +653,9 @@ async def test_commands_and_what_devices_say(
     gateway = device("gateway", "conf-gw", sub_devices=[*kids, sensor], found_devices=[newcomer])
     plug, camera = device("plug", "conf-plug"), device("camera", "conf-cam")
     door = device("lock", "conf-door")
+    assert await async_setup_component(hass, "homeassistant", {})  # update_entity
+    assert await async_setup_component(hass, "config", {})  # the device page's delete
+    enable_entity(hass, "button", plug.uuid, "button_factory_reset")
     entry = await hub_with(hass, plug, gateway, camera, door)
     hub = entry.runtime_data.coordinator
     client = await hass_ws_client(hass)  # before the HTTP app is frozen by the next line
@@ -673,9 +674,12 @@ async def test_commands_and_what_devices_say(
         )
 
     async def ask(target: str, code: str, data: dict[str, Any]) -> None:
-        """`rlink.send_command` with a reply asked for: a command Home Assistant sends
-        without ack, resent as it was, so the device's reply to it can be seen."""
-        await call("send_command", target, code=code, data=data, ack=True)
+        """A command Home Assistant sends without ack, sent again as it was but asking for
+        a reply, so that the device's reply to it can be seen."""
+        await hub.async_command(hub.devices[target], DeviceCommand(code), data, ack=True)
+
+    async def press(uuid: str, button: str) -> None:
+        await call("press", entity_id(hass, "button", uuid, button), "button")
 
     async def last(virtual: VirtualDevice, code: str) -> dict[str, Any]:
         """The data of the latest command with `code` the device got, once it has one."""
@@ -706,22 +710,9 @@ async def test_commands_and_what_devices_say(
 
         # A device on its own.
         await hass.services.async_call("switch", "turn_on", {"entity_id": switch}, blocking=True)
-        await call("refresh", plug.uuid)
+        await call("update_entity", switch, "homeassistant")
         await ask(plug.uuid, "property_get", await last(own, "property_get"))
-        await call(
-            "press", entity_id(hass, "button", plug.uuid, "button_check_connection"), "button"
-        )
-        await call("log_switch", plug.uuid, enable=True, mode="cyclic", interval=30, level="warn")
-        await ask(plug.uuid, "log_switch", await last(own, "log_switch"))
-        await call("common_cmd", plug.uuid, cmd_type="start_talk", cmd_data={"uid": 0})
-        for setting_type, settings in CONFIG_SETTINGS.items():
-            await call("config_settings", plug.uuid, type=setting_type, settings=settings)
-        await call(
-            "config_settings",
-            gateway.uuid,
-            type="white_list",
-            settings={"operatorType": 1, "uuids": [newcomer.uuid]},
-        )
+        await press(plug.uuid, "button_check_connection")
 
         # Sub-devices, through their gateway.
         kid_switch = entity_id(hass, "switch", kids[0].uuid, "switch")
@@ -735,7 +726,7 @@ async def test_commands_and_what_devices_say(
         await call("unlock", lock_id, "lock", code="70f05e98")
         await call(
             "set_lock_password",
-            kids[2].uuid,
+            lock_id,
             index=5,
             code="135790",
             user="007",
@@ -752,9 +743,7 @@ async def test_commands_and_what_devices_say(
         )
         await until(lambda: any(m.code == "device_info_update" for m in gw.received))
         await ask(gateway.uuid, "device_info_update", await last(gw, "device_info_update"))
-        await call("clear_data", kids[1].uuid)
-        await ask(gateway.uuid, "clean_data", await last(gw, "clean_data"))
-        await call("search_sub_devices", gateway.uuid, pids=[newcomer.product_id])
+        await press(gateway.uuid, "button_search_sub_devices")
         await until(lambda: newcomer.uuid in hub.devices)
 
         # Local groups, scenes and one-click executions.
@@ -771,9 +760,9 @@ async def test_commands_and_what_devices_say(
         await call("update_local_scene", gateway.uuid, **scene(kids[0].uuid))
         await call("update_local_scene", gateway.uuid, **one_click(kids[1].uuid))
         await call("turn_on", entity_id(hass, "scene", gateway.uuid, "execute_4"), "scene")
-        await call("sync_local_config", gateway.uuid)
         await gw.send(DeviceEvent.LOCAL_CONFIG, ack=False)
-        await until(lambda: sum(m.code == "update_local_config" for m in gw.received) == 2)
+        await until(lambda: any(m.code == "update_local_config" for m in gw.received))
+        await ask(gateway.uuid, "update_local_config", await last(gw, "update_local_config"))
         await gw.send(DeviceEvent.LOCAL_DATA_SYNC, gw.local_data())
         await until(lambda: any(m.code == "gateway_data_init" for m in gw.received))
         await ask(gateway.uuid, "gateway_data_init", await last(gw, "gateway_data_init"))
@@ -818,12 +807,18 @@ async def test_commands_and_what_devices_say(
 
         # Replacing and removing sub-devices, and restarts, come last.
         await call("replace_sub_device", kids[0].uuid, new_uuid=make_uuid("conf-kid-new"))
-        await call("remove_sub_device", kids[1].uuid)
+        await client.send_json_auto_id(
+            {
+                "type": "config/device_registry/remove",
+                "device_id": device_entry(hass, kids[1].uuid).id,
+            }
+        )
+        assert (await client.receive_json())["success"]
         async with restarting(gw):
-            await call("reboot", kids[2].uuid)
+            await press(kids[2].uuid, "button_reboot")
         await ask(gateway.uuid, "reboot", await last(gw, "reboot"))
         async with restarting(own):
-            await call("reset", plug.uuid, clear_data=True)
+            await press(plug.uuid, "button_factory_reset")
         await ask(plug.uuid, "reset", await last(own, "reset"))
         collect_simulator(seen, sim)
     assert await hass.config_entries.async_unload(entry.entry_id)
@@ -844,6 +839,7 @@ async def test_cloud_requests_and_notifications(
     gateway = device("gateway", "conf-cloud-gw", sub_devices=[kid], found_devices=[newcomer])
     camera, lock = device("camera", "conf-cloud-cam"), device("lock", "conf-cloud-lock")
     write_models(hass, ["plug", "gateway", "sensor", "camera", "lock"])
+    assert await async_setup_component(hass, "homeassistant", {})  # update_entity
     async with FakeCloud([*plugs, gateway, camera, lock]) as cloud:
         entry = await cloud_entry(hass, cloud)
         client = await hass_ws_client(hass)  # before the HTTP app is frozen by the next line
@@ -871,23 +867,9 @@ async def test_cloud_requests_and_notifications(
             blocking=True,
         )
         await call("cloud_report_properties", plugs[0].uuid, properties={"power": 12.5})
-        await call("refresh", plugs[0].uuid)
+        await call("update_entity", switch, "homeassistant")
         check = entity_id(hass, "button", ids[plugs[0].uuid], "button_check_connection")
         await call("press", check, "button")
-        await call("common_cmd", plugs[0].uuid, cmd_type="start_talk", cmd_data={"uid": 0})
-        await call(
-            "config_settings",
-            gateway.uuid,
-            type="white_list",
-            settings={"operatorType": 1, "uuids": [newcomer.uuid]},
-        )
-        for setting_type in ("wifi_list", "wifi_set"):
-            await call(
-                "config_settings",
-                plugs[0].uuid,
-                type=setting_type,
-                settings=CONFIG_SETTINGS[setting_type],
-            )
         cloud.groups["grp01"] = [ids[p.uuid] for p in plugs]
         await hass.services.async_call(
             DOMAIN,
@@ -902,7 +884,8 @@ async def test_cloud_requests_and_notifications(
             {"config_entry_id": entry.entry_id, "scene_id": "scene01"},
             blocking=True,
         )
-        await call("search_sub_devices", gateway.uuid, pids=[newcomer.product_id])
+        search = entity_id(hass, "button", ids[gateway.uuid], "button_search_sub_devices")
+        await call("press", search, "button")
         await until(lambda: any(m.code == "find" for _t, m in cloud.notifications))
         await call("replace_sub_device", kid.uuid, new_uuid=make_uuid("conf-cloud-kid-new"))
 
@@ -940,7 +923,9 @@ async def test_cloud_requests_and_notifications(
         await hass.services.async_call(
             DOMAIN, "firmware_update", {"product": plugs[0].product_id}, blocking=True
         )
-        await call("reboot", plugs[1].uuid)
+        await call(
+            "press", entity_id(hass, "button", ids[plugs[1].uuid], "button_reboot"), "button"
+        )
         await until(lambda: any(c.endpoint == "reboot" for c in cloud.calls))
 
         for call_made in cloud.calls:

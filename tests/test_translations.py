@@ -96,7 +96,7 @@ def test_every_string_is_translated_with_the_same_placeholders(language: str) ->
 
 def test_every_service_is_described() -> None:
     described = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
-    registered = set(services.ALL_HANDLERS)
+    registered = set(services.ALL_SERVICES)
     assert set(described) == registered
     for name, service in described.items():
         texts = STRINGS["services"][name]
@@ -143,7 +143,7 @@ def test_every_flow_error_and_abort_has_a_message() -> None:
 
 def test_every_service_and_named_entity_has_an_icon() -> None:
     icons = json.loads((INTEGRATION / "icons.json").read_text())
-    assert set(icons["services"]) == set(services.ALL_HANDLERS)
+    assert set(icons["services"]) == set(services.ALL_SERVICES)
     assert all(i["service"].startswith("mdi:") for i in icons["services"].values())
     named = {(platform, key) for platform, keys in STRINGS["entity"].items() for key in keys}
     # Updates have their device class's icon.

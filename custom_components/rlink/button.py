@@ -1,4 +1,5 @@
-"""Buttons: reboot a device, check its connection."""
+"""Buttons: the device actions that take no input (restart, check the connection, factory
+reset, a gateway's search for sub-devices)."""
 
 from __future__ import annotations
 
@@ -55,25 +56,64 @@ BUTTONS: Final = (
 )
 
 
+SEARCH_SECONDS: Final = 60
+
+
 async def _search(hub: RlinkCoordinator, device: RlinkDevice) -> None:
     data = {"second": SEARCH_SECONDS, "bind": True, "find": True}
     await hub.async_command(device, Cmd.FIND_BIND, data, ack=True)
 
 
-SEARCH_SECONDS: Final = 60
-SEARCH: Final = RlinkButtonDescription(
-    key="search_sub_devices",
-    identifier="button_search_sub_devices",
-    translation_key="search_sub_devices",
+async def _list_nearby(hub: RlinkCoordinator, device: RlinkDevice) -> None:
+    """Search without binding: the gateway reports what it finds (`find_report`, or the
+    cloud's `find`, which offers each device under Discovered)."""
+    data = {"second": SEARCH_SECONDS, "bind": False, "find": True}
+    await hub.async_command(device, Cmd.FIND_BIND, data, ack=True)
+
+
+GATEWAY_BUTTONS: Final = (
+    RlinkButtonDescription(
+        key="search_sub_devices",
+        identifier="button_search_sub_devices",
+        translation_key="search_sub_devices",
+        watch=frozenset(),
+        press_fn=_search,
+    ),
+    RlinkButtonDescription(
+        key="list_nearby_sub_devices",
+        identifier="button_list_nearby_sub_devices",
+        translation_key="list_nearby_sub_devices",
+        entity_registry_enabled_default=False,
+        watch=frozenset(),
+        press_fn=_list_nearby,
+    ),
+)
+
+
+async def _factory_reset(hub: RlinkCoordinator, device: RlinkDevice) -> None:
+    await hub.async_command(device, Cmd.RESET, {"clearData": True}, ack=False)
+
+
+FACTORY_RESET: Final = RlinkButtonDescription(
+    key="factory_reset",
+    identifier="button_factory_reset",
+    translation_key="factory_reset",
+    entity_category=EntityCategory.CONFIG,
+    # One press erases the device's settings and data: nobody should find it by accident.
+    entity_registry_enabled_default=False,
     watch=frozenset(),
-    press_fn=_search,
+    press_fn=_factory_reset,
 )
 
 
 def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     descriptions = list(BUTTONS)
-    if device.profile.has(Kind.GATEWAY) and device.gateway is None:
-        descriptions.append(SEARCH)
+    if device.gateway is None:
+        if device.profile.has(Kind.GATEWAY):
+            descriptions.extend(GATEWAY_BUTTONS)
+        # `reset` has no sub-device form, and the app interface of a cloud account no call.
+        if hub.transport.supports(Cmd.RESET):
+            descriptions.append(FACTORY_RESET)
     return [RlinkButton(hub, device, description) for description in descriptions]
 
 

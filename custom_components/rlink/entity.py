@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -19,6 +20,8 @@ from .protocol.model import Property, validate
 
 if TYPE_CHECKING:
     from .coordinator import RlinkCoordinator
+
+_LOGGER = logging.getLogger(__name__)
 
 type EntityBuilder = Callable[[RlinkCoordinator, RlinkDevice], list[RlinkEntity]]
 
@@ -86,6 +89,18 @@ class RlinkEntity(Entity):
         """Whether a change of these identifiers concerns this entity."""
         watched = self.watched()
         return watched is None or not watched.isdisjoint(changed)
+
+    async def async_update(self) -> None:
+        """`homeassistant.update_entity`: the device is asked for all its values again
+        (nothing polls; states follow the device's reports). Home Assistant logs whatever
+        this raises with a traceback, so a device that cannot be asked is a debug line: its
+        entities say so already by being unavailable."""
+        if not self.available:
+            return
+        try:
+            await self.hub.async_refresh(self.device)
+        except HomeAssistantError as err:
+            _LOGGER.debug("%s was not asked for its values: %s", self.device.name, err)
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()

@@ -36,7 +36,7 @@ from homeassistant.util.hass_dict import HassKey
 from .const import DOMAIN
 from .device import RlinkDevice
 from .protocol.codes import DeviceCommand as Cmd
-from .service_targets import DEVICES, Handler, targets
+from .service_targets import Handler
 
 if TYPE_CHECKING:
     from .coordinator import RlinkCoordinator
@@ -333,22 +333,19 @@ async def async_silence_ota(
 
 
 # --- the service -----------------------------------------------------------------------------
+# One device's firmware is its update entity (`update.install`, a version if wanted). What
+# no entity can do is the protocol's product-wide upgrade: one offer to every device of a
+# product (`silence_ota`; `otaBatchIssue` in a cloud account), with who accepted it.
 
 ATTR_PRODUCT: Final = "product"
 ATTR_VERSION: Final = "version"
-ATTR_WAIT: Final = "wait"
 
-SCHEMAS: Final[dict[str, probatio.Schema | probatio.All[Any]]] = {
-    "firmware_update": probatio.All(
-        probatio.Schema(
-            {
-                probatio.Optional("device_id"): DEVICES["device_id"],
-                probatio.Optional(ATTR_PRODUCT): cv.string,
-                probatio.Optional(ATTR_VERSION): cv.string,
-                probatio.Optional(ATTR_WAIT, default=True): cv.boolean,
-            }
-        ),
-        cv.has_at_least_one_key("device_id", ATTR_PRODUCT),
+SCHEMAS: Final[dict[str, probatio.Schema]] = {
+    "firmware_update": probatio.Schema(
+        {
+            probatio.Required(ATTR_PRODUCT): probatio.All(cv.string, probatio.Length(min=1)),
+            probatio.Optional(ATTR_VERSION): cv.string,
+        }
     )
 }
 
@@ -361,46 +358,23 @@ def _no_firmware(pid: str, version: str | None) -> ServiceValidationError:
     )
 
 
-async def _install_one(
-    hub: RlinkCoordinator, device: RlinkDevice, version: str | None, wait: bool
-) -> dict[str, Any]:
-    firmware = hub.hass.data[DATA_FIRMWARE].find(device.pid, version)
-    if firmware is None:
-        return {"result": "no_firmware"}
-    try:
-        if wait:
-            await async_install(hub, device, firmware)
-            return {"result": "done", "version": firmware.version}
-        await hub.async_command(
-            hub.target(device), Cmd.OTA, ota_data(hub.hass.data[DATA_FIRMWARE], device, firmware)
-        )
-    except HomeAssistantError as err:
-        return {"result": "failed", "error": str(err)}
-    return {"result": "sent", "version": firmware.version}
-
-
-async def _firmware_update(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+async def _firmware_update(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
     catalog = hass.data[DATA_FIRMWARE]
     await catalog.async_scan()
-    version = call.data.get(ATTR_VERSION)
-    if ATTR_PRODUCT in call.data:
-        pid = call.data[ATTR_PRODUCT]
-        firmware = catalog.find(pid, version)
-        if firmware is None:
-            raise _no_firmware(pid, version)
-        coordinators = [
-            e.runtime_data.coordinator for e in hass.config_entries.async_loaded_entries(DOMAIN)
-        ]
-        hubs = [c for c in coordinators if any(d.pid == pid for d in c.devices.values())]
-        results: dict[str, Any] = {}
-        for hub in hubs:
-            results |= (await async_silence_ota(hub, pid, firmware))["devices"]
-        return {"product": pid, "version": firmware.version, "devices": results}
-    chosen = targets(hass, call)
-    outcomes = await asyncio.gather(
-        *(_install_one(hub, device, version, call.data[ATTR_WAIT]) for hub, device in chosen)
-    )
-    return {"devices": {d.uuid: o for (_h, d), o in zip(chosen, outcomes, strict=True)}}
+    pid, version = call.data[ATTR_PRODUCT], call.data.get(ATTR_VERSION)
+    firmware = catalog.find(pid, version)
+    if firmware is None:
+        raise _no_firmware(pid, version)
+    hubs = [
+        e.runtime_data.coordinator
+        for e in hass.config_entries.async_loaded_entries(DOMAIN)
+        if any(d.pid == pid for d in e.runtime_data.coordinator.devices.values())
+    ]
+    results: dict[str, Any] = {}
+    for hub in hubs:
+        results |= (await async_silence_ota(hub, pid, firmware))["devices"]
+    return {"product": pid, "version": firmware.version, "devices": results}
 
 
 HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {

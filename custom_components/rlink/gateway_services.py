@@ -1,4 +1,6 @@
-"""Gateway services: sub-devices (search, remove, replace) and local groups, scenes, rules.
+"""Gateway services: replacing a sub-device, and writing and controlling local groups and
+rules. (A search is the gateway's button, a removal Home Assistant's device removal, and a
+stored one-click execution a scene entity.)
 
 The gateway runs its local groups, scenes and one-click executions without the hub, and is
 their master (see `gateway_data`). The hub keeps a copy (`local.gateway_data.GatewayConfigs`) so
@@ -31,18 +33,6 @@ SCENE_OPERATIONS: Final = {"set": 1, "delete": 2, "disable": 6, "enable": 7}
 EXECUTE_TYPES: Final = {"any": 1, "all": 2}
 
 SCHEMAS: Final[dict[str, probatio.Schema]] = {
-    "search_sub_devices": probatio.Schema(
-        {
-            **ONE_DEVICE,
-            probatio.Optional("duration", default=60): probatio.All(
-                probatio.Coerce(int), probatio.Range(1, 600)
-            ),
-            probatio.Optional("bind", default=True): cv.boolean,
-            probatio.Optional("stop", default=False): cv.boolean,
-            probatio.Optional("pids", default=list): probatio.All(cv.ensure_list, [cv.string]),
-        }
-    ),
-    "remove_sub_device": probatio.Schema(ONE_DEVICE),
     "replace_sub_device": probatio.Schema(
         {
             **ONE_DEVICE,
@@ -56,7 +46,6 @@ SCHEMAS: Final[dict[str, probatio.Schema]] = {
             probatio.Required("properties"): probatio.All(dict, probatio.Length(min=1)),
         }
     ),
-    "execute_local_rule": probatio.Schema({**ONE_DEVICE, probatio.Required("short_id"): SHORT_ID}),
     "update_local_group": probatio.Schema(
         {
             **ONE_DEVICE,
@@ -78,19 +67,18 @@ SCHEMAS: Final[dict[str, probatio.Schema]] = {
             probatio.Optional("actions", default=list): probatio.All(cv.ensure_list, [dict]),
         }
     ),
-    "sync_local_config": probatio.Schema(ONE_DEVICE),
 }
 
 
-def _gateway(hass: HomeAssistant, call: ServiceCall) -> tuple[RlinkCoordinator, RlinkDevice]:
-    ((hub, device),) = targets(hass, call)
+def _gateway(call: ServiceCall) -> tuple[RlinkCoordinator, RlinkDevice]:
+    ((hub, device),) = targets(call)
     if device.gateway is not None:
         raise invalid("not_a_gateway", device=device.name)
     return hub, device
 
 
-def _sub_device(hass: HomeAssistant, call: ServiceCall) -> tuple[RlinkCoordinator, RlinkDevice]:
-    ((hub, device),) = targets(hass, call)
+def _sub_device(call: ServiceCall) -> tuple[RlinkCoordinator, RlinkDevice]:
+    ((hub, device),) = targets(call)
     if device.gateway is None:
         raise invalid("not_a_sub_device", device=device.name)
     return hub, device
@@ -121,30 +109,8 @@ async def _request(
 # --- sub-devices ---------------------------------------------------------------------------
 
 
-async def _search(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, gateway = _gateway(hass, call)
-    data: JsonObject = {
-        "second": call.data["duration"],
-        "bind": call.data["bind"],
-        "find": not call.data["stop"],
-    }
-    if call.data["pids"]:
-        data["pids"] = call.data["pids"]
-    await hub.async_command(gateway, Cmd.FIND_BIND, data, ack=True)
-    return None
-
-
-async def _remove(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, sub = _sub_device(hass, call)
-    await hub.async_command(
-        hub.target(sub), Cmd.SUB_DELETE, {"devices": [{"uuid": sub.uuid}]}, ack=True
-    )
-    hub.remove_subdevice(sub.uuid)
-    return None
-
-
-async def _replace(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, sub = _sub_device(hass, call)
+async def _replace(call: ServiceCall) -> ServiceResponse:
+    hub, sub = _sub_device(call)
     # A local hub asks the gateway, naming the old uuid; a cloud account names the device
     # to be replaced itself (subReplace's deviceId), not its gateway.
     carrier = hub.target(sub)
@@ -188,19 +154,14 @@ def _changed(hub: RlinkCoordinator, gateway: RlinkDevice) -> None:
     hub.announce(gateway)  # scenes follow the stored executions
 
 
-async def _group_control(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, gateway = _gateway(hass, call)
+async def _group_control(call: ServiceCall) -> ServiceResponse:
+    hub, gateway = _gateway(call)
     data = {"shortId": call.data["short_id"], "properties": call.data["properties"]}
     return await _request(hub, gateway, Cmd.LOCAL_GROUP_SET, data)
 
 
 async def async_execute(hub: RlinkCoordinator, gateway: RlinkDevice, short_id: int) -> JsonObject:
     return await _request(hub, gateway, Cmd.LOCAL_RULE_EXEC, {"shortId": short_id})
-
-
-async def _execute(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, gateway = _gateway(hass, call)
-    return await async_execute(hub, gateway, call.data["short_id"])
 
 
 def _member_uuids(
@@ -218,8 +179,9 @@ def _member_uuids(
     return uuids
 
 
-async def _update_group(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, gateway = _gateway(hass, call)
+async def _update_group(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
+    hub, gateway = _gateway(call)
     short_id, operation = call.data["short_id"], call.data["operation"]
     area_id = call.data.get("area_id")
     area = ar.async_get(hass).async_get_area(area_id) if area_id else None
@@ -242,8 +204,8 @@ async def _update_group(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
     return answer
 
 
-async def _update_scene(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, gateway = _gateway(hass, call)
+async def _update_scene(call: ServiceCall) -> ServiceResponse:
+    hub, gateway = _gateway(call)
     short_id, operation = call.data["short_id"], call.data["operation"]
     scene: JsonObject = {
         "shortId": short_id,
@@ -274,22 +236,9 @@ async def _update_scene(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
     return answer
 
 
-async def _sync(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, gateway = _gateway(hass, call)
-    payload = _configs(hub, gateway).payload(gateway.uuid)
-    if payload is None:
-        raise invalid("local_config_unknown", gateway=gateway.name)
-    await hub.async_command(gateway, Cmd.UPDATE_LOCAL_CONFIG, payload, ack=True)
-    return None
-
-
 HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
-    "search_sub_devices": (_search, SupportsResponse.NONE),
-    "remove_sub_device": (_remove, SupportsResponse.NONE),
     "replace_sub_device": (_replace, SupportsResponse.OPTIONAL),
     "local_group_control": (_group_control, SupportsResponse.OPTIONAL),
-    "execute_local_rule": (_execute, SupportsResponse.OPTIONAL),
     "update_local_group": (_update_group, SupportsResponse.OPTIONAL),
     "update_local_scene": (_update_scene, SupportsResponse.OPTIONAL),
-    "sync_local_config": (_sync, SupportsResponse.NONE),
 }

@@ -3,25 +3,29 @@
 Modelled on Z-Wave JS user codes: a slot (`index`), a credential type, who it belongs to
 and when it is valid. Codes go to the lock with `pwd_set`; the list the hub keeps comes from
 the lock's `pwd_sync` and the replies to `pwd_set`, and never holds a code.
+
+The services act on a lock entity (entity services of the lock platform, as Home
+Assistant's own lock integrations offer theirs), so only rlink's locks can be targeted.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Final
 
 import probatio
-from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.core import ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 
 from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
-from .kinds import Kind
+from .entity import RlinkEntity
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.messages import JsonObject
-from .service_targets import ONE_DEVICE, Handler, invalid, targets
+from .service_targets import invalid
 
 PASSWORD_TYPES: Final = {
     "digital": 1,
@@ -56,29 +60,20 @@ ATTR_WEEKDAYS: Final = "weekdays"
 
 _INDEX: Final = probatio.All(probatio.Coerce(int), probatio.Range(*INDEX_RANGE))
 
-SCHEMAS: Final[dict[str, probatio.Schema]] = {
-    "set_lock_password": probatio.Schema(
-        {
-            **ONE_DEVICE,
-            probatio.Required(ATTR_INDEX): _INDEX,
-            probatio.Optional(ATTR_TYPE, default="digital"): probatio.In(PASSWORD_TYPES),
-            probatio.Optional(ATTR_USER, default=""): probatio.All(
-                cv.string, probatio.Length(max=32)
-            ),
-            # Its form is checked in `password_data`, with a sentence instead of a pattern.
-            probatio.Optional(ATTR_CODE): cv.string,
-            probatio.Optional(ATTR_TIME_TYPE, default="permanent"): probatio.In(TIME_TYPES),
-            probatio.Optional(ATTR_ACTIVE): cv.datetime,
-            probatio.Optional(ATTR_EXPIRE): cv.datetime,
-            probatio.Optional(ATTR_START, default="00:00"): cv.time,
-            probatio.Optional(ATTR_END, default="23:59"): cv.time,
-            probatio.Optional(ATTR_WEEKDAYS, default=list(WEEKDAYS)): probatio.All(
-                cv.ensure_list, [probatio.In(WEEKDAYS)], probatio.Length(min=1)
-            ),
-        }
+SET_PASSWORD: Final[dict[Any, Any]] = {
+    probatio.Required(ATTR_INDEX): _INDEX,
+    probatio.Optional(ATTR_TYPE, default="digital"): probatio.In(PASSWORD_TYPES),
+    probatio.Optional(ATTR_USER, default=""): probatio.All(cv.string, probatio.Length(max=32)),
+    # Its form is checked in `password_data`, with a sentence instead of a pattern.
+    probatio.Optional(ATTR_CODE): cv.string,
+    probatio.Optional(ATTR_TIME_TYPE, default="permanent"): probatio.In(TIME_TYPES),
+    probatio.Optional(ATTR_ACTIVE): cv.datetime,
+    probatio.Optional(ATTR_EXPIRE): cv.datetime,
+    probatio.Optional(ATTR_START, default="00:00"): cv.time,
+    probatio.Optional(ATTR_END, default="23:59"): cv.time,
+    probatio.Optional(ATTR_WEEKDAYS, default=list(WEEKDAYS)): probatio.All(
+        cv.ensure_list, [probatio.In(WEEKDAYS)], probatio.Length(min=1)
     ),
-    "delete_lock_password": probatio.Schema({**ONE_DEVICE, probatio.Required(ATTR_INDEX): _INDEX}),
-    "get_lock_passwords": probatio.Schema(ONE_DEVICE),
 }
 
 
@@ -142,13 +137,6 @@ def public(entry: JsonObject) -> JsonObject:
     return shown
 
 
-def _lock(hass: HomeAssistant, call: ServiceCall) -> tuple[RlinkCoordinator, RlinkDevice]:
-    ((hub, device),) = targets(hass, call)
-    if not device.profile.has(Kind.LOCK):
-        raise invalid("not_a_lock", device=device.name)
-    return hub, device
-
-
 async def _send(
     hub: RlinkCoordinator, device: RlinkDevice, operation: int, entry: JsonObject
 ) -> JsonObject:
@@ -171,30 +159,34 @@ def _remember(
     hub.save_soon()
 
 
-async def _set_password(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, device = _lock(hass, call)
+async def _set_password(lock: RlinkEntity, call: ServiceCall) -> ServiceResponse:
     entry = password_data(dict(call.data))
-    answered = await _send(hub, device, _OPERATION_SET, entry)
+    answered = await _send(lock.hub, lock.device, _OPERATION_SET, entry)
     stored = {**{k: v for k, v in entry.items() if k != "pwd"}, **answered}
-    _remember(hub, device, entry["index"], stored)
+    _remember(lock.hub, lock.device, entry["index"], stored)
     return {"index": entry["index"], "password": public(stored)}
 
 
-async def _delete_password(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    hub, device = _lock(hass, call)
+async def _delete_password(lock: RlinkEntity, call: ServiceCall) -> ServiceResponse:
     index = call.data[ATTR_INDEX]
-    await _send(hub, device, _OPERATION_DELETE, {"index": index})
-    _remember(hub, device, index, None)
+    await _send(lock.hub, lock.device, _OPERATION_DELETE, {"index": index})
+    _remember(lock.hub, lock.device, index, None)
     return {"index": index, "deleted": True}
 
 
-async def _get_passwords(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    _hub, device = _lock(hass, call)
-    return {"passwords": [public(p) for p in device.passwords]}
+async def _get_passwords(lock: RlinkEntity, call: ServiceCall) -> ServiceResponse:
+    return {"passwords": [public(p) for p in lock.device.passwords]}
 
 
-HANDLERS: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
-    "set_lock_password": (_set_password, SupportsResponse.OPTIONAL),
-    "delete_lock_password": (_delete_password, SupportsResponse.OPTIONAL),
-    "get_lock_passwords": (_get_passwords, SupportsResponse.ONLY),
+type LockService = Callable[[RlinkEntity, ServiceCall], Awaitable[ServiceResponse]]
+
+# Service -> (its fields besides the target, handler, whether it answers with data).
+ENTITY_SERVICES: Final[dict[str, tuple[dict[Any, Any], LockService, SupportsResponse]]] = {
+    "set_lock_password": (SET_PASSWORD, _set_password, SupportsResponse.OPTIONAL),
+    "delete_lock_password": (
+        {probatio.Required(ATTR_INDEX): _INDEX},
+        _delete_password,
+        SupportsResponse.OPTIONAL,
+    ),
+    "get_lock_passwords": ({}, _get_passwords, SupportsResponse.ONLY),
 }

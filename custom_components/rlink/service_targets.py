@@ -1,27 +1,25 @@
-"""Which devices a service call is about, and what its response may show."""
+"""Which devices or account a service call is about, and the errors that say why it cannot be."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Final
 
 import probatio
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import service
 
 from .const import DOMAIN
 from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
-from .protocol.messages import JsonObject
 
-type Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
+type Handler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
 """A service's implementation; the modules offering services map names to these."""
 
-_SECRET_KEYS: Final = frozenset({"pwd", "password", "secret"})
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 
 DEVICES: Final[dict[Any, Any]] = {
     probatio.Required(ATTR_DEVICE_ID): probatio.All(cv.ensure_list, [cv.string])
@@ -31,56 +29,28 @@ ONE_DEVICE: Final[dict[Any, Any]] = {
         cv.ensure_list, probatio.Length(1, 1), [cv.string]
     )
 }
+ACCOUNT: Final[dict[Any, Any]] = {probatio.Required(ATTR_CONFIG_ENTRY_ID): cv.string}
 
 
-def targets(hass: HomeAssistant, call: ServiceCall) -> list[tuple[RlinkCoordinator, RlinkDevice]]:
-    registry = dr.async_get(hass)
-    targets = []
-    for device_id in call.data[ATTR_DEVICE_ID]:
-        entry = registry.async_get(device_id)
-        uuid = next((i for d, i in entry.identifiers if d == DOMAIN), None) if entry else None
-        if entry is None or uuid is None:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="not_an_rlink_device",
-                translation_placeholders={"device_id": device_id},
-            )
-        hub = _hub_of(hass, entry, uuid)
-        targets.append((hub, hub.devices[uuid]))
-    return targets
+def targets(call: ServiceCall) -> list[tuple[RlinkCoordinator, RlinkDevice]]:
+    """The devices the call names, each with the hub or account that has it."""
+    return [device_of(call.hass, device_id) for device_id in call.data[ATTR_DEVICE_ID]]
 
 
-def _hub_of(hass: HomeAssistant, entry: dr.BaseDeviceEntry, uuid: str) -> RlinkCoordinator:
-    config_entry = hass.config_entries.async_get_entry(entry.config_entry_id)
-    if config_entry is not None and config_entry.domain == DOMAIN:
-        if config_entry.state is not ConfigEntryState.LOADED:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="hub_not_loaded",
-                translation_placeholders={"device": entry.name or uuid},
-            )
-        hub: RlinkCoordinator = config_entry.runtime_data.coordinator
-        if uuid in hub.devices:
-            return hub
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="not_an_rlink_device",
-        translation_placeholders={"device_id": entry.id},
-    )
-
-
-def redact(value: Any) -> Any:
-    """Replies may echo wifi passwords; a service response is not the place for them."""
-    if isinstance(value, dict):
-        return {k: "**REDACTED**" if k in _SECRET_KEYS else redact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
-
-
-def sub_field(device: RlinkDevice, key: str = "subUuid") -> JsonObject:
-    """The field naming a sub-device in commands its gateway carries."""
-    return {key: device.uuid} if device.gateway else {}
+def device_of(hass: HomeAssistant, device_id: str) -> tuple[RlinkCoordinator, RlinkDevice]:
+    """Home Assistant's own checks and words (a known device, rlink's, its entry loaded),
+    then the device its hub or account knows under that registry entry."""
+    entry, config_entry = service.async_get_device_and_config_entry(hass, DOMAIN, device_id)
+    runtime: RlinkCoordinator = config_entry.runtime_data.coordinator
+    key = next((key for domain, key in entry.identifiers if domain == DOMAIN), None)
+    if key is None or key not in runtime.devices:
+        # A registry entry left from a device its hub no longer has.
+        raise invalid(
+            "device_unknown",
+            device=entry.name_by_user or entry.name or device_id,
+            entry=config_entry.title,
+        )
+    return runtime, runtime.devices[key]
 
 
 def invalid(key: str, **placeholders: str) -> ServiceValidationError:
