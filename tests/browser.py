@@ -4,6 +4,7 @@ Assistant's onboarding through its API, and reading pages through their shadow r
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ from typing import Any, Final
 import aiohttp
 
 REPO: Final = Path(__file__).resolve().parents[1]
+TRANSLATIONS: Final = REPO / "custom_components" / "rlink" / "translations"
 CHROMIUM_PATHS: Final = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
 USER: Final = {"name": "Homeowner", "username": "homeowner", "password": "a-long-passphrase"}
 _OPEN_LINE: Final = re.compile(r"Open (http://127\.0\.0\.1:\d+)")
@@ -68,6 +70,26 @@ class House:
     def ha_log(self) -> str:
         path = self.config / "home-assistant.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    @property
+    def broker_port(self) -> int:
+        """The port of the hub's device server (scripts/develop keeps it in config/)."""
+        return int(json.loads((self.config / ".rlink-develop-ports.json").read_text())["broker"])
+
+
+def rlink_strings(language: str) -> dict[str, Any]:
+    """rlink's strings in `language`, as Home Assistant serves them to the frontend."""
+    strings: dict[str, Any] = json.loads((TRANSLATIONS / f"{language}.json").read_text())
+    return strings
+
+
+def frontend_word(language: str, key: str) -> str:
+    """A word of Home Assistant's own frontend in `language` (the buttons of its dialogs)."""
+    import hass_frontend  # noqa: PLC0415 - installed with Home Assistant's frontend
+
+    folder = hass_frontend.where() / "static" / "translations"
+    (path,) = (p for p in folder.iterdir() if re.fullmatch(rf"{language}-[0-9a-f]+\.json", p.name))
+    return str(json.loads(path.read_text())[key])
 
 
 @asynccontextmanager

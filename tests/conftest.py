@@ -16,12 +16,15 @@ from syrupy.assertion import SnapshotAssertion
 import custom_components  # noqa: F401
 
 # What Home Assistant logs when code uses an API that is going away: report_usage
-# (helpers/frame.py) and deprecated constants and functions (helpers/deprecation.py).
+# (helpers/frame.py), deprecated constants and functions (helpers/deprecation.py), and an
+# entity's "this will stop working" (asking to report it at the integration's tracker).
 _DEPRECATION_MARKS = (
     "integration 'rlink'",
     "from rlink.",
     "from rlink,",
     "Detected code that",
+    "'rlink' custom integration",
+    "rlink-iot/home-assistant-rlink",
 )
 
 

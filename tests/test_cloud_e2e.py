@@ -668,3 +668,9 @@ async def test_a_lock_in_a_cloud_account_says_how_to_unlock_it(
         await hass.services.async_call("lock", "unlock", {"entity_id": lock}, blocking=True)
     assert refused.value.translation_key == "unlock_not_in_cloud"
     assert "own app" in str(refused.value)
+    # Nothing to open with, so no "Open"; "Lock" says the lock does that itself.
+    assert hass.states.get(lock).attributes["supported_features"] == 0
+    with pytest.raises(ServiceValidationError) as refused:
+        await hass.services.async_call("lock", "lock", {"entity_id": lock}, blocking=True)
+    assert refused.value.translation_key == "lock_locks_itself_cloud"
+    assert "locks itself" in str(refused.value)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 from homeassistant.core import HomeAssistant
 
+from custom_components.rlink import event as event_platform
+
 from .conftest import _DeprecationRecorder
+from .hub import device, hub_with
 
 INTEGRATION = Path(__file__).resolve().parents[1] / "custom_components" / "rlink"
 
@@ -30,6 +34,26 @@ async def test_a_deprecated_constant_used_by_the_integration_is_heard(
     finally:
         logging.getLogger().removeHandler(recorder)
     assert any("CONCENTRATION_PARTS_PER_BILLION" in found for found in recorder.found)
+
+
+@pytest.mark.provokes_deprecation
+@pytest.mark.usefixtures("custom_integrations", "sockets")
+async def test_a_doorbell_event_without_ring_is_heard(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Home Assistant's warning for a doorbell event entity that cannot fire `ring` (it
+    stops working in 2027.4) fails a test, as any deprecated use does: here the doorbell
+    fires the model's own identifier, as it did before it rang."""
+    monkeypatch.setattr(event_platform, "STANDARD_EVENT_TYPES", MappingProxyType({}))
+    recorder = _DeprecationRecorder()
+    logging.getLogger().addHandler(recorder)
+    try:
+        entry = await hub_with(hass, device("camera"))
+        await hass.async_block_till_done()
+    finally:
+        logging.getLogger().removeHandler(recorder)
+    assert any("'ring' event type" in found for found in recorder.found), recorder.found
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 def test_other_warnings_are_not_taken_for_deprecations() -> None:

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from homeassistant.components.light import ColorMode
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.components.lock import LockEntityFeature
+from homeassistant.exceptions import ServiceValidationError
 
 from custom_components.rlink.device import RlinkDevice
 from custom_components.rlink.kinds import resolve_profile
@@ -32,11 +33,14 @@ RW, R = Access.READ_WRITE, Access.READ
 class FakeRuntime:
     """What the entities ask of a hub, recorded."""
 
-    def __init__(self, options: dict[str, Any] | None = None) -> None:
+    def __init__(self, options: dict[str, Any] | None = None, *, cloud: bool = False) -> None:
         self.options = options or {}
         self.entry = SimpleNamespace(data={})
-        # A local hub's transport: it carries every command.
-        self.transport = SimpleNamespace(supports=lambda _code: True, keeps_vacuum_maps=True)
+        # A local hub's transport carries every command; a cloud account's no unlock.
+        self.transport = SimpleNamespace(
+            supports=lambda code: not (cloud and code == Cmd.REMOTE_UNLOCK),
+            keeps_vacuum_maps=not cloud,
+        )
         self.writes: list[dict[str, Any]] = []
         self.commands: list[tuple[Cmd, dict[str, Any]]] = []
 
@@ -164,22 +168,64 @@ async def test_an_enum_lock_reads_its_labels_and_locks_with_the_locked_one() -> 
     hub = FakeRuntime()
     lock = RlinkLock(hub, device, LOCK)  # type: ignore[arg-type]
     assert lock.is_locked is None
-    for value, locked in (("7", True), ("3", False), ("9", None)):
+    assert lock.is_jammed is None
+    for value, locked, jammed in (("7", True, False), ("3", False, False), ("9", None, True)):
         device.values["lock_state"] = value
-        assert lock.is_locked is locked
+        assert (lock.is_locked, lock.is_jammed) == (locked, jammed)
+    assert lock.state == "jammed"
+    # It can be locked, so "Lock" is real and no "Open" is offered beside "Unlock".
+    assert not lock.locks_itself
+    assert lock.supported_features == LockEntityFeature(0)
     await lock.async_lock()
     assert hub.writes == [{"lock_state": "7"}]
 
 
-async def test_a_lock_that_only_reports_refuses_to_lock() -> None:
-    device = _device(Property("lock_state", DataType.BOOL, access=R))
-    hub = FakeRuntime()
+SELF_LOCKING = (
+    Property("lock_state", DataType.BOOL, access=R),
+    # Writable, but no value of it means "locked".
+    Property("lock_state", DataType.ENUM, access=RW, enums=("0", "2")),
+)
+
+
+@pytest.mark.parametrize("prop", SELF_LOCKING)
+async def test_a_lock_that_locks_itself_offers_open_and_refuses_to_lock(prop: Property) -> None:
+    device = _device(prop)
+    hub = FakeRuntime({"unlock_index": 901, "unlock_password": "stored"})
     lock = RlinkLock(hub, device, LOCK)  # type: ignore[arg-type]
     device.values["lock_state"] = 0
     assert lock.is_locked is False
-    with pytest.raises(HomeAssistantError) as raised:
+    assert lock.locks_itself
+    assert lock.supported_features == LockEntityFeature.OPEN
+    with pytest.raises(ServiceValidationError) as raised:
         await lock.async_lock()
-    assert raised.value.translation_key == "lock_not_supported"
+    assert raised.value.translation_key == "lock_locks_itself"
+    assert raised.value.translation_placeholders == {"device": "Porch"}
+    assert hub.writes == []
+    assert hub.commands == []
+    # "Unlock" does what "Open" does: the one remote unlock there is.
+    await lock.async_unlock()
+    assert hub.commands == [
+        (Cmd.REMOTE_UNLOCK, {"type": REMOTE_UNLOCK_TYPE, "index": 901, "pwd": "stored"})
+    ]
+
+
+async def test_a_lock_in_a_cloud_account_offers_no_open_and_says_why() -> None:
+    device = _device(Property("lock_state", DataType.BOOL, access=R))
+    hub = FakeRuntime({"unlock_index": 901, "unlock_password": "stored"}, cloud=True)
+    lock = RlinkLock(hub, device, LOCK)  # type: ignore[arg-type]
+    device.values["lock_state"] = 1
+    assert lock.is_locked is True
+    # The cloud's app interface has no remote unlock: nothing to open with.
+    assert lock.supported_features == LockEntityFeature(0)
+    for action, key in (
+        (lock.async_unlock, "unlock_not_in_cloud"),
+        (lock.async_open, "unlock_not_in_cloud"),
+        (lock.async_lock, "lock_locks_itself_cloud"),
+    ):
+        with pytest.raises(ServiceValidationError) as raised:
+            await action()
+        assert raised.value.translation_key == key
+    assert hub.commands == []
     assert hub.writes == []
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from homeassistant.components.camera import async_get_image
+from homeassistant.components.event import DoorbellEventType, EventDeviceClass
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.setup import async_setup_component
@@ -19,11 +20,14 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from yarl import URL
 
 from custom_components.rlink import FIRMWARE_WATCH_INTERVAL
+from custom_components.rlink import event as event_platform
 from custom_components.rlink import firmware as firmware_module
 from custom_components.rlink.const import DOMAIN
+from custom_components.rlink.device import RlinkDevice
 from custom_components.rlink.firmware import DATA_FIRMWARE
 from custom_components.rlink.picture import MAX_BYTES, PictureRefused, checked_url
 from custom_components.rlink.protocol.codes import DeviceEvent
+from custom_components.rlink.protocol.model import ModelEvent, ModelFormat, ObjectModel
 from tools.rlink_sim import Simulator
 from tools.rlink_sim.webrtc import viewer_offer
 
@@ -329,14 +333,67 @@ async def test_camera_webrtc_through_the_websocket_api(
             "message": "The camera is busy with another viewer",
         }
 
-        # The doorbell's button is a doorbell event to Home Assistant.
-        press = entity_id(hass, "event", camera.uuid, "event_doorbell")
-        assert hass.states.get(press).attributes["device_class"] == "doorbell"
-        await virtual.emit("doorbell", {})
-        await until(lambda: hass.states.get(press).attributes.get("event_type") == "doorbell")
-
         assert hass.states.get(entity_id(hass, "event", camera.uuid, "event_alarm")) is not None
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+DOORBELL_WARNING = "is a doorbell event entity but does not support"
+"""What Home Assistant logs for a doorbell event without `ring` (it stops working in 2027.4)."""
+
+
+async def test_a_doorbell_press_rings(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The doorbell's button fires Home Assistant's standard `ring`; the alarm keeps its
+    own event type, and Home Assistant has nothing to warn about."""
+    camera = device("camera")
+    entry = await hub_with(hass, camera)
+    async with Simulator(
+        "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [camera]
+    ) as sim:
+        virtual = sim.device(camera.uuid)
+        press = entity_id(hass, "event", camera.uuid, "event_doorbell")
+        alarm = entity_id(hass, "event", camera.uuid, "event_alarm")
+        await until(lambda: hass.states.get(press).state != "unavailable")
+        assert hass.states.get(press).attributes["device_class"] == "doorbell"
+        assert hass.states.get(press).attributes["event_types"] == ["ring"]
+        assert hass.states.get(alarm).attributes["event_types"] == ["alarm"]
+
+        await virtual.emit("doorbell", {})
+        await until(lambda: hass.states.get(press).attributes.get("event_type") == "ring")
+        await virtual.emit("alarm", {"type": "ipc_motion"})
+        await until(lambda: hass.states.get(alarm).attributes.get("event_type") == "alarm")
+        assert hass.states.get(alarm).attributes["type"] == "ipc_motion"
+        assert hass.states.get(press).attributes["event_type"] == "ring"  # not the alarm's
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert DOORBELL_WARNING not in caplog.text
+
+
+DOORBELL_IDENTIFIERS = sorted(
+    identifier
+    for identifier, device_class in event_platform.DEVICE_CLASSES.items()
+    if device_class is EventDeviceClass.DOORBELL
+)
+
+
+@pytest.mark.parametrize("identifier", DOORBELL_IDENTIFIERS)
+def test_whatever_a_model_calls_its_doorbell_press_it_rings(identifier: str) -> None:
+    device = RlinkDevice("rn01a1b2c3d4e5f6", "pid1", "Porch")
+    device.model = ObjectModel(
+        None,
+        None,
+        ModelFormat.COMPLETE,
+        (),
+        (ModelEvent(identifier), ModelEvent("low_battery")),
+    )
+    entities = {
+        e.entity_description.model_event: e.entity_description  # type: ignore[attr-defined]
+        for e in event_platform.build(None, device)  # type: ignore[arg-type]
+    }
+    assert entities[identifier].device_class is EventDeviceClass.DOORBELL
+    assert entities[identifier].event_types == [DoorbellEventType.RING]
+    assert entities["low_battery"].event_types == ["low_battery"]
+    assert entities["alarm"].event_types == ["alarm"]
 
 
 async def test_the_alarm_picture_comes_only_from_where_a_device_may_point(

@@ -8,11 +8,13 @@ from typing import Any
 
 import probatio
 import pytest
+from homeassistant.components.lock import LockEntityFeature
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_state_change_event
 
 from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.light import HsvCodec
@@ -110,9 +112,27 @@ async def test_lock_unlocks_with_the_configured_password(hass: HomeAssistant) ->
         await until(lambda: hass.states.get(door).state == "unlocked")
         await until(lambda: hass.states.get(door).state == "locked")  # it relocks by itself
 
-        with pytest.raises(HomeAssistantError) as no_lock:
+        # It locks itself: "Lock" says so and sends nothing; "Open" is offered instead.
+        assert hass.states.get(door).attributes["supported_features"] == LockEntityFeature.OPEN
+        sent_before = len(virtual.received)
+        with pytest.raises(ServiceValidationError) as no_lock:
             await hass.services.async_call("lock", "lock", {"entity_id": door}, blocking=True)
-        assert no_lock.value.translation_key == "lock_not_supported"
+        assert no_lock.value.translation_key == "lock_locks_itself"
+        assert "locks itself again shortly after it opens" in str(no_lock.value)
+        assert len(virtual.received) == sent_before
+
+        # "Open" is the remote unlock; the entity shows it opening until the lock reports.
+        shown: list[str] = []
+        unsubscribe = async_track_state_change_event(
+            hass, door, lambda event: shown.append(event.data["new_state"].state)
+        )
+        waiter = hass.async_create_task(virtual.wait_for("remote_unlock"))
+        await hass.services.async_call("lock", "open", {"entity_id": door}, blocking=True)
+        assert (await waiter).data == {"type": 9, "index": 901, "pwd": "70f05e98"}
+        await until(lambda: hass.states.get(door).state == "locked")
+        unsubscribe()
+        assert shown[0] == "opening"
+        assert "unlocked" in shown
 
         # Re-opening the options keeps the stored password when the field is left empty.
         await _set_device_options(hass, entry, lock.uuid, lock={"unlock_index": 901})

@@ -17,6 +17,7 @@ from rlink_sim.webrtc import viewer_offer
 from custom_components.rlink.protocol import messages
 from custom_components.rlink.protocol.codes import DeviceCommand as Cmd
 from custom_components.rlink.protocol.codes import DeviceEvent as Evt
+from custom_components.rlink.protocol.errors import InvalidParameter
 from custom_components.rlink.protocol.messages import Message
 from custom_components.rlink.protocol.session import MqttSession
 from custom_components.rlink.protocol.timeinfo import time_reply
@@ -239,6 +240,38 @@ async def test_lock_passwords_and_unlock(cloud: MiniCloud) -> None:
         await cloud.command(
             device, Cmd.REMOTE_UNLOCK, {"subUuid": "", "type": 9, "index": 901, "pwd": "0" * 40}
         )
+        await until(
+            lambda: (
+                [
+                    m.data["properties"].get("lock_state")
+                    for m in cloud.of(lock.uuid, Evt.PROPERTY_REPORT)
+                ][-2:]
+                == [0, 1]
+            )
+        )
+
+
+async def test_a_lock_with_a_password_opens_only_to_it(cloud: MiniCloud) -> None:
+    lock = _config("lock", name="pwd", relock_after=0.3, remote_unlock=(901, "right"))
+    async with _simulate(cloud, lock) as sim:
+        device = sim.device(lock.uuid)
+        for index, pwd in ((901, "wrong"), (902, "right")):
+            with pytest.raises(InvalidParameter):
+                await cloud.command(
+                    device,
+                    Cmd.REMOTE_UNLOCK,
+                    {"subUuid": "", "type": 9, "index": index, "pwd": pwd},
+                    ack=True,
+                )
+        assert device.values["lock_state"] == 1
+        opened = await cloud.command(
+            device,
+            Cmd.REMOTE_UNLOCK,
+            {"subUuid": "", "type": 9, "index": 901, "pwd": "right"},
+            ack=True,
+        )
+        assert opened is not None
+        assert opened.res == 0
         await until(
             lambda: (
                 [

@@ -44,6 +44,8 @@ from custom_components.rlink.const import (
     CONF_STORE_TYPE,
     CONF_TLS,
     CONF_TLS_INSECURE,
+    CONF_UNLOCK_INDEX,
+    CONF_UNLOCK_PASSWORD,
     CONF_USER_ID,
     CONF_UUID,
     DOMAIN,
@@ -75,6 +77,8 @@ PORTS_FILE = ".rlink-develop-ports.json"
 MAP_BUCKET = "rlink-maps"
 FIRMWARE_RATE = 50_000
 """Bytes a second the simulated devices download firmware at: slow enough to watch."""
+FRONT_DOOR_UNLOCK = (901, "develop-front-door")
+"""The front door's remote-unlock password (index, password), set in its device options."""
 HUB_ENTRY_ID = "01RLINKDEVELOPMENTHUB0000"
 CLOUD_ENTRY_ID = "01RLINKDEVELOPMENTCLOUD00"
 CONFIGURATION = """\
@@ -111,7 +115,7 @@ def house(store_url: str | None = None, clean_seconds: float = 180.0) -> list[De
         make("plug", "Kitchen plug", report_interval=30),
         make("sensor", "Living room sensor", report_interval=30),
         make("light", "Desk light"),
-        make("lock", "Front door"),
+        make("lock", "Front door", remote_unlock=FRONT_DOOR_UNLOCK),
         make("camera", "Doorbell", ip="127.0.0.1", event_interval=180),
         make("vacuum", "Robot vacuum", clean_seconds=clean_seconds, store_url=store_url),
         make(
@@ -194,21 +198,26 @@ def _entry(
     return entry.as_dict()  # type: ignore[return-value]
 
 
-def store_options(devices: list[DeviceConfig], store: ObjectStore) -> dict[str, Any]:
-    """The vacuums' map storage, as the device options step would set it."""
-    return {
-        CONF_DEVICES: {
-            d.uuid: {
-                CONF_STORE_TYPE: "S3",
-                CONF_STORE_BUCKET: store.bucket,
-                CONF_STORE_ACCESS_KEY: store.access_key,
-                CONF_STORE_SECRET_KEY: store.secret_key,
-                CONF_STORE_PUBLIC_URL: store.public_url,
-            }
-            for d in devices
-            if d.kind == "vacuum"
+def device_options(devices: list[DeviceConfig], store: ObjectStore) -> dict[str, Any]:
+    """The vacuums' map storage and the locks' unlock passwords, as the device options
+    steps would set them."""
+    vacuums = {
+        d.uuid: {
+            CONF_STORE_TYPE: "S3",
+            CONF_STORE_BUCKET: store.bucket,
+            CONF_STORE_ACCESS_KEY: store.access_key,
+            CONF_STORE_SECRET_KEY: store.secret_key,
+            CONF_STORE_PUBLIC_URL: store.public_url,
         }
+        for d in devices
+        if d.kind == "vacuum"
     }
+    locks = {
+        d.uuid: {CONF_UNLOCK_INDEX: d.remote_unlock[0], CONF_UNLOCK_PASSWORD: d.remote_unlock[1]}
+        for d in devices
+        if d.remote_unlock is not None
+    }
+    return {CONF_DEVICES: {**vacuums, **locks}}
 
 
 def hub_entry(
@@ -488,7 +497,7 @@ def main() -> None:
             "config/ is ready (cloud account: MQTT port %d, REST port %d)", port, rest_port
         )
     else:
-        prepare(args.config, hub_entry(port, devices, store_options(devices, store)), http_port)
+        prepare(args.config, hub_entry(port, devices, device_options(devices, store)), http_port)
         logging.info("config/ is ready (hub on port %d, %d devices)", port, len(devices))
     if args.prepare_only:
         return

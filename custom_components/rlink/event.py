@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
 
-from homeassistant.components.event import EventDeviceClass, EventEntity, EventEntityDescription
+from homeassistant.components.event import (
+    DoorbellEventType,
+    EventDeviceClass,
+    EventEntity,
+    EventEntityDescription,
+)
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -40,6 +45,12 @@ DEVICE_CLASSES: Final[Mapping[str, EventDeviceClass]] = MappingProxyType(
 )
 
 
+# The event type a device class fires, where Home Assistant has a standard one: automations
+# and voice assistants listen for a doorbell's `ring`, whatever the model calls the press.
+STANDARD_EVENT_TYPES: Final[Mapping[EventDeviceClass, str]] = MappingProxyType(
+    {EventDeviceClass.DOORBELL: DoorbellEventType.RING}
+)
+
 # Event identifiers with a translated name and event type (entity.event.<identifier>).
 TRANSLATED_EVENTS: Final = frozenset({ALARM, "doorbell"})
 
@@ -47,6 +58,10 @@ TRANSLATED_EVENTS: Final = frozenset({ALARM, "doorbell"})
 @dataclass(frozen=True, kw_only=True)
 class RlinkEventDescription(RlinkEntityDescription, EventEntityDescription):
     """An event entity for one model event identifier."""
+
+    model_event: str
+    """The model's event identifier this entity fires on (as its event type, unless the
+    device class has a standard one)."""
 
 
 def _identifiers(device: RlinkDevice) -> dict[str, str | None]:
@@ -65,11 +80,16 @@ def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
             if identifier in TRANSLATED_EVENTS
             else {"name": name or humanize(identifier)}
         )
+        device_class = DEVICE_CLASSES.get(identifier.lower())
+        event_type = (
+            STANDARD_EVENT_TYPES.get(device_class, identifier) if device_class else identifier
+        )
         description = RlinkEventDescription(
             key=f"event_{identifier}",
             identifier=f"event_{identifier}",
-            event_types=[identifier],
-            device_class=DEVICE_CLASSES.get(identifier.lower()),
+            model_event=identifier,
+            event_types=[event_type],
+            device_class=device_class,
             watch=frozenset(),
             **naming,
         )
@@ -90,8 +110,8 @@ class RlinkEvent(RlinkEntity, EventEntity):
 
     @callback
     def _on_event(self, identifier: str, output: dict[str, Any]) -> None:
-        if identifier in self.event_types:
-            self._trigger_event(identifier, output)
+        if identifier == self.entity_description.model_event:
+            self._trigger_event(self.event_types[0], output)
             self.async_write_ha_state()
 
 

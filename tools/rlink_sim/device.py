@@ -56,6 +56,9 @@ class DeviceConfig:
     busy: bool = False
     """A camera that answers every WebRTC offer with 'busy'."""
     relock_after: float = 5.0
+    """Seconds a lock stays open after a remote unlock before it locks itself again."""
+    remote_unlock: tuple[int, str] | None = None
+    """The password index and password a lock's remote unlock must carry (None: any)."""
     stream: bool = True
     """A camera streams its test picture to each viewer (False: signalling only)."""
     event_interval: float | None = None
@@ -658,6 +661,10 @@ class VirtualDevice:
         }
 
     async def _on_remote_unlock(self, message: Message) -> None:
+        expected = self.config.remote_unlock
+        given = (message.data.get("index"), message.data.get("pwd"))
+        if expected is not None and given != expected:
+            raise RlinkError(1002, "wrong password")  # the door stays shut
         self.set("lock_state", 0)
         self._spawn(self._relock())
 
