@@ -340,6 +340,7 @@ async def test_external_broker_reconfigure_and_options(hass: HomeAssistant, tmp_
         assert entry.runtime_data.session.connected
 
         # Options of an external broker: how long a silent device may stay quiet.
+        assert entry.supports_options
         result = await hass.config_entries.options.async_init(entry.entry_id)
         assert "ping_interval" in result["data_schema"].schema
         result = await hass.config_entries.options.async_configure(
@@ -399,6 +400,9 @@ async def test_device_reconfigure_checks_the_secret(hass: HomeAssistant) -> None
     result = await hass.config_entries.subentries.async_init(
         (entry.entry_id, SUBENTRY_DEVICE),
         context={"source": "reconfigure", "subentry_id": subentry.subentry_id},
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"next_step_id": "credentials"}
     )
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"secret": "too-short"}

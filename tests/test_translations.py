@@ -213,6 +213,8 @@ def test_every_form_field_is_labelled_and_described() -> None:
     from custom_components.rlink.flows import cloud as cloud_flow  # noqa: PLC0415
     from custom_components.rlink.flows import device as device_flow  # noqa: PLC0415
     from custom_components.rlink.flows import hub as hub_flow  # noqa: PLC0415
+    from custom_components.rlink.flows import options as options_flow  # noqa: PLC0415
+    from custom_components.rlink.flows import settings as settings_flow  # noqa: PLC0415
 
     hub = {"host": "broker.lan", "port": 1883}
     forms = {
@@ -231,7 +233,11 @@ def test_every_form_field_is_labelled_and_described() -> None:
             cloud_flow.device_schema({}, with_id=True),
         ],
         ("device", "reconfigure"): [cloud_flow.device_schema({}, with_id=False)],
-        ("options", "init"): [cloud_flow.options_schema({})],
+        ("device", "credentials"): [device_flow.credentials_schema("Plug")],
+        ("device", "settings"): [settings_flow.settings_schema({}, ["Europe/Paris"])],
+        ("device", "lock"): [settings_flow.lock_schema({})],
+        ("device", "storage"): [settings_flow.storage_schema({})],
+        ("options", "init"): [cloud_flow.options_schema({}), options_flow.ping_schema({})],
     }
     for (flow, step), schemas in forms.items():
         texts = (

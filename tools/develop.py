@@ -31,11 +31,11 @@ from homeassistant.util import dt as dt_util
 from custom_components.rlink.const import (
     CONF_APP_SECRET,
     CONF_DEVICE_ID,
-    CONF_DEVICES,
     CONF_HOMES,
     CONF_MODE,
     CONF_PID,
     CONF_REST_URL,
+    CONF_SETTINGS,
     CONF_SIGN_METHOD,
     CONF_STORE_ACCESS_KEY,
     CONF_STORE_BUCKET,
@@ -47,6 +47,8 @@ from custom_components.rlink.const import (
     CONF_USER_ID,
     CONF_UUID,
     DOMAIN,
+    ENTRY_MINOR_VERSION,
+    ENTRY_VERSION,
     MODE_CLOUD,
     SUBENTRY_DEVICE,
 )
@@ -165,8 +167,6 @@ def _entry(
     data: dict[str, Any],
     unique_id: str,
     subentries: list[tuple[str, str, dict[str, Any]]],
-    *,
-    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A config entry as Home Assistant stores it; subentries are (unique id, title, data)."""
     entry = ConfigEntry(
@@ -174,10 +174,10 @@ def _entry(
         domain=DOMAIN,
         title=title,
         data=data,
-        options=options or {},
+        options={},
         source="user",
-        version=1,
-        minor_version=1,
+        version=ENTRY_VERSION,
+        minor_version=ENTRY_MINOR_VERSION,
         unique_id=unique_id,
         discovery_keys=MappingProxyType({}),
         subentries_data=[
@@ -194,37 +194,41 @@ def _entry(
     return entry.as_dict()  # type: ignore[return-value]
 
 
-def store_options(devices: list[DeviceConfig], store: ObjectStore) -> dict[str, Any]:
-    """The vacuums' map storage, as the device options step would set it."""
+def store_settings(store: ObjectStore) -> dict[str, Any]:
+    """A vacuum's map storage, as its settings step would save it on its subentry."""
     return {
-        CONF_DEVICES: {
-            d.uuid: {
-                CONF_STORE_TYPE: "S3",
-                CONF_STORE_BUCKET: store.bucket,
-                CONF_STORE_ACCESS_KEY: store.access_key,
-                CONF_STORE_SECRET_KEY: store.secret_key,
-                CONF_STORE_PUBLIC_URL: store.public_url,
-            }
-            for d in devices
-            if d.kind == "vacuum"
+        CONF_SETTINGS: {
+            CONF_STORE_TYPE: "S3",
+            CONF_STORE_BUCKET: store.bucket,
+            CONF_STORE_ACCESS_KEY: store.access_key,
+            CONF_STORE_SECRET_KEY: store.secret_key,
+            CONF_STORE_PUBLIC_URL: store.public_url,
         }
     }
 
 
 def hub_entry(
-    port: int, devices: list[DeviceConfig], options: dict[str, Any] | None = None
+    port: int, devices: list[DeviceConfig], store: ObjectStore | None = None
 ) -> dict[str, Any]:
-    """The local hub on the device server, with the house's devices."""
+    """The local hub on the device server, with the house's devices (its vacuums' maps
+    going to `store`)."""
+
+    def settings(config: DeviceConfig) -> dict[str, Any]:
+        return store_settings(store) if store is not None and config.kind == "vacuum" else {}
+
     return _entry(
         HUB_ENTRY_ID,
         "rlink development hub",
         {CONF_MODE: "local", "broker": "embedded", "port": port},
         f"embedded:{port}",
         [
-            (d.uuid, d.name or d.kind, {"uuid": d.uuid, "secret": d.secret, "pid": d.product_id})
+            (
+                d.uuid,
+                d.name or d.kind,
+                {"uuid": d.uuid, "secret": d.secret, "pid": d.product_id, **settings(d)},
+            )
             for d in devices
         ],
-        options=options,
     )
 
 
@@ -488,7 +492,7 @@ def main() -> None:
             "config/ is ready (cloud account: MQTT port %d, REST port %d)", port, rest_port
         )
     else:
-        prepare(args.config, hub_entry(port, devices, store_options(devices, store)), http_port)
+        prepare(args.config, hub_entry(port, devices, store), http_port)
         logging.info("config/ is ready (hub on port %d, %d devices)", port, len(devices))
     if args.prepare_only:
         return

@@ -18,18 +18,19 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import callback
 
-from .const import DOMAIN, SUBENTRY_DEVICE
+from .const import DOMAIN, ENTRY_MINOR_VERSION, ENTRY_VERSION, SUBENTRY_DEVICE
 from .flows.cloud import CloudFlowMixin, is_cloud
 from .flows.device import DeviceSubentryFlow
 from .flows.discovery import DiscoveryFlowMixin
 from .flows.hub import HubFlowMixin
-from .flows.options import RlinkOptionsFlow
+from .flows.options import RlinkOptionsFlow, has_options
 
 
 class RlinkConfigFlow(HubFlowMixin, CloudFlowMixin, DiscoveryFlowMixin, domain=DOMAIN):
     """Set up a local hub or a cloud account."""
 
-    VERSION = 1
+    VERSION = ENTRY_VERSION
+    MINOR_VERSION = ENTRY_MINOR_VERSION
 
     def __init__(self) -> None:
         self._discovered: dict[str, Any] = {}
@@ -39,6 +40,11 @@ class RlinkConfigFlow(HubFlowMixin, CloudFlowMixin, DiscoveryFlowMixin, domain=D
     @callback
     def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
         return RlinkOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
+        return has_options(config_entry)
 
     @classmethod
     @callback

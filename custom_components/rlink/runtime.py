@@ -32,6 +32,7 @@ from .answers import HubAnswers
 from .const import (
     COMMAND_TIMEOUT,
     CONF_DEVICES,
+    CONF_SETTINGS,
     CONFIG_SAVE_DELAY,
     DOMAIN,
     MANUFACTURER,
@@ -366,6 +367,13 @@ class DeviceRuntime(ABC):
     # --- devices ------------------------------------------------------------------------
 
     def device_options(self, uuid: str) -> Mapping[str, Any]:
+        """The device's settings, from its own subentry; a gateway's sub-device has none,
+        what it has is kept in the hub's options."""
+        device = self.devices.get(uuid)
+        subentry = self.entry.subentries.get(device.subentry_id or "") if device else None
+        if subentry is not None and subentry.unique_id == uuid:
+            settings: Mapping[str, Any] = subentry.data.get(CONF_SETTINGS, {})
+            return settings
         options: Mapping[str, Mapping[str, Any]] = self.entry.options.get(CONF_DEVICES, {})
         return options.get(uuid, {})
 

@@ -1,4 +1,5 @@
-"""The device subentry flow: add a device to a hub or an account, change its secret or name."""
+"""The device subentry flow: add a device to a hub or an account; change its secret, its
+name or (on a local hub) its settings."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import probatio
-from homeassistant.config_entries import ConfigEntry, ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry, SubentryFlowResult
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import selector
@@ -31,6 +32,7 @@ from .cloud import device_schema as cloud_device_schema
 from .cloud import device_subentry as cloud_device_subentry
 from .cloud import is_cloud
 from .common import PASSWORD_SELECTOR
+from .settings import DeviceSettingsMixin
 
 PLATFORM_TLS: Final = TlsOptions()
 """TLS to the platform, verified against the system's certificate authorities."""
@@ -107,8 +109,17 @@ def device_subentry(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class DeviceSubentryFlow(ConfigSubentryFlow):
-    """Add a device to a hub, or change its secret."""
+def credentials_schema(name: str | None) -> probatio.Schema:
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_SECRET): PASSWORD_SELECTOR,
+            probatio.Optional(CONF_NAME, description={"suggested_value": name}): str,
+        }
+    )
+
+
+class DeviceSubentryFlow(DeviceSettingsMixin):
+    """Add a device to a hub or an account; change its secret, name or settings."""
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         entry = self._get_entry()
@@ -147,40 +158,50 @@ class DeviceSubentryFlow(ConfigSubentryFlow):
         entry = self._get_entry()
         subentry = self._get_reconfigure_subentry()
         if is_cloud(entry):
-            if user_input is not None:
-                updated = cloud_device_subentry(
-                    {**user_input, CONF_DEVICE_ID: subentry.unique_id or ""}
-                )
-                return self.async_update_and_abort(
-                    entry, subentry, title=updated["title"], data_updates=updated["data"]
-                )
-            defaults = {**subentry.data, CONF_NAME: subentry.title}
-            return self.async_show_form(
-                step_id="reconfigure",
-                data_schema=cloud_device_schema(defaults, with_id=False),
-                description_placeholders={"uuid": subentry.unique_id or ""},
+            return await self._cloud_reconfigure(entry, subentry, user_input)
+        # A local hub's device: its secret and name, or the settings the hub answers it with.
+        return self.async_show_menu(
+            step_id="reconfigure",
+            menu_options=["credentials", "settings"],
+            description_placeholders={"uuid": subentry.data[CONF_UUID]},
+        )
+
+    async def _cloud_reconfigure(
+        self, entry: ConfigEntry, subentry: ConfigSubentry, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        if user_input is not None:
+            updated = cloud_device_subentry(
+                {**user_input, CONF_DEVICE_ID: subentry.unique_id or ""}
             )
+            return self.async_update_and_abort(
+                entry, subentry, title=updated["title"], data_updates=updated["data"]
+            )
+        defaults = {**subentry.data, CONF_NAME: subentry.title}
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=cloud_device_schema(defaults, with_id=False),
+            description_placeholders={"uuid": subentry.unique_id or ""},
+        )
+
+    async def async_step_credentials(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """A new secret (the device got one) or another name."""
+        subentry = self._get_reconfigure_subentry()
         errors: dict[str, str] = {}
         if user_input is not None:
             if len(user_input[CONF_SECRET]) != SECRET_LENGTH:
                 errors[CONF_SECRET] = "invalid_secret"
             else:
                 return self.async_update_and_abort(
-                    entry,
+                    self._get_entry(),
                     subentry,
                     title=user_input.get(CONF_NAME) or subentry.title,
                     data_updates={CONF_SECRET: user_input[CONF_SECRET]},
                 )
         return self.async_show_form(
-            step_id="reconfigure",
-            data_schema=probatio.Schema(
-                {
-                    probatio.Required(CONF_SECRET): PASSWORD_SELECTOR,
-                    probatio.Optional(
-                        CONF_NAME, description={"suggested_value": subentry.title}
-                    ): str,
-                }
-            ),
+            step_id="credentials",
+            data_schema=credentials_schema(subentry.title),
             errors=errors,
             description_placeholders={"uuid": subentry.data[CONF_UUID]},
         )
