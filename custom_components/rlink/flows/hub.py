@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 import probatio
-from homeassistant.config_entries import ConfigEntry, ConfigFlowResult
+from homeassistant.config_entries import SOURCE_RECONFIGURE, ConfigEntry, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -209,8 +209,45 @@ def external_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
             probatio.Optional(
                 CONF_TLS_CA, description={"suggested_value": defaults.get(CONF_TLS_CA)}
             ): str,
+            # Whether the broker asks Home Assistant about its clients, and from where.
+            probatio.Optional(
+                CONF_BROKER_AUTH, default=defaults.get(CONF_BROKER_AUTH, False)
+            ): bool,
+            probatio.Optional(
+                CONF_AUTH_ALLOWED, description={"suggested_value": defaults.get(CONF_AUTH_ALLOWED)}
+            ): str,
         }
     )
+
+
+def _broker_auth_errors(data: Mapping[str, Any]) -> dict[str, str]:
+    if not _networks_ok(data.get(CONF_AUTH_ALLOWED)):
+        return {CONF_AUTH_ALLOWED: "invalid_addresses"}
+    if data.get(CONF_BROKER_AUTH) and not (data.get(CONF_USERNAME) and data.get(CONF_PASSWORD)):
+        # Home Assistant answers for its own login too: it needs one to check.
+        return {"base": "hub_account_required"}
+    return {}
+
+
+def _reconfigured_broker_auth(
+    entry: ConfigEntry, data: dict[str, Any], user_input: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A hub that starts asking gets a token; one that keeps asking keeps its own, so the
+    broker's configuration stays good; one that stops keeps none. Addresses cleared in the
+    form are gone (an empty field is not sent)."""
+    if CONF_AUTH_ALLOWED not in user_input:
+        data.pop(CONF_AUTH_ALLOWED, None)
+    if data.get(CONF_BROKER_AUTH):
+        data[CONF_AUTH_TOKEN] = entry.data.get(CONF_AUTH_TOKEN) or new_token()
+    else:
+        data.pop(CONF_AUTH_TOKEN, None)
+    return data
+
+
+def _hub_unique_id(data: Mapping[str, Any]) -> str:
+    if data[CONF_BROKER] == BROKER_EMBEDDED:
+        return f"embedded:{data[CONF_PORT]}"
+    return f"{data[CONF_HOST]}:{data[CONF_PORT]}"
 
 
 def _ports(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -261,41 +298,29 @@ class HubFlowMixin(RlinkFlowBase):
             data = _ports(user_input)
             await self.async_set_unique_id(f"{data[CONF_HOST]}:{data[CONF_PORT]}")
             self._abort_if_unique_id_configured()
-            if not _networks_ok(data.get(CONF_AUTH_ALLOWED)):
-                errors = {CONF_AUTH_ALLOWED: "invalid_addresses"}
-            elif data.get(CONF_BROKER_AUTH) and not (
-                data.get(CONF_USERNAME) and data.get(CONF_PASSWORD)
-            ):
-                # Home Assistant answers for its own login too: it needs one to check.
-                errors = {"base": "hub_account_required"}
-            elif data.get(CONF_BROKER_AUTH):
+            errors = _broker_auth_errors(data)
+            if not errors and data.get(CONF_BROKER_AUTH):
                 self._external = {**data, CONF_AUTH_TOKEN: new_token()}
                 return await self.async_step_broker_auth()
-            else:
+            if not errors:
                 errors = await _check_external(data)
             if not errors:
                 return self._create_external(data)
-        schema = external_schema(user_input or {}).extend(
-            {
-                probatio.Optional(
-                    CONF_BROKER_AUTH, default=(user_input or {}).get(CONF_BROKER_AUTH, False)
-                ): bool,
-                probatio.Optional(
-                    CONF_AUTH_ALLOWED,
-                    description={"suggested_value": (user_input or {}).get(CONF_AUTH_ALLOWED)},
-                ): str,
-            }
+        return self.async_show_form(
+            step_id="external", data_schema=external_schema(user_input or {}), errors=errors
         )
-        return self.async_show_form(step_id="external", data_schema=schema, errors=errors)
 
     async def async_step_broker_auth(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """The addresses and snippets to configure the broker with, then the login check."""
+        """The addresses and snippets to configure the broker with, then the login check;
+        for a new hub and for one reconfigured to let its broker ask."""
         data = self._external
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = await _check_broker(self.hass, data)
+            if not errors and self.source == SOURCE_RECONFIGURE:
+                return self._save_reconfigured(self._get_reconfigure_entry(), data)
             if not errors:
                 return self._create_external(data)
         base = base_url(self.hass, data[CONF_AUTH_TOKEN])
@@ -349,21 +374,35 @@ class HubFlowMixin(RlinkFlowBase):
         if user_input is not None:
             data = {**entry.data, **_ports(user_input)}
             if embedded:
-                unique_id = f"embedded:{data[CONF_PORT]}"
                 # The hub holds its own port: only a new port needs to be free.
                 if data[CONF_PORT] != entry.data[CONF_PORT]:
                     errors = await _check_embedded(self.hass, data)
                 elif not _bind_host_ok(data.get(CONF_BIND_HOST) or DEFAULT_BIND_HOST):
                     errors = {CONF_BIND_HOST: "invalid_bind_host"}
+            elif self._taken(entry, _hub_unique_id(data)):
+                return self.async_abort(reason="already_configured")
             else:
-                unique_id = f"{data[CONF_HOST]}:{data[CONF_PORT]}"
-                errors = await _check_broker(self.hass, data)
+                data = _reconfigured_broker_auth(entry, data, user_input)
+                errors = _broker_auth_errors(data)
+                if not errors and data.get(CONF_BROKER_AUTH):
+                    self._external = data
+                    return await self.async_step_broker_auth()
+                if not errors:
+                    errors = await _check_external(data)
             if not errors:
-                if any(
-                    e.unique_id == unique_id and e.entry_id != entry.entry_id
-                    for e in self._async_current_entries(include_ignore=False)
-                ):
-                    return self.async_abort(reason="already_configured")
-                return self.async_save_and_finish(entry, unique_id=unique_id, data=data)
+                return self._save_reconfigured(entry, data)
         schema = embedded_schema(entry.data) if embedded else external_schema(entry.data)
         return self.async_show_form(step_id="reconfigure", data_schema=schema, errors=errors)
+
+    def _taken(self, entry: ConfigEntry, unique_id: str) -> bool:
+        """Whether another entry already is the hub at that address."""
+        return any(
+            e.unique_id == unique_id and e.entry_id != entry.entry_id
+            for e in self._async_current_entries(include_ignore=False)
+        )
+
+    def _save_reconfigured(self, entry: ConfigEntry, data: dict[str, Any]) -> ConfigFlowResult:
+        unique_id = _hub_unique_id(data)
+        if self._taken(entry, unique_id):
+            return self.async_abort(reason="already_configured")
+        return self.async_save_and_finish(entry, unique_id=unique_id, data=data)
