@@ -4,6 +4,7 @@ plugin sends them, answered over real HTTP with the device server's policy."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.rlink.broker_auth import (
     DATA_BROKER_AUTH,
@@ -406,7 +408,7 @@ async def test_the_flow_refuses_what_it_cannot_use(hass: HomeAssistant) -> None:
 
 
 async def test_reconfigure_lets_the_broker_ask_and_stop_asking(
-    hass: HomeAssistant, hass_client_no_auth: Any, strict_mosquitto: Mosquitto
+    hass: HomeAssistant, hass_client_no_auth: Any, strict_mosquitto: Mosquitto, tmp_path: Path
 ) -> None:
     """An external-broker hub set up without Home Assistant checking the devices turns it on
     in reconfigure (addresses and snippets shown as at setup), keeps its token while it
@@ -447,6 +449,21 @@ async def test_reconfigure_lets_the_broker_ask_and_stop_asking(
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     entry = result["result"]
     await hass.async_block_till_done()
+    assert not entry.data.get("broker_auth")
+
+    # Another hub takes the new address while the snippets are shown: nothing is saved.
+    (tmp_path / "other").mkdir()
+    other = Mosquitto(tmp_path / "other", users={"hub": "right"})
+    await other.start()
+    try:
+        result = await reconfigure(port=other.port, broker_auth=True)
+        assert result["step_id"] == "broker_auth"
+        MockConfigEntry(domain=DOMAIN, unique_id=f"127.0.0.1:{other.port}").add_to_hass(hass)
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+        assert result["reason"] == "already_configured"
+    finally:
+        await other.stop()
+    assert entry.data["port"] == strict_mosquitto.port
     assert not entry.data.get("broker_auth")
 
     # On: a bad address list is refused, then the snippets, with a token of the hub's own.

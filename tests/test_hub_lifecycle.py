@@ -230,8 +230,13 @@ async def test_options_reauth_reconfigure(hass: HomeAssistant, strict_mosquitto:
     plug = device("plug")
     entry = await create_embedded_hub(hass)
     await add_device(hass, entry, plug)
-    # A device server has no options of its own, so Home Assistant offers none.
+    # A device server has no options of its own, so Home Assistant offers none (and the
+    # flow, opened anyway, asks nothing and changes nothing).
     assert not entry.supports_options
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["data_schema"].schema == {}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert (result["type"], entry.options) == (FlowResultType.CREATE_ENTRY, {})
     # The device's settings (its subentry's reconfigure) change what the hub answers it.
     subentry = next(iter(entry.subentries.values()))
     result = await hass.config_entries.subentries.async_init(
