@@ -3,9 +3,9 @@
 One run of the house, onboarded through Home Assistant's API; then, in the page: every rlink
 page renders translated, the plug and the light switch, the doorbell streams, the vacuum
 cleans and its map loads, a firmware update shows its progress, the config flow's forms are
-labelled and say what is wrong in words, and the same pages speak Chinese in zh-Hans. Home
-Assistant logs no error of rlink's meanwhile. A failing step leaves a screenshot in the
-test's temporary folder.
+labelled and say what is wrong in words, a lock's settings set from its entry open it, and
+the same pages speak Chinese in zh-Hans. Home Assistant logs no error of rlink's meanwhile.
+A failing step leaves a screenshot in the test's temporary folder.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ CAMERA: Final = "camera.doorbell"
 VACUUM: Final = "vacuum.robot_vacuum"
 MAP: Final = "image.robot_vacuum_map"
 PLUG_FIRMWARE: Final = "update.kitchen_plug_firmware"
+FRONT_DOOR: Final = "lock.front_door"
 FIND_VIDEO: Final = """() => {
   const find = (node) => {
     if (!node) return null;
@@ -305,6 +306,33 @@ async def check_config_flows(browser: Browser) -> None:
         await browser.page.keyboard.press("Escape")
 
 
+async def check_device_settings(browser: Browser) -> None:
+    """A device's settings from the gear of its entry: the choice of what to change, the
+    form with its labels, the lock's own step; then the lock opens with what was typed."""
+    await browser.open("/config/integrations/integration/rlink")
+    row = browser.page.locator("ha-config-sub-entry-row").filter(has_text="Front door").first
+    await row.get_by_role("button", name="Configure").first.click()
+    await browser.page.locator("step-flow-menu").wait_for()
+    assert "Secret and name" in await browser.text()
+    await _flow_step(browser, "Device settings")
+    await browser.until_text("Settings for Front door")
+    # The code editor of the remote configuration draws its label once it has loaded.
+    for label in ("Remote configuration", "Device log upload", "Time zone", "Property roles"):
+        text = await browser.until_text(label)
+    assert_translated(text, "the device settings")
+    await browser.page.get_by_role("button", name="Submit").click()
+    text = await browser.until_text("Remote unlock")
+    assert_translated(text, "the lock's step")
+    boxes = browser.page.locator("step-flow-form input")
+    await boxes.nth(0).fill("901")
+    await boxes.nth(1).fill("70f05e98")
+    await browser.page.get_by_role("button", name="Submit").click()
+    await browser.until_text("Reconfiguration was successful")
+    await browser.page.keyboard.press("Escape")
+    await api(browser.house, "POST", "/api/services/lock/unlock", {"entity_id": FRONT_DOOR})
+    await until_state(browser.house, FRONT_DOOR, lambda s: s["state"] == "unlocked", 15)
+
+
 @pytest.mark.timeout(300)
 async def test_the_development_house_in_chromium(house: House, tmp_path: Path) -> None:
     shots = tmp_path / "screenshots"
@@ -335,6 +363,7 @@ async def test_the_development_house_in_chromium(house: House, tmp_path: Path) -
                             ("firmware", check_firmware),
                             ("vacuum", check_vacuum),
                             ("config-flows", check_config_flows),
+                            ("device-settings", check_device_settings),
                         ):
                             await check(browser)
                     step = f"pages-{language}"
