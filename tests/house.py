@@ -28,7 +28,7 @@ from syrupy.types import PropertyPath, SerializableData
 
 from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.local.device_logs import upload_signature
-from tools.develop import MAP_BUCKET, cloud_entry, device_options, house, hub_entry
+from tools.develop import MAP_BUCKET, cloud_entry, house, hub_entry
 from tools.rlink_sim import TEMPLATES, DeviceConfig, Simulator, VirtualDevice
 from tools.rlink_sim.cloud import DEFAULT_SECRET, DEFAULT_USER, FakeCloud, device_id_for
 from tools.rlink_sim.files import ObjectStore
@@ -158,7 +158,7 @@ async def _hub(hass: HomeAssistant, stack: AsyncExitStack, tmp_path: Path) -> Ru
     store = await stack.enter_async_context(ObjectStore(MAP_BUCKET, root=tmp_path / "store"))
     devices = _without_alarm_timer(house(store.url))
     port = free_port()
-    entry = _mock_entry(hub_entry(port, devices, device_options(devices, store)))
+    entry = _mock_entry(hub_entry(port, devices, store))
     await _set_up(hass, stack, entry)
     simulator = await stack.enter_async_context(Simulator("127.0.0.1", port, devices))
     secrets = [

@@ -8,13 +8,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_USER, ConfigEntry
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    ConfigEntry,
+    ConfigSubentry,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
-from custom_components.rlink.const import DOMAIN, SUBENTRY_DEVICE
+from custom_components.rlink.const import CONF_SETTINGS, DOMAIN, SUBENTRY_DEVICE
 from tools.rlink_sim import TEMPLATES, DeviceConfig, make_secret, make_uuid
 
 from .brokers import free_port
@@ -68,6 +73,44 @@ async def add_device(hass: HomeAssistant, entry: ConfigEntry, config: DeviceConf
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY, result
     await hass.async_block_till_done()
+
+
+def device_subentry(entry: ConfigEntry, uuid: str) -> ConfigSubentry:
+    return next(s for s in entry.subentries.values() if s.unique_id == uuid)
+
+
+async def set_device_settings(
+    hass: HomeAssistant, entry: ConfigEntry, uuid: str, **steps: Any
+) -> None:
+    """Walk the device's reconfigure to its settings, as a user would: `settings` answers
+    the first form (log upload off if not given), the others the kind steps by name."""
+    subentry = device_subentry(entry, uuid)
+    flows = hass.config_entries.subentries
+    flow = await flows.async_init(
+        (entry.entry_id, SUBENTRY_DEVICE),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": subentry.subentry_id},
+    )
+    assert flow["type"] is FlowResultType.MENU, flow
+    flow = await flows.async_configure(flow["flow_id"], {"next_step_id": "settings"})
+    assert flow["step_id"] == "settings"
+    flow = await flows.async_configure(
+        flow["flow_id"], {"log_enable": False, **steps.pop("settings", {})}
+    )
+    while flow["type"] is FlowResultType.FORM:
+        flow = await flows.async_configure(flow["flow_id"], steps.pop(flow["step_id"]))
+    assert (flow["type"], flow["reason"]) == (FlowResultType.ABORT, "reconfigure_successful")
+    assert not steps, f"steps not shown: {list(steps)}"
+    await hass.async_block_till_done()
+
+
+def store_device_settings(
+    hass: HomeAssistant, entry: ConfigEntry, uuid: str, settings: dict[str, Any]
+) -> None:
+    """Put a device's settings on its subentry directly, where its settings step keeps them."""
+    subentry = device_subentry(entry, uuid)
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, CONF_SETTINGS: settings}
+    )
 
 
 async def hub_with(hass: HomeAssistant, *configs: DeviceConfig) -> ConfigEntry:

@@ -4,6 +4,7 @@ plugin sends them, answered over real HTTP with the device server's policy."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.rlink.const import DOMAIN
 from custom_components.rlink.local.broker_auth import (
@@ -26,7 +28,8 @@ from custom_components.rlink.protocol.broker_contracts import routing_key_to_top
 from custom_components.rlink.protocol.broker_gate import BrokerGate, touches_rlink
 from custom_components.rlink.protocol.policy import Principal, RlinkPolicy
 
-from .hub import device
+from .brokers import Mosquitto
+from .hub import add_device, device
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
 
@@ -402,6 +405,118 @@ async def test_the_flow_refuses_what_it_cannot_use(hass: HomeAssistant) -> None:
         result["flow_id"], {"host": "127.0.0.1", "port": 1883, "broker_auth": True}
     )
     assert result["errors"] == {"base": "hub_account_required"}
+
+
+async def test_reconfigure_lets_the_broker_ask_and_stop_asking(
+    hass: HomeAssistant, hass_client_no_auth: Any, strict_mosquitto: Mosquitto, tmp_path: Path
+) -> None:
+    """An external-broker hub set up without Home Assistant checking the devices turns it on
+    in reconfigure (addresses and snippets shown as at setup), keeps its token while it
+    stays on, and gives the token up when turned off."""
+    assert await async_setup_component(hass, "http", {})
+    # The test server freezes its routes when it starts: whatever registers views first.
+    for domain in (DOMAIN, "camera", "image"):
+        assert await async_setup_component(hass, domain, {})
+    client = await hass_client_no_auth()
+    await hass.config.async_update(internal_url=str(client.make_url("")).rstrip("/"))
+    broker = {"host": "127.0.0.1", "port": strict_mosquitto.port}
+
+    async def login(token: str, username: str, password: str) -> int:
+        """mosquitto-go-auth asking whether a client may log in."""
+        response = await client.post(
+            _url("mosquitto", "user", token), json={"username": username, "password": password}
+        )
+        return int(response.status)
+
+    async def reconfigure(**fields: Any) -> Any:
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": "reconfigure", "entry_id": entry.entry_id}
+        )
+        assert result["step_id"] == "reconfigure"
+        assert {"broker_auth", "auth_allowed"} <= {str(k) for k in result["data_schema"].schema}
+        return await hass.config_entries.flow.async_configure(
+            result["flow_id"], {**broker, **fields}
+        )
+
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    for step in ("local_hub", "external"):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": step}
+        )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**broker, "username": "hub", "password": "right"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    entry = result["result"]
+    await hass.async_block_till_done()
+    assert not entry.data.get("broker_auth")
+
+    # Another hub takes the new address while the snippets are shown: nothing is saved.
+    (tmp_path / "other").mkdir()
+    other = Mosquitto(tmp_path / "other", users={"hub": "right"})
+    await other.start()
+    try:
+        result = await reconfigure(port=other.port, broker_auth=True)
+        assert result["step_id"] == "broker_auth"
+        MockConfigEntry(domain=DOMAIN, unique_id=f"127.0.0.1:{other.port}").add_to_hass(hass)
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+        assert result["reason"] == "already_configured"
+    finally:
+        await other.stop()
+    assert entry.data["port"] == strict_mosquitto.port
+    assert not entry.data.get("broker_auth")
+
+    # On: a bad address list is refused, then the snippets, with a token of the hub's own.
+    result = await reconfigure(broker_auth=True, auth_allowed="10.0.0.0/33")
+    assert result["errors"] == {"auth_allowed": "invalid_addresses"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {**broker, "broker_auth": True, "auth_allowed": "127.0.0.1"}
+    )
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "broker_auth")
+    placeholders = result["description_placeholders"]
+    base = placeholders["url"]
+    token = base.rsplit("/", 1)[1]
+    assert base == f"{hass.config.internal_url}{URL_BASE}/{token}"
+    assert f"auth_http.user_path = {base}/rabbitmq/user" in placeholders["rabbitmq"]
+    assert f"{base}/emqx/authn" in placeholders["emqx"]
+    assert (
+        f"auth_opt_http_getuser_uri {URL_BASE}/{token}/mosquitto/user"
+        in (placeholders["mosquitto"])
+    )
+    assert await login(token, "hub", "right") == 404  # nothing answers for it yet
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["reason"] == "reconfigure_successful", result
+    await hass.async_block_till_done()
+    assert entry.data["broker_auth"] is True
+    assert (entry.data["auth_token"], entry.data["auth_allowed"]) == (token, "127.0.0.1")
+    # The hub, restarted with it, answers the broker with its policy.
+    assert entry.runtime_data.coordinator.transport.session.connected
+    assert await login(token, "hub", "right") == 200
+    assert await login(token, "hub", "wrong") == 403
+    plug = device("plug", "reconfigured")
+    await add_device(hass, entry, plug)
+    creds = auth.device_credentials(plug.uuid, plug.secret)
+    assert await login(token, creds.username, creds.password) == 200
+
+    # Still on: the same token, so the broker's configuration stays good.
+    result = await reconfigure(broker_auth=True, auth_allowed="127.0.0.1")
+    assert result["step_id"] == "broker_auth"
+    assert result["description_placeholders"]["url"] == base
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.data["auth_token"] == token
+
+    # Off, the address list cleared: saved at once, and the token is gone with it.
+    result = await reconfigure(broker_auth=False)
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.data["broker_auth"] is False
+    assert "auth_token" not in entry.data
+    assert "auth_allowed" not in entry.data
+    assert entry.runtime_data.coordinator.transport.session.connected
+    assert await login(token, "hub", "right") == 404
+    await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_a_device_reaching_for_others_topics_is_warned_about_once(

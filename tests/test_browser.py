@@ -4,9 +4,10 @@ One run of the house, onboarded through Home Assistant's API; then, in the page:
 page renders translated, the plug and the light switch, the doorbell streams, the vacuum
 cleans and its map loads, a firmware update shows its progress, the front door opens and
 locks itself again, the config flow's forms and the add-device form are labelled and say
-what is wrong in words, a device added through that form appears, and the same pages and
-forms speak Chinese in zh-Hans. Home Assistant logs no error of rlink's meanwhile. A failing
-step leaves a screenshot in the test's temporary folder.
+what is wrong in words, a device added through that form appears, a lock's settings set
+from its entry open it, and the same pages and forms speak Chinese in zh-Hans. Home
+Assistant logs no error of rlink's meanwhile. A failing step leaves a screenshot in the
+test's temporary folder.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, Final
 import aiohttp
 import pytest
 
+from tools.develop import FRONT_DOOR_UNLOCK
 from tools.rlink_sim import DeviceConfig, Simulator, make_secret, make_uuid
 
 from .browser import (
@@ -493,7 +495,36 @@ def checks(language: str) -> list[tuple[str, Callable[[Browser], Awaitable[None]
         ("firmware", check_firmware),
         ("vacuum", check_vacuum),
     ]
-    return [*devices, *forms, *pages, ("overview", check_overview)]
+    settings = [("device-settings", check_device_settings)]
+    return [*devices, *forms, *settings, *pages, ("overview", check_overview)]
+
+
+async def check_device_settings(browser: Browser) -> None:
+    """A device's settings from the gear of its entry: the choice of what to change, the
+    form with its labels, the lock's own step; then the lock opens with what was typed."""
+    await browser.open("/config/integrations/integration/rlink")
+    row = browser.page.locator("ha-config-sub-entry-row").filter(has_text="Front door").first
+    await row.get_by_role("button", name="Configure").first.click()
+    await browser.page.locator("step-flow-menu").wait_for()
+    assert "Secret and name" in await browser.text()
+    await browser.page.locator("step-flow-menu ha-list-item", has_text="Device settings").click()
+    await browser.until_text("Settings for Front door")
+    # The code editor of the remote configuration draws its label once it has loaded.
+    for label in ("Remote configuration", "Device log upload", "Time zone", "Property roles"):
+        text = await browser.until_text(label)
+    assert_translated(text, "the device settings")
+    await browser.page.get_by_role("button", name="Submit").click()
+    text = await browser.until_text("Remote unlock")
+    assert_translated(text, "the lock's step")
+    boxes = browser.page.locator("step-flow-form input")
+    index, password = FRONT_DOOR_UNLOCK  # what the simulated lock accepts
+    await boxes.nth(0).fill(str(index))
+    await boxes.nth(1).fill(password)
+    await browser.page.get_by_role("button", name="Submit").click()
+    await browser.until_text("Reconfiguration was successful")
+    await browser.page.keyboard.press("Escape")
+    await api(browser.house, "POST", "/api/services/lock/unlock", {"entity_id": FRONT_DOOR})
+    await until_state(browser.house, FRONT_DOOR, lambda s: s["state"] == "unlocked", 15)
 
 
 @pytest.mark.timeout(300)

@@ -376,7 +376,7 @@ async def test_rest_forbidden_starts_reauth_too(hass: HomeAssistant, cloud: Fake
 async def test_reconfigure_and_options(
     hass: HomeAssistant, cloud: FakeCloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from custom_components.rlink import cloud_flow  # noqa: PLC0415
+    from custom_components.rlink.flows import cloud as cloud_flow  # noqa: PLC0415
 
     entry = await cloud_entry(hass, cloud)
     result = await hass.config_entries.flow.async_init(

@@ -342,6 +342,7 @@ async def test_external_broker_reconfigure_and_options(hass: HomeAssistant, tmp_
         assert entry.runtime_data.coordinator.transport.session.connected
 
         # Options of an external broker: how long a silent device may stay quiet.
+        assert entry.supports_options
         result = await hass.config_entries.options.async_init(entry.entry_id)
         assert "ping_interval" in result["data_schema"].schema
         result = await hass.config_entries.options.async_configure(
@@ -403,6 +404,9 @@ async def test_device_reconfigure_checks_the_secret(hass: HomeAssistant) -> None
         context={"source": "reconfigure", "subentry_id": subentry.subentry_id},
     )
     result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"next_step_id": "credentials"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"secret": "too-short"}
     )
     assert result["errors"] == {"secret": "invalid_secret"}
@@ -421,7 +425,7 @@ async def test_model_fetch_that_times_out_or_brings_a_broken_model(
     """A platform that never answers, and one that answers with something not a model."""
     from functools import partial  # noqa: PLC0415
 
-    from custom_components.rlink import config_flow  # noqa: PLC0415
+    from custom_components.rlink.flows import device as device_flow  # noqa: PLC0415
     from custom_components.rlink.protocol import messages  # noqa: PLC0415
 
     silent, broken = device("plug", "silent", pid="silentpid"), device("plug", "bad", pid="badpid")
@@ -437,7 +441,7 @@ async def test_model_fetch_that_times_out_or_brings_a_broken_model(
     platform.subscribe(device_filter(TopicKind.REPORT), answer)
     monkeypatch.setitem(const.PLATFORM_HOSTS, "test", ("127.0.0.1", embedded.port))
     # The real fetch, with a wait short enough for a test.
-    monkeypatch.setattr(config_flow, "fetch_model", partial(config_flow.fetch_model, timeout=1))
+    monkeypatch.setattr(device_flow, "fetch_model", partial(device_flow.fetch_model, timeout=1))
     entry = await create_embedded_hub(hass)
     for plug, error in ((silent, "platform_timeout"), (broken, "platform_bad_model")):
         flow = await hass.config_entries.subentries.async_init(

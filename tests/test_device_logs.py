@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from yarl import URL
 
-from custom_components.rlink.const import CONF_DEVICES, CONF_LOG_ENABLE, CONF_LOG_MODE
+from custom_components.rlink.const import CONF_LOG_ENABLE, CONF_LOG_MODE
 from custom_components.rlink.diagnostics import async_get_device_diagnostics
 from custom_components.rlink.local import device_logs
 from custom_components.rlink.local.device_logs import (
@@ -24,7 +24,7 @@ from custom_components.rlink.local.device_logs import (
 from tools.rlink_sim import Simulator
 
 from .brokers import until
-from .hub import device, device_entry, hub_with
+from .hub import device, device_entry, hub_with, store_device_settings
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
 
@@ -46,9 +46,7 @@ async def test_a_device_told_to_upload_its_logs_gets_a_link_and_is_kept(
     plug = device("plug")
     entry = await hub_with(hass, plug)
     anonymous = await _serve_http(hass, hass_client_no_auth)
-    hass.config_entries.async_update_entry(
-        entry, options={CONF_DEVICES: {plug.uuid: {CONF_LOG_ENABLE: True, CONF_LOG_MODE: 1}}}
-    )
+    store_device_settings(hass, entry, plug.uuid, {CONF_LOG_ENABLE: True, CONF_LOG_MODE: 1})
     async with Simulator(
         "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [plug]
     ) as sim:

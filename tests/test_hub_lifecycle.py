@@ -35,6 +35,7 @@ from .hub import (
     device_entry,
     entity_id,
     entity_id_soon,
+    store_device_settings,
     write_models,
 )
 
@@ -233,13 +234,25 @@ async def test_options_reauth_reconfigure(hass: HomeAssistant, strict_mosquitto:
     plug = device("plug")
     entry = await create_embedded_hub(hass)
     await add_device(hass, entry, plug)
-    # Per-device options change what the hub answers the device.
+    # A device server has no options of its own, so Home Assistant offers none (and the
+    # flow, opened anyway, asks nothing and changes nothing).
+    assert not entry.supports_options
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {"device": plug.uuid}
+    assert result["data_schema"].schema == {}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert (result["type"], entry.options) == (FlowResultType.CREATE_ENTRY, {})
+    # The device's settings (its subentry's reconfigure) change what the hub answers it.
+    subentry = next(iter(entry.subentries.values()))
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_DEVICE),
+        context={"source": "reconfigure", "subentry_id": subentry.subentry_id},
     )
-    assert result["step_id"] == "device"
-    result = await hass.config_entries.options.async_configure(
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
+    assert result["step_id"] == "settings"
+    result = await hass.config_entries.subentries.async_configure(
         result["flow_id"],
         {
             "remote_config": {"led": 0},
@@ -249,7 +262,10 @@ async def test_options_reauth_reconfigure(hass: HomeAssistant, strict_mosquitto:
             "time_zone": "Europe/Paris",
         },
     )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.subentries[subentry.subentry_id].data["settings"]["time_zone"] == "Europe/Paris"
+    assert "devices" not in entry.options
     async with Simulator(
         "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [plug]
     ) as sim:
@@ -263,11 +279,13 @@ async def test_options_reauth_reconfigure(hass: HomeAssistant, strict_mosquitto:
         }
         assert virtual.replies["time"].data["sys_tz"] == "Europe/Paris"
 
-    # A device's secret changes: the subentry's reconfigure step.
-    subentry = next(iter(entry.subentries.values()))
+    # A device's secret changes: the same reconfigure, its other choice.
     result = await hass.config_entries.subentries.async_init(
         (entry.entry_id, SUBENTRY_DEVICE),
         context={"source": "reconfigure", "subentry_id": subentry.subentry_id},
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"next_step_id": "credentials"}
     )
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {"secret": "z" * 32}
@@ -302,13 +320,8 @@ async def test_diagnostics_hold_no_secret(hass: HomeAssistant) -> None:
     lock = device("lock")
     entry = await create_embedded_hub(hass)
     await add_device(hass, entry, lock)
-    hass.config_entries.async_update_entry(
-        entry,
-        options={
-            "devices": {
-                lock.uuid: {"unlock_password": "unlockme99", "store_secret_key": "s3cretkey"}
-            }
-        },
+    store_device_settings(
+        hass, entry, lock.uuid, {"unlock_password": "unlockme99", "store_secret_key": "s3cretkey"}
     )
     async with Simulator(
         "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [lock]

@@ -9,41 +9,22 @@ from typing import Any
 import probatio
 import pytest
 from homeassistant.components.lock import LockEntityFeature
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_state_change_event
 
-from custom_components.rlink.const import DOMAIN
+from custom_components.rlink.const import CONF_SETTINGS, DOMAIN
 from custom_components.rlink.light import HsvCodec
 from custom_components.rlink.lock import locked_value
 from custom_components.rlink.protocol.model import DataType, Property
 from tools.rlink_sim import Simulator
 
 from .brokers import until
-from .hub import device, entity_id, hub_with
+from .hub import device, device_subentry, entity_id, hub_with, set_device_settings
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
-
-
-async def _set_device_options(
-    hass: HomeAssistant, entry: ConfigEntry, uuid: str, **extra: Any
-) -> None:
-    """Walk the options flow for one device; `extra` answers the kind steps."""
-    flow = await hass.config_entries.options.async_init(entry.entry_id)
-    flow = await hass.config_entries.options.async_configure(flow["flow_id"], {"device": uuid})
-    assert flow["step_id"] == "device"
-    flow = await hass.config_entries.options.async_configure(
-        flow["flow_id"], {"log_enable": False, **extra.pop("device", {})}
-    )
-    while flow["type"] == "form":
-        flow = await hass.config_entries.options.async_configure(
-            flow["flow_id"], extra.pop(flow["step_id"])
-        )
-    assert flow["type"] == "create_entry", flow
-    await hass.async_block_till_done()
 
 
 async def test_light_scales_brightness_and_colour_temperature(hass: HomeAssistant) -> None:
@@ -102,7 +83,7 @@ async def test_lock_unlocks_with_the_configured_password(hass: HomeAssistant) ->
         assert refused.value.translation_key == "unlock_not_configured"
         assert not [m for m in virtual.received if m.code == "remote_unlock"]
 
-        await _set_device_options(
+        await set_device_settings(
             hass, entry, lock.uuid, lock={"unlock_index": 901, "unlock_password": "70f05e98"}
         )
         waiter = hass.async_create_task(virtual.wait_for("remote_unlock"))
@@ -134,9 +115,10 @@ async def test_lock_unlocks_with_the_configured_password(hass: HomeAssistant) ->
         assert shown[0] == "opening"
         assert "unlocked" in shown
 
-        # Re-opening the options keeps the stored password when the field is left empty.
-        await _set_device_options(hass, entry, lock.uuid, lock={"unlock_index": 901})
-        assert entry.options["devices"][lock.uuid]["unlock_password"] == "70f05e98"
+        # Re-opening the settings keeps the stored password when the field is left empty.
+        await set_device_settings(hass, entry, lock.uuid, lock={"unlock_index": 901})
+        settings = device_subentry(entry, lock.uuid).data[CONF_SETTINGS]
+        assert settings["unlock_password"] == "70f05e98"
 
         # A code typed in Home Assistant's lock dialog is the password sent.
         waiter = hass.async_create_task(virtual.wait_for("remote_unlock"))
@@ -315,8 +297,8 @@ async def test_kinds_can_be_overridden_in_options(hass: HomeAssistant) -> None:
     registry = er.async_get(hass)
     registry.async_update_entity(power, name="Lamp relay", area_id="kitchen")
     # A plug whose relay drives a lamp: make it a light, its "switch" the light's on/off.
-    await _set_device_options(
-        hass, entry, plug.uuid, device={"kinds": ["light"], "roles": {"on": "switch"}}
+    await set_device_settings(
+        hass, entry, plug.uuid, settings={"kinds": ["light"], "roles": {"on": "switch"}}
     )
     hub = entry.runtime_data.coordinator
     assert hub.devices[plug.uuid].profile.kinds == {"light"}
@@ -335,7 +317,7 @@ async def test_kinds_can_be_overridden_in_options(hass: HomeAssistant) -> None:
         await hass.services.async_call("light", "turn_on", {"entity_id": lamp}, blocking=True)
         await until(lambda: sim.device(plug.uuid).values["switch"] in (1, True))
         # Back to a plug: the same switch returns, with its name and area.
-        await _set_device_options(hass, entry, plug.uuid, device={"kinds": []})
+        await set_device_settings(hass, entry, plug.uuid, settings={"kinds": []})
         await until(lambda: hass.states.get(power).state == "on")
         assert entity_id(hass, "switch", plug.uuid, "switch") == power
         assert hass.states.get(power).attributes["friendly_name"].endswith("Lamp relay")

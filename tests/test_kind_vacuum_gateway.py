@@ -19,8 +19,7 @@ from tools.rlink_sim import Simulator
 from tools.rlink_sim.files import ObjectStore
 
 from .brokers import free_port, until
-from .hub import device, device_entry, entity_id, find_device, hub_with
-from .test_kind_lock_light import _set_device_options
+from .hub import device, device_entry, entity_id, find_device, hub_with, set_device_settings
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
 
@@ -52,7 +51,7 @@ async def test_a_cleaning_run_ends_docked_with_its_map_drawn(
     async with ObjectStore("maps") as store:
         vac = device("vacuum", clean_seconds=4.0, store_url=store.url)
         entry = await hub_with(hass, vac)
-        await _set_device_options(
+        await set_device_settings(
             hass,
             entry,
             vac.uuid,
@@ -132,7 +131,7 @@ async def test_vacuum_commands_maps_and_records(hass: HomeAssistant, hass_client
             reply = await robot.send(Evt.SWEEPER_STS_TOKEN, {"type": "map"})
             assert reply is None
             assert "1006" in robot.errors[-1]
-            await _set_device_options(
+            await set_device_settings(
                 hass,
                 entry,
                 vac.uuid,

@@ -10,8 +10,9 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
-from custom_components.rlink import config_flow, const
+from custom_components.rlink import const
 from custom_components.rlink.const import SUBENTRY_DEVICE
+from custom_components.rlink.flows import device as device_flow
 from custom_components.rlink.protocol.responder import DeviceRef, Responder
 from custom_components.rlink.protocol.server.server import TlsListener
 from custom_components.rlink.protocol.session import TlsOptions
@@ -66,7 +67,7 @@ async def test_the_model_comes_over_tls_when_asked(
         assert result["errors"] == {"base": "platform_tls"}
         assert entry.runtime_data.coordinator.models.get("platplug") is None
         # Trusted: the model arrives over TLS.
-        monkeypatch.setattr(config_flow, "PLATFORM_TLS", TlsOptions(ca_file=str(cert)))
+        monkeypatch.setattr(device_flow, "PLATFORM_TLS", TlsOptions(ca_file=str(cert)))
         result = await hass.config_entries.subentries.async_configure(
             flow["flow_id"], {**fields, "fetch_tls": True}
         )

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from homeassistant.core import Event, HomeAssistant
 
-from custom_components.rlink.const import CONF_DEVICES, CONF_REMOTE_CONFIG, DOMAIN
+from custom_components.rlink.const import CONF_REMOTE_CONFIG, DOMAIN
 from custom_components.rlink.local.device_logs import URL_BASE, upload_signature
 from custom_components.rlink.local.hub import LocalHub
 from custom_components.rlink.protocol import messages
@@ -28,7 +28,14 @@ from custom_components.rlink.protocol.topics import Topic, TopicKind, device_top
 from tools.rlink_sim import TEMPLATES, make_uuid
 
 from .brokers import until
-from .hub import add_device, create_embedded_hub, device, find_device, write_models
+from .hub import (
+    add_device,
+    create_embedded_hub,
+    device,
+    find_device,
+    store_device_settings,
+    write_models,
+)
 from .spec_examples import SPEC_PATH, spec_examples
 from .test_spec_examples import EXPECTED
 
@@ -114,9 +121,7 @@ async def fixture_rig(hass: HomeAssistant) -> Any:
     gateway = device("gateway")
     entry = await create_embedded_hub(hass)
     await add_device(hass, entry, gateway)
-    hass.config_entries.async_update_entry(
-        entry, options={CONF_DEVICES: {gateway.uuid: {CONF_REMOTE_CONFIG: {"led": 1}}}}
-    )
+    store_device_settings(hass, entry, gateway.uuid, {CONF_REMOTE_CONFIG: {"led": 1}})
     hub = entry.runtime_data.coordinator.transport
     assert isinstance(hub, LocalHub)
     pid = gateway.product_id

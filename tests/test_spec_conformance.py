@@ -58,7 +58,15 @@ from tools.rlink_sim.cloud import FakeCloud
 from tools.rlink_sim.webrtc import viewer_offer
 
 from .brokers import until
-from .hub import device, device_entry, enable_entity, entity_id, hub_with, write_models
+from .hub import (
+    device,
+    device_entry,
+    enable_entity,
+    entity_id,
+    hub_with,
+    store_device_settings,
+    write_models,
+)
 from .spec_deviations import DEVIATIONS
 from .spec_examples import SPEC_PATH, spec_examples
 from .spec_shapes import EXTRA, MISSING, TYPE, Difference, Shape, compare, shape_of, union
@@ -496,9 +504,7 @@ async def test_answers_to_device_events(rig: Rig) -> None:
         return SPEC_REPORTS[code][0]
 
     def set_options(**options: Any) -> None:
-        rig.hass.config_entries.async_update_entry(
-            rig.hub.entry, options={CONF_DEVICES: {rig.uuid: options}}
-        )
+        store_device_settings(rig.hass, rig.hub.entry, rig.uuid, options)
 
     store = {CONF_STORE_BUCKET: "maps", CONF_STORE_ACCESS_KEY: "AK", CONF_STORE_SECRET_KEY: "S"}
     set_options(**{CONF_REMOTE_CONFIG: {"led": 1}}, **store)

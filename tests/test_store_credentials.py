@@ -32,8 +32,7 @@ from tools.rlink_sim import Simulator
 from tools.rlink_sim.files import ObjectStore
 
 from .brokers import free_port, until
-from .hub import device, entity_id, hub_with
-from .test_kind_lock_light import _set_device_options
+from .hub import device, entity_id, hub_with, set_device_settings
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
 
@@ -199,7 +198,7 @@ async def test_the_vacuum_uploads_with_temporary_credentials(
     async with ObjectStore("maps", role_arn=ROLE) as store:
         vac, other = device("vacuum", clean_seconds=2.0, store_url=store.url), device("vacuum", "b")
         entry = await hub_with(hass, vac, other)
-        await _set_device_options(hass, entry, vac.uuid, storage=_storage(store))
+        await set_device_settings(hass, entry, vac.uuid, storage=_storage(store))
         async with Simulator(
             "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [vac]
         ) as sim:
@@ -268,7 +267,7 @@ async def test_expired_credentials_are_refused_by_the_store(hass: HomeAssistant)
     async with ObjectStore("maps", role_arn=ROLE, max_lifetime=2) as store:
         vac = device("vacuum")
         entry = await hub_with(hass, vac)
-        await _set_device_options(hass, entry, vac.uuid, storage=_storage(store))
+        await set_device_settings(hass, entry, vac.uuid, storage=_storage(store))
         async with Simulator(
             "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [vac]
         ) as sim:
@@ -295,7 +294,7 @@ async def test_a_store_that_refuses_gets_a_repair_and_one_log_line(
     async with ObjectStore("maps", role_arn=ROLE) as store:
         vac = device("vacuum")
         entry = await hub_with(hass, vac)
-        await _set_device_options(
+        await set_device_settings(
             hass, entry, vac.uuid, storage=_storage(store, store_secret_key="not-the-key")
         )
         issue_id = f"store_credentials_{vac.uuid}"
@@ -321,7 +320,7 @@ async def test_a_store_that_refuses_gets_a_repair_and_one_log_line(
             assert issue.translation_placeholders["endpoint"] == store.url
 
             # Put right, the next request succeeds and the repair goes.
-            await _set_device_options(hass, entry, vac.uuid, storage=_storage(store))
+            await set_device_settings(hass, entry, vac.uuid, storage=_storage(store))
             reply = await robot.send(Evt.SWEEPER_STS_TOKEN, {"type": "map"})
             assert reply is not None
             assert reply.res == 0
@@ -335,7 +334,7 @@ async def test_without_a_role_the_long_lived_keys_are_handed_out(hass: HomeAssis
     async with ObjectStore("maps") as store:
         vac = device("vacuum")
         entry = await hub_with(hass, vac)
-        await _set_device_options(
+        await set_device_settings(
             hass, entry, vac.uuid, storage=_storage(store, store_role_arn="", store_sts_url="")
         )
         async with Simulator(
@@ -359,7 +358,7 @@ async def test_the_session_is_home_assistant_s(hass: HomeAssistant) -> None:
     async with ObjectStore("maps", role_arn=ROLE) as store:
         vac = device("vacuum")
         entry = await hub_with(hass, vac)
-        await _set_device_options(hass, entry, vac.uuid, storage=_storage(store))
+        await set_device_settings(hass, entry, vac.uuid, storage=_storage(store))
         with mock.patch(
             "custom_components.rlink.local.store_credentials.async_get_clientsession",
             wraps=async_get_clientsession,
@@ -386,7 +385,7 @@ async def test_a_vacuum_that_asks_again_while_waiting_is_told_busy(hass: HomeAss
     async with ObjectStore("maps", role_arn=ROLE) as store:
         vac = device("vacuum")
         entry = await hub_with(hass, vac)
-        await _set_device_options(hass, entry, vac.uuid, storage=_storage(store))
+        await set_device_settings(hass, entry, vac.uuid, storage=_storage(store))
         with mock.patch("custom_components.rlink.local.store_credentials.sts.assume_role", slow):
             async with Simulator(
                 "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [vac]

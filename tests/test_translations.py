@@ -130,7 +130,9 @@ ABORT = re.compile(r'reason="([a-z_]+)"')
 
 
 def test_every_flow_error_and_abort_has_a_message() -> None:
-    flows = [p.read_text() for p in INTEGRATION.glob("*flow*.py")]
+    flows = [
+        p.read_text() for p in (*INTEGRATION.glob("*flow*.py"), *INTEGRATION.glob("flows/*.py"))
+    ]
     errors = {next(k for k in m.groups() if k) for s in flows for m in FLOW_ERROR.finditer(s)}
     aborts = {m.group(1) for s in flows for m in ABORT.finditer(s)}
     assert {"invalid_auth", "rest_failed", "homes_required", "invalid_user_id"} <= errors
@@ -208,26 +210,34 @@ def _fields(schema: Any) -> set[str]:
 def test_every_form_field_is_labelled_and_described() -> None:
     """The forms' own schemas against strings.json: no field without a label and a
     description (the quality scale's config-flow rule), whichever step shows it."""
-    from custom_components.rlink import cloud_flow, config_flow  # noqa: PLC0415
+    from custom_components.rlink.flows import cloud as cloud_flow  # noqa: PLC0415
+    from custom_components.rlink.flows import device as device_flow  # noqa: PLC0415
+    from custom_components.rlink.flows import hub as hub_flow  # noqa: PLC0415
+    from custom_components.rlink.flows import options as options_flow  # noqa: PLC0415
+    from custom_components.rlink.flows import settings as settings_flow  # noqa: PLC0415
 
     hub = {"host": "broker.lan", "port": 1883}
     forms = {
-        ("config", "embedded"): [config_flow._embedded_schema({})],
-        ("config", "external"): [config_flow._external_schema({})],
+        ("config", "embedded"): [hub_flow.embedded_schema({})],
+        ("config", "external"): [hub_flow.external_schema({})],
         ("config", "reconfigure"): [
-            config_flow._embedded_schema(hub),
-            config_flow._external_schema(hub),
+            hub_flow.embedded_schema(hub),
+            hub_flow.external_schema(hub),
             cloud_flow.location_schema({}),
         ],
-        ("config", "discovery_confirm"): [config_flow._device_schema(False, {})],
+        ("config", "discovery_confirm"): [device_flow.device_schema(False, {})],
         ("config", "cloud_account"): [cloud_flow.account_schema({})],
         ("config", "reauth_confirm"): [cloud_flow.credentials_schema()],
         ("device", "user"): [
-            config_flow._device_schema(True, {}),
+            device_flow.device_schema(True, {}),
             cloud_flow.device_schema({}, with_id=True),
         ],
         ("device", "reconfigure"): [cloud_flow.device_schema({}, with_id=False)],
-        ("options", "init"): [cloud_flow.options_schema({})],
+        ("device", "credentials"): [device_flow.credentials_schema("Plug")],
+        ("device", "settings"): [settings_flow.settings_schema({}, ["Europe/Paris"])],
+        ("device", "lock"): [settings_flow.lock_schema({})],
+        ("device", "storage"): [settings_flow.storage_schema({})],
+        ("options", "init"): [cloud_flow.options_schema({}), options_flow.ping_schema({})],
     }
     for (flow, step), schemas in forms.items():
         texts = (

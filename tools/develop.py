@@ -31,11 +31,11 @@ from homeassistant.util import dt as dt_util
 from custom_components.rlink.const import (
     CONF_APP_SECRET,
     CONF_DEVICE_ID,
-    CONF_DEVICES,
     CONF_HOMES,
     CONF_MODE,
     CONF_PID,
     CONF_REST_URL,
+    CONF_SETTINGS,
     CONF_SIGN_METHOD,
     CONF_STORE_ACCESS_KEY,
     CONF_STORE_BUCKET,
@@ -49,6 +49,8 @@ from custom_components.rlink.const import (
     CONF_USER_ID,
     CONF_UUID,
     DOMAIN,
+    ENTRY_MINOR_VERSION,
+    ENTRY_VERSION,
     MODE_CLOUD,
     SUBENTRY_DEVICE,
 )
@@ -169,8 +171,6 @@ def _entry(
     data: dict[str, Any],
     unique_id: str,
     subentries: list[tuple[str, str, dict[str, Any]]],
-    *,
-    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A config entry as Home Assistant stores it; subentries are (unique id, title, data)."""
     entry = ConfigEntry(
@@ -178,10 +178,10 @@ def _entry(
         domain=DOMAIN,
         title=title,
         data=data,
-        options=options or {},
+        options={},
         source="user",
-        version=1,
-        minor_version=1,
+        version=ENTRY_VERSION,
+        minor_version=ENTRY_MINOR_VERSION,
         unique_id=unique_id,
         discovery_keys=MappingProxyType({}),
         subentries_data=[
@@ -198,42 +198,48 @@ def _entry(
     return entry.as_dict()  # type: ignore[return-value]
 
 
-def device_options(devices: list[DeviceConfig], store: ObjectStore) -> dict[str, Any]:
-    """The vacuums' map storage and the locks' unlock passwords, as the device options
-    steps would set them."""
-    vacuums = {
-        d.uuid: {
+def device_settings(config: DeviceConfig, store: ObjectStore | None) -> dict[str, Any]:
+    """What a device's settings steps would save on its subentry: a vacuum's map storage,
+    a lock's remote-unlock password."""
+    settings: dict[str, Any] = {}
+    if store is not None and config.kind == "vacuum":
+        settings |= {
             CONF_STORE_TYPE: "S3",
             CONF_STORE_BUCKET: store.bucket,
             CONF_STORE_ACCESS_KEY: store.access_key,
             CONF_STORE_SECRET_KEY: store.secret_key,
             CONF_STORE_PUBLIC_URL: store.public_url,
         }
-        for d in devices
-        if d.kind == "vacuum"
-    }
-    locks = {
-        d.uuid: {CONF_UNLOCK_INDEX: d.remote_unlock[0], CONF_UNLOCK_PASSWORD: d.remote_unlock[1]}
-        for d in devices
-        if d.remote_unlock is not None
-    }
-    return {CONF_DEVICES: {**vacuums, **locks}}
+    if config.remote_unlock is not None:
+        index, password = config.remote_unlock
+        settings |= {CONF_UNLOCK_INDEX: index, CONF_UNLOCK_PASSWORD: password}
+    return {CONF_SETTINGS: settings} if settings else {}
 
 
 def hub_entry(
-    port: int, devices: list[DeviceConfig], options: dict[str, Any] | None = None
+    port: int, devices: list[DeviceConfig], store: ObjectStore | None = None
 ) -> dict[str, Any]:
-    """The local hub on the device server, with the house's devices."""
+    """The local hub on the device server, with the house's devices and their settings
+    (the vacuums' maps going to `store`)."""
+
     return _entry(
         HUB_ENTRY_ID,
         "rlink development hub",
         {CONF_MODE: "local", "broker": "embedded", "port": port},
         f"embedded:{port}",
         [
-            (d.uuid, d.name or d.kind, {"uuid": d.uuid, "secret": d.secret, "pid": d.product_id})
+            (
+                d.uuid,
+                d.name or d.kind,
+                {
+                    "uuid": d.uuid,
+                    "secret": d.secret,
+                    "pid": d.product_id,
+                    **device_settings(d, store),
+                },
+            )
             for d in devices
         ],
-        options=options,
     )
 
 
@@ -497,7 +503,7 @@ def main() -> None:
             "config/ is ready (cloud account: MQTT port %d, REST port %d)", port, rest_port
         )
     else:
-        prepare(args.config, hub_entry(port, devices, device_options(devices, store)), http_port)
+        prepare(args.config, hub_entry(port, devices, store), http_port)
         logging.info("config/ is ready (hub on port %d, %d devices)", port, len(devices))
     if args.prepare_only:
         return

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
-from homeassistant.config_entries import UpdateListenerType
+from homeassistant.config_entries import ConfigEntry, UpdateListenerType
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.device_registry import DeviceEntry
@@ -18,11 +19,15 @@ from .cloud.account import CloudAccount
 from .const import (
     BROKER_EXTERNAL,
     CONF_BROKER,
+    CONF_DEVICES,
     CONF_MODE,
+    CONF_SETTINGS,
     CONF_UUID,
     DOMAIN,
+    ENTRY_VERSION,
     MODE_CLOUD,
     PLATFORMS,
+    SUBENTRY_DEVICE,
 )
 from .coordinator import RlinkCoordinator
 from .data import RlinkConfigEntry, RlinkData
@@ -67,6 +72,41 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_track_time_interval(hass, watch, FIRMWARE_WATCH_INTERVAL, cancel_on_shutdown=True)
     async_setup_services(hass)
     return True
+
+
+def _settings_onto_subentries(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """1 -> 2: each device's settings move from the hub's options (by uuid) to its subentry.
+
+    A gateway's sub-devices have no subentry: what they have stays in the options.
+    """
+    left = dict(entry.options.get(CONF_DEVICES) or {})
+    for subentry in list(entry.subentries.values()):
+        if subentry.subentry_type != SUBENTRY_DEVICE or subentry.unique_id not in left:
+            continue
+        settings = left.pop(subentry.unique_id)
+        hass.config_entries.async_update_subentry(
+            entry, subentry, data={**subentry.data, CONF_SETTINGS: settings}
+        )
+    options = {key: value for key, value in entry.options.items() if key != CONF_DEVICES}
+    if left:
+        options[CONF_DEVICES] = left
+    hass.config_entries.async_update_entry(entry, options=options)
+
+
+# What an entry of each version needs to become one of the next.
+_MIGRATIONS: Final[Mapping[int, Callable[[HomeAssistant, ConfigEntry], None]]] = {
+    1: _settings_onto_subentries,
+}
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> None:
+    """Bring an entry saved by an earlier release up to this one, a version at a time.
+
+    Home Assistant itself refuses an entry from a later major version before asking.
+    """
+    while entry.version < ENTRY_VERSION:
+        _MIGRATIONS[entry.version](hass, entry)
+        hass.config_entries.async_update_entry(entry, version=entry.version + 1, minor_version=1)
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: RlinkConfigEntry) -> None:

@@ -58,8 +58,15 @@ PLATFORM_TLS_HOSTS: Final = {
     "formal": ("mqtt.protco.in", 8883),
 }
 
-# Options (hub level, and per device under CONF_DEVICES)
+# Config entry versions: 2 keeps each device's settings on its own subentry (under
+# CONF_SETTINGS); version 1 kept them in the hub's options (under CONF_DEVICES).
+ENTRY_VERSION: Final = 2
+ENTRY_MINOR_VERSION: Final = 1
+
+# Hub options; a device's own settings live in its subentry's data under CONF_SETTINGS.
+# CONF_DEVICES keeps settings by uuid for gateways' sub-devices, which have no subentry.
 CONF_DEVICES: Final = "devices"
+CONF_SETTINGS: Final = "settings"
 CONF_PING_INTERVAL: Final = "ping_interval"
 DEFAULT_PING_INTERVAL: Final = 300
 CONF_REMOTE_CONFIG: Final = "remote_config"

@@ -16,6 +16,7 @@ from homeassistant.helpers.storage import Store
 
 from .const import (
     CONF_DEVICES,
+    CONF_SETTINGS,
     CONFIG_SAVE_DELAY,
     DOMAIN,
     MANUFACTURER,
@@ -77,6 +78,13 @@ class DeviceRoster:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def device_options(self, uuid: str) -> Mapping[str, Any]:
+        """The device's settings, from its own subentry; a gateway's sub-device has none,
+        what it has is kept in the hub's options."""
+        device = self.devices.get(uuid)
+        subentry = self.entry.subentries.get(device.subentry_id or "") if device else None
+        if subentry is not None and subentry.unique_id == uuid:
+            settings: Mapping[str, Any] = subentry.data.get(CONF_SETTINGS, {})
+            return settings
         options: Mapping[str, Mapping[str, Any]] = self.entry.options.get(CONF_DEVICES, {})
         return options.get(uuid, {})
 

@@ -20,7 +20,6 @@ from yarl import URL
 
 from ..const import (
     CONF_BIND_HOST,
-    CONF_DEVICES,
     CONF_LOG_ENABLE,
     CONF_LOG_INTERVAL,
     CONF_LOG_MODE,
@@ -125,8 +124,8 @@ class Questions(ResponderBackend):
 
     async def async_load_time_zones(self) -> None:
         """Load the zones devices are set to: reading zone files is not for the event loop."""
-        options = self.coordinator.entry.options.get(CONF_DEVICES, {})
-        for name in {o.get(CONF_TIME_ZONE) for o in options.values()} - {None, ""}:
+        options = [self.coordinator.device_options(uuid) for uuid in self.coordinator.devices]
+        for name in {str(o[CONF_TIME_ZONE]) for o in options if o.get(CONF_TIME_ZONE)}:
             if name not in self.time_zones and (zone := await dt_util.async_get_time_zone(name)):
                 self.time_zones[name] = zone
 

@@ -18,7 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import selector
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .const import (
+from ..const import (
     CONF_ACCESS_TOKEN,
     CONF_APP_SECRET,
     CONF_DEVICE_ID,
@@ -36,18 +36,16 @@ from .const import (
     DEFAULT_WATCHDOG_INTERVAL,
     MODE_CLOUD,
 )
-from .flow_base import PORT_SELECTOR, RlinkFlowBase, port_errors
-from .protocol import rest
-from .protocol.auth import SignMethod, app_credentials
-from .protocol.errors import ProtocolError, RlinkError
-from .protocol.session import AuthRefused, ConnectError, MqttSession, TlsFailure, TlsOptions
+from ..protocol import rest
+from ..protocol.auth import SignMethod, app_credentials
+from ..protocol.errors import ProtocolError, RlinkError
+from ..protocol.session import AuthRefused, ConnectError, MqttSession, TlsFailure, TlsOptions
+from .common import PASSWORD_SELECTOR, PORT_SELECTOR, RlinkFlowBase, port_errors
 
 PROBE_DEVICE: Final = "rlink-ha-probe"
 CHECK_TIMEOUT = 10.0
 """Seconds the account check waits for the broker."""
-_PASSWORD = selector.TextSelector(
-    selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
-)
+_PASSWORD = PASSWORD_SELECTOR
 _PORT = PORT_SELECTOR
 _HOMES = selector.TextSelector(selector.TextSelectorConfig(multiple=True))
 # Algorithm names read the same in every language: labels, not translations.

@@ -1,4 +1,4 @@
-"""What every rlink config flow shares: how an edited entry takes effect."""
+"""What every rlink flow shares: port and password fields, how an edited entry takes effect."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ PORT_SELECTOR = selector.NumberSelector(
 )
 """A port box without a range: the selector's own range check would show its English
 message; `port_errors` says it in a translated sentence."""
+PASSWORD_SELECTOR = selector.TextSelector(
+    selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+)
 
 
 def port_errors(data: Mapping[str, Any], *keys: str) -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""The config flow's steps, one module for each thing they configure."""

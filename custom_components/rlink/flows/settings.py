@@ -1,0 +1,225 @@
+"""A device's own settings, the steps of its subentry's reconfigure that edit them.
+
+What the hub answers the device with (remote configuration, log upload, time zone, weather)
+and how Home Assistant reads it (kinds, sleeping, roles), then what only some kinds need: a
+lock's remote-unlock password, a vacuum's map store. They are kept in the subentry's data
+under `CONF_SETTINGS`.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final
+
+import probatio
+from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.helpers import selector
+
+from ..const import (
+    CONF_KINDS,
+    CONF_LOG_ENABLE,
+    CONF_LOG_INTERVAL,
+    CONF_LOG_MODE,
+    CONF_REMOTE_CONFIG,
+    CONF_ROLES,
+    CONF_SETTINGS,
+    CONF_SLEEPING,
+    CONF_STORE_ACCESS_KEY,
+    CONF_STORE_BUCKET,
+    CONF_STORE_PUBLIC_URL,
+    CONF_STORE_REGION,
+    CONF_STORE_ROLE_ARN,
+    CONF_STORE_SECRET_KEY,
+    CONF_STORE_SESSION_TOKEN,
+    CONF_STORE_STS_URL,
+    CONF_STORE_TYPE,
+    CONF_TIME_ZONE,
+    CONF_UNLOCK_INDEX,
+    CONF_UNLOCK_PASSWORD,
+    CONF_UUID,
+    CONF_WEATHER_ENTITY,
+)
+from ..data import RlinkData
+from ..kinds import AUTO, ROLE_IDENTIFIERS, SLEEPING_CHOICES, Kind
+from .common import PASSWORD_SELECTOR
+
+_KIND_STEPS: Final = {Kind.LOCK.value: "lock", Kind.VACUUM.value: "storage"}
+_STORE_FIELDS: Final = (
+    CONF_STORE_TYPE,
+    CONF_STORE_BUCKET,
+    CONF_STORE_REGION,
+    CONF_STORE_ACCESS_KEY,
+    CONF_STORE_SESSION_TOKEN,
+    CONF_STORE_PUBLIC_URL,
+    CONF_STORE_ROLE_ARN,
+    CONF_STORE_STS_URL,
+)
+
+
+def settings_schema(current: Mapping[str, Any], zones: list[str]) -> probatio.Schema:
+    return probatio.Schema(
+        {
+            probatio.Optional(
+                CONF_REMOTE_CONFIG,
+                description={"suggested_value": current.get(CONF_REMOTE_CONFIG)},
+            ): selector.ObjectSelector(),
+            probatio.Required(CONF_LOG_ENABLE, default=current.get(CONF_LOG_ENABLE, False)): bool,
+            probatio.Optional(
+                CONF_LOG_MODE, default=str(current.get(CONF_LOG_MODE, 1))
+            ): selector.SelectSelector(
+                selector.SelectSelectorConfig(options=["1", "2"], translation_key=CONF_LOG_MODE)
+            ),
+            probatio.Optional(
+                CONF_LOG_INTERVAL, default=current.get(CONF_LOG_INTERVAL, 10)
+            ): selector.NumberSelector(
+                selector.NumberSelectorConfig(min=1, max=360, unit_of_measurement="min")
+            ),
+            probatio.Optional(
+                CONF_TIME_ZONE, description={"suggested_value": current.get(CONF_TIME_ZONE)}
+            ): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=zones, mode=selector.SelectSelectorMode.DROPDOWN
+                )
+            ),
+            probatio.Optional(
+                CONF_WEATHER_ENTITY,
+                description={"suggested_value": current.get(CONF_WEATHER_ENTITY)},
+            ): selector.EntitySelector(selector.EntitySelectorConfig(domain="weather")),
+            probatio.Optional(
+                CONF_KINDS, default=list(current.get(CONF_KINDS) or [])
+            ): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=[k.value for k in Kind], multiple=True, translation_key=CONF_KINDS
+                )
+            ),
+            probatio.Optional(
+                CONF_SLEEPING, default=current.get(CONF_SLEEPING, AUTO)
+            ): selector.SelectSelector(
+                selector.SelectSelectorConfig(
+                    options=list(SLEEPING_CHOICES), translation_key=CONF_SLEEPING
+                )
+            ),
+            probatio.Optional(
+                CONF_ROLES, description={"suggested_value": current.get(CONF_ROLES) or None}
+            ): selector.ObjectSelector(),
+        }
+    )
+
+
+def lock_schema(current: Mapping[str, Any]) -> probatio.Schema:
+    return probatio.Schema(
+        {
+            probatio.Optional(
+                CONF_UNLOCK_INDEX,
+                description={"suggested_value": current.get(CONF_UNLOCK_INDEX)},
+            ): selector.NumberSelector(
+                selector.NumberSelectorConfig(min=1, max=999, mode=selector.NumberSelectorMode.BOX)
+            ),
+            probatio.Optional(CONF_UNLOCK_PASSWORD): PASSWORD_SELECTOR,
+        }
+    )
+
+
+def storage_schema(current: Mapping[str, Any]) -> probatio.Schema:
+    fields: dict[Any, Any] = {
+        probatio.Optional(key, description={"suggested_value": current.get(key)}): str
+        for key in _STORE_FIELDS
+    }
+    fields[probatio.Optional(CONF_STORE_SECRET_KEY)] = PASSWORD_SELECTOR
+    return probatio.Schema(fields)
+
+
+def _roles(raw: Any) -> dict[str, str]:
+    """Keep the known roles that name an identifier; the rest is noise."""
+    if not isinstance(raw, Mapping):
+        return {}
+    return {k: str(v) for k, v in raw.items() if k in ROLE_IDENTIFIERS and v}
+
+
+class DeviceSettingsMixin(ConfigSubentryFlow):
+    """The settings steps of `DeviceSubentryFlow`; they finish by saving the subentry."""
+
+    def __init__(self) -> None:
+        self._settings: dict[str, Any] = {}
+        self._steps: list[str] = []
+
+    def _current(self) -> Mapping[str, Any]:
+        current: Mapping[str, Any] = self._get_reconfigure_subentry().data.get(CONF_SETTINGS, {})
+        return current
+
+    def _kinds_ahead(self) -> list[str]:
+        """The kind-specific steps this device needs, in order: the kinds chosen, or else
+        those the hub worked out."""
+        chosen = set(self._settings.get(CONF_KINDS) or [])
+        if not chosen:
+            data: RlinkData | None = getattr(self._get_entry(), "runtime_data", None)
+            hub = data.coordinator if data is not None else None
+            uuid = self._get_reconfigure_subentry().data[CONF_UUID]
+            device = hub.devices.get(uuid) if hub is not None else None
+            chosen = {str(k) for k in device.profile.kinds} if device is not None else set()
+        return [step for kind, step in _KIND_STEPS.items() if kind in chosen]
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        current = self._current()
+        if user_input is not None:
+            self._settings = {
+                **current,
+                CONF_REMOTE_CONFIG: user_input.get(CONF_REMOTE_CONFIG) or {},
+                CONF_LOG_ENABLE: user_input[CONF_LOG_ENABLE],
+                CONF_LOG_MODE: int(user_input.get(CONF_LOG_MODE, "1")),
+                CONF_LOG_INTERVAL: int(user_input.get(CONF_LOG_INTERVAL, 10)),
+                CONF_TIME_ZONE: user_input.get(CONF_TIME_ZONE) or None,
+                CONF_WEATHER_ENTITY: user_input.get(CONF_WEATHER_ENTITY) or None,
+                CONF_KINDS: list(user_input.get(CONF_KINDS) or []),
+                CONF_SLEEPING: user_input.get(CONF_SLEEPING, AUTO),
+                CONF_ROLES: _roles(user_input.get(CONF_ROLES)),
+            }
+            self._steps = self._kinds_ahead()
+            return await self._next_step()
+        zones = sorted(await self.hass.async_add_executor_job(zoneinfo.available_timezones))
+        return self.async_show_form(
+            step_id="settings",
+            data_schema=settings_schema(current, zones),
+            description_placeholders={
+                "device": self._get_reconfigure_subentry().title,
+                "roles": ", ".join(ROLE_IDENTIFIERS),
+            },
+        )
+
+    async def _next_step(self) -> SubentryFlowResult:
+        if self._steps:
+            step: Callable[[], Awaitable[SubentryFlowResult]] = getattr(
+                self, f"async_step_{self._steps.pop(0)}"
+            )
+            return await step()
+        return self.async_update_and_abort(
+            self._get_entry(),
+            self._get_reconfigure_subentry(),
+            data_updates={CONF_SETTINGS: self._settings},
+        )
+
+    async def async_step_lock(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """How to unlock: the password slot and password `remote_unlock` sends."""
+        current = self._current()
+        if user_input is not None:
+            index = user_input.get(CONF_UNLOCK_INDEX)
+            password = user_input.get(CONF_UNLOCK_PASSWORD) or current.get(CONF_UNLOCK_PASSWORD)
+            self._settings[CONF_UNLOCK_INDEX] = int(index) if index is not None else None
+            self._settings[CONF_UNLOCK_PASSWORD] = password or None
+            return await self._next_step()
+        return self.async_show_form(step_id="lock", data_schema=lock_schema(current))
+
+    async def async_step_storage(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """An S3-compatible store the vacuum uploads maps and records to."""
+        current = self._current()
+        if user_input is not None:
+            secret = user_input.get(CONF_STORE_SECRET_KEY) or current.get(CONF_STORE_SECRET_KEY)
+            self._settings.update({key: user_input.get(key) or None for key in _STORE_FIELDS})
+            self._settings[CONF_STORE_SECRET_KEY] = secret or None
+            return await self._next_step()
+        return self.async_show_form(step_id="storage", data_schema=storage_schema(current))
