@@ -31,10 +31,10 @@ class RlinkBinarySensorDescription(RlinkEntityDescription, BinarySensorEntityDes
     """A binary sensor for one boolean property."""
 
 
-def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
+def build(coordinator: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     return [
         RlinkBinarySensor(
-            hub,
+            coordinator,
             device,
             RlinkBinarySensorDescription(
                 key=prop.identifier,

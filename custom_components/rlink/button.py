@@ -31,9 +31,9 @@ class RlinkButtonDescription(RlinkEntityDescription, ButtonEntityDescription):
     press_fn: Callable[[RlinkCoordinator, RlinkDevice], Awaitable[Any]]
 
 
-async def _reboot(hub: RlinkCoordinator, device: RlinkDevice) -> None:
+async def _reboot(coordinator: RlinkCoordinator, device: RlinkDevice) -> None:
     data = {"subUuid": device.uuid} if device.gateway else {}
-    await hub.async_command(hub.target(device), Cmd.REBOOT, data, ack=False)
+    await coordinator.async_command(coordinator.target(device), Cmd.REBOOT, data, ack=False)
 
 
 BUTTONS: Final = (
@@ -51,7 +51,7 @@ BUTTONS: Final = (
         translation_key="check_connection",
         entity_category=EntityCategory.DIAGNOSTIC,
         watch=frozenset(),
-        press_fn=lambda hub, device: hub.async_ping(device),
+        press_fn=lambda coordinator, device: coordinator.async_ping(device),
     ),
 )
 
@@ -59,16 +59,16 @@ BUTTONS: Final = (
 SEARCH_SECONDS: Final = 60
 
 
-async def _search(hub: RlinkCoordinator, device: RlinkDevice) -> None:
+async def _search(coordinator: RlinkCoordinator, device: RlinkDevice) -> None:
     data = {"second": SEARCH_SECONDS, "bind": True, "find": True}
-    await hub.async_command(device, Cmd.FIND_BIND, data, ack=True)
+    await coordinator.async_command(device, Cmd.FIND_BIND, data, ack=True)
 
 
-async def _list_nearby(hub: RlinkCoordinator, device: RlinkDevice) -> None:
+async def _list_nearby(coordinator: RlinkCoordinator, device: RlinkDevice) -> None:
     """Search without binding: the gateway reports what it finds (`find_report`, or the
     cloud's `find`, which offers each device under Discovered)."""
     data = {"second": SEARCH_SECONDS, "bind": False, "find": True}
-    await hub.async_command(device, Cmd.FIND_BIND, data, ack=True)
+    await coordinator.async_command(device, Cmd.FIND_BIND, data, ack=True)
 
 
 GATEWAY_BUTTONS: Final = (
@@ -90,8 +90,8 @@ GATEWAY_BUTTONS: Final = (
 )
 
 
-async def _factory_reset(hub: RlinkCoordinator, device: RlinkDevice) -> None:
-    await hub.async_command(device, Cmd.RESET, {"clearData": True}, ack=False)
+async def _factory_reset(coordinator: RlinkCoordinator, device: RlinkDevice) -> None:
+    await coordinator.async_command(device, Cmd.RESET, {"clearData": True}, ack=False)
 
 
 FACTORY_RESET: Final = RlinkButtonDescription(
@@ -106,22 +106,22 @@ FACTORY_RESET: Final = RlinkButtonDescription(
 )
 
 
-def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
+def build(coordinator: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     descriptions = list(BUTTONS)
     if device.gateway is None:
         if device.profile.has(Kind.GATEWAY):
             descriptions.extend(GATEWAY_BUTTONS)
         # `reset` has no sub-device form, and the app interface of a cloud account no call.
-        if hub.transport.supports(Cmd.RESET):
+        if coordinator.transport.supports(Cmd.RESET):
             descriptions.append(FACTORY_RESET)
-    return [RlinkButton(hub, device, description) for description in descriptions]
+    return [RlinkButton(coordinator, device, description) for description in descriptions]
 
 
 class RlinkButton(RlinkEntity, ButtonEntity):
     entity_description: RlinkButtonDescription
 
     async def async_press(self) -> None:
-        await self.entity_description.press_fn(self.hub, self.device)
+        await self.entity_description.press_fn(self.coordinator, self.device)
 
 
 async def async_setup_entry(

@@ -63,10 +63,10 @@ class RlinkCameraDescription(RlinkEntityDescription, CameraEntityDescription):
 CAMERA: Final = RlinkCameraDescription(key="camera", identifier="camera", name=None)
 
 
-def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
+def build(coordinator: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     if not device.profile.has(Kind.CAMERA):
         return []
-    return [RlinkCamera(hub, device, CAMERA)]
+    return [RlinkCamera(coordinator, device, CAMERA)]
 
 
 def _json(raw: Any) -> Any:
@@ -127,9 +127,12 @@ class RlinkCamera(RlinkEntity, Camera):
     _attr_supported_features = CameraEntityFeature.STREAM
 
     def __init__(
-        self, hub: RlinkCoordinator, device: RlinkDevice, description: RlinkCameraDescription
+        self,
+        coordinator: RlinkCoordinator,
+        device: RlinkDevice,
+        description: RlinkCameraDescription,
     ) -> None:
-        RlinkEntity.__init__(self, hub, device, description)
+        RlinkEntity.__init__(self, coordinator, device, description)
         Camera.__init__(self)
         self._sessions: dict[str, WebRTCSendMessage] = {}
         self._alarm_image: URL | None = None
@@ -164,8 +167,8 @@ class RlinkCamera(RlinkEntity, Camera):
         }
         if self.device.gateway:
             data["subUuid"] = self.device.uuid
-        await self.hub.async_command(
-            self.hub.target(self.device), Cmd.WEBRTC_SIGNAL_EXCHANGE, data, ack=False
+        await self.coordinator.async_command(
+            self.coordinator.target(self.device), Cmd.WEBRTC_SIGNAL_EXCHANGE, data, ack=False
         )
 
     async def async_handle_async_webrtc_offer(
@@ -177,7 +180,7 @@ class RlinkCamera(RlinkEntity, Camera):
             extra["auth"] = auth
         try:
             if self.device.profile.sleeping:
-                await self.hub.async_wake(self.device)
+                await self.coordinator.async_wake(self.device)
             await self._signal(
                 session_id,
                 "SDP_OFFER",
@@ -203,7 +206,7 @@ class RlinkCamera(RlinkEntity, Camera):
     def close_webrtc_session(self, session_id: str) -> None:
         if self._sessions.pop(session_id, None) is None:
             return
-        self.hub.spawn(self._close(session_id), f"rlink webrtc close {session_id}")
+        self.coordinator.spawn(self._close(session_id), f"rlink webrtc close {session_id}")
 
     async def _close(self, session_id: str) -> None:
         try:

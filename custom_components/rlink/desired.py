@@ -49,8 +49,8 @@ class Holder(Protocol):
 class DesiredState:
     """The held writes of one hub's devices (they live on each `RlinkDevice.pending`)."""
 
-    def __init__(self, hub: Holder, max_age: float = MAX_AGE) -> None:
-        self.hub = hub
+    def __init__(self, coordinator: Holder, max_age: float = MAX_AGE) -> None:
+        self.coordinator = coordinator
         self.max_age = max_age
 
     def hold(self, device: RlinkDevice, values: Mapping[str, Any]) -> None:
@@ -58,14 +58,14 @@ class DesiredState:
         for identifier, value in values.items():
             device.pending[identifier] = (value, now)
         device.notify(values.keys())
-        self.hub.save_soon()
+        self.coordinator.save_soon()
         _LOGGER.debug("%s is asleep; holding %s", device.name, sorted(values))
-        if device.gateway is not None and self.hub.available_gateway(device):
-            self.hub.spawn(self._wake(device), f"rlink wake {device.uuid}")
+        if device.gateway is not None and self.coordinator.available_gateway(device):
+            self.coordinator.spawn(self._wake(device), f"rlink wake {device.uuid}")
 
     async def _wake(self, device: RlinkDevice) -> None:
         try:
-            await self.hub.async_wake(device)
+            await self.coordinator.async_wake(device)
         except HomeAssistantError as err:
             _LOGGER.info("Could not wake %s; its writes wait for it: %s", device.name, err)
 
@@ -76,7 +76,7 @@ class DesiredState:
             return
         values = {k: v for k, (v, _asked) in device.pending.items()}
         try:
-            await self.hub.async_write(device, values)
+            await self.coordinator.async_write(device, values)
         except HomeAssistantError as err:
             _LOGGER.info("Could not deliver held writes to %s yet: %s", device.name, err)
             return
@@ -84,7 +84,7 @@ class DesiredState:
             if identifier in device.pending and device.pending[identifier][0] == value:
                 del device.pending[identifier]
         device.notify(values.keys())
-        self.hub.save_soon()
+        self.coordinator.save_soon()
 
     def expire(self, device: RlinkDevice) -> None:
         cutoff = time.time() - self.max_age
@@ -94,12 +94,12 @@ class DesiredState:
         for identifier in expired:
             del device.pending[identifier]
         device.notify(expired)
-        self.hub.save_soon()
+        self.coordinator.save_soon()
         _LOGGER.warning(
             "%s stayed asleep; dropped the held writes of %s", device.name, ", ".join(expired)
         )
         ir.async_create_issue(
-            self.hub.hass,
+            self.coordinator.hass,
             DOMAIN,
             f"pending_expired_{device.uuid}",
             is_fixable=False,
@@ -114,5 +114,5 @@ class DesiredState:
         )
 
     def expire_all(self) -> None:
-        for device in list(self.hub.devices.values()):
+        for device in list(self.coordinator.devices.values()):
             self.expire(device)

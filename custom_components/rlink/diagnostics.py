@@ -81,14 +81,14 @@ TO_REDACT: Final = {
 }
 
 
-def _device(hub: RlinkCoordinator, device: RlinkDevice) -> dict[str, Any]:
+def _device(coordinator: RlinkCoordinator, device: RlinkDevice) -> dict[str, Any]:
     model = device.model
     return {
         "uuid": device.uuid,
         "pid": device.pid,
         "gateway": device.gateway,
         "online": device.online,
-        "available": hub.available(device),
+        "available": coordinator.available(device),
         "version": device.version,
         "mcu_version": device.mcu_version,
         "network": device.network,
@@ -111,20 +111,20 @@ def _device(hub: RlinkCoordinator, device: RlinkDevice) -> dict[str, Any]:
     }
 
 
-def _hub(hub: RlinkCoordinator) -> dict[str, Any]:
+def _hub(coordinator: RlinkCoordinator) -> dict[str, Any]:
     return {
-        "mode": hub.transport.mode,
-        **hub.transport.diagnostics(),
-        "devices_online": sum(1 for d in hub.devices.values() if d.online),
-        "devices": len(hub.devices),
-        "models": hub.models.product_ids,
+        "mode": coordinator.transport.mode,
+        **coordinator.transport.diagnostics(),
+        "devices_online": sum(1 for d in coordinator.devices.values() if d.online),
+        "devices": len(coordinator.devices),
+        "models": coordinator.models.product_ids,
     }
 
 
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: RlinkConfigEntry
 ) -> dict[str, Any]:
-    hub = entry.runtime_data.coordinator
+    coordinator = entry.runtime_data.coordinator
     return async_redact_data(
         {
             "entry": {
@@ -132,8 +132,8 @@ async def async_get_config_entry_diagnostics(
                 "options": dict(entry.options),
                 "subentries": [dict(s.data) for s in entry.subentries.values()],
             },
-            "hub": _hub(hub),
-            "devices": [_device(hub, d) for d in hub.devices.values()],
+            "hub": _hub(coordinator),
+            "devices": [_device(coordinator, d) for d in coordinator.devices.values()],
         },
         TO_REDACT,
     )
@@ -142,11 +142,11 @@ async def async_get_config_entry_diagnostics(
 async def async_get_device_diagnostics(
     hass: HomeAssistant, entry: RlinkConfigEntry, device: DeviceEntry
 ) -> dict[str, Any]:
-    hub = entry.runtime_data.coordinator
+    coordinator = entry.runtime_data.coordinator
     uuid = next((i for d, i in device.identifiers if d == DOMAIN), None)
-    known = hub.devices.get(uuid) if uuid is not None else None
+    known = coordinator.devices.get(uuid) if uuid is not None else None
     # A registry device the hub no longer knows (removed, not yet spoken of) has no state.
-    found = _device(hub, known) if known is not None else None
+    found = _device(coordinator, known) if known is not None else None
     if found is not None and known is not None:
-        found |= await hub.transport.async_device_diagnostics(known)
-    return async_redact_data({"hub": _hub(hub), "device": found}, TO_REDACT)
+        found |= await coordinator.transport.async_device_diagnostics(known)
+    return async_redact_data({"hub": _hub(coordinator), "device": found}, TO_REDACT)

@@ -49,9 +49,12 @@ class RlinkEntity(Entity):
     entity_description: RlinkEntityDescription
 
     def __init__(
-        self, hub: RlinkCoordinator, device: RlinkDevice, description: RlinkEntityDescription
+        self,
+        coordinator: RlinkCoordinator,
+        device: RlinkDevice,
+        description: RlinkEntityDescription,
     ) -> None:
-        self.hub = hub
+        self.coordinator = coordinator
         self.device = device
         self.entity_description = description
         self._attr_unique_id = f"{device.uuid}_{description.identifier}"
@@ -59,7 +62,7 @@ class RlinkEntity(Entity):
 
     @property
     def available(self) -> bool:
-        return self.hub.available(self.device)
+        return self.coordinator.available(self.device)
 
     @property
     def reported_value(self) -> Any:
@@ -98,7 +101,7 @@ class RlinkEntity(Entity):
         if not self.available:
             return
         try:
-            await self.hub.async_refresh(self.device)
+            await self.coordinator.async_refresh(self.device)
         except HomeAssistantError as err:
             _LOGGER.debug("%s was not asked for its values: %s", self.device.name, err)
 
@@ -166,7 +169,7 @@ class CompositeEntity(RlinkEntity):
                     translation_placeholders={"device": self.device.name, "role": name},
                 )
             wire[prop.identifier] = value
-        await self.hub.async_set_properties(self.device, wire)
+        await self.coordinator.async_set_properties(self.device, wire)
 
 
 def bool_state(entity: RlinkEntity) -> bool | None:
@@ -192,13 +195,13 @@ def property_value(identifier: str) -> Callable[[RlinkDevice], Any]:
 class EntityFactory:
     """Adds the entities a device needs, and removes those its model no longer has."""
 
-    def __init__(self, hass: HomeAssistant, hub: RlinkCoordinator) -> None:
+    def __init__(self, hass: HomeAssistant, coordinator: RlinkCoordinator) -> None:
         self.hass = hass
-        self.hub = hub
+        self.coordinator = coordinator
         self._platforms: dict[Platform, tuple[EntityBuilder, AddConfigEntryEntitiesCallback]] = {}
         self._created: dict[str, dict[tuple[Platform, str], RlinkEntity]] = {}
-        hub.async_add_devices_listener(self.async_device_changed)
-        hub.async_add_unload_listener(self.async_unload_device)
+        coordinator.async_add_devices_listener(self.async_device_changed)
+        coordinator.async_add_unload_listener(self.async_unload_device)
 
     @callback
     def async_register(
@@ -206,7 +209,7 @@ class EntityFactory:
     ) -> None:
         """A platform is ready: build its entities for every device, now and later."""
         self._platforms[platform] = (builder, add)
-        for device in list(self.hub.devices.values()):
+        for device in list(self.coordinator.devices.values()):
             self._build(platform, device)
 
     @callback
@@ -216,16 +219,18 @@ class EntityFactory:
 
     def _build(self, platform: Platform, device: RlinkDevice) -> None:
         builder, add = self._platforms[platform]
-        if device.uuid not in self.hub.devices:
+        if device.uuid not in self.coordinator.devices:
             return
-        built = {(platform, e.unique_id): e for e in builder(self.hub, device) if e.unique_id}
+        built = {
+            (platform, e.unique_id): e for e in builder(self.coordinator, device) if e.unique_id
+        }
         created = self._created.setdefault(device.uuid, {})
         for key in [k for k in created if k[0] is platform and k not in built]:
             # A kind or role change took it away: it leaves Home Assistant, but its registry
             # entry (name, area, settings the user gave) stays for when it comes back.
             gone = created.pop(key)
             if gone.hass is not None:
-                self.hub.entry.async_create_task(
+                self.coordinator.entry.async_create_task(
                     self.hass, gone.async_remove(), "rlink entity removal", eager_start=False
                 )
         new: list[RlinkEntity] = []
@@ -236,7 +241,7 @@ class EntityFactory:
             elif old.entity_description.prop != entity.entity_description.prop:
                 # Same entity, new definition (a model replaced an inferred one): swap the
                 # object and keep the registry entry, so entity ids and user settings stay.
-                self.hub.entry.async_create_task(
+                self.coordinator.entry.async_create_task(
                     self.hass,
                     self._replace(old, entity, add, device.subentry_id),
                     "rlink entity replacement",

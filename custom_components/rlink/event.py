@@ -72,7 +72,7 @@ def _identifiers(device: RlinkDevice) -> dict[str, str | None]:
     return events
 
 
-def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
+def build(coordinator: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     entities: list[RlinkEntity] = []
     for identifier, name in _identifiers(device).items():
         naming: dict[str, Any] = (
@@ -93,7 +93,7 @@ def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
             watch=frozenset(),
             **naming,
         )
-        entities.append(RlinkEvent(hub, device, description))
+        entities.append(RlinkEvent(coordinator, device, description))
     return entities
 
 

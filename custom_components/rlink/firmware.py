@@ -259,14 +259,14 @@ def _ota_failed(device: RlinkDevice, res_code: Any) -> HomeAssistantError:
 
 
 async def async_install(
-    hub: RlinkCoordinator,
+    coordinator: RlinkCoordinator,
     device: RlinkDevice,
     firmware: FirmwareFile,
     timeout: float = INSTALL_TIMEOUT,  # noqa: ASYNC109
 ) -> None:
     """Send `ota` and wait until the device runs the new version, or says it failed."""
-    catalog = hub.hass.data[DATA_FIRMWARE]
-    outcome: asyncio.Future[None] = hub.hass.loop.create_future()
+    catalog = coordinator.hass.data[DATA_FIRMWARE]
+    outcome: asyncio.Future[None] = coordinator.hass.loop.create_future()
 
     def follow(_changed: frozenset[str] | None) -> None:
         if outcome.done():
@@ -281,8 +281,8 @@ async def async_install(
     undo = device.async_add_listener(follow)
     try:
         # Confirmed by the reply or by the first progress the device reports.
-        await hub.async_confirmed(
-            hub.target(device),
+        await coordinator.async_confirmed(
+            coordinator.target(device),
             Cmd.OTA,
             ota_data(catalog, device, firmware),
             device.when(lambda d: d.ota.get("type") not in (None, "requested")),
@@ -306,15 +306,15 @@ async def async_install(
 
 
 async def async_silence_ota(
-    hub: RlinkCoordinator, pid: str, firmware: FirmwareFile, window: float | None = None
+    coordinator: RlinkCoordinator, pid: str, firmware: FirmwareFile, window: float | None = None
 ) -> dict[str, Any]:
     """Offer a firmware to every device of a product; returns who accepted it.
 
     The answers are awaited for `window` seconds (`SILENCE_WINDOW` unless given), or until
     every device that can hear the offer has answered.
     """
-    catalog = hub.hass.data[DATA_FIRMWARE]
-    is_sub = any(d.pid == pid and d.gateway for d in hub.devices.values())
+    catalog = coordinator.hass.data[DATA_FIRMWARE]
+    is_sub = any(d.pid == pid and d.gateway for d in coordinator.devices.values())
     task_id = uuid_lib.uuid4().hex
     data = {
         "taskId": task_id,
@@ -328,7 +328,7 @@ async def async_silence_ota(
         "version": "ALL",
         "targetVersion": firmware.version,
     }
-    devices = await hub.async_offer_firmware(pid, data, window or SILENCE_WINDOW)
+    devices = await coordinator.async_offer_firmware(pid, data, window or SILENCE_WINDOW)
     return {"task_id": task_id, "version": firmware.version, "devices": devices}
 
 
@@ -372,8 +372,8 @@ async def _firmware_update(call: ServiceCall) -> ServiceResponse:
         if any(d.pid == pid for d in e.runtime_data.coordinator.devices.values())
     ]
     results: dict[str, Any] = {}
-    for hub in hubs:
-        results |= (await async_silence_ota(hub, pid, firmware))["devices"]
+    for coordinator in hubs:
+        results |= (await async_silence_ota(coordinator, pid, firmware))["devices"]
     return {"product": pid, "version": firmware.version, "devices": results}
 
 

@@ -71,17 +71,17 @@ SCHEMAS: Final[dict[str, probatio.Schema]] = {
 
 
 def _gateway(call: ServiceCall) -> tuple[RlinkCoordinator, RlinkDevice]:
-    ((hub, device),) = targets(call)
+    ((coordinator, device),) = targets(call)
     if device.gateway is not None:
         raise invalid("not_a_gateway", device=device.name)
-    return hub, device
+    return coordinator, device
 
 
 def _sub_device(call: ServiceCall) -> tuple[RlinkCoordinator, RlinkDevice]:
-    ((hub, device),) = targets(call)
+    ((coordinator, device),) = targets(call)
     if device.gateway is None:
         raise invalid("not_a_sub_device", device=device.name)
-    return hub, device
+    return coordinator, device
 
 
 def _failed(reply_data: JsonObject) -> bool:
@@ -97,9 +97,9 @@ def _refused(device: RlinkDevice, code: Cmd) -> HomeAssistantError:
 
 
 async def _request(
-    hub: RlinkCoordinator, gateway: RlinkDevice, code: Cmd, data: JsonObject
+    coordinator: RlinkCoordinator, gateway: RlinkDevice, code: Cmd, data: JsonObject
 ) -> JsonObject:
-    reply = await hub.async_command(gateway, code, data, ack=True)
+    reply = await coordinator.async_command(gateway, code, data, ack=True)
     answer = reply.data if reply is not None else {}
     if _failed(answer):
         raise _refused(gateway, code)
@@ -110,26 +110,28 @@ async def _request(
 
 
 async def _replace(call: ServiceCall) -> ServiceResponse:
-    hub, sub = _sub_device(call)
+    coordinator, sub = _sub_device(call)
     # A local hub asks the gateway, naming the old uuid; a cloud account names the device
     # to be replaced itself (subReplace's deviceId), not its gateway.
-    carrier = hub.target(sub)
+    carrier = coordinator.target(sub)
     new_uuid = call.data["new_uuid"].strip()
-    if new_uuid in hub.devices:
+    if new_uuid in coordinator.devices:
         raise invalid("uuid_in_use", uuid=new_uuid)
     old_uuid = sub.hardware_uuid or sub.uuid
-    answer = await _request(hub, carrier, Cmd.SUB_REPLACE, {"uuid": old_uuid, "newUuid": new_uuid})
-    await hub.transport.async_subdevice_replaced(sub, new_uuid)
+    answer = await _request(
+        coordinator, carrier, Cmd.SUB_REPLACE, {"uuid": old_uuid, "newUuid": new_uuid}
+    )
+    await coordinator.transport.async_subdevice_replaced(sub, new_uuid)
     return {"uuid": old_uuid, "new_uuid": new_uuid, "result": answer.get("result", "success")}
 
 
 # --- local groups, scenes and one-click executions ------------------------------------------
 
 
-def _configs(hub: RlinkCoordinator, gateway: RlinkDevice) -> GatewayConfigStore:
+def _configs(coordinator: RlinkCoordinator, gateway: RlinkDevice) -> GatewayConfigStore:
     """The hub's copy of the gateways' local data; a transport without one cannot
     send local configurations at all."""
-    configs = hub.transport.gateway_configs
+    configs = coordinator.transport.gateway_configs
     if configs is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -149,30 +151,32 @@ def _put(entries: list[JsonObject], entry: JsonObject | None, short_id: int) -> 
         entries.sort(key=lambda e: int(e.get("shortId") or 0))
 
 
-def _changed(hub: RlinkCoordinator, gateway: RlinkDevice) -> None:
-    hub.save_soon()
-    hub.announce(gateway)  # scenes follow the stored executions
+def _changed(coordinator: RlinkCoordinator, gateway: RlinkDevice) -> None:
+    coordinator.save_soon()
+    coordinator.announce(gateway)  # scenes follow the stored executions
 
 
 async def _group_control(call: ServiceCall) -> ServiceResponse:
-    hub, gateway = _gateway(call)
+    coordinator, gateway = _gateway(call)
     data = {"shortId": call.data["short_id"], "properties": call.data["properties"]}
-    return await _request(hub, gateway, Cmd.LOCAL_GROUP_SET, data)
+    return await _request(coordinator, gateway, Cmd.LOCAL_GROUP_SET, data)
 
 
-async def async_execute(hub: RlinkCoordinator, gateway: RlinkDevice, short_id: int) -> JsonObject:
-    return await _request(hub, gateway, Cmd.LOCAL_RULE_EXEC, {"shortId": short_id})
+async def async_execute(
+    coordinator: RlinkCoordinator, gateway: RlinkDevice, short_id: int
+) -> JsonObject:
+    return await _request(coordinator, gateway, Cmd.LOCAL_RULE_EXEC, {"shortId": short_id})
 
 
 def _member_uuids(
-    hass: HomeAssistant, hub: RlinkCoordinator, gateway: RlinkDevice, ids: list[str]
+    hass: HomeAssistant, coordinator: RlinkCoordinator, gateway: RlinkDevice, ids: list[str]
 ) -> list[str]:
     registry = dr.async_get(hass)
     uuids = []
     for device_id in ids:
         entry = registry.async_get(device_id)
         uuid = next((i for d, i in entry.identifiers if d == DOMAIN), None) if entry else None
-        sub = hub.devices.get(uuid or device_id)
+        sub = coordinator.devices.get(uuid or device_id)
         if sub is None or sub.gateway != gateway.uuid:
             raise invalid("not_a_member", device=device_id, gateway=gateway.name)
         uuids.append(sub.uuid)
@@ -181,7 +185,7 @@ def _member_uuids(
 
 async def _update_group(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
-    hub, gateway = _gateway(call)
+    coordinator, gateway = _gateway(call)
     short_id, operation = call.data["short_id"], call.data["operation"]
     area_id = call.data.get("area_id")
     area = ar.async_get(hass).async_get_area(area_id) if area_id else None
@@ -193,19 +197,19 @@ async def _update_group(call: ServiceCall) -> ServiceResponse:
         "assetName": area.name if area else "",
     }
     if operation == "set":
-        data["deviceUuids"] = _member_uuids(hass, hub, gateway, call.data["members"])
-    answer = await _request(hub, gateway, Cmd.LOCAL_GROUP_UPDATE, data)
-    stored = _configs(hub, gateway).store(gateway.uuid)
+        data["deviceUuids"] = _member_uuids(hass, coordinator, gateway, call.data["members"])
+    answer = await _request(coordinator, gateway, Cmd.LOCAL_GROUP_UPDATE, data)
+    stored = _configs(coordinator, gateway).store(gateway.uuid)
     entry = None
     if operation == "set":
         entry = {k: data[k] for k in ("shortId", "name", "assetId", "assetName", "deviceUuids")}
     _put(stored["groups"], entry, short_id)
-    _changed(hub, gateway)
+    _changed(coordinator, gateway)
     return answer
 
 
 async def _update_scene(call: ServiceCall) -> ServiceResponse:
-    hub, gateway = _gateway(call)
+    coordinator, gateway = _gateway(call)
     short_id, operation = call.data["short_id"], call.data["operation"]
     scene: JsonObject = {
         "shortId": short_id,
@@ -217,8 +221,8 @@ async def _update_scene(call: ServiceCall) -> ServiceResponse:
     if operation == "set" and not scene["actions"]:
         raise invalid("scene_without_actions")
     data: JsonObject = {"retry": 0, "operatorType": SCENE_OPERATIONS[operation], "scene": scene}
-    answer = await _request(hub, gateway, Cmd.LOCAL_SCENE_UPDATE, data)
-    stored = _configs(hub, gateway).store(gateway.uuid)
+    answer = await _request(coordinator, gateway, Cmd.LOCAL_SCENE_UPDATE, data)
+    stored = _configs(coordinator, gateway).store(gateway.uuid)
     # A rule without conditions runs only when asked: a one-click execution.
     kind = "scenes" if scene["conditions"] else "executes"
     other = "executes" if kind == "scenes" else "scenes"
@@ -232,7 +236,7 @@ async def _update_scene(call: ServiceCall) -> ServiceResponse:
         for entry in stored["scenes"] + stored["executes"]:
             if entry.get("shortId") == short_id:
                 entry["enabled"] = operation == "enable"
-    _changed(hub, gateway)
+    _changed(coordinator, gateway)
     return answer
 
 

@@ -44,10 +44,10 @@ MAP: Final = RlinkImageDescription(
 )
 
 
-def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
-    if not device.profile.has(Kind.VACUUM) or not hub.transport.keeps_vacuum_maps:
+def build(coordinator: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
+    if not device.profile.has(Kind.VACUUM) or not coordinator.transport.keeps_vacuum_maps:
         return []
-    return [RlinkMapImage(hub, device, MAP)]
+    return [RlinkMapImage(coordinator, device, MAP)]
 
 
 class MapFileError(Exception):
@@ -76,10 +76,10 @@ class RlinkMapImage(RlinkEntity, ImageEntity):
     _attr_content_type = "image/png"
 
     def __init__(
-        self, hub: RlinkCoordinator, device: RlinkDevice, description: RlinkImageDescription
+        self, coordinator: RlinkCoordinator, device: RlinkDevice, description: RlinkImageDescription
     ) -> None:
-        RlinkEntity.__init__(self, hub, device, description)
-        ImageEntity.__init__(self, hub.hass)
+        RlinkEntity.__init__(self, coordinator, device, description)
+        ImageEntity.__init__(self, coordinator.hass)
         self._shown: tuple[str | None, str | None] = (None, None)
         self._format: str | None = None
         self._picture: bytes | None = None
@@ -88,10 +88,10 @@ class RlinkMapImage(RlinkEntity, ImageEntity):
         self._follow_store()
 
     def _follow_store(self) -> None:
-        store = self.hub.sweepers.get(self.device.uuid)
+        store = self.coordinator.sweepers.get(self.device.uuid)
         entry = store.shown() if store is not None else None
         link = (
-            map_link(self.hub.device_options(self.device.uuid), entry)
+            map_link(self.coordinator.device_options(self.device.uuid), entry)
             if entry is not None
             else None
         )

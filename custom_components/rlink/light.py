@@ -46,10 +46,10 @@ class RlinkLightDescription(RlinkEntityDescription, LightEntityDescription):
 LIGHT: Final = RlinkLightDescription(key="light", identifier="light", name=None)
 
 
-def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
+def build(coordinator: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     if not device.profile.has(Kind.LIGHT) or device.profile.role("on") is None:
         return []
-    return [RlinkLight(hub, device, LIGHT)]
+    return [RlinkLight(coordinator, device, LIGHT)]
 
 
 def _range(prop: Property, default: tuple[float, float]) -> tuple[float, float]:
@@ -133,9 +133,9 @@ class RlinkLight(CompositeEntity, LightEntity):
     roles = ("on", "brightness", "color_temp", "color")
 
     def __init__(
-        self, hub: RlinkCoordinator, device: RlinkDevice, description: RlinkLightDescription
+        self, coordinator: RlinkCoordinator, device: RlinkDevice, description: RlinkLightDescription
     ) -> None:
-        super().__init__(hub, device, description)
+        super().__init__(coordinator, device, description)
         self._last_mode: ColorMode | None = None
 
     @property

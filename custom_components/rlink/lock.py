@@ -66,10 +66,10 @@ class RlinkLockDescription(RlinkEntityDescription, LockEntityDescription):
 LOCK: Final = RlinkLockDescription(key="lock", identifier="lock", name=None)
 
 
-def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
+def build(coordinator: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     if not device.profile.has(Kind.LOCK):
         return []
-    return [RlinkLock(hub, device, LOCK)]
+    return [RlinkLock(coordinator, device, LOCK)]
 
 
 class RlinkLock(CompositeEntity, LockEntity):
@@ -106,7 +106,7 @@ class RlinkLock(CompositeEntity, LockEntity):
     @property
     def _can_unlock(self) -> bool:
         """Whether the transport carries `remote_unlock` (a cloud account's API does not)."""
-        return self.hub.transport.supports(Cmd.REMOTE_UNLOCK)
+        return self.coordinator.transport.supports(Cmd.REMOTE_UNLOCK)
 
     @property
     def locks_itself(self) -> bool:
@@ -149,7 +149,7 @@ class RlinkLock(CompositeEntity, LockEntity):
                 translation_key="unlock_not_in_cloud",
                 translation_placeholders={"device": self.device.name},
             )
-        options = self.hub.device_options(self.device.uuid)
+        options = self.coordinator.device_options(self.device.uuid)
         # A code typed in the lock's dialog stands in for the stored password.
         index = options.get(CONF_UNLOCK_INDEX)
         password = code or options.get(CONF_UNLOCK_PASSWORD)
@@ -168,8 +168,8 @@ class RlinkLock(CompositeEntity, LockEntity):
         # An unlock is never held for later: a door opening hours after the request is
         # worse than a clear failure now. The lock confirms by its reply or by reporting
         # itself unlocked.
-        await self.hub.async_confirmed(
-            self.hub.target(self.device),
+        await self.coordinator.async_confirmed(
+            self.coordinator.target(self.device),
             Cmd.REMOTE_UNLOCK,
             data,
             self.device.when(lambda _device: self.is_locked is False),

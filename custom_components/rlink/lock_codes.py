@@ -138,39 +138,39 @@ def public(entry: JsonObject) -> JsonObject:
 
 
 async def _send(
-    hub: RlinkCoordinator, device: RlinkDevice, operation: int, entry: JsonObject
+    coordinator: RlinkCoordinator, device: RlinkDevice, operation: int, entry: JsonObject
 ) -> JsonObject:
     data: JsonObject = {"operatorType": operation, "pwdData": entry}
     if device.gateway:
         data["subUuid"] = device.uuid
-    reply = await hub.async_command(hub.target(device), Cmd.PWD_SET, data, ack=True)
+    reply = await coordinator.async_command(coordinator.target(device), Cmd.PWD_SET, data, ack=True)
     answered = reply.data.get("pwdData") if reply is not None else None
     return answered if isinstance(answered, dict) else {"index": entry["index"]}
 
 
 def _remember(
-    hub: RlinkCoordinator, device: RlinkDevice, index: int, entry: JsonObject | None
+    coordinator: RlinkCoordinator, device: RlinkDevice, index: int, entry: JsonObject | None
 ) -> None:
     kept = [p for p in device.passwords if p.get("index") != index]
     if entry is not None:
         kept.append({k: v for k, v in entry.items() if k not in ("pwd", "password")})
     device.passwords = sorted(kept, key=lambda p: int(p.get("index") or 0))
     device.notify({"passwords"})
-    hub.save_soon()
+    coordinator.save_soon()
 
 
 async def _set_password(lock: RlinkEntity, call: ServiceCall) -> ServiceResponse:
     entry = password_data(dict(call.data))
-    answered = await _send(lock.hub, lock.device, _OPERATION_SET, entry)
+    answered = await _send(lock.coordinator, lock.device, _OPERATION_SET, entry)
     stored = {**{k: v for k, v in entry.items() if k != "pwd"}, **answered}
-    _remember(lock.hub, lock.device, entry["index"], stored)
+    _remember(lock.coordinator, lock.device, entry["index"], stored)
     return {"index": entry["index"], "password": public(stored)}
 
 
 async def _delete_password(lock: RlinkEntity, call: ServiceCall) -> ServiceResponse:
     index = call.data[ATTR_INDEX]
-    await _send(lock.hub, lock.device, _OPERATION_DELETE, {"index": index})
-    _remember(lock.hub, lock.device, index, None)
+    await _send(lock.coordinator, lock.device, _OPERATION_DELETE, {"index": index})
+    _remember(lock.coordinator, lock.device, index, None)
     return {"index": index, "deleted": True}
 
 

@@ -30,7 +30,7 @@ class RlinkNumberDescription(RlinkEntityDescription, NumberEntityDescription):
     """A number for one writable numeric property."""
 
 
-def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
+def build(coordinator: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     entities: list[RlinkEntity] = []
     for prop in properties_for(device, Platform.NUMBER):
         info = unit_and_class(prop)
@@ -53,7 +53,7 @@ def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
             value_fn=property_value(prop.identifier),
             **naming(Platform.NUMBER, prop),
         )
-        entities.append(RlinkNumber(hub, device, description))
+        entities.append(RlinkNumber(coordinator, device, description))
     return entities
 
 
@@ -77,7 +77,7 @@ class RlinkNumber(RlinkEntity, NumberEntity):
         prop = self.entity_description.prop
         # The slider or a template may give 41.6 for an integer: the nearest one, not 41.
         native: float | int = round(value) if prop and prop.type is DataType.INT else value
-        await self.hub.async_set_properties(
+        await self.coordinator.async_set_properties(
             self.device, {self.entity_description.identifier: native}
         )
 

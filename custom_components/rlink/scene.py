@@ -27,14 +27,14 @@ class RlinkSceneDescription(RlinkEntityDescription, EntityDescription):
     short_id: int
 
 
-def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
-    configs = hub.transport.gateway_configs
+def build(coordinator: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
+    configs = coordinator.transport.gateway_configs
     if device.gateway is not None or configs is None or not configs.knows(device.uuid):
         return []
     executes = configs.store(device.uuid)["executes"]
     return [
         RlinkScene(
-            hub,
+            coordinator,
             device,
             RlinkSceneDescription(
                 key=f"execute_{e['shortId']}",
@@ -55,7 +55,7 @@ class RlinkScene(RlinkEntity, Scene):
     entity_description: RlinkSceneDescription
 
     async def async_activate(self, **kwargs: Any) -> None:
-        await async_execute(self.hub, self.device, self.entity_description.short_id)
+        await async_execute(self.coordinator, self.device, self.entity_description.short_id)
 
 
 async def async_setup_entry(

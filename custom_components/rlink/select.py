@@ -39,15 +39,15 @@ MAPS: Final = RlinkSelectDescription(
 )
 
 
-def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
+def build(coordinator: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     maps: list[RlinkEntity] = (
-        [RlinkMapSelect(hub, device, MAPS)]
-        if device.profile.has(Kind.VACUUM) and hub.transport.keeps_vacuum_maps
+        [RlinkMapSelect(coordinator, device, MAPS)]
+        if device.profile.has(Kind.VACUUM) and coordinator.transport.keeps_vacuum_maps
         else []
     )
     return maps + [
         RlinkSelect(
-            hub,
+            coordinator,
             device,
             RlinkSelectDescription(
                 key=prop.identifier,
@@ -73,7 +73,7 @@ class RlinkSelect(RlinkEntity, SelectEntity):
     async def async_select_option(self, option: str) -> None:
         prop = self.entity_description.prop
         assert prop is not None
-        await self.hub.async_set_properties(
+        await self.coordinator.async_set_properties(
             self.device, {prop.identifier: enum_value(prop, option)}
         )
 
@@ -88,20 +88,20 @@ class RlinkMapSelect(RlinkEntity, SelectEntity):
     entity_description: RlinkSelectDescription
 
     def _store(self) -> SweeperStore:
-        return self.hub.sweeper(self.device.uuid)
+        return self.coordinator.sweeper(self.device.uuid)
 
     @property
     def available(self) -> bool:
-        return bool(self.hub.sweepers.get(self.device.uuid, SweeperStore()).maps)
+        return bool(self.coordinator.sweepers.get(self.device.uuid, SweeperStore()).maps)
 
     @property
     def options(self) -> list[str]:
-        store = self.hub.sweepers.get(self.device.uuid)
+        store = self.coordinator.sweepers.get(self.device.uuid)
         return [map_label(m) for m in store.maps.values()] if store is not None else []
 
     @property
     def current_option(self) -> str | None:
-        store = self.hub.sweepers.get(self.device.uuid)
+        store = self.coordinator.sweepers.get(self.device.uuid)
         shown = store.shown() if store is not None else None
         return map_label(shown) if shown is not None else None
 
@@ -110,7 +110,7 @@ class RlinkMapSelect(RlinkEntity, SelectEntity):
         store.selected = next(
             (map_id for map_id, entry in store.maps.items() if map_label(entry) == option), None
         )
-        self.hub.save_soon()
+        self.coordinator.save_soon()
         self.device.notify({"sweeper"})
 
 

@@ -188,9 +188,9 @@ PASSWORDS: Final = RlinkSensorDescription(
 SHOWN_RECORDS: Final = 10
 
 
-def _cleaning_records(hub: RlinkCoordinator) -> RlinkSensorDescription:
+def _cleaning_records(coordinator: RlinkCoordinator) -> RlinkSensorDescription:
     def records(device: RlinkDevice) -> list[dict[str, Any]]:
-        store = hub.sweepers.get(device.uuid)
+        store = coordinator.sweepers.get(device.uuid)
         return store.records if store is not None else []
 
     return RlinkSensorDescription(
@@ -204,19 +204,21 @@ def _cleaning_records(hub: RlinkCoordinator) -> RlinkSensorDescription:
     )
 
 
-def _kind_sensors(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkSensorDescription]:
+def _kind_sensors(
+    coordinator: RlinkCoordinator, device: RlinkDevice
+) -> list[RlinkSensorDescription]:
     descriptions = []
     if device.profile.has(Kind.LOCK):
         descriptions.append(PASSWORDS)
-    if device.profile.has(Kind.VACUUM) and hub.transport.keeps_vacuum_maps:
-        descriptions.append(_cleaning_records(hub))
+    if device.profile.has(Kind.VACUUM) and coordinator.transport.keeps_vacuum_maps:
+        descriptions.append(_cleaning_records(coordinator))
     return descriptions
 
 
-def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
+def build(coordinator: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     entities: list[RlinkEntity] = [
         RlinkSensor(
-            hub,
+            coordinator,
             device,
             RlinkSensorDescription(
                 key=prop.identifier,
@@ -230,8 +232,8 @@ def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     ]
     device_level = VERSIONS if device.gateway else DIAGNOSTICS + VERSIONS
     entities += [
-        RlinkSensor(hub, device, description)
-        for description in (*device_level, *_kind_sensors(hub, device))
+        RlinkSensor(coordinator, device, description)
+        for description in (*device_level, *_kind_sensors(coordinator, device))
     ]
     return entities
 

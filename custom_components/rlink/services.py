@@ -24,7 +24,8 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import service
 from homeassistant.helpers.typing import VolSchemaType
 
-from . import cloud_services, firmware, gateway_services, lock_codes
+from . import firmware, gateway_services, lock_codes
+from .cloud import services as cloud_services
 from .const import DOMAIN
 from .coordinator import RlinkCoordinator
 from .device import RlinkDevice

@@ -29,7 +29,7 @@ class RlinkSwitchDescription(RlinkEntityDescription, SwitchEntityDescription):
     """A switch for one boolean property."""
 
 
-def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
+def build(coordinator: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     entities: list[RlinkEntity] = []
     for prop in properties_for(device, Platform.SWITCH):
         description = RlinkSwitchDescription(
@@ -39,7 +39,7 @@ def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
             value_fn=property_value(prop.identifier),
             **naming(Platform.SWITCH, prop),
         )
-        entities.append(RlinkSwitch(hub, device, description))
+        entities.append(RlinkSwitch(coordinator, device, description))
     return entities
 
 
@@ -51,10 +51,12 @@ class RlinkSwitch(RlinkEntity, SwitchEntity):
         return bool_state(self)
 
     async def async_turn_on(self, **kwargs: Any) -> None:
-        await self.hub.async_set_properties(self.device, {self.entity_description.identifier: True})
+        await self.coordinator.async_set_properties(
+            self.device, {self.entity_description.identifier: True}
+        )
 
     async def async_turn_off(self, **kwargs: Any) -> None:
-        await self.hub.async_set_properties(
+        await self.coordinator.async_set_properties(
             self.device, {self.entity_description.identifier: False}
         )
 

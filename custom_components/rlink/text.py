@@ -24,10 +24,10 @@ class RlinkTextDescription(RlinkEntityDescription, TextEntityDescription):
     """A text for one writable text property."""
 
 
-def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
+def build(coordinator: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     return [
         RlinkText(
-            hub,
+            coordinator,
             device,
             RlinkTextDescription(
                 key=prop.identifier,
@@ -51,7 +51,7 @@ class RlinkText(RlinkEntity, TextEntity):
         return value if isinstance(value, str) else None
 
     async def async_set_value(self, value: str) -> None:
-        await self.hub.async_set_properties(
+        await self.coordinator.async_set_properties(
             self.device, {self.entity_description.identifier: value}
         )
 

@@ -40,8 +40,8 @@ FIRMWARE: Final = RlinkUpdateDescription(
 )
 
 
-def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
-    return [RlinkFirmware(hub, device, FIRMWARE)]
+def build(coordinator: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
+    return [RlinkFirmware(coordinator, device, FIRMWARE)]
 
 
 class RlinkFirmware(RlinkEntity, UpdateEntity):
@@ -103,7 +103,7 @@ class RlinkFirmware(RlinkEntity, UpdateEntity):
                 translation_key="no_firmware",
                 translation_placeholders={"pid": self.device.pid, "version": version or "latest"},
             )
-        await async_install(self.hub, self.device, firmware)
+        await async_install(self.coordinator, self.device, firmware)
 
 
 async def async_setup_entry(

@@ -71,10 +71,10 @@ VACUUM: Final = RlinkVacuumDescription(
 )
 
 
-def build(hub: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
+def build(coordinator: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
     if not device.profile.has(Kind.VACUUM) or device.profile.role("start") is None:
         return []
-    return [RlinkVacuum(hub, device, VACUUM)]
+    return [RlinkVacuum(coordinator, device, VACUUM)]
 
 
 class RlinkVacuum(CompositeEntity, StateVacuumEntity):

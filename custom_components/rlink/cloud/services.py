@@ -16,10 +16,9 @@ from homeassistant.core import ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import service
 
-from .cloud.account import CloudAccount
-from .const import CONF_MODE, DOMAIN, MODE_CLOUD
-from .protocol import rest
-from .service_targets import (
+from ..const import CONF_MODE, DOMAIN, MODE_CLOUD
+from ..protocol import rest
+from ..service_targets import (
     ACCOUNT,
     ATTR_CONFIG_ENTRY_ID,
     ONE_DEVICE,
@@ -27,7 +26,8 @@ from .service_targets import (
     invalid,
     targets,
 )
-from .values import prepare_report
+from ..values import prepare_report
+from .account import CloudAccount
 
 NAME: Final = probatio.All(cv.string, probatio.Length(min=1))
 PROPERTIES: Final = probatio.All(dict, probatio.Length(min=1))

@@ -1,0 +1,1 @@
+"""The cloud account: Home Assistant plays an rlink app (`account.CloudAccount`)."""
