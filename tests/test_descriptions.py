@@ -8,7 +8,7 @@ import pytest
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 
 from custom_components.rlink import sensor
-from custom_components.rlink.descriptions import state_class_for, unit_and_class
+from custom_components.rlink.descriptions import display_precision, state_class_for, unit_and_class
 from custom_components.rlink.device import RlinkDevice
 from custom_components.rlink.protocol.model import (
     Access,
@@ -30,6 +30,7 @@ def _prop(identifier: str, unit: str | None) -> Property:
         ("battery", "%", SensorDeviceClass.BATTERY),
         ("humidity", "%", SensorDeviceClass.HUMIDITY),
         ("power", "W", SensorDeviceClass.POWER),
+        ("clean_area", "m²", SensorDeviceClass.AREA),  # a vacuum's cleaned area
         # The identifier says temperature, the unit does not: no class rather than a wrong one.
         ("temperature", None, None),
         ("temperature", "%", None),
@@ -76,3 +77,16 @@ def test_no_statistics_of_how_many_members_a_value_has(data_type: DataType) -> N
     ]
     assert entity.entity_description.state_class is None
     assert entity.entity_description.entity_registry_enabled_default is False
+
+
+@pytest.mark.parametrize(
+    ("prop", "decimals"),
+    [
+        (Property("clean_area", DataType.INT, unit="m²"), 0),  # not "12.00 m²"
+        (Property("temperature", DataType.FLOAT, unit="°C", step=0.1), 1),
+        (Property("voltage", DataType.DOUBLE, unit="V", step=0.01), 2),
+        (Property("power_factor", DataType.FLOAT), None),  # Home Assistant decides
+    ],
+)
+def test_decimals_follow_the_model(prop: Property, decimals: int | None) -> None:
+    assert display_precision(prop) == decimals

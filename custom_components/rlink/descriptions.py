@@ -20,6 +20,7 @@ from homeassistant.const import (
     PERCENTAGE,
     SIGNAL_STRENGTH_DECIBELS_MILLIWATT,
     Platform,
+    UnitOfArea,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
@@ -77,6 +78,9 @@ _UNITS: Final[Mapping[str, UnitInfo]] = MappingProxyType(
         "°F": UnitInfo(UnitOfTemperature.FAHRENHEIT, SensorDeviceClass.TEMPERATURE),
         "℉": UnitInfo(UnitOfTemperature.FAHRENHEIT, SensorDeviceClass.TEMPERATURE),
         "%": UnitInfo(PERCENTAGE),
+        "m²": UnitInfo(UnitOfArea.SQUARE_METERS, SensorDeviceClass.AREA),
+        "m2": UnitInfo(UnitOfArea.SQUARE_METERS, SensorDeviceClass.AREA),
+        "㎡": UnitInfo(UnitOfArea.SQUARE_METERS, SensorDeviceClass.AREA),
         "W": UnitInfo(UnitOfPower.WATT, SensorDeviceClass.POWER),
         "kW": UnitInfo(UnitOfPower.KILO_WATT, SensorDeviceClass.POWER),
         "Wh": UnitInfo(UnitOfEnergy.WATT_HOUR, SensorDeviceClass.ENERGY),
@@ -215,6 +219,17 @@ def unit_and_class(prop: Property) -> UnitInfo:
         if candidate is not None and _class_allows(candidate, info.unit):
             return UnitInfo(info.unit, candidate)
     return UnitInfo(info.unit, None)
+
+
+def display_precision(prop: Property) -> int | None:
+    """Decimals to show: none for a whole number, as many as the model's step has for a
+    fraction; without a step, Home Assistant's own choice for the unit."""
+    if prop.type not in _FRACTIONAL:
+        return 0
+    if prop.step is None:
+        return None
+    decimals = f"{prop.step:.6f}".rstrip("0").partition(".")[2]
+    return len(decimals)
 
 
 def state_class_for(prop: Property, info: UnitInfo) -> SensorStateClass | None:

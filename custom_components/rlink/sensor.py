@@ -20,6 +20,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import RlinkConfigEntry
 from .coordinator import RlinkCoordinator
 from .descriptions import (
+    display_precision,
     enum_label,
     enum_options,
     naming,
@@ -73,6 +74,7 @@ def _numeric(prop: Property) -> dict[str, Any]:
         "native_unit_of_measurement": info.unit,
         "device_class": info.device_class,
         "state_class": state_class_for(prop, info),
+        "suggested_display_precision": display_precision(prop),
         "value_fn": lambda d: _number(d.values.get(prop.identifier)),
     }
 
