@@ -14,7 +14,7 @@ import logging
 import time
 import uuid as uuid_lib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import callback
@@ -60,9 +60,6 @@ from .commands import COMMANDS, REPLY_TIMEOUT, reply_data
 from .devices import CloudDevices
 from .notify import NotificationRouter
 from .replies import PendingReplies
-
-if TYPE_CHECKING:
-    pass
 
 _LOGGER = logging.getLogger(__name__)
 

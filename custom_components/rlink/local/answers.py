@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any
 
 from homeassistant.core import callback
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -30,12 +30,8 @@ from . import gateway_data
 from .gateway_data import REPORTED
 from .questions import Questions
 
-if TYPE_CHECKING:
-    pass
-
 _LOGGER = logging.getLogger(__name__)
 
-TURN_LIFETIME: Final = 86400
 # What `info` may say of the network (its `config` is free-form; devices that report their
 # signal there spare a ping): stored key -> key in `config`.
 _NETWORK_FROM_INFO = {
@@ -46,10 +42,6 @@ _NETWORK_FROM_INFO = {
     "signal": "signal",
     "signalValue": "signalValue",
 }
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class HubAnswers(Questions):

@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
-from homeassistant.const import (
-    CONF_HOST,
-    CONF_PASSWORD,
-    CONF_PORT,
-    CONF_USERNAME,
-)
-
-from ..const import (
-    CONF_TLS,
-    CONF_TLS_CA,
-    CONF_TLS_INSECURE,
-)
 from ..device import RlinkDevice
 from ..kinds import BEHAVIOUR
 from ..protocol import messages
-from ..protocol.auth import Credentials
 from ..protocol.codes import DeviceEvent as Evt
 from ..protocol.codes import Status
 from ..protocol.messages import Message
 from ..protocol.responder import DeviceRef
 from ..protocol.server.link import ServerLink
 from ..protocol.session import (
-    ConnectError,
     MqttSession,
-    TlsOptions,
 )
 from ..protocol.topics import (
     DeviceTopic,
@@ -47,45 +31,6 @@ _LOGGER = logging.getLogger(__name__)
 _SWEEPER_EVENTS: Final = frozenset(
     {Evt.SWEEPER_MAP_ADD, Evt.SWEEPER_MAP_UPDATE, Evt.SWEEPER_MAP_DEL, Evt.SWEEPER_RECORD_ADD}
 )
-
-
-def external_session(data: Mapping[str, Any], client_id: str, **kwargs: Any) -> MqttSession:
-    """A session with an external broker as its config entry data describes it."""
-    credentials = Credentials(
-        client_id=client_id,
-        username=data.get(CONF_USERNAME) or "",
-        password=data.get(CONF_PASSWORD) or "",
-        ts=0,
-    )
-    tls = (
-        TlsOptions(
-            ca_file=data.get(CONF_TLS_CA) or None, insecure=data.get(CONF_TLS_INSECURE, False)
-        )
-        if data.get(CONF_TLS)
-        else None
-    )
-    return MqttSession(data[CONF_HOST], data[CONF_PORT], lambda: credentials, tls=tls, **kwargs)
-
-
-def hub_client_id(entry_id: str) -> str:
-    """The hub's client id on an external broker: the same at every start, so the broker
-    keeps the hub's session (subscriptions, queued reports) while it is away."""
-    return f"rlink_hub_{entry_id[-12:]}"
-
-
-async def async_forget_broker_session(data: Mapping[str, Any], entry_id: str) -> None:
-    """The entry is deleted: log in once with a clean session, so the broker drops the
-    hub's kept session instead of queueing reports for it forever. Best effort: a broker
-    that cannot be reached now expires the session by its own rules."""
-    session = external_session(
-        data, hub_client_id(entry_id), connect_timeout=5, name="rlink hub farewell"
-    )
-    try:
-        await session.connect()
-    except ConnectError as err:
-        _LOGGER.debug("Could not reach the broker to end the hub's session: %s", err)
-    finally:
-        await session.close()
 
 
 class Inbox(LocalBase):

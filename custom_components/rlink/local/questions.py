@@ -46,16 +46,6 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 TURN_LIFETIME: Final = 86400
-# What `info` may say of the network (its `config` is free-form; devices that report their
-# signal there spare a ping): stored key -> key in `config`.
-_NETWORK_FROM_INFO = {
-    "currentSsid": "currentSsid",
-    "mac": "mac",
-    "ip": "ip",
-    "networkType": "networkType",
-    "signal": "signal",
-    "signalValue": "signalValue",
-}
 
 
 def _is_number(value: Any) -> bool:
