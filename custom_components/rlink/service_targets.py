@@ -41,16 +41,16 @@ def device_of(hass: HomeAssistant, device_id: str) -> tuple[RlinkCoordinator, Rl
     """Home Assistant's own checks and words (a known device, rlink's, its entry loaded),
     then the device its hub or account knows under that registry entry."""
     entry, config_entry = service.async_get_device_and_config_entry(hass, DOMAIN, device_id)
-    runtime: RlinkCoordinator = config_entry.runtime_data.coordinator
+    coordinator: RlinkCoordinator = config_entry.runtime_data.coordinator
     key = next((key for domain, key in entry.identifiers if domain == DOMAIN), None)
-    if key is None or key not in runtime.devices:
+    if key is None or key not in coordinator.devices:
         # A registry entry left from a device its hub no longer has.
         raise invalid(
             "device_unknown",
             device=entry.name_by_user or entry.name or device_id,
             entry=config_entry.title,
         )
-    return runtime, runtime.devices[key]
+    return coordinator, coordinator.devices[key]
 
 
 def invalid(key: str, **placeholders: str) -> ServiceValidationError:

@@ -43,11 +43,11 @@ SCHEMAS: Final[dict[str, probatio.Schema]] = {
 async def _set_properties(call: ServiceCall) -> ServiceResponse:
     """Several values in one message, to each device named; those of one hub or account
     go together (an account sends one batch call when the values are the same)."""
-    by_runtime: dict[int, tuple[RlinkCoordinator, list[RlinkDevice]]] = {}
-    for runtime, device in targets(call):
-        by_runtime.setdefault(id(runtime), (runtime, []))[1].append(device)
-    for runtime, devices in by_runtime.values():
-        await runtime.async_set_properties_many(devices, call.data[ATTR_PROPERTIES])
+    by_coordinator: dict[int, tuple[RlinkCoordinator, list[RlinkDevice]]] = {}
+    for coordinator, device in targets(call):
+        by_coordinator.setdefault(id(coordinator), (coordinator, []))[1].append(device)
+    for coordinator, devices in by_coordinator.values():
+        await coordinator.async_set_properties_many(devices, call.data[ATTR_PROPERTIES])
     return None
 
 

@@ -76,8 +76,8 @@ async def _execute_scene(call: ServiceCall) -> ServiceResponse:
 
 
 async def _report_properties(call: ServiceCall) -> ServiceResponse:
-    ((runtime, device),) = targets(call)
-    cloud = cloud_account(runtime.entry)
+    ((coordinator, device),) = targets(call)
+    cloud = cloud_account(coordinator.entry)
     values = prepare_report(device, call.data["properties"])
     await cloud.call(rest.props_report(device.uuid, values), device)
     return None

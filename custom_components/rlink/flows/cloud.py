@@ -1,6 +1,6 @@
 """The cloud account's part of the config flow: setup, reauth, reconfigure, devices, options.
 
-The flow proves the account works the way the runtime will use it: an MQTT login with the
+The flow proves the account works the way the cloud account will use it: an MQTT login with the
 app credentials, then one REST call. No REST endpoint reads anything without a device,
 so the call asks for the signal of a device id that cannot exist: an answer of any result
 code shows that the API is reachable and accepts the signature.
