@@ -29,6 +29,7 @@ from .const import (
 )
 from .desired import CHECK_INTERVAL, DesiredState
 from .device import RlinkDevice
+from .errors import command_error
 from .models import ModelStore
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.messages import JsonObject, Message
@@ -37,7 +38,7 @@ from .protocol.routing import MessageHandler
 from .protocol.session import AuthRefused, ConnectError, MqttSession, SessionState
 from .protocol.topics import Topic
 from .roster import DeviceRoster
-from .transport import WAKE_TIMEOUT, Transport, command_error
+from .transport import WAKE_TIMEOUT, Transport
 from .values import (
     REJECTED,
     checked_value,

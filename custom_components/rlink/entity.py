@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import DOMAIN
 from .device import RlinkDevice
+from .errors import invalid
 from .protocol.model import Property, validate
 
 if TYPE_CHECKING:
@@ -163,11 +164,7 @@ class CompositeEntity(RlinkEntity):
         for name, value in values.items():
             prop = self.role(name)
             if prop is None:
-                raise ServiceValidationError(
-                    translation_domain=DOMAIN,
-                    translation_key="role_missing",
-                    translation_placeholders={"device": self.device.name, "role": name},
-                )
+                raise invalid("role_missing", device=self.device.name, role=name)
             wire[prop.identifier] = value
         await self.coordinator.async_set_properties(self.device, wire)
 

@@ -14,7 +14,7 @@ from typing import Final
 
 import probatio
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
@@ -22,9 +22,10 @@ from homeassistant.helpers import device_registry as dr
 from .const import DOMAIN
 from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
+from .errors import invalid
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.messages import JsonObject
-from .service_targets import ONE_DEVICE, Handler, invalid, targets
+from .service_targets import ONE_DEVICE, Handler, targets
 from .transport import GatewayConfigStore
 
 SHORT_ID: Final = probatio.All(probatio.Coerce(int), probatio.Range(0, 9999))
@@ -133,14 +134,7 @@ def _configs(coordinator: RlinkCoordinator, gateway: RlinkDevice) -> GatewayConf
     send local configurations at all."""
     configs = coordinator.transport.gateway_configs
     if configs is None:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="cloud_unsupported",
-            translation_placeholders={
-                "device": gateway.name,
-                "command": str(Cmd.UPDATE_LOCAL_CONFIG),
-            },
-        )
+        raise invalid("cloud_unsupported", device=gateway.name, command=Cmd.UPDATE_LOCAL_CONFIG)
     return configs
 
 

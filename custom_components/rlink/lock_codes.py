@@ -23,9 +23,9 @@ from homeassistant.util import dt as dt_util
 from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
 from .entity import RlinkEntity
+from .errors import invalid
 from .protocol.codes import DeviceCommand as Cmd
 from .protocol.messages import JsonObject
-from .service_targets import invalid
 
 PASSWORD_TYPES: Final = {
     "digital": 1,

@@ -8,13 +8,13 @@ from typing import Any, Final
 import probatio
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import service
 
 from .const import DOMAIN
 from .coordinator import RlinkCoordinator
 from .device import RlinkDevice
+from .errors import invalid
 
 type Handler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
 """A service's implementation; the modules offering services map names to these."""
@@ -51,10 +51,3 @@ def device_of(hass: HomeAssistant, device_id: str) -> tuple[RlinkCoordinator, Rl
             entry=config_entry.title,
         )
     return coordinator, coordinator.devices[key]
-
-
-def invalid(key: str, **placeholders: str) -> ServiceValidationError:
-    """A translated error for a service call whose input cannot work."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
-    )

@@ -58,15 +58,6 @@ class GatewayConfigStore(Protocol):
     def rename_device(self, old_uuid: str, new_uuid: str) -> None: ...
 
 
-def command_error(key: str, device: RlinkDevice, **placeholders: str) -> HomeAssistantError:
-    """A failed command, translated, naming the device."""
-    return HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={"device": device.name, **placeholders},
-    )
-
-
 def session_diagnostics(session: MqttSession | ServerLink | None) -> dict[str, Any] | None:
     """A session (or the device server's link) as diagnostics show it."""
     if session is None:

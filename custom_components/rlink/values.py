@@ -9,10 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from homeassistant.exceptions import ServiceValidationError
-
-from .const import DOMAIN
 from .device import RlinkDevice
+from .errors import invalid
 from .protocol.errors import ValueRejected
 from .protocol.model import Property, bool_encoding_of, encode_value, validate, validate_write
 
@@ -101,30 +99,16 @@ def _checked(
 ) -> dict[str, tuple[Property, Any]]:
     model = device.model
     if model is None or device.model_inferred:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="no_model",
-            translation_placeholders={"device": device.name, "pid": device.pid},
-        )
+        raise invalid("no_model", device=device.name, pid=device.pid)
     checked: dict[str, tuple[Property, Any]] = {}
     for identifier, value in values.items():
         prop = model.property(identifier)
         if prop is None:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="unknown_property",
-                translation_placeholders={"device": device.name, "property": identifier},
-            )
+            raise invalid("unknown_property", device=device.name, property=identifier)
         try:
             checked[identifier] = (prop, check(prop, value))
         except ValueRejected as err:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="invalid_value",
-                translation_placeholders={
-                    "property": err.identifier,
-                    "value": repr(value),
-                    "reason": err.detail,
-                },
+            raise invalid(
+                "invalid_value", property=err.identifier, value=repr(value), reason=err.detail
             ) from err
     return checked

@@ -40,6 +40,7 @@ from ..const import (
 )
 from ..coordinator import RlinkCoordinator
 from ..device import RlinkDevice
+from ..errors import command_error
 from ..protocol import messages, rest
 from ..protocol.auth import SignMethod, app_credentials
 from ..protocol.codes import AppNotification as Note
@@ -54,7 +55,7 @@ from ..protocol.session import (
     TlsOptions,
 )
 from ..protocol.topics import TopicKind, app_topic
-from ..transport import WAKE_TIMEOUT, command_error, session_diagnostics
+from ..transport import WAKE_TIMEOUT, session_diagnostics
 from ..values import prepare_values
 from .commands import COMMANDS, REPLY_TIMEOUT, reply_data
 from .devices import CloudDevices

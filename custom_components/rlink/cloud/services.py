@@ -17,13 +17,13 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import service
 
 from ..const import CONF_MODE, DOMAIN, MODE_CLOUD
+from ..errors import invalid
 from ..protocol import rest
 from ..service_targets import (
     ACCOUNT,
     ATTR_CONFIG_ENTRY_ID,
     ONE_DEVICE,
     Handler,
-    invalid,
     targets,
 )
 from ..values import prepare_report

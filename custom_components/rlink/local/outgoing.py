@@ -16,6 +16,7 @@ from ..const import (
     DOMAIN,
 )
 from ..device import RlinkDevice
+from ..errors import command_error
 from ..protocol import messages
 from ..protocol.codes import DeviceCommand as Cmd
 from ..protocol.codes import ProductCommand
@@ -31,7 +32,7 @@ from ..protocol.topics import (
     device_topic,
     product_topic,
 )
-from ..transport import WAKE_TIMEOUT, command_error
+from ..transport import WAKE_TIMEOUT
 from ..values import stored_form
 from .base import Gathering, LocalBase
 
