@@ -393,7 +393,22 @@ def test_whatever_a_model_calls_its_doorbell_press_it_rings(identifier: str) -> 
     assert entities[identifier].device_class is EventDeviceClass.DOORBELL
     assert entities[identifier].event_types == [DoorbellEventType.RING]
     assert entities["low_battery"].event_types == ["low_battery"]
-    assert entities["alarm"].event_types == ["alarm"]
+    assert "alarm" not in entities  # only what the model lists
+
+
+def test_events_come_from_the_model_alone() -> None:
+    """A plug whose model lists no events has no event entity; one without a real model
+    has none until it gets one (its events still reach the bus)."""
+    device = RlinkDevice("rn01a1b2c3d4e5f6", "pid1", "Plug")
+    assert event_platform.build(None, device) == []  # type: ignore[arg-type]
+    device.model = ObjectModel(None, None, ModelFormat.COMPLETE, (), ())
+    assert event_platform.build(None, device) == []  # type: ignore[arg-type]
+    device.model = ObjectModel(None, None, ModelFormat.COMPLETE, (), (ModelEvent("alarm"),))
+    device.model_inferred = True
+    assert event_platform.build(None, device) == []  # type: ignore[arg-type]
+    device.model_inferred = False
+    built = event_platform.build(None, device)  # type: ignore[arg-type]
+    assert [e.entity_description.key for e in built] == ["event_alarm"]
 
 
 async def test_the_alarm_picture_comes_only_from_where_a_device_may_point(

@@ -65,11 +65,12 @@ class RlinkEventDescription(RlinkEntityDescription, EventEntityDescription):
 
 
 def _identifiers(device: RlinkDevice) -> dict[str, str | None]:
-    """Model events by identifier; every device can raise an alarm."""
-    events: dict[str, str | None] = {ALARM: None}
-    if device.model is not None:
-        events.update({e.identifier: e.name for e in device.model.events})
-    return events
+    """The events the device's model says it raises, by identifier. A device without a
+    real model gets none until it has one; what it raises meanwhile still reaches the bus
+    as `rlink_event`."""
+    if device.model is None or device.model_inferred:
+        return {}
+    return {e.identifier: e.name for e in device.model.events}
 
 
 def build(coordinator: RlinkCoordinator, device: RlinkDevice) -> list[RlinkEntity]:
