@@ -387,6 +387,8 @@ class Window:
     gc_max_ms: float = 0.0
     """The longest garbage collection in the receiving process (latency windows)."""
     gc_over_10_ms: int = 0
+    gc_max_generation: int = 0
+    gc_max_freed: int = 0
 
     @property
     def growth(self) -> float:
@@ -488,6 +490,8 @@ async def window(
         stopped_early=stopped,
         gc_max_ms=gc_pauses.get("gc_max_ms", 0.0),
         gc_over_10_ms=gc_pauses.get("gc_over_10_ms", 0),
+        gc_max_generation=gc_pauses.get("gc_max_generation", 0),
+        gc_max_freed=gc_pauses.get("gc_max_freed", 0),
     )
 
 
@@ -514,7 +518,9 @@ async def latency_phase(
                 entry["lost"] += w.lost
                 entry.setdefault("unmatched", 0)
                 entry["unmatched"] += w.unmatched
-                entry["gc_max_ms"] = max(entry.get("gc_max_ms", 0.0), w.gc_max_ms)
+                if w.gc_max_ms >= entry.get("gc_max_ms", 0.0):
+                    entry["gc_max_ms"] = w.gc_max_ms
+                    entry["gc_max_generation"] = w.gc_max_generation
                 entry["gc_over_10_ms"] = entry.get("gc_over_10_ms", 0) + w.gc_over_10_ms
                 if w.latencies:
                     p50, p99 = ms(w.latencies)
@@ -523,7 +529,8 @@ async def latency_phase(
                         f"   {key} {rate:.0f}/s round {turn + 1}: {SHORT[row.name]}: "
                         f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {max(w.latencies):.1f} ms "
                         f"({slow} over 50 ms), lost {w.lost}, unmatched {w.unmatched}, "
-                        f"longest GC {w.gc_max_ms:.1f} ms",
+                        f"longest GC {w.gc_max_ms:.1f} ms (generation {w.gc_max_generation}, "
+                        f"{w.gc_max_freed} freed)",
                         flush=True,
                     )
 
@@ -831,7 +838,7 @@ def render(r: dict[str, Any]) -> str:
         "",
         f"| row | p50 at {a['rate']:g}/s (ms) | p99 at {a['rate']:g}/s (ms) "
         f"| p50 at {HIGH_RATE:g}/s (ms) | p99 at {HIGH_RATE:g}/s (ms) | max (ms) | samples "
-        "| lost | longest GC pause (ms) | p50 against the floor |",
+        "| lost | longest GC pause (ms, generation) | p50 against the floor |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in names:
@@ -845,11 +852,12 @@ def render(r: dict[str, Any]) -> str:
         both = (rows[name]["latency"], rows[name]["latency_high"])
         lost = sum(e["lost"] for e in both)
         longest = max(max(e["latencies"]) for e in both)
-        pause = max(e.get("gc_max_ms", 0.0) for e in both)
+        slowest = max(both, key=lambda e: e.get("gc_max_ms", 0.0))
+        pause = f"{slowest.get('gc_max_ms', 0.0):.1f} ({slowest.get('gc_max_generation', 0)})"
         ratio = f"{low[0] / floor50:.2f}" if floor50 else "-"
         lines.append(
             f"| {SHORT[name]} | {low[0]:.2f} | {low[1]:.2f} | {high[0]:.2f} | {high[1]:.2f} "
-            f"| {longest:.1f} | {samples} | {lost} | {pause:.1f} | {ratio} |"
+            f"| {longest:.1f} | {samples} | {lost} | {pause} | {ratio} |"
         )
 
     lines += [
