@@ -3,16 +3,20 @@ automation needs, and through the entities that took the place of the others."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Final
+from typing import Any, Final
 
+import paho.mqtt.client as mqtt
 import pytest
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 
 from custom_components.rlink.const import DOMAIN
+from custom_components.rlink.protocol.auth import device_credentials
+from custom_components.rlink.protocol.topics import TopicKind, device_topic
 from tools.rlink_sim import TEMPLATES, Simulator
 
 from .brokers import until
@@ -149,4 +153,46 @@ async def test_device_actions_are_entities(hass: HomeAssistant) -> None:
         await press(plug.uuid, "button_factory_reset")
         assert (await waiter).data == {"clearData": True}
         await until(lambda: own.started.is_set() and own.values["switch"] == 0)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_command_to_a_device_not_yet_listening_fails_out_loud(
+    hass: HomeAssistant,
+) -> None:
+    """Between its login and its SUBSCRIBE a device cannot hear commands: a restart pressed
+    then says so, instead of going nowhere (the command asks for no reply, so nothing else
+    would notice). Once it has subscribed, the same press reaches it."""
+    plug = device("plug")
+    entry = await hub_with(hass, plug)
+    hub = entry.runtime_data.coordinator
+    loop = asyncio.get_running_loop()
+    subscribed, commands = asyncio.Event(), asyncio.Queue[dict[str, Any]]()
+    credentials = device_credentials(plug.uuid, plug.secret)
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=credentials.client_id,
+        protocol=mqtt.MQTTProtocolVersion.MQTTv311,
+    )
+    client.username_pw_set(credentials.username, credentials.password)
+    client.on_subscribe = lambda *_a: loop.call_soon_threadsafe(subscribed.set)
+    client.on_message = lambda _c, _u, m: loop.call_soon_threadsafe(
+        commands.put_nowait, json.loads(m.payload)
+    )
+    client.connect("127.0.0.1", hub.transport.broker.port)
+    client.loop_start()
+    try:
+        await until(lambda: hub.devices[plug.uuid].online)
+        restart = {"entity_id": entity_id(hass, "button", plug.uuid, "button_reboot")}
+        with pytest.raises(HomeAssistantError) as refused:
+            await hass.services.async_call("button", "press", restart, blocking=True)
+        assert refused.value.translation_key == "not_listening"
+
+        client.subscribe(device_topic(TopicKind.ISSUE, plug.product_id, plug.uuid), qos=1)
+        await subscribed.wait()
+        await hass.services.async_call("button", "press", restart, blocking=True)
+        async with asyncio.timeout(5):
+            assert (await commands.get())["code"] == "reboot"
+    finally:
+        client.loop_stop()
+        client.disconnect()
     assert await hass.config_entries.async_unload(entry.entry_id)

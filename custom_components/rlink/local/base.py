@@ -102,6 +102,11 @@ class LocalBase(Transport):
         """A message may arrive after its sender left; the device server knows."""
         return self.broker is None or self.broker.is_connected(device.uuid)
 
+    def _heard(self, topic: str) -> bool:
+        """Whether a command on `topic` reaches the device: the device server knows who
+        has subscribed; an external broker does not say."""
+        return self.broker is None or self.broker.is_heard(topic)
+
     def _publish(self, topic: str, message: Message) -> None:
         if self.session is None:
             return

@@ -63,6 +63,10 @@ class Outgoing(LocalBase):
             raise command_error("device_offline", device)
         message = messages.command(code, data, ack=ack, msg_id=self._ids())
         topic = device_topic(TopicKind.ISSUE, device.pid, device.uuid)
+        if not self._heard(topic):
+            # Connected but not subscribed yet (it has just come back): a command without a
+            # reply would be lost without a word, one with a reply would time out.
+            raise command_error("not_listening", device)
         device.record("out", str(code), message.data)
         try:
             if not message.ack:

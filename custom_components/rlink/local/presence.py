@@ -19,6 +19,7 @@ from ..protocol.policy import Principal, Role
 from ..protocol.session import (
     SessionState,
 )
+from ..protocol.topics import TopicKind, device_topic
 from .base import LocalBase
 
 _LOGGER = logging.getLogger(__name__)
@@ -79,6 +80,9 @@ class Presence(LocalBase):
                     await self._resync(device)
 
     async def _resync(self, device: RlinkDevice) -> None:
+        if not self._heard(device_topic(TopicKind.ISSUE, device.pid, device.uuid)):
+            device.needs_resync = True  # it reported before subscribing: ask at its next
+            return
         data: dict[str, Any] = {"reportAll": True}
         subs = [d.uuid for d in self.devices.values() if d.gateway == device.uuid]
         if subs:

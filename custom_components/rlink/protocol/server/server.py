@@ -192,6 +192,11 @@ class DeviceServer:
     def is_connected(self, identity: str) -> bool:
         return identity in self._online
 
+    def is_heard(self, topic: str) -> bool:
+        """Whether a message on `topic` would reach anybody (a device that has just connected
+        has not subscribed yet)."""
+        return bool(self._subscribers(topic))
+
     @property
     def connection_count(self) -> int:
         return len(self._connections)
@@ -347,11 +352,17 @@ class DeviceServer:
         self._call("message", self.inside.on_publish, principal, topic, payload)
         self._deliver(topic, payload, qos)
 
-    def _deliver(self, topic: str, payload: bytes, qos: int) -> int:
-        targets: list[tuple[ClientSession, int]] = list(self._exact.get(topic, {}).items())
+    def _subscribers(self, topic: str) -> list[tuple[ClientSession, int]]:
+        """Who subscribed to `topic`, with the QoS granted (a session twice if two filters
+        match)."""
+        targets = list(self._exact.get(topic, {}).items())
         for topic_filter, subscribers in self._wildcard.items():
             if filter_matches(topic_filter, topic):
                 targets.extend(subscribers.items())
+        return targets
+
+    def _deliver(self, topic: str, payload: bytes, qos: int) -> int:
+        targets = self._subscribers(topic)
         if not targets:
             return 0
         encoded = topic.encode()
