@@ -1,16 +1,18 @@
 """Object models per product id: stored, dropped in as files, fetched, or inferred.
 
-Lookup order for a product id: a model already in storage; a file
-``<config>/rlink/models/<pid>.json`` (any format, as the platform returns it); otherwise the
-model is inferred from what the device reports, read-only, and a repair issue tells the
-user how to provide the real one. A model that arrives later replaces the inferred one and
-the listeners rebuild the entities.
+Lookup order for a product id: the newer of the model in storage and a file
+``<config>/rlink/models/<pid>.json`` (any format, as the platform returns it), so that a
+file the user puts down or edits is taken at the next start even where an older model is
+stored; otherwise the model is inferred from what the device reports, read-only, and a
+repair issue tells the user how to provide the real one. A model that arrives later
+replaces the inferred one and the listeners rebuild the entities.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -50,14 +52,32 @@ _INFERRED_TYPES: Final[Mapping[type, DataType]] = {
 type ModelListener = Callable[[str], None]
 
 
-def _read_model_files(directory: Path) -> dict[str, Any]:
-    """Every ``<pid>.json`` in `directory` (runs in the executor)."""
-    found: dict[str, Any] = {}
+def _same_model(one: ObjectModel, other: ObjectModel) -> bool:
+    """Whether two models say the same, whatever format each came in."""
+    return model_to_format(one, ModelFormat.COMPLETE) == model_to_format(
+        other, ModelFormat.COMPLETE
+    )
+
+
+def _read_sources(store: Path, directory: Path) -> tuple[float, dict[str, tuple[float, Any]]]:
+    """When the store's file last changed (0 without one), and the model files (runs in
+    the executor)."""
+    try:
+        store_changed_at = store.stat().st_mtime
+    except OSError:
+        store_changed_at = 0.0
+    return store_changed_at, _read_model_files(directory)
+
+
+def _read_model_files(directory: Path) -> dict[str, tuple[float, Any]]:
+    """Every ``<pid>.json`` in `directory`, with when it was last changed (runs in the
+    executor)."""
+    found: dict[str, tuple[float, Any]] = {}
     if not directory.is_dir():
         return found
     for path in sorted(directory.glob("*.json")):
         try:
-            found[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+            found[path.stem] = (path.stat().st_mtime, json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError) as err:
             _LOGGER.warning("Ignored model file %s: %s", path, err)
     return found
@@ -82,6 +102,9 @@ class ModelStore:
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, STORAGE_KEY)
         self._models: dict[str, ObjectModel] = {}
         self._inferred: dict[str, ObjectModel] = {}
+        self._stored_at: dict[str, float] = {}
+        """When each model was stored (seconds since the epoch): a model file changed after
+        that replaces it."""
         self._listeners: list[ModelListener] = []
         self.directory = Path(hass.config.path(*MODELS_DIR))
 
@@ -89,11 +112,38 @@ class ModelStore:
         stored = await self._store.async_load() or {}
         for pid, raw in stored.get("models", {}).items():
             self._accept(pid, raw, source="storage")
-        files = await self.hass.async_add_executor_job(_read_model_files, self.directory)
-        new_files = {pid: raw for pid, raw in files.items() if pid not in self._models}
-        for pid, raw in new_files.items():
-            self._accept(pid, raw, source=f"{self.directory / pid}.json")
-        if any(pid in self._models for pid in new_files):
+        store_changed_at, files = await self.hass.async_add_executor_job(
+            _read_sources, Path(self._store.path), self.directory
+        )
+        # A store written before the times were kept: its models are as old as its file.
+        stored_at = stored.get("stored_at", {})
+        self._stored_at = {pid: stored_at.get(pid, store_changed_at) for pid in self._models}
+        taken = False
+        for pid, (changed_at, raw) in files.items():
+            if pid in self._models and changed_at <= self._stored_at.get(pid, 0.0):
+                continue
+            try:
+                model = parse_model(raw)
+            except ProtocolError as err:
+                _LOGGER.warning(
+                    "Ignored the object model of %s from %s/%s.json: %s",
+                    pid,
+                    self.directory,
+                    pid,
+                    err,
+                )
+                continue
+            if pid in self._models and not _same_model(self._models[pid], model):
+                _LOGGER.info(
+                    "The object model of %s comes from %s/%s.json, newer than the stored one",
+                    pid,
+                    self.directory,
+                    pid,
+                )
+            self._models[pid] = model
+            self._stored_at[pid] = changed_at
+            taken = True
+        if taken:
             self._schedule_save()
 
     def _accept(self, pid: str, raw: Any, *, source: str) -> bool:
@@ -129,6 +179,7 @@ class ModelStore:
         """Store a model (raises ProtocolError when it cannot be understood)."""
         model = parse_model(raw)
         self._models[pid] = model
+        self._stored_at[pid] = time.time()
         self._inferred.pop(pid, None)
         ir.async_delete_issue(self.hass, DOMAIN, f"missing_model_{pid}")
         self._schedule_save()
@@ -170,5 +221,6 @@ class ModelStore:
             "models": {
                 pid: model_to_format(model, ModelFormat.COMPLETE)
                 for pid, model in self._models.items()
-            }
+            },
+            "stored_at": self._stored_at,
         }
