@@ -52,6 +52,15 @@ _INFERRED_TYPES: Final[Mapping[type, DataType]] = {
 type ModelListener = Callable[[str], None]
 
 
+def _parsed(pid: str, raw: Any, source: str) -> ObjectModel | None:
+    """A model read from `source`, or None (said once) when it cannot be understood."""
+    try:
+        return parse_model(raw)
+    except ProtocolError as err:
+        _LOGGER.warning("Ignored the object model of %s from %s: %s", pid, source, err)
+        return None
+
+
 def _same_model(one: ObjectModel, other: ObjectModel) -> bool:
     """Whether two models say the same, whatever format each came in."""
     return model_to_format(one, ModelFormat.COMPLETE) == model_to_format(
@@ -111,7 +120,8 @@ class ModelStore:
     async def async_load(self) -> None:
         stored = await self._store.async_load() or {}
         for pid, raw in stored.get("models", {}).items():
-            self._accept(pid, raw, source="storage")
+            if (stored_model := _parsed(pid, raw, "storage")) is not None:
+                self._models[pid] = stored_model
         store_changed_at, files = await self.hass.async_add_executor_job(
             _read_sources, Path(self._store.path), self.directory
         )
@@ -122,16 +132,8 @@ class ModelStore:
         for pid, (changed_at, raw) in files.items():
             if pid in self._models and changed_at <= self._stored_at.get(pid, 0.0):
                 continue
-            try:
-                model = parse_model(raw)
-            except ProtocolError as err:
-                _LOGGER.warning(
-                    "Ignored the object model of %s from %s/%s.json: %s",
-                    pid,
-                    self.directory,
-                    pid,
-                    err,
-                )
+            model = _parsed(pid, raw, f"{self.directory / pid}.json")
+            if model is None:
                 continue
             if pid in self._models and not _same_model(self._models[pid], model):
                 _LOGGER.info(
@@ -145,14 +147,6 @@ class ModelStore:
             taken = True
         if taken:
             self._schedule_save()
-
-    def _accept(self, pid: str, raw: Any, *, source: str) -> bool:
-        try:
-            self._models[pid] = parse_model(raw)
-        except ProtocolError as err:
-            _LOGGER.warning("Ignored the object model of %s from %s: %s", pid, source, err)
-            return False
-        return True
 
     @callback
     def async_add_listener(self, listener: ModelListener) -> Callable[[], None]:
