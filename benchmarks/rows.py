@@ -66,6 +66,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class GcPauses:
+    """The garbage collections of this process while it records: (ms, generation, objects
+    freed) each."""
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.seen: list[tuple[float, int, int]] = []
+        self._started = 0
+        gc.callbacks.append(self._on_gc)
+
+    def start(self) -> None:
+        self.seen, self.recording = [], True
+
+    def stop(self) -> list[tuple[float, int, int]]:
+        self.recording = False
+        return self.seen
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter_ns()
+        elif self.recording:
+            elapsed = (time.perf_counter_ns() - self._started) / 1e6
+            self.seen.append((elapsed, info["generation"], info["collected"]))
+
+
 class Recorder:
     """Counts changes (shared file) and, while recording, keeps when each one happened."""
 
@@ -73,23 +98,13 @@ class Recorder:
         self.counters, self.slot = counters, slot
         self.applied = 0
         self.recording = False
-        self.pauses: list[tuple[float, int, int]] = []
-        """Garbage collections while recording: (ms, generation, objects freed); a long one
-        shows in the p99."""
+        self.pauses = GcPauses()
+        """Garbage collections while recording: a long one shows in the p99."""
         self.columns: tuple[array[int], array[int], array[int]] = (
             array("q"),
             array("q"),
             array("q"),
         )
-        self._gc_started = 0
-        gc.callbacks.append(self._gc)
-
-    def _gc(self, phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            self._gc_started = time.perf_counter_ns()
-        elif self.recording:
-            elapsed = (time.perf_counter_ns() - self._gc_started) / 1e6
-            self.pauses.append((elapsed, info["generation"], info["collected"]))
 
     def applied_one(self, index: int, state_value: float) -> None:
         self.applied += 1
@@ -398,11 +413,11 @@ def commands(
             gc.collect()
             say({"collected_ms": 1000 * (time.perf_counter() - started)})
         case "record":
-            recorder.pauses = []
+            recorder.pauses.start()
             recorder.recording = True
             say({"recording": True})
         case "save":
-            pauses = recorder.pauses
+            pauses = recorder.pauses.stop()
             longest = max(pauses, default=(0.0, 0, 0))
             say(
                 {

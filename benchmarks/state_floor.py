@@ -26,13 +26,12 @@ import gc
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
 from benchmarks.end_to_end import load_average, ms, run_facts, write_report
-from benchmarks.rows import free_port, home_assistant, rlink_entry, wait_for_entities
+from benchmarks.rows import GcPauses, free_port, home_assistant, rlink_entry, wait_for_entities
 
 RESULTS: Final = Path(__file__).parent / "results"
 SENSORS: Final = 500
@@ -59,24 +58,7 @@ def busy_neighbour(busy: bool) -> Iterator[None]:
         spinner.wait()
 
 
-class Pauses:
-    """Garbage collections while a window runs: (ms, generation, objects freed)."""
-
-    def __init__(self) -> None:
-        self.recording = False
-        self.seen: list[tuple[float, int, int]] = []
-        self._started = 0.0
-        gc.callbacks.append(self._on_gc)
-
-    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            self._started = time.perf_counter()
-        elif self.recording:
-            elapsed = 1000 * (time.perf_counter() - self._started)
-            self.seen.append((elapsed, info["generation"], info["collected"]))
-
-
-async def window(hass: Any, rate: float, seconds: float, pauses: Pauses) -> dict[str, Any]:
+async def window(hass: Any, rate: float, seconds: float, pauses: GcPauses) -> dict[str, Any]:
     """`rate` state writes a second for `seconds`, each timed against when it was due."""
     loop = asyncio.get_running_loop()
     late: list[float] = []
@@ -95,17 +77,17 @@ async def window(hass: Any, rate: float, seconds: float, pauses: Pauses) -> dict
     for index in range(count):
         due = start + index / rate
         loop.call_at(due, write, index, due)
-    pauses.seen, pauses.recording = [], True
+    pauses.start()
     await done.wait()
-    pauses.recording = False
-    longest = max(pauses.seen, default=(0.0, 0, 0))
+    seen = pauses.stop()
+    longest = max(seen, default=(0.0, 0, 0))
     return {
         "late": late,
         "gc_max_ms": longest[0],
         "gc_max_generation": longest[1],
         "gc_max_freed": longest[2],
-        "gc_over_10_ms": sum(1 for pause, _, _ in pauses.seen if pause > 10),
-        "gc_count": len(pauses.seen),
+        "gc_over_10_ms": sum(1 for pause, _, _ in seen if pause > 10),
+        "gc_count": len(seen),
     }
 
 
@@ -131,7 +113,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             for i in range(SENSORS):
                 hass.states.async_set(f"sensor.state_floor_{i}", "0", ATTRIBUTES)
             gc.collect()  # what the set-up owes, as in the rows
-            pauses = Pauses()
+            pauses = GcPauses()
             figures: dict[str, dict[str, Any]] = {}
             for turn in range(args.rounds):
                 for rate in (args.rate, args.high_rate):
