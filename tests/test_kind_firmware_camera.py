@@ -14,6 +14,7 @@ from homeassistant.components.camera import async_get_image
 from homeassistant.components.event import DoorbellEventType, EventDeviceClass
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
@@ -409,6 +410,32 @@ def test_events_come_from_the_model_alone() -> None:
     device.model_inferred = False
     built = event_platform.build(None, device)  # type: ignore[arg-type]
     assert [e.entity_description.key for e in built] == ["event_alarm"]
+
+
+async def test_an_alarm_entity_the_model_never_listed_leaves_the_registry(
+    hass: HomeAssistant,
+) -> None:
+    """An install from before every device's Alarm entity depended on its model: the plug's
+    (its model lists no alarm) leaves the registry at the next start; the lock's stays,
+    with what the user gave it."""
+    plug, lock = device("plug"), device("lock")
+    entry = await hub_with(hass, plug, lock)
+    registry = er.async_get(hass)
+    lock_alarm = entity_id(hass, "event", lock.uuid, "event_alarm")
+    registry.async_update_entity(lock_alarm, name="Tamper alarm")
+    legacy = registry.async_get_or_create(
+        "event",
+        DOMAIN,
+        f"{plug.uuid}_event_alarm",
+        config_entry=entry,
+        device_id=device_entry(hass, plug.uuid).id,
+    )
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert registry.async_get(legacy.entity_id) is None
+    assert registry.async_get(lock_alarm).name == "Tamper alarm"  # type: ignore[union-attr]
+    assert hass.states.get(lock_alarm) is not None
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_the_alarm_picture_comes_only_from_where_a_device_may_point(

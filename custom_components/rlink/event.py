@@ -15,6 +15,7 @@ from homeassistant.components.event import (
 )
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -119,4 +120,26 @@ class RlinkEvent(RlinkEntity, EventEntity):
 async def async_setup_entry(
     hass: HomeAssistant, entry: RlinkConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
+    _forget_unlisted_alarms(hass, entry)
     entry.runtime_data.entities.async_register(Platform.EVENT, build, async_add_entities)
+
+
+@callback
+def _forget_unlisted_alarms(hass: HomeAssistant, entry: RlinkConfigEntry) -> None:
+    """Releases before 2026.12 gave every device an Alarm entity, whether its model listed
+    an alarm or not; those of devices whose model lists none leave the registry, so they do
+    not linger as entities the integration no longer provides."""
+    registry = er.async_get(hass)
+    devices = entry.runtime_data.coordinator.devices
+    for registered in er.async_entries_for_config_entry(registry, entry.entry_id):
+        uuid, _, identifier = registered.unique_id.partition("_event_")
+        device = devices.get(uuid)
+        if (
+            registered.domain == Platform.EVENT
+            and identifier == ALARM
+            and device is not None
+            and device.model is not None
+            and not device.model_inferred
+            and ALARM not in _identifiers(device)
+        ):
+            registry.async_remove(registered.entity_id)
