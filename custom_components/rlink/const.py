@@ -45,6 +45,7 @@ DEFAULT_WATCHDOG_INTERVAL: Final = 600
 # Device subentries
 SUBENTRY_DEVICE: Final = "device"
 CONF_UUID: Final = "uuid"
+CONF_SUB_DEVICE: Final = "sub_device"  # the gateway's sub-device a reconfigure sets
 CONF_SECRET: Final = "secret"  # noqa: S105 - a config key, not a secret
 CONF_PID: Final = "pid"
 CONF_FETCH_MODEL: Final = "fetch_model"

@@ -160,9 +160,10 @@ class DeviceSubentryFlow(DeviceSettingsMixin):
         if is_cloud(entry):
             return await self._cloud_reconfigure(entry, subentry, user_input)
         # A local hub's device: its secret and name, or the settings the hub answers it with.
+        menu = ["credentials", "settings"] + (["sub_devices"] if self._sub_devices() else [])
         return self.async_show_menu(
             step_id="reconfigure",
-            menu_options=["credentials", "settings"],
+            menu_options=menu,
             description_placeholders={"uuid": subentry.data[CONF_UUID]},
         )
 

@@ -17,6 +17,7 @@ from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
 from homeassistant.helpers import selector
 
 from ..const import (
+    CONF_DEVICES,
     CONF_KINDS,
     CONF_LOG_ENABLE,
     CONF_LOG_INTERVAL,
@@ -34,12 +35,14 @@ from ..const import (
     CONF_STORE_SESSION_TOKEN,
     CONF_STORE_STS_URL,
     CONF_STORE_TYPE,
+    CONF_SUB_DEVICE,
     CONF_TIME_ZONE,
     CONF_UNLOCK_INDEX,
     CONF_UNLOCK_PASSWORD,
     CONF_UUID,
     CONF_WEATHER_ENTITY,
 )
+from ..coordinator import RlinkCoordinator
 from ..data import RlinkData
 from ..kinds import AUTO, ROLE_IDENTIFIERS, SLEEPING_CHOICES, Kind
 from .common import PASSWORD_SELECTOR
@@ -137,14 +140,48 @@ def _roles(raw: Any) -> dict[str, str]:
     return {k: str(v) for k, v in raw.items() if k in ROLE_IDENTIFIERS and v}
 
 
+def sub_device_schema(current: Mapping[str, Any]) -> probatio.Schema:
+    """What a sub-device can have: how Home Assistant reads it. The hub's answers (remote
+    configuration, logs, time zone, weather) go to its gateway, which has its own."""
+    return probatio.Schema(
+        {
+            key: value
+            for key, value in settings_schema(current, []).schema.items()
+            if key in _SUB_DEVICE_FIELDS
+        }
+    )
+
+
+_SUB_DEVICE_FIELDS: Final = (CONF_KINDS, CONF_SLEEPING, CONF_ROLES)
+
+
 class DeviceSettingsMixin(ConfigSubentryFlow):
-    """The settings steps of `DeviceSubentryFlow`; they finish by saving the subentry."""
+    """The settings steps of `DeviceSubentryFlow`. A device's finish by saving its
+    subentry; those of one of a gateway's sub-devices (which have no subentry) by saving
+    them in the hub's options."""
 
     def __init__(self) -> None:
         self._settings: dict[str, Any] = {}
         self._steps: list[str] = []
+        self._sub_device: str | None = None
+        """The gateway's sub-device being set, if it is one."""
+
+    def _hub(self) -> RlinkCoordinator | None:
+        data: RlinkData | None = getattr(self._get_entry(), "runtime_data", None)
+        return data.coordinator if data is not None else None
+
+    def _sub_devices(self) -> dict[str, str]:
+        """The sub-devices of the gateway being reconfigured: uuid → name."""
+        hub, gateway = self._hub(), self._get_reconfigure_subentry().data[CONF_UUID]
+        if hub is None:
+            return {}
+        return {u: d.name for u, d in hub.devices.items() if d.gateway == gateway}
 
     def _current(self) -> Mapping[str, Any]:
+        if self._sub_device is not None:
+            devices: Mapping[str, Any] = self._get_entry().options.get(CONF_DEVICES, {})
+            sub_device: Mapping[str, Any] = devices.get(self._sub_device, {})
+            return sub_device
         current: Mapping[str, Any] = self._get_reconfigure_subentry().data.get(CONF_SETTINGS, {})
         return current
 
@@ -153,12 +190,60 @@ class DeviceSettingsMixin(ConfigSubentryFlow):
         those the hub worked out."""
         chosen = set(self._settings.get(CONF_KINDS) or [])
         if not chosen:
-            data: RlinkData | None = getattr(self._get_entry(), "runtime_data", None)
-            hub = data.coordinator if data is not None else None
-            uuid = self._get_reconfigure_subentry().data[CONF_UUID]
+            hub = self._hub()
+            uuid = self._sub_device or self._get_reconfigure_subentry().data[CONF_UUID]
             device = hub.devices.get(uuid) if hub is not None else None
             chosen = {str(k) for k in device.profile.kinds} if device is not None else set()
-        return [step for kind, step in _KIND_STEPS.items() if kind in chosen]
+        steps = [step for kind, step in _KIND_STEPS.items() if kind in chosen]
+        # A vacuum's map store is its own connection's; no sub-device uploads.
+        return [s for s in steps if s != "storage"] if self._sub_device else steps
+
+    async def async_step_sub_devices(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Which of the gateway's sub-devices to set."""
+        subs = self._sub_devices()
+        if not subs:
+            return self.async_abort(reason="no_sub_devices")
+        if user_input is not None:
+            self._sub_device = user_input[CONF_SUB_DEVICE]
+            return await self.async_step_sub_settings()
+        options = [selector.SelectOptionDict(value=u, label=name) for u, name in subs.items()]
+        return self.async_show_form(
+            step_id="sub_devices",
+            data_schema=probatio.Schema(
+                {
+                    probatio.Required(CONF_SUB_DEVICE): selector.SelectSelector(
+                        selector.SelectSelectorConfig(options=options)
+                    )
+                }
+            ),
+            description_placeholders={"gateway": self._get_reconfigure_subentry().title},
+        )
+
+    async def async_step_sub_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """How Home Assistant reads one sub-device: kinds, sleeping, roles."""
+        assert self._sub_device is not None
+        current = self._current()
+        if user_input is not None:
+            self._settings = {
+                **current,
+                CONF_KINDS: list(user_input.get(CONF_KINDS) or []),
+                CONF_SLEEPING: user_input.get(CONF_SLEEPING, AUTO),
+                CONF_ROLES: _roles(user_input.get(CONF_ROLES)),
+            }
+            self._steps = self._kinds_ahead()
+            return await self._next_step()
+        return self.async_show_form(
+            step_id="sub_settings",
+            data_schema=sub_device_schema(current),
+            description_placeholders={
+                "device": self._sub_devices().get(self._sub_device, self._sub_device),
+                "roles": ", ".join(ROLE_IDENTIFIERS),
+            },
+        )
 
     async def async_step_settings(
         self, user_input: dict[str, Any] | None = None
@@ -195,10 +280,15 @@ class DeviceSettingsMixin(ConfigSubentryFlow):
                 self, f"async_step_{self._steps.pop(0)}"
             )
             return await step()
+        entry = self._get_entry()
+        if self._sub_device is not None:
+            devices = {**entry.options.get(CONF_DEVICES, {}), self._sub_device: self._settings}
+            self.hass.config_entries.async_update_entry(
+                entry, options={**entry.options, CONF_DEVICES: devices}
+            )
+            return self.async_abort(reason="reconfigure_successful")
         return self.async_update_and_abort(
-            self._get_entry(),
-            self._get_reconfigure_subentry(),
-            data_updates={CONF_SETTINGS: self._settings},
+            entry, self._get_reconfigure_subentry(), data_updates={CONF_SETTINGS: self._settings}
         )
 
     async def async_step_lock(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
