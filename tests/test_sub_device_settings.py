@@ -3,12 +3,15 @@ gateway's reconfigure, and kept in the hub's options."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from homeassistant.config_entries import SOURCE_RECONFIGURE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
 from custom_components.rlink.const import SUBENTRY_DEVICE
+from custom_components.rlink.diagnostics import async_get_config_entry_diagnostics
 from tools.rlink_sim import Simulator
 
 from .brokers import until
@@ -61,6 +64,8 @@ async def test_a_sub_device_is_set_from_its_gateway(hass: HomeAssistant) -> None
         assert settings["unlock_password"] == "246810"
         assert not hub.devices[lock.uuid].profile.sleeping  # read anew, without a restart
         assert "settings" not in device_subentry(entry, gateway.uuid).data
+        shown = await async_get_config_entry_diagnostics(hass, entry)
+        assert "246810" not in json.dumps(shown, default=str)
 
         # Shown again, the form starts from what was saved; an empty password keeps it.
         flow = await reconfigure(gateway.uuid)
