@@ -3,7 +3,9 @@
 What the hub answers the device with (remote configuration, log upload, time zone, weather)
 and how Home Assistant reads it (kinds, sleeping, roles), then what only some kinds need: a
 lock's remote-unlock password, a vacuum's map store. They are kept in the subentry's data
-under `CONF_SETTINGS`.
+under `CONF_SETTINGS`. A gateway's sub-devices have no subentry: the gateway's reconfigure
+sets what concerns them (kinds, sleeping, roles, a lock's password), kept in the hub's
+options under `CONF_DEVICES`.
 """
 
 from __future__ import annotations
@@ -140,6 +142,9 @@ def _roles(raw: Any) -> dict[str, str]:
     return {k: str(v) for k, v in raw.items() if k in ROLE_IDENTIFIERS and v}
 
 
+_SUB_DEVICE_FIELDS: Final = (CONF_KINDS, CONF_SLEEPING, CONF_ROLES)
+
+
 def sub_device_schema(current: Mapping[str, Any]) -> probatio.Schema:
     """What a sub-device can have: how Home Assistant reads it. The hub's answers (remote
     configuration, logs, time zone, weather) go to its gateway, which has its own."""
@@ -150,9 +155,6 @@ def sub_device_schema(current: Mapping[str, Any]) -> probatio.Schema:
             if key in _SUB_DEVICE_FIELDS
         }
     )
-
-
-_SUB_DEVICE_FIELDS: Final = (CONF_KINDS, CONF_SLEEPING, CONF_ROLES)
 
 
 class DeviceSettingsMixin(ConfigSubentryFlow):
@@ -195,7 +197,7 @@ class DeviceSettingsMixin(ConfigSubentryFlow):
             device = hub.devices.get(uuid) if hub is not None else None
             chosen = {str(k) for k in device.profile.kinds} if device is not None else set()
         steps = [step for kind, step in _KIND_STEPS.items() if kind in chosen]
-        # A vacuum's map store is its own connection's; no sub-device uploads.
+        # Only a vacuum with a connection of its own uploads maps: no store for a sub-device.
         return [s for s in steps if s != "storage"] if self._sub_device else steps
 
     async def async_step_sub_devices(
