@@ -33,6 +33,7 @@ from .hub import (
     create_embedded_hub,
     device,
     device_entry,
+    enable_entity,
     entity_id,
     entity_id_soon,
     store_device_settings,
@@ -119,6 +120,7 @@ async def test_silent_device_is_pinged_and_marked_unavailable(
 ) -> None:
     write_models(hass, ["plug"])
     plug = device("plug")
+    enable_entity(hass, "sensor", plug.uuid, "diag_signal")  # added disabled
     entry = await _external_hub(hass, mosquitto.port)
     await add_device(hass, entry, plug)
     hub = entry.runtime_data.coordinator

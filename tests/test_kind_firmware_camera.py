@@ -33,7 +33,7 @@ from tools.rlink_sim import Simulator
 from tools.rlink_sim.webrtc import viewer_offer
 
 from .brokers import until
-from .hub import device, device_entry, entity_id, hub_with
+from .hub import device, device_entry, enable_entity, entity_id, hub_with
 
 pytestmark = pytest.mark.usefixtures("custom_integrations", "sockets")
 
@@ -549,6 +549,7 @@ async def test_the_simulated_doorbell_has_a_still_image(
     proxy serves it as a JPEG."""
     assert await async_setup_component(hass, "http", {})
     camera_device = device("camera", ip="127.0.0.1", event_interval=0.5)
+    enable_entity(hass, "sensor", camera_device.uuid, "diag_signal")  # added disabled
     entry = await hub_with(hass, camera_device)
     async with Simulator(
         "127.0.0.1", entry.runtime_data.coordinator.transport.broker.port, [camera_device]

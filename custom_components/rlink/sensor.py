@@ -126,6 +126,9 @@ def _network(key: str) -> Callable[[RlinkDevice], Any]:
     return lambda d: d.network.get(key)
 
 
+# Connection details and versions are added disabled, as core does with signal strength
+# and network details: few look at them, and each would be one more entity per device.
+# The firmware version is shown by the update entity and on the device's page anyway.
 DIAGNOSTICS: Final = (
     RlinkSensorDescription(
         key="signal",
@@ -134,6 +137,7 @@ DIAGNOSTICS: Final = (
         native_unit_of_measurement=PERCENTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         watch=frozenset({"signalValue"}),
         value_fn=lambda d: _number(d.network.get("signalValue")),
     ),
@@ -144,6 +148,7 @@ DIAGNOSTICS: Final = (
         device_class=SensorDeviceClass.ENUM,
         options=list(NETWORK_TYPES.values()),
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         watch=frozenset({"networkType"}),
         value_fn=lambda d: NETWORK_TYPES.get(d.network.get("networkType")),  # type: ignore[arg-type]
     ),
@@ -152,6 +157,7 @@ DIAGNOSTICS: Final = (
         identifier="diag_ssid",
         translation_key="ssid",
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         watch=frozenset({"currentSsid"}),
         value_fn=_network("currentSsid"),
     ),
@@ -162,6 +168,7 @@ VERSIONS: Final = (
         identifier="diag_firmware_version",
         translation_key="firmware_version",
         entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
         watch=frozenset({"version"}),
         value_fn=lambda d: d.version,
     ),
