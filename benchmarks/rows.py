@@ -198,18 +198,19 @@ async def rlink_entry(hass: Any, data: dict[str, Any], devices: int) -> Any:
 
 
 def _diagnostics(uuid: str, diag: str) -> dict[str, dict[str, Any]]:
-    """What rlink adds to every device: connection, firmware, network; none of it changes
-    with a property report, so it sits on a topic of its own here too."""
-    sensor = {"p": "sensor", "stat_t": diag, "ent_cat": "diagnostic"}
+    """What rlink adds to every device (the same ones disabled): connection, firmware,
+    network; none of it changes with a property report, so it sits on a topic of its own
+    here too. Plugs and sensors list no events, so neither side has an event entity."""
+    sensor = {"p": "sensor", "stat_t": diag, "ent_cat": "diagnostic", "en": False}
     return {
         "firmware_version": {**sensor, "val_tpl": "{{ value_json.version }}"},
-        "mcu_version": {**sensor, "val_tpl": "{{ value_json.mcu }}", "en": False},
+        "mcu_version": {**sensor, "val_tpl": "{{ value_json.mcu }}"},
         "network_type": {**sensor, "val_tpl": "{{ value_json.network }}"},
         "signal": {**sensor, "val_tpl": "{{ value_json.signal }}", "unit_of_meas": "%"},
         "ssid": {**sensor, "val_tpl": "{{ value_json.ssid }}"},
         "check_connection": {"p": "button", "cmd_t": f"{diag}/ping", "ent_cat": "diagnostic"},
         "reboot": {"p": "button", "cmd_t": f"{diag}/reboot", "dev_cla": "restart"},
-        "alarm": {"p": "event", "stat_t": f"{diag}/event", "evt_typ": ["alarm"]},
+        "factory_reset": {"p": "button", "cmd_t": f"{diag}/reset", "en": False},
         "firmware": {"p": "update", "stat_t": f"{diag}/update", "ent_cat": "config"},
     }
 
