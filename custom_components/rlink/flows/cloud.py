@@ -40,7 +40,7 @@ from ..protocol import rest
 from ..protocol.auth import SignMethod, app_credentials
 from ..protocol.errors import ProtocolError, RlinkError
 from ..protocol.session import AuthRefused, ConnectError, MqttSession, TlsFailure, TlsOptions
-from .common import PASSWORD_SELECTOR, PORT_SELECTOR, RlinkFlowBase, port_errors
+from .common import PASSWORD_SELECTOR, PORT_SELECTOR, RlinkFlowBase, port_errors, suggested
 
 PROBE_DEVICE: Final = "rlink-ha-probe"
 CHECK_TIMEOUT = 10.0
@@ -137,15 +137,9 @@ def device_schema(defaults: Mapping[str, Any], with_id: bool) -> probatio.Schema
     fields: dict[Any, Any] = {}
     if with_id:
         fields[probatio.Required(CONF_DEVICE_ID)] = str
-    fields[
-        probatio.Optional(CONF_UUID, description={"suggested_value": defaults.get(CONF_UUID)})
-    ] = str
-    fields[probatio.Optional(CONF_PID, description={"suggested_value": defaults.get(CONF_PID)})] = (
-        str
-    )
-    fields[
-        probatio.Optional(CONF_NAME, description={"suggested_value": defaults.get(CONF_NAME)})
-    ] = str
+    fields[suggested(CONF_UUID, defaults)] = str
+    fields[suggested(CONF_PID, defaults)] = str
+    fields[suggested(CONF_NAME, defaults)] = str
     return probatio.Schema(fields)
 
 

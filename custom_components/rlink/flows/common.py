@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import probatio
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigFlow, ConfigFlowResult
 from homeassistant.helpers import selector
 
@@ -46,3 +47,9 @@ class RlinkFlowBase(ConfigFlow):
         if entry.state is ConfigEntryState.LOADED:
             return self.async_update_and_abort(entry, **changes)
         return self.async_update_reload_and_abort(entry, **changes)
+
+
+def suggested(key: str, values: Mapping[str, Any]) -> probatio.Optional:
+    """An optional field that shows what is kept without making it a default: the user
+    can clear it."""
+    return probatio.Optional(key, description={"suggested_value": values.get(key)})

@@ -31,7 +31,7 @@ from ..protocol.session import AuthRefused, ConnectError, RequestTimeout, TlsFai
 from .cloud import device_schema as cloud_device_schema
 from .cloud import device_subentry as cloud_device_subentry
 from .cloud import is_cloud
-from .common import PASSWORD_SELECTOR
+from .common import PASSWORD_SELECTOR, suggested
 from .settings import DeviceSettingsMixin
 
 PLATFORM_TLS: Final = TlsOptions()
@@ -54,8 +54,8 @@ def device_schema(with_uuid: bool, defaults: Mapping[str, Any]) -> probatio.Sche
         fields[probatio.Required(CONF_UUID, default=defaults.get(CONF_UUID, ""))] = str
     fields |= {
         probatio.Required(CONF_SECRET): PASSWORD_SELECTOR,
-        probatio.Optional(CONF_PID, description={"suggested_value": defaults.get(CONF_PID)}): str,
-        probatio.Optional(CONF_NAME, description={"suggested_value": defaults.get(CONF_NAME)}): str,
+        suggested(CONF_PID, defaults): str,
+        suggested(CONF_NAME, defaults): str,
         probatio.Optional(CONF_FETCH_MODEL, default=False): bool,
         probatio.Optional(CONF_ENVIRONMENT, default="formal"): selector.SelectSelector(
             selector.SelectSelectorConfig(

@@ -56,7 +56,7 @@ from ..local.hub import external_session
 from ..protocol.broker_gate import BrokerGate
 from ..protocol.policy import RlinkPolicy
 from ..protocol.session import AuthRefused, ConnectError, TlsFailure
-from .common import PASSWORD_SELECTOR, PORT_SELECTOR, RlinkFlowBase, port_errors
+from .common import PASSWORD_SELECTOR, PORT_SELECTOR, RlinkFlowBase, port_errors, suggested
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -175,12 +175,8 @@ def embedded_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
             probatio.Required(
                 CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)
             ): PORT_SELECTOR,
-            probatio.Optional(
-                CONF_CERTFILE, description={"suggested_value": defaults.get(CONF_CERTFILE)}
-            ): str,
-            probatio.Optional(
-                CONF_KEYFILE, description={"suggested_value": defaults.get(CONF_KEYFILE)}
-            ): str,
+            suggested(CONF_CERTFILE, defaults): str,
+            suggested(CONF_KEYFILE, defaults): str,
             probatio.Optional(
                 CONF_TLS_PORT, default=defaults.get(CONF_TLS_PORT, DEFAULT_TLS_PORT)
             ): PORT_SELECTOR,
@@ -198,24 +194,18 @@ def external_schema(defaults: Mapping[str, Any]) -> probatio.Schema:
             probatio.Required(
                 CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)
             ): PORT_SELECTOR,
-            probatio.Optional(
-                CONF_USERNAME, description={"suggested_value": defaults.get(CONF_USERNAME)}
-            ): str,
+            suggested(CONF_USERNAME, defaults): str,
             probatio.Optional(CONF_PASSWORD): PASSWORD_SELECTOR,
             probatio.Optional(CONF_TLS, default=defaults.get(CONF_TLS, False)): bool,
             probatio.Optional(
                 CONF_TLS_INSECURE, default=defaults.get(CONF_TLS_INSECURE, False)
             ): bool,
-            probatio.Optional(
-                CONF_TLS_CA, description={"suggested_value": defaults.get(CONF_TLS_CA)}
-            ): str,
+            suggested(CONF_TLS_CA, defaults): str,
             # Whether the broker asks Home Assistant about its clients, and from where.
             probatio.Optional(
                 CONF_BROKER_AUTH, default=defaults.get(CONF_BROKER_AUTH, False)
             ): bool,
-            probatio.Optional(
-                CONF_AUTH_ALLOWED, description={"suggested_value": defaults.get(CONF_AUTH_ALLOWED)}
-            ): str,
+            suggested(CONF_AUTH_ALLOWED, defaults): str,
         }
     )
 
@@ -355,10 +345,7 @@ class HubFlowMixin(RlinkFlowBase):
             step_id="reauth_confirm",
             data_schema=probatio.Schema(
                 {
-                    probatio.Optional(
-                        CONF_USERNAME,
-                        description={"suggested_value": entry.data.get(CONF_USERNAME)},
-                    ): str,
+                    suggested(CONF_USERNAME, entry.data): str,
                     probatio.Optional(CONF_PASSWORD): PASSWORD_SELECTOR,
                 }
             ),

@@ -47,7 +47,7 @@ from ..const import (
 from ..coordinator import RlinkCoordinator
 from ..data import RlinkData
 from ..kinds import AUTO, ROLE_IDENTIFIERS, SLEEPING_CHOICES, Kind
-from .common import PASSWORD_SELECTOR
+from .common import PASSWORD_SELECTOR, suggested
 
 _KIND_STEPS: Final = {Kind.LOCK.value: "lock", Kind.VACUUM.value: "storage"}
 _STORE_FIELDS: Final = (
@@ -65,10 +65,7 @@ _STORE_FIELDS: Final = (
 def settings_schema(current: Mapping[str, Any], zones: list[str]) -> probatio.Schema:
     return probatio.Schema(
         {
-            probatio.Optional(
-                CONF_REMOTE_CONFIG,
-                description={"suggested_value": current.get(CONF_REMOTE_CONFIG)},
-            ): selector.ObjectSelector(),
+            suggested(CONF_REMOTE_CONFIG, current): selector.ObjectSelector(),
             probatio.Required(CONF_LOG_ENABLE, default=current.get(CONF_LOG_ENABLE, False)): bool,
             probatio.Optional(
                 CONF_LOG_MODE, default=str(current.get(CONF_LOG_MODE, 1))
@@ -80,17 +77,14 @@ def settings_schema(current: Mapping[str, Any], zones: list[str]) -> probatio.Sc
             ): selector.NumberSelector(
                 selector.NumberSelectorConfig(min=1, max=360, unit_of_measurement="min")
             ),
-            probatio.Optional(
-                CONF_TIME_ZONE, description={"suggested_value": current.get(CONF_TIME_ZONE)}
-            ): selector.SelectSelector(
+            suggested(CONF_TIME_ZONE, current): selector.SelectSelector(
                 selector.SelectSelectorConfig(
                     options=zones, mode=selector.SelectSelectorMode.DROPDOWN
                 )
             ),
-            probatio.Optional(
-                CONF_WEATHER_ENTITY,
-                description={"suggested_value": current.get(CONF_WEATHER_ENTITY)},
-            ): selector.EntitySelector(selector.EntitySelectorConfig(domain="weather")),
+            suggested(CONF_WEATHER_ENTITY, current): selector.EntitySelector(
+                selector.EntitySelectorConfig(domain="weather")
+            ),
             probatio.Optional(
                 CONF_KINDS, default=list(current.get(CONF_KINDS) or [])
             ): selector.SelectSelector(
@@ -115,10 +109,7 @@ def settings_schema(current: Mapping[str, Any], zones: list[str]) -> probatio.Sc
 def lock_schema(current: Mapping[str, Any]) -> probatio.Schema:
     return probatio.Schema(
         {
-            probatio.Optional(
-                CONF_UNLOCK_INDEX,
-                description={"suggested_value": current.get(CONF_UNLOCK_INDEX)},
-            ): selector.NumberSelector(
+            suggested(CONF_UNLOCK_INDEX, current): selector.NumberSelector(
                 selector.NumberSelectorConfig(min=1, max=999, mode=selector.NumberSelectorMode.BOX)
             ),
             probatio.Optional(CONF_UNLOCK_PASSWORD): PASSWORD_SELECTOR,
@@ -127,10 +118,7 @@ def lock_schema(current: Mapping[str, Any]) -> probatio.Schema:
 
 
 def storage_schema(current: Mapping[str, Any]) -> probatio.Schema:
-    fields: dict[Any, Any] = {
-        probatio.Optional(key, description={"suggested_value": current.get(key)}): str
-        for key in _STORE_FIELDS
-    }
+    fields: dict[Any, Any] = {suggested(key, current): str for key in _STORE_FIELDS}
     fields[probatio.Optional(CONF_STORE_SECRET_KEY)] = PASSWORD_SELECTOR
     return probatio.Schema(fields)
 
