@@ -20,7 +20,8 @@ Each Home Assistant state that a report changes is counted in a shared file as i
 time is kept for the latency join. Commands arrive on stdin, one JSON object a line:
 ``{"cmd": "record"}``, ``{"cmd": "save", "path": PATH}`` (the recorded changes: int64 ns,
 device index, step), ``{"cmd": "rtt", "samples": N}``, ``{"cmd": "collect"}`` (a full
-garbage collection now), ``{"cmd": "stats"}`` (the event loop's task count),
+garbage collection now), ``{"cmd": "collector", "threshold": [N0, N1, N2]}`` (set the
+collector's thresholds; the answer has the ones before), ``{"cmd": "stats"}`` (the event loop's task count),
 ``{"cmd": "stop"}``. The first line on stdout says it is ready.
 """
 
@@ -413,6 +414,11 @@ def commands(
             started = time.perf_counter()
             gc.collect()
             say({"collected_ms": 1000 * (time.perf_counter() - started)})
+        case "collector":
+            # Only the end-to-end benchmark's diagnostic windows change it, and put it back.
+            before = gc.get_threshold()
+            gc.set_threshold(*request["threshold"])
+            say({"threshold": list(before)})
         case "record":
             recorder.pauses.start()
             recorder.recording = True
