@@ -16,7 +16,9 @@ from typing import Any, Final
 
 import orjson
 from homeassistant.core import callback
+from homeassistant.helpers.device_registry import DeviceInfo
 
+from .const import DOMAIN
 from .kinds import EMPTY_PROFILE, DeviceProfile
 from .protocol.model import BoolEncoding, ObjectModel
 
@@ -76,6 +78,9 @@ class RlinkDevice:
     _listeners_by_key: dict[str, list[DeviceListener]] = field(default_factory=dict, repr=False)
     """The same, by identifier: a report reaches only those that show what it changed."""
     _heard: list[asyncio.Future[None]] = field(default_factory=list, repr=False)
+    _device_info: tuple[str, DeviceInfo | None] = field(
+        default=("", None), init=False, repr=False, compare=False
+    )
     _watches: list[tuple[Callable[[RlinkDevice], bool], asyncio.Future[None]]] = field(
         default_factory=list, repr=False
     )
@@ -96,13 +101,7 @@ class RlinkDevice:
         )
         for listeners in lists:
             listeners.append(listener)
-
-        def remove() -> None:
-            for listeners in lists:
-                if listener in listeners:
-                    listeners.remove(listener)
-
-        return remove
+        return _Unsubscribe(lists, listener)
 
     @callback
     def notify(self, changed: Iterable[str] | None = None) -> None:
@@ -135,6 +134,16 @@ class RlinkDevice:
             elif not waiter.done():
                 pending.append((condition, waiter))
         self._watches = pending
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        """Where its entities belong in the device registry: one for all of them, made
+        again only when the device takes another uuid (a replaced sub-device)."""
+        uuid, info = self._device_info
+        if uuid != self.uuid or info is None:
+            info = DeviceInfo(identifiers={(DOMAIN, self.uuid)})
+            self._device_info = (self.uuid, info)
+        return info
 
     def seen(self) -> None:
         self.last_seen = time.monotonic()
@@ -209,6 +218,21 @@ class RlinkDevice:
 
 
 _MISSING: Final = object()
+
+
+class _Unsubscribe:
+    """Takes a listener off its lists when called. Every entity keeps one: as one small
+    object, not a closure (a function, its cells and its annotations)."""
+
+    __slots__ = ("_listener", "_lists")
+
+    def __init__(self, lists: list[list[DeviceListener]], listener: DeviceListener) -> None:
+        self._lists, self._listener = lists, listener
+
+    def __call__(self) -> None:
+        for listeners in self._lists:
+            if self._listener in listeners:
+                listeners.remove(self._listener)
 
 
 def _as_json(data: Mapping[str, Any]) -> bytes:

@@ -10,11 +10,9 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN
 from .device import RlinkDevice
 from .errors import invalid
 from .protocol.model import Property, validate
@@ -59,7 +57,7 @@ class RlinkEntity(Entity):
         self.device = device
         self.entity_description = description
         self._attr_unique_id = f"{device.uuid}_{description.identifier}"
-        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, device.uuid)})
+        self._attr_device_info = device.device_info
 
     @property
     def available(self) -> bool:
