@@ -81,8 +81,8 @@ MAX_RATE: Final = 32000.0
 DRAIN_SECONDS: Final = 30.0
 SMALL_STEPS: Final = (2000, 2, 10)
 """The receiver's collector thresholds in the diagnostic windows: a generation-1 collection
-after every second generation-0 one instead of every tenth (Python's default), so each
-frees about a fifth as much and holds the event loop about a fifth as long."""
+after every second generation-0 one instead of every tenth (Python's default), so each has
+about a fifth as much to free."""
 SMALL_STEPS_KEY: Final = "latency_high_small_steps"
 DIAGNOSED: Final = ("mqtt", "rlink-mosquitto", "rlink-server")
 """The Home Assistant rows whose p99 at HIGH_RATE is also measured with SMALL_STEPS."""

@@ -21,8 +21,8 @@ time is kept for the latency join. Commands arrive on stdin, one JSON object a l
 ``{"cmd": "record"}``, ``{"cmd": "save", "path": PATH}`` (the recorded changes: int64 ns,
 device index, step), ``{"cmd": "rtt", "samples": N}``, ``{"cmd": "collect"}`` (a full
 garbage collection now), ``{"cmd": "collector", "threshold": [N0, N1, N2]}`` (set the
-collector's thresholds; the answer has the ones before), ``{"cmd": "stats"}`` (the event loop's task count),
-``{"cmd": "stop"}``. The first line on stdout says it is ready.
+collector's thresholds; the answer has the ones before), ``{"cmd": "stats"}`` (the event
+loop's task count), ``{"cmd": "stop"}``. The first line on stdout says it is ready.
 """
 
 from __future__ import annotations
