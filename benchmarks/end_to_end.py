@@ -625,9 +625,10 @@ async def throughput_phase(
             retried, s["again"] = s["again"] is not None, None
             if ok:
                 s["lo"] = max(s["lo"], rate)
-            elif not retried and not w.lost and not w.stopped_early:
-                # Behind at the end but never far: one pause (a full collection) can do
-                # that, so the rate is tried once more, next round, before it counts.
+            elif not retried and not w.lost and not w.stopped_early and w.growth <= rate / 2:
+                # Behind by less than half a second's reports more than it started: one
+                # pause (a full collection) can do that, so the rate is tried once more,
+                # next round, before it counts. A row clearly overrun is not.
                 s["again"] = rate
             else:
                 s["hi"] = rate if s["hi"] is None else min(s["hi"], rate)
@@ -959,9 +960,10 @@ def render(r: dict[str, Any]) -> str:
         "The highest rate held: nothing lost, and the backlog (reports sent minus states "
         "changed, sampled every second during the window) not growing, judged by the least "
         "sample of the window's first and last thirds, so that one pause the row catches up "
-        "on does not count as falling behind. A rate not held although nothing was lost and "
-        "the window was not stopped early is tried once more in the next round, and that try "
-        "decides. Rates tried, in order "
+        "on does not count as falling behind. A rate not held although nothing was lost, the "
+        "window was not stopped early and the backlog grew by less than half a second's "
+        "reports is tried once more in the next round, and that try decides. Rates tried, "
+        "in order "
         "(✓ held, ✗ not; a window more than 2 s behind at two samples in a row is stopped early):",
         "",
         "| row | sustained (reports/s) | first rate not held | windows |",
